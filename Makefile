@@ -1,0 +1,39 @@
+# FlowPilot Escalations. `make run` and `make test` do all the set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+export UV
+
+.PHONY: help install services migrate run test test-faults lint bench demo up down validate-deploy
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+install: ## install uv (if missing) and every locked Python dependency
+	@bash scripts/install.sh
+
+services: ## start PostgreSQL and RabbitMQ if they do not answer
+	@bash scripts/ensure-services.sh
+
+migrate: install ## apply the database migrations
+	$(UV) run --frozen flowpilot-migrate
+
+run: install services migrate ## start all services (plus nginx gateway and SMTP sink) in the foreground
+	@bash scripts/run.sh
+
+test: install services ## run every test against real PostgreSQL and RabbitMQ
+	$(UV) run --frozen pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-faults: install services ## the fault-injection suite only
+	$(UV) run --frozen pytest -m faults -p no:randomly $(PYTEST_ARGS)
+
+lint: install ## ruff and mypy
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy shared/src services/*/src
+
+bench: install services migrate ## the benchmark (prints a table, writes $$BENCH_OUT)
+	$(UV) run --frozen python -m benchmarks.run
+
+demo: install ## a scripted escalation against a running system
+	$(UV) run --frozen python -m scripts.demo

@@ -1,0 +1,60 @@
+"""Confirmed, persistent, mandatory publishing with a timeout (the pitfalls of DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+
+from flowpilot_shared.broker.topology import declare_exchanges
+
+
+async def connect(amqp_url: str, name: str) -> AbstractRobustConnection:
+    """A robust connection: channels, queues and consumers are restored after a broker restart."""
+    return await aio_pika.connect_robust(
+        amqp_url, client_properties={"connection_name": name}, reconnect_interval=1.0
+    )
+
+
+def build_message(
+    *, event_id: str, event_type: str, body: dict[str, Any] | bytes, headers: dict[str, Any] | None = None
+) -> aio_pika.Message:
+    """A persistent JSON message whose `message_id` is the event id and `type` the event type."""
+    raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+    return aio_pika.Message(
+        raw,
+        message_id=event_id,
+        type=event_type,
+        content_type="application/json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        headers=headers or {},
+    )
+
+
+class Publisher:
+    """Publishes to the declared exchanges with publisher confirms and returns raising."""
+
+    def __init__(self, connection: AbstractRobustConnection, timeout: float) -> None:
+        self._connection = connection
+        self._timeout = timeout
+        self._channel: AbstractChannel | None = None
+
+    async def channel(self) -> AbstractChannel:
+        """The confirming channel, opened (and the exchanges declared) on first use."""
+        if self._channel is None or self._channel.is_closed:
+            channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+            await declare_exchanges(channel)
+            self._channel = channel
+        return self._channel
+
+    async def publish(self, exchange: str, routing_key: str, message: aio_pika.Message) -> None:
+        """Publish and wait for the broker's confirm; raises on nack, return or timeout."""
+        channel = await self.channel()
+        target = await channel.get_exchange(exchange, ensure=False)
+        await target.publish(message, routing_key=routing_key, mandatory=True, timeout=self._timeout)
+
+    async def close(self) -> None:
+        """Close the channel and the connection."""
+        await self._connection.close()

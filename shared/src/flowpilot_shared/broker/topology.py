@@ -1,0 +1,103 @@
+"""The broker topology, declared here only; whoever consumes declares it idempotently.
+
+Durable queues are quorum queues with `x-delivery-limit` and a dead-letter queue each
+(`<queue>.dlq`, bound to the `flowpilot.dlx` direct exchange). Unroutable events go to the
+`flowpilot.unrouted` alternate exchange instead of vanishing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+
+from flowpilot_shared.events import EVENTS_EXCHANGE, STREAM_EXCHANGE
+
+DLX_EXCHANGE = "flowpilot.dlx"
+UNROUTED_EXCHANGE = "flowpilot.unrouted"
+UNROUTED_QUEUE = "flowpilot.unrouted"
+UNROUTED_MAX_LENGTH = 100_000
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """A durable consumer queue and the event types routed to it."""
+
+    name: str
+    bindings: tuple[str, ...]
+
+    @property
+    def dlq(self) -> str:
+        """Name of this queue's dead-letter queue."""
+        return f"{self.name}.dlq"
+
+
+NOTIFIER_BELL = QueueSpec(
+    "notifier.bell",
+    ("handoff.escalated", "handoff.claimed", "documentation.generated", "psa.push_failed"),
+)
+NOTIFIER_EMAIL = QueueSpec("notifier.email", ("handoff.escalated",))
+NOTIFIER_CHAT = QueueSpec("notifier.chat", ("handoff.escalated", "handoff.claimed"))
+DOCGEN_ESCALATIONS = QueueSpec("docgen.escalations", ("handoff.escalated",))
+PSA_SYNC_DOCUMENTATION = QueueSpec("psa-sync.documentation", ("documentation.generated",))
+
+ALL_QUEUES: tuple[QueueSpec, ...] = (
+    NOTIFIER_BELL,
+    NOTIFIER_EMAIL,
+    NOTIFIER_CHAT,
+    DOCGEN_ESCALATIONS,
+    PSA_SYNC_DOCUMENTATION,
+)
+
+# Event types every notifier replica's private stream queue receives.
+STREAM_EVENT_TYPES: tuple[str, ...] = ("handoff.escalated", "handoff.claimed", "documentation.generated")
+
+
+async def declare_exchanges(channel: AbstractChannel) -> AbstractExchange:
+    """Declare every exchange (idempotent) and return the events exchange."""
+    unrouted = await channel.declare_exchange(
+        UNROUTED_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True
+    )
+    unrouted_queue = await channel.declare_queue(
+        UNROUTED_QUEUE,
+        durable=True,
+        arguments={
+            "x-queue-type": "quorum",
+            "x-max-length": UNROUTED_MAX_LENGTH,
+            "x-overflow": "drop-head",
+        },
+    )
+    await unrouted_queue.bind(unrouted)
+    await channel.declare_exchange(DLX_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True)
+    await channel.declare_exchange(STREAM_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+    return await channel.declare_exchange(
+        EVENTS_EXCHANGE,
+        aio_pika.ExchangeType.TOPIC,
+        durable=True,
+        arguments={"alternate-exchange": UNROUTED_EXCHANGE},
+    )
+
+
+def queue_arguments(spec: QueueSpec, delivery_limit: int) -> dict[str, str | int]:
+    """Arguments of a durable consumer queue (must match deploy/rabbitmq/definitions.json)."""
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": delivery_limit,
+        "x-dead-letter-exchange": DLX_EXCHANGE,
+        "x-dead-letter-routing-key": spec.dlq,
+    }
+
+
+async def declare_queue(channel: AbstractChannel, spec: QueueSpec, delivery_limit: int) -> AbstractQueue:
+    """Declare a consumer queue, its dead-letter queue and its bindings (idempotent)."""
+    events = await declare_exchanges(channel)
+    dlx = await channel.get_exchange(DLX_EXCHANGE)
+    dlq = await channel.declare_queue(spec.dlq, durable=True, arguments={"x-queue-type": "quorum"})
+    await dlq.bind(dlx, routing_key=spec.dlq)
+    queue = await channel.declare_queue(
+        spec.name, durable=True, arguments=queue_arguments(spec, delivery_limit)
+    )
+    for routing_key in spec.bindings:
+        await queue.bind(events, routing_key=routing_key)
+    return queue

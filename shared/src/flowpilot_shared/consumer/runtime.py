@@ -1,0 +1,205 @@
+"""Runs a handler per event: dedupe by event id and effects in one transaction, ack after commit.
+
+Transient failures are retried in-process with exponential backoff (honouring `retry_after`) up
+to `consumer_max_attempts`; then, or at once for poison and `PermanentError`, the message is
+published to the queue's dead-letter queue with the reason in headers and acked. A crash loop
+is caught by the quorum queue's own `x-delivery-limit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+
+from flowpilot_shared.broker.publisher import build_message
+from flowpilot_shared.broker.topology import DLX_EXCHANGE, QueueSpec, declare_queue
+from flowpilot_shared.db import Database
+from flowpilot_shared.events import AnyEvent, parse_event
+from flowpilot_shared.settings import CoreSettings
+from flowpilot_shared.unit_of_work import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+PROCESSED = Counter(
+    "flowpilot_consumer_messages_total", "Messages handled by outcome", ["consumer", "outcome"]
+)
+HANDLE_SECONDS = Histogram("flowpilot_consumer_handle_seconds", "Handler time", ["consumer"])
+EVENT_LAG = Histogram(
+    "flowpilot_consumer_event_lag_seconds",
+    "Event occurred_at to handled",
+    ["consumer"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+
+
+class TransientError(Exception):
+    """Worth retrying (a 5xx, a timeout, a refused connection); `retry_after` in seconds if known."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(Exception):
+    """Retrying cannot help: the message goes to the dead-letter queue at once."""
+
+
+@dataclass
+class HandlerContext:
+    """What a handler gets besides the event: the inbox transaction and a way to open others."""
+
+    uow: UnitOfWork
+    db: Database
+    consumer: str
+    attempt: int
+    redelivered: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def new_uow(self) -> UnitOfWork:
+        """A separate transaction (e.g. to claim a ledger row before an external call)."""
+        return UnitOfWork(self.db.sessions)
+
+
+Handler = Callable[[AnyEvent, HandlerContext], Awaitable[None]]
+
+
+def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
+    """Exponential backoff for `attempt` (1-based), never shorter than a server's Retry-After."""
+    delay = min(base * (2 ** (attempt - 1)), cap)
+    return max(delay, retry_after or 0.0)
+
+
+class Consumer:
+    """One durable queue, one handler; restored with its consumer after a broker restart."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        spec: QueueSpec,
+        handler: Handler,
+        db: Database,
+        settings: CoreSettings,
+        max_attempts: int | None = None,
+    ) -> None:
+        self.name = name
+        self.spec = spec
+        self._handler = handler
+        self._db = db
+        self._settings = settings
+        self._max_attempts = max_attempts or settings.consumer_max_attempts
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+
+    async def start(self, connection: AbstractRobustConnection) -> None:
+        """Declare the queue (idempotent) and start consuming on a channel of `connection`."""
+        channel = await connection.channel(publisher_confirms=True)
+        await channel.set_qos(prefetch_count=self._settings.consumer_prefetch)
+        queue = await declare_queue(channel, self.spec, self._settings.delivery_limit)
+        await queue.consume(self._on_message)
+        self._channel = channel
+
+    async def stop(self) -> None:
+        """Finish in-flight messages, then close the channel."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._channel is not None:
+            with contextlib.suppress(Exception):
+                await self._channel.close()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        # Prefetch bounds how many run at once; each runs as its own task.
+        task = asyncio.create_task(self.process(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def process(self, message: AbstractIncomingMessage) -> None:
+        """Handle one delivery to its end: acked, or dead-lettered with the reason."""
+        try:
+            event = parse_event(message.body)
+        except (ValidationError, ValueError) as exc:
+            await self._dead_letter(message, f"invalid event: {str(exc)[:500]}", attempts=0)
+            return
+        if event.type not in self.spec.bindings:
+            await self._dead_letter(message, f"unexpected event type {event.type}", attempts=0)
+            return
+        EVENT_LAG.labels(self.name).observe(max(time.time() - event.occurred_at.timestamp(), 0.0))
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                with HANDLE_SECONDS.labels(self.name).time():
+                    outcome = await self._run_once(event, message, attempt)
+                PROCESSED.labels(self.name, outcome).inc()
+                await message.ack()
+                return
+            except PermanentError as exc:
+                await self._dead_letter(message, f"permanent: {exc}", attempts=attempt)
+                return
+            except Exception as exc:
+                retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+                log.warning(
+                    "handler failed",
+                    consumer=self.name,
+                    event_id=str(event.id),
+                    attempt=attempt,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+                if attempt == self._max_attempts:
+                    await self._dead_letter(
+                        message, f"gave up after {attempt} attempts: {type(exc).__name__}: {exc}", attempt
+                    )
+                    return
+                await asyncio.sleep(
+                    backoff_seconds(
+                        attempt,
+                        self._settings.consumer_retry_base_seconds,
+                        self._settings.consumer_retry_max_seconds,
+                        retry_after,
+                    )
+                )
+
+    async def _run_once(self, event: AnyEvent, message: AbstractIncomingMessage, attempt: int) -> str:
+        async with UnitOfWork(self._db.sessions) as uow:
+            if not await uow.claim_inbox(self.name, event.id):
+                return "duplicate"
+            context = HandlerContext(
+                uow=uow, db=self._db, consumer=self.name, attempt=attempt, redelivered=message.redelivered
+            )
+            await self._handler(event, context)
+            await uow.commit()
+        return "processed"
+
+    async def _dead_letter(self, message: AbstractIncomingMessage, reason: str, attempts: int) -> None:
+        """Publish a copy to the dead-letter queue with the reason, then ack the original."""
+        PROCESSED.labels(self.name, "dead_lettered").inc()
+        log.error("dead-lettering message", consumer=self.name, message_id=message.message_id, reason=reason)
+        headers = dict(message.headers or {})
+        headers.update(
+            {
+                "x-flowpilot-error": reason[:1000],
+                "x-flowpilot-queue": self.spec.name,
+                "x-flowpilot-attempts": attempts,
+            }
+        )
+        copy = build_message(
+            event_id=message.message_id or "",
+            event_type=message.type or "",
+            body=message.body,
+            headers=headers,
+        )
+        try:
+            assert self._channel is not None
+            dlx = await self._channel.get_exchange(DLX_EXCHANGE, ensure=False)
+            await dlx.publish(copy, routing_key=self.spec.dlq, timeout=self._settings.publish_timeout_seconds)
+            await message.ack()
+        except Exception as exc:
+            log.error("dead-letter publish failed; rejecting", error=str(exc))
+            await message.reject(requeue=False)

@@ -1,0 +1,61 @@
+"""AI escalation packages and session documentation (docgen's tables), versioned."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from flowpilot_shared.models.base import Base, created_at, uuid_pk
+
+
+class EscalationPackage(Base):
+    """What the junior tried, hypotheses and next steps, for the pickup screen."""
+
+    __tablename__ = "escalation_packages"
+    __table_args__ = (
+        UniqueConstraint("handoff_id", "version"),
+        Index("ix_escalation_packages_session", "session_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    session_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("ai_sessions.id"))
+    handoff_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    generated_by: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = created_at()
+
+
+class Documentation(Base):
+    """Markdown documentation of a session, fit for a PSA ticket note."""
+
+    __tablename__ = "documentation"
+    __table_args__ = (
+        UniqueConstraint("handoff_id", "version"),
+        Index("ix_documentation_session", "session_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    session_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("ai_sessions.id"))
+    handoff_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    content_markdown: Mapped[str] = mapped_column(Text)
+    generated_by: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    input_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fallback_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = created_at()

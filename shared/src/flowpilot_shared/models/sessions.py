@@ -1,0 +1,120 @@
+"""Troubleshooting sessions, their steps and their handoffs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, String, Text, text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from flowpilot_shared.models.base import Base, created_at, updated_at, uuid_pk
+
+
+class SessionStatus(StrEnum):
+    """Lifecycle of a session."""
+
+    active = "active"
+    parked = "parked"
+    escalated = "escalated"
+    requesting_escalation = "requesting_escalation"  # legacy, still accepted
+    picked_up = "picked_up"
+    resolved = "resolved"
+
+
+AWAITING_PICKUP = frozenset({SessionStatus.escalated, SessionStatus.requesting_escalation})
+
+
+class StepKind(StrEnum):
+    """What a session step records."""
+
+    action = "action"
+    observation = "observation"
+    note = "note"
+    ai_suggestion = "ai_suggestion"
+
+
+class HandoffIntent(StrEnum):
+    """Why a session changed hands."""
+
+    park = "park"
+    escalate = "escalate"
+
+
+class AiSession(Base):
+    """A junior's troubleshooting session with the AI copilot."""
+
+    __tablename__ = "ai_sessions"
+    __table_args__ = (Index("ix_ai_sessions_account_status", "account_id", "status"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    owner_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    problem: Mapped[str] = mapped_column(Text)
+    client_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    psa_ticket_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(32), default=SessionStatus.active)
+    escalation_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    escalated_to_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id"), nullable=True
+    )
+    picked_up_by: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id"), nullable=True
+    )
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class SessionStep(Base):
+    """One thing tried or seen during a session."""
+
+    __tablename__ = "session_steps"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    position: Mapped[int] = mapped_column(BigInteger, Identity(always=False))
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("ai_sessions.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+
+
+class Handoff(Base):
+    """A park or an escalation of a session; escalations are claimed by one senior."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        Index("ix_handoffs_session_created", "session_id", "created_at"),
+        Index(
+            "ix_handoffs_open_escalations",
+            "account_id",
+            "created_at",
+            postgresql_where=text("intent = 'escalate' AND claimed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("ai_sessions.id", ondelete="CASCADE")
+    )
+    intent: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    from_user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    target_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id"), nullable=True
+    )
+    created_at: Mapped[datetime] = created_at()
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_by: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id"), nullable=True
+    )

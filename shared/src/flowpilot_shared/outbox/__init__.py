@@ -1,0 +1,1 @@
+"""The outbox relay: publishes committed events to RabbitMQ, exactly the rows that committed."""

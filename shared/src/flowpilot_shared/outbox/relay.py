@@ -1,0 +1,173 @@
+"""Publishes pending outbox rows with confirms; safe with any number of relays running."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import structlog
+from prometheus_client import Counter, Histogram
+from sqlalchemy import delete, select
+
+from flowpilot_shared.broker.publisher import Publisher, build_message, connect
+from flowpilot_shared.db import Database, asyncpg_dsn
+from flowpilot_shared.models.messaging import OutboxEvent
+from flowpilot_shared.settings import CoreSettings
+from flowpilot_shared.unit_of_work import OUTBOX_CHANNEL
+
+log = structlog.get_logger(__name__)
+
+PUBLISHED = Counter("flowpilot_outbox_published_total", "Outbox events published", ["routing_key"])
+PUBLISH_FAILURES = Counter("flowpilot_outbox_publish_failures_total", "Outbox publish attempts that failed")
+LAG = Histogram(
+    "flowpilot_outbox_lag_seconds",
+    "Commit to confirmed publish",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+MAX_BACKOFF_SECONDS = 5.0
+RETENTION_SWEEP_SECONDS = 60.0
+
+
+class OutboxRelay:
+    """Background task: wakes on NOTIFY (or polls), claims rows with SKIP LOCKED, publishes them."""
+
+    def __init__(self, *, db: Database, settings: CoreSettings, name: str) -> None:
+        self._db = db
+        self._settings = settings
+        self._name = name
+        self._wake = asyncio.Event()
+        self._publisher: Publisher | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def start(self) -> None:
+        """Start publishing, listening and retention sweeps in the background."""
+        self._tasks = [
+            asyncio.create_task(self._publish_loop(), name=f"{self._name}-relay"),
+            asyncio.create_task(self._listen_loop(), name=f"{self._name}-relay-listen"),
+            asyncio.create_task(self._retention_loop(), name=f"{self._name}-relay-retention"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop the background tasks and close the broker connection."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._publisher is not None:
+            with contextlib.suppress(Exception):
+                await self._publisher.close()
+
+    def wake(self) -> None:
+        """Ask for a publish pass now (used after a local commit and by NOTIFY)."""
+        self._wake.set()
+
+    async def _ensure_publisher(self) -> Publisher:
+        if self._publisher is None:
+            connection = await connect(self._settings.amqp_url, f"{self._name}-outbox-relay")
+            self._publisher = Publisher(connection, self._settings.publish_timeout_seconds)
+        return self._publisher
+
+    async def publish_pending(self) -> tuple[int, int]:
+        """Publish one batch of pending rows; returns (published, failed)."""
+        publisher = await self._ensure_publisher()
+        async with self._db.sessions() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(OutboxEvent)
+                    .where(OutboxEvent.published_at.is_(None))
+                    .order_by(OutboxEvent.seq)
+                    .limit(self._settings.outbox_batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalars().all()
+            if not rows:
+                return 0, 0
+            results = await asyncio.gather(
+                *(self._publish_row(publisher, row) for row in rows), return_exceptions=True
+            )
+            now = datetime.now(UTC)
+            failed = 0
+            for row, result in zip(rows, results, strict=True):
+                if isinstance(result, BaseException):
+                    failed += 1
+                    row.attempts += 1
+                    row.last_error = f"{type(result).__name__}: {result}"[:1000]
+                    PUBLISH_FAILURES.inc()
+                else:
+                    row.published_at = now
+                    PUBLISHED.labels(row.routing_key).inc()
+                    LAG.observe(max((now - row.created_at).total_seconds(), 0.0))
+        return len(rows) - failed, failed
+
+    @staticmethod
+    async def _publish_row(publisher: Publisher, row: OutboxEvent) -> None:
+        message = build_message(
+            event_id=str(row.id),
+            event_type=row.routing_key,
+            body=row.payload,
+            headers={"x-position": f"{row.txid}.{row.seq}"},
+        )
+        await publisher.publish(row.exchange, row.routing_key, message)
+
+    async def _publish_loop(self) -> None:
+        backoff = 0.0
+        while not self._stopping:
+            try:
+                published, failed = await self.publish_pending()
+            except Exception as exc:  # broker or database down: keep the rows, retry later
+                log.warning("outbox relay pass failed", error=str(exc), relay=self._name)
+                published, failed = 0, 1
+                await self._reset_publisher()
+            if failed:
+                backoff = min(max(backoff * 2, 0.1), MAX_BACKOFF_SECONDS)
+                await asyncio.sleep(backoff)
+                continue
+            backoff = 0.0
+            if published >= self._settings.outbox_batch_size:
+                continue  # more may be waiting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._settings.outbox_poll_seconds)
+            self._wake.clear()
+
+    async def _reset_publisher(self) -> None:
+        if self._publisher is not None:
+            with contextlib.suppress(Exception):
+                await self._publisher.close()
+            self._publisher = None
+
+    async def _listen_loop(self) -> None:
+        """LISTEN for commits; on any failure fall back to polling and reconnect."""
+        while not self._stopping:
+            conn = None
+            try:
+                conn = await asyncpg.connect(asyncpg_dsn(self._settings.database_url))
+                await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
+                while not conn.is_closed():
+                    await asyncio.sleep(1.0)
+            except Exception as exc:
+                log.debug("outbox listen connection lost", error=str(exc))
+            finally:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            await asyncio.sleep(1.0)
+
+    async def _retention_loop(self) -> None:
+        """Delete published rows older than the retention (they served SSE replay long enough)."""
+        while not self._stopping:
+            await asyncio.sleep(RETENTION_SWEEP_SECONDS)
+            cutoff = datetime.now(UTC) - timedelta(hours=self._settings.outbox_retention_hours)
+            try:
+                async with self._db.sessions() as session, session.begin():
+                    await session.execute(
+                        delete(OutboxEvent).where(
+                            OutboxEvent.published_at.is_not(None), OutboxEvent.published_at < cutoff
+                        )
+                    )
+            except Exception as exc:
+                log.warning("outbox retention sweep failed", error=str(exc))

@@ -1,0 +1,1 @@
+"""Tokens, password hashing, secret encryption and outbound URL checks."""

@@ -1,0 +1,55 @@
+"""Settings shared by every service; each service extends `CoreSettings` with its own."""
+
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "flowpilot-dev-jwt-secret-change-me"  # noqa: S105 - documented dev default
+DEV_SECRET_KEY = "flowpilot-dev-secret-key-change-me"  # noqa: S105 - documented dev default
+
+
+class CoreSettings(BaseSettings):
+    """What every process reads from the environment (DESIGN.md "Configuration")."""
+
+    model_config = SettingsConfigDict(env_prefix="FLOWPILOT_", extra="ignore")
+
+    database_url: str = "postgresql+asyncpg://postgres@localhost:5432/flowpilot"
+    amqp_url: str = "amqp://guest:guest@localhost:5672/"
+    jwt_secret: str = DEV_JWT_SECRET
+    secret_key: str = DEV_SECRET_KEY
+    public_url: str = "http://localhost:8080"
+    allow_loopback_integrations: bool = False
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    jwt_ttl_seconds: int = 12 * 3600
+    db_pool_size: int = 20
+    db_max_overflow: int = 20
+    outbox_retention_hours: float = 72.0
+    outbox_poll_seconds: float = 1.0
+    outbox_batch_size: int = 200
+    publish_timeout_seconds: float = 5.0
+    consumer_prefetch: int = 32
+    consumer_max_attempts: int = 5
+    consumer_retry_base_seconds: float = 0.5
+    consumer_retry_max_seconds: float = 10.0
+    delivery_limit: int = Field(default=5, description="x-delivery-limit of every durable queue")
+
+    def warn_on_dev_secrets(self) -> None:
+        """Warn at start when the documented development secrets are in use."""
+        if self.jwt_secret == DEV_JWT_SECRET or self.secret_key == DEV_SECRET_KEY:
+            warnings.warn(
+                "FLOWPILOT_JWT_SECRET / FLOWPILOT_SECRET_KEY are the development defaults; "
+                "set real secrets in production",
+                stacklevel=2,
+            )
+
+
+@lru_cache
+def get_core_settings() -> CoreSettings:
+    """The process-wide core settings (read once)."""
+    return CoreSettings()

@@ -1,0 +1,78 @@
+"""The unit of work: the only thing that commits, so state and its events commit together."""
+
+from __future__ import annotations
+
+import uuid
+from types import TracebackType
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from flowpilot_shared.events import AnyEvent, event_exchange, event_to_json
+from flowpilot_shared.models.messaging import InboxRecord, OutboxEvent
+
+OUTBOX_CHANNEL = "flowpilot_outbox"
+
+
+class UnitOfWork:
+    """One transaction: state writes, outbox rows and inbox records commit or vanish as one."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._has_events = False
+        self.session: AsyncSession
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        self._has_events = False
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self.session.in_transaction():
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    def add_event(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> None:
+        """Stage an event: it is written to the outbox in this transaction and published after commit."""
+        self.session.add(
+            OutboxEvent(
+                id=event.id,
+                exchange=event_exchange(event),
+                routing_key=event.type,
+                account_id=event.account_id,
+                session_id=event.session_id,
+                user_id=user_id,
+                payload=event_to_json(event),
+            )
+        )
+        self._has_events = True
+
+    async def claim_inbox(self, consumer: str, event_id: uuid.UUID) -> bool:
+        """Record that `consumer` processes `event_id` now; False if it already did (a duplicate)."""
+        inserted = await self.session.execute(
+            insert(InboxRecord)
+            .values(consumer=consumer, event_id=event_id)
+            .on_conflict_do_nothing()
+            .returning(InboxRecord.event_id)
+        )
+        return inserted.first() is not None
+
+    async def commit(self) -> None:
+        """Commit; when events were staged, wake the outbox relays (NOTIFY is sent on commit)."""
+        if self._has_events:
+            await self.session.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
+        await self.session.commit()
+        self._has_events = False
+
+    async def rollback(self) -> None:
+        """Abandon everything staged in this transaction."""
+        await self.session.rollback()
+        self._has_events = False

@@ -1,0 +1,1 @@
+"""HTTP pieces every service shares: health, metrics, request ids, auth dependencies."""

@@ -1,0 +1,102 @@
+"""Bearer-token authentication and role checks, as FastAPI dependencies."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN, OWNER_OR_ADMIN, User
+from flowpilot_shared.security.tokens import InvalidToken, read_token
+
+ENGINEER_OR_ADMIN_REQUIRED = "Engineer or admin access required"
+OWNER_OR_ADMIN_REQUIRED = "Owner or admin access required"
+
+_bearer = HTTPBearer(auto_error=False, description="JWT from POST /api/v1/auth/login")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated user a request acts as; every query is scoped by `account_id`."""
+
+    id: uuid.UUID
+    account_id: uuid.UUID
+    email: str
+    name: str
+    role: str
+
+    @property
+    def is_engineer_or_admin(self) -> bool:
+        """Owner, admin or engineer."""
+        return self.role in ENGINEER_OR_ADMIN
+
+    @property
+    def is_owner_or_admin(self) -> bool:
+        """Owner or admin."""
+        return self.role in OWNER_OR_ADMIN
+
+
+def _unauthorized(detail: str = "Not authenticated") -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+async def authenticate(
+    token: str, *, jwt_secret: str, sessions: async_sessionmaker[AsyncSession]
+) -> Caller:
+    """The active user a token names; raises 401 otherwise."""
+    try:
+        claims = read_token(token, secret=jwt_secret)
+    except InvalidToken as exc:
+        raise _unauthorized("Invalid or expired token") from exc
+    async with sessions() as session:
+        user = (
+            await session.execute(
+                select(User).where(
+                    User.id == claims.user_id,
+                    User.account_id == claims.account_id,
+                    User.is_active.is_(True),
+                    User.deleted_at.is_(None),
+                )
+            )
+        ).scalar_one_or_none()
+    if user is None:
+        raise _unauthorized("Invalid or expired token")
+    return Caller(id=user.id, account_id=user.account_id, email=user.email, name=user.name, role=user.role)
+
+
+async def current_caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
+    """Dependency: the caller of this request (app.state must hold `settings` and `db`)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized()
+    state = request.app.state
+    return await authenticate(
+        credentials.credentials, jwt_secret=state.settings.jwt_secret, sessions=state.db.sessions
+    )
+
+
+async def engineer_or_admin(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    """Dependency: owner, admin or engineer; 403 with the contract's text otherwise."""
+    if not caller.is_engineer_or_admin:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=ENGINEER_OR_ADMIN_REQUIRED)
+    return caller
+
+
+async def owner_or_admin(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    """Dependency: owner or admin; 403 otherwise."""
+    if not caller.is_owner_or_admin:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=OWNER_OR_ADMIN_REQUIRED)
+    return caller
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
+EngineerOrAdmin = Annotated[Caller, Depends(engineer_or_admin)]
+OwnerOrAdmin = Annotated[Caller, Depends(owner_or_admin)]

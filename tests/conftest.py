@@ -1,0 +1,55 @@
+"""Test harness shared by every suite: per-run database and vhost, settings, broker, waiting."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from flowpilot_shared.broker.publisher import connect
+from flowpilot_shared.db import Database
+from flowpilot_shared.settings import CoreSettings
+from tests.harness.infra import Infra, new_run_id, provision, teardown
+
+
+@pytest.fixture(scope="session")
+def infra(worker_id: str) -> Iterator[Infra]:
+    """This worker's database (migrated) and RabbitMQ vhost; exported as FLOWPILOT_* variables."""
+    run_id = os.environ.setdefault("FLOWPILOT_TEST_RUN_ID", new_run_id())
+    resources = provision(run_id, worker_id)
+    os.environ["FLOWPILOT_DATABASE_URL"] = resources.database_url
+    os.environ["FLOWPILOT_AMQP_URL"] = resources.amqp_url
+    os.environ["FLOWPILOT_ALLOW_LOOPBACK_INTEGRATIONS"] = "true"
+    yield resources
+    teardown(resources)
+
+
+@pytest.fixture
+def core_settings(infra: Infra) -> CoreSettings:
+    """Core settings pointing at this worker's database and vhost, with fast retries for tests."""
+    return CoreSettings(
+        database_url=infra.database_url,
+        amqp_url=infra.amqp_url,
+        allow_loopback_integrations=True,
+        consumer_retry_base_seconds=0.05,
+        consumer_retry_max_seconds=1.0,
+        outbox_poll_seconds=0.2,
+    )
+
+
+@pytest.fixture
+async def db(core_settings: CoreSettings) -> AsyncIterator[Database]:
+    """A database handle for the test's own reads and writes."""
+    database = Database.from_settings(core_settings)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def amqp(core_settings: CoreSettings) -> AsyncIterator[AbstractRobustConnection]:
+    """A broker connection for the test's own captures and raw publishes."""
+    connection = await connect(core_settings.amqp_url, "pytest")
+    yield connection
+    await connection.close()

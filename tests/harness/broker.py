@@ -1,0 +1,72 @@
+"""Test-side RabbitMQ helpers: capture what reaches the exchange, publish raw bodies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+
+from flowpilot_shared.broker.topology import declare_exchanges
+from flowpilot_shared.events import EVENTS_EXCHANGE
+
+
+@dataclass
+class Captured:
+    """Every message an exclusive test queue bound to the exchange received."""
+
+    messages: list[AbstractIncomingMessage] = field(default_factory=list)
+
+    def bodies(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """Decoded bodies, optionally of one type."""
+        out = [json.loads(m.body) for m in self.messages]
+        return [b for b in out if event_type is None or b.get("type") == event_type]
+
+    def of_account(self, account_id: object, event_type: str | None = None) -> list[dict[str, Any]]:
+        """Decoded bodies of one account (tests share a vhost, tenants keep them apart)."""
+        return [b for b in self.bodies(event_type) if b.get("account_id") == str(account_id)]
+
+
+async def capture(
+    connection: AbstractRobustConnection, routing_key: str = "#", exchange: str = EVENTS_EXCHANGE
+) -> Captured:
+    """Bind a fresh exclusive queue to the exchange and collect what arrives."""
+    channel = await connection.channel()
+    await declare_exchanges(channel)
+    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+    await queue.bind(exchange, routing_key=routing_key)
+    captured = Captured()
+
+    async def on_message(message: AbstractIncomingMessage) -> None:
+        captured.messages.append(message)
+        await message.ack()
+
+    await queue.consume(on_message)
+    return captured
+
+
+async def publish_raw(
+    connection: AbstractRobustConnection,
+    routing_key: str,
+    body: bytes,
+    *,
+    message_id: str | None = None,
+    exchange: str = EVENTS_EXCHANGE,
+) -> None:
+    """Publish arbitrary bytes (poison messages, duplicates) with confirms."""
+    channel = await connection.channel(publisher_confirms=True)
+    await declare_exchanges(channel)
+    target = await channel.get_exchange(exchange)
+    await target.publish(
+        aio_pika.Message(
+            body,
+            message_id=message_id,
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        ),
+        routing_key=routing_key,
+        timeout=10,
+    )
+    await channel.close()
