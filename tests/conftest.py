@@ -15,8 +15,9 @@ from tests.harness.infra import Infra, new_run_id, provision, teardown
 
 
 @pytest.fixture(scope="session")
-def infra(worker_id: str) -> Iterator[Infra]:
+def infra() -> Iterator[Infra]:
     """This worker's database (migrated) and RabbitMQ vhost; exported as FLOWPILOT_* variables."""
+    worker_id = os.environ.get("PYTEST_XDIST_WORKER", "main")
     run_id = os.environ.setdefault("FLOWPILOT_TEST_RUN_ID", new_run_id())
     resources = provision(run_id, worker_id)
     os.environ["FLOWPILOT_DATABASE_URL"] = resources.database_url

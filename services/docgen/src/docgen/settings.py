@@ -1,0 +1,22 @@
+"""docgen settings."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from flowpilot_shared.settings import CoreSettings
+
+
+class DocgenSettings(CoreSettings):
+    """What docgen reads from the environment (the Anthropic variables have no FLOWPILOT_ prefix)."""
+
+    docgen_port: int = 8002
+    docgen_model: str = "claude-sonnet-4-5"
+    anthropic_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "FLOWPILOT_ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "FLOWPILOT_ANTHROPIC_BASE_URL")
+    )
+    ai_timeout_seconds: float = 30.0
+    ai_max_retries: int = 2

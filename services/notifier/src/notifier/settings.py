@@ -1,0 +1,24 @@
+"""notifier settings."""
+
+from __future__ import annotations
+
+from flowpilot_shared.settings import CoreSettings
+
+
+class NotifierSettings(CoreSettings):
+    """What the notifier reads from the environment."""
+
+    notifier_port: int = 8001
+    sse_heartbeat_seconds: float = 25.0
+    sse_client_buffer: int = 256
+    smtp_host: str = "localhost"
+    smtp_port: int = 1025
+    smtp_from: str = "FlowPilot <flowpilot@localhost>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    slack_api_url: str = "https://slack.com/api/"
+    channel_max_attempts: int = 6
+    channel_retry_base_seconds: float = 1.0
+    channel_retry_max_seconds: float = 30.0

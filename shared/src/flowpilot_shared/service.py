@@ -1,0 +1,141 @@
+"""What every service process runs besides its HTTP routes: database, relay, consumers, server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import structlog
+import uvicorn
+from aio_pika.abc import AbstractRobustConnection
+from fastapi import FastAPI
+
+from flowpilot_shared.broker.publisher import connect
+from flowpilot_shared.consumer.runtime import Consumer
+from flowpilot_shared.db import Database
+from flowpilot_shared.logging import configure_logging
+from flowpilot_shared.outbox.relay import OutboxRelay
+from flowpilot_shared.settings import CoreSettings
+from flowpilot_shared.web.app import ReadinessCheck
+
+log = structlog.get_logger(__name__)
+
+ConsumerFactory = Callable[["ServiceRuntime"], Sequence[Consumer]]
+Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+class BrokerNotConnected(RuntimeError):
+    """The process has not (yet, or any more) got a broker connection."""
+
+
+@dataclass
+class ServiceRuntime:
+    """The long-lived parts of one service process, started and stopped with the app."""
+
+    name: str
+    settings: CoreSettings
+    db: Database
+    relay: OutboxRelay | None = None
+    consumers: list[Consumer] = field(default_factory=list)
+    connection: AbstractRobustConnection | None = None
+    _connect_task: asyncio.Task[None] | None = None
+
+    async def start(self, consumer_factory: ConsumerFactory | None, with_relay: bool) -> None:
+        """Start the relay at once and the consumers as soon as the broker answers."""
+        if with_relay:
+            self.relay = OutboxRelay(db=self.db, settings=self.settings, name=self.name)
+            await self.relay.start()
+        self.consumers = list(consumer_factory(self)) if consumer_factory else []
+        # The API must come up (and keep answering) while RabbitMQ is down; connect in the background.
+        self._connect_task = asyncio.create_task(self._connect_and_consume())
+
+    async def _connect_and_consume(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self.connection = await connect(self.settings.amqp_url, self.name)
+                for consumer in self.consumers:
+                    await consumer.start(self.connection)
+                return
+            except Exception as exc:
+                log.warning("broker not reachable yet", service=self.name, error=str(exc))
+                if self.connection is not None:
+                    with contextlib.suppress(Exception):
+                        await self.connection.close()
+                    self.connection = None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def stop(self) -> None:
+        """Stop consuming, stop the relay, close connections."""
+        if self._connect_task is not None:
+            self._connect_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._connect_task
+        for consumer in self.consumers:
+            await consumer.stop()
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                await self.connection.close()
+        if self.relay is not None:
+            await self.relay.stop()
+        await self.db.dispose()
+
+    async def check_database(self) -> None:
+        """Readiness: the database answers."""
+        await self.db.ping()
+
+    async def check_broker(self) -> None:
+        """Readiness: the broker connection is open."""
+        if self.connection is None or self.connection.is_closed:
+            raise BrokerNotConnected("no broker connection")
+
+    def readiness_checks(self) -> list[ReadinessCheck]:
+        """The checks `/readyz` runs."""
+        return [self.check_database, self.check_broker]
+
+
+def service_lifespan(
+    *,
+    name: str,
+    settings: CoreSettings,
+    consumers: ConsumerFactory | None = None,
+    with_relay: bool = False,
+    on_start: Hook | None = None,
+    on_stop: Hook | None = None,
+) -> Callable[[FastAPI], AsyncIterator[None]]:
+    """A FastAPI lifespan that owns the process's runtime; exposes `app.state.{settings,db,runtime}`."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.warn_on_dev_secrets()
+        runtime = ServiceRuntime(name=name, settings=settings, db=Database.from_settings(settings))
+        app.state.settings = settings
+        app.state.db = runtime.db
+        app.state.runtime = runtime
+        await runtime.start(consumers, with_relay)
+        if on_start is not None:
+            await on_start(runtime)
+        try:
+            yield
+        finally:
+            if on_stop is not None:
+                await on_stop(runtime)
+            await runtime.stop()
+
+    return lifespan  # type: ignore[return-value]
+
+
+def runtime_readiness(app: FastAPI) -> list[ReadinessCheck]:
+    """Readiness checks of the app's runtime (pass as `create_service_app(readiness=...)`)."""
+    runtime: ServiceRuntime = app.state.runtime
+    return runtime.readiness_checks()
+
+
+def serve(app: FastAPI, *, port: int, settings: CoreSettings) -> None:
+    """Run the app with uvicorn on `port` (the console scripts' body)."""
+    configure_logging(settings.log_level, json=settings.log_json)
+    uvicorn.run(app, host="0.0.0.0", port=port, log_level=settings.log_level.lower(), access_log=False)  # noqa: S104

@@ -1,0 +1,124 @@
+"""The outbox relay: commit then publish, never for a rolled-back write, never skipping late commits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from sqlalchemy import func, select, text
+
+from flowpilot_shared.db import Database
+from flowpilot_shared.models import OutboxEvent
+from flowpilot_shared.outbox.relay import OutboxRelay
+from flowpilot_shared.settings import CoreSettings
+from flowpilot_shared.unit_of_work import UnitOfWork
+from tests.harness.broker import capture
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.waiting import wait_until
+
+
+async def _stage(db: Database, count: int) -> list[uuid.UUID]:
+    team = await make_team(db)
+    ids = []
+    for _ in range(count):
+        event = await make_escalation(db, team, escalator=team.users[1])
+        async with UnitOfWork(db.sessions) as uow:
+            uow.add_event(event)
+            await uow.commit()
+        ids.append(event.id)
+    return ids
+
+
+async def test_relay_publishes_committed_event_with_envelope(db, amqp, core_settings: CoreSettings):
+    captured = await capture(amqp)
+    [event_id] = await _stage(db, 1)
+    relay = OutboxRelay(db=db, settings=core_settings, name="test")
+    await relay.start()
+    try:
+        await wait_until(lambda: _found(captured, event_id), message="event published")
+    finally:
+        await relay.stop()
+    [message] = [m for m in captured.messages if m.message_id == str(event_id)]
+    body = json.loads(message.body)
+    assert message.routing_key == "handoff.escalated"
+    assert message.delivery_mode == 2 and message.content_type == "application/json"
+    assert set(body) >= {"id", "type", "version", "occurred_at", "account_id", "session_id", "data"}
+    assert body["version"] == 1 and body["id"] == str(event_id)
+
+
+async def _found(captured, event_id) -> bool:
+    return any(m.message_id == str(event_id) for m in captured.messages)
+
+
+async def test_rolled_back_transaction_leaves_no_row_and_no_event(db, amqp, core_settings):
+    captured = await capture(amqp)
+    team = await make_team(db)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    with pytest.raises(RuntimeError):
+        async with UnitOfWork(db.sessions) as uow:
+            uow.add_event(event)
+            await uow.session.flush()
+            raise RuntimeError("failure after the outbox insert")
+    [marker] = await _stage(db, 1)
+    relay = OutboxRelay(db=db, settings=core_settings, name="test")
+    await relay.start()
+    try:
+        await wait_until(lambda: _found(captured, marker), message="later event published")
+    finally:
+        await relay.stop()
+    async with db.sessions() as session:
+        assert await session.get(OutboxEvent, event.id) is None
+    assert not any(m.message_id == str(event.id) for m in captured.messages)
+
+
+async def test_two_relays_publish_each_row_once(db, amqp, core_settings):
+    captured = await capture(amqp)
+    ids = set(await _stage(db, 500))
+    relays = [OutboxRelay(db=db, settings=core_settings, name=f"r{i}") for i in range(2)]
+    await asyncio.gather(*(r.start() for r in relays))
+    try:
+        await wait_until(
+            lambda: _count(captured, ids, 500), timeout=60, message="all 500 published"
+        )
+        async with db.sessions() as session:
+            pending = await session.scalar(
+                select(func.count()).where(OutboxEvent.id.in_(ids), OutboxEvent.published_at.is_(None))
+            )
+        assert pending == 0
+    finally:
+        await asyncio.gather(*(r.stop() for r in relays))
+    seen = [m.message_id for m in captured.messages if uuid.UUID(m.message_id) in ids]
+    assert len(seen) == 500 and len(set(seen)) == 500
+
+
+async def _count(captured, ids, n) -> bool:
+    return len({m.message_id for m in captured.messages if uuid.UUID(m.message_id) in ids}) >= n
+
+
+async def test_row_committing_after_a_higher_sequence_is_still_published(db, amqp, core_settings):
+    captured = await capture(amqp)
+    team = await make_team(db)
+    early = await make_escalation(db, team, escalator=team.users[1])
+    late = await make_escalation(db, team, escalator=team.users[1])
+    relay = OutboxRelay(db=db, settings=core_settings, name="test")
+    await relay.start()
+    try:
+        async with UnitOfWork(db.sessions) as slow:
+            slow.add_event(early)
+            await slow.session.flush()  # takes the lower sequence number, stays uncommitted
+            async with UnitOfWork(db.sessions) as fast:
+                fast.add_event(late)
+                await fast.commit()
+            await wait_until(lambda: _found(captured, late.id), message="later row published first")
+            await slow.commit()
+        await wait_until(lambda: _found(captured, early.id), message="late-committing row published")
+    finally:
+        await relay.stop()
+    async with db.sessions() as session:
+        seqs = dict(
+            (await session.execute(text("SELECT id, seq FROM outbox WHERE id = ANY(:ids)"),
+                                   {"ids": [early.id, late.id]})).all()
+        )
+    assert seqs[early.id] < seqs[late.id]
