@@ -35,7 +35,7 @@ class QueueSpec:
 
 NOTIFIER_BELL = QueueSpec(
     "notifier.bell",
-    ("handoff.escalated", "handoff.claimed", "documentation.generated", "psa.push_failed"),
+    ("handoff.escalated", "handoff.claimed", "psa.push_failed"),
 )
 NOTIFIER_EMAIL = QueueSpec("notifier.email", ("handoff.escalated",))
 NOTIFIER_CHAT = QueueSpec("notifier.chat", ("handoff.escalated", "handoff.claimed"))

@@ -1,0 +1,72 @@
+"""Reading and writing an account's integrations; secrets are sealed with SecretBox.
+
+Storage format (one row per account and kind):
+- psa:   provider in {connectwise, autotask, halopsa}; config {"base_url"}; secrets = the credentials object
+- slack: config {"channel_id"}; secrets {"bot_token"}
+- teams: config {}; secrets {"webhook_url"} (a Workflows webhook URL carries its own signature)
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowpilot_shared.models.integrations import Integration, IntegrationKind
+from flowpilot_shared.security.crypto import SecretBox
+
+
+@dataclass(frozen=True)
+class LoadedIntegration:
+    """An integration with its secrets decrypted (in memory only; never log `secrets`)."""
+
+    kind: IntegrationKind
+    provider: str | None
+    config: dict[str, Any]
+    secrets: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"LoadedIntegration(kind={self.kind!r}, provider={self.provider!r}, config={self.config!r})"
+
+
+async def load_integration(
+    session: AsyncSession, *, account_id: uuid.UUID, kind: IntegrationKind, box: SecretBox
+) -> LoadedIntegration | None:
+    """The account's integration of `kind`, decrypted, or None when not configured."""
+    row = (
+        await session.execute(
+            select(Integration).where(Integration.account_id == account_id, Integration.kind == kind)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    return LoadedIntegration(
+        kind=kind, provider=row.provider, config=dict(row.config), secrets=box.open(row.secret_ciphertext)
+    )
+
+
+async def save_integration(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    kind: IntegrationKind,
+    provider: str | None,
+    config: dict[str, Any],
+    secrets: dict[str, Any],
+    box: SecretBox,
+) -> None:
+    """Create or replace the account's integration of `kind` (secrets sealed before they are stored)."""
+    values = {
+        "provider": provider,
+        "config": config,
+        "secret_ciphertext": box.seal(secrets),
+    }
+    await session.execute(
+        insert(Integration)
+        .values(id=uuid.uuid4(), account_id=account_id, kind=kind, **values)
+        .on_conflict_do_update(index_elements=["account_id", "kind"], set_=values)
+    )
