@@ -1,0 +1,1 @@
+"""Delivery ledger and its API."""
