@@ -87,9 +87,7 @@ def definitions() -> dict[str, Any]:
             }
         ],
         "vhosts": [{"name": VHOST}],
-        "permissions": [
-            {"user": "guest", "vhost": VHOST, "configure": ".*", "write": ".*", "read": ".*"}
-        ],
+        "permissions": [{"user": "guest", "vhost": VHOST, "configure": ".*", "write": ".*", "read": ".*"}],
         "parameters": [],
         "global_parameters": [],
         # Safety net under the per-queue arguments: any consumer queue declared without them still gets
