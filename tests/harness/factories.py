@@ -38,16 +38,25 @@ async def make_team(db: Database, *, engineers: int = 2, viewers: int = 0, inact
     tag = uuid.uuid4().hex[:8]
     account = Account(id=uuid.uuid4(), name=f"MSP {tag}")
     owner = User(
-        id=uuid.uuid4(), account_id=account.id, email=f"owner-{tag}@example.com",
-        name=f"Owner {tag}", role="owner", password_hash=_HASH,
+        id=uuid.uuid4(),
+        account_id=account.id,
+        email=f"owner-{tag}@example.com",
+        name=f"Owner {tag}",
+        role="owner",
+        password_hash=_HASH,
     )
     team = Team(account=account, owner=owner, users=[owner])
     specs = [("engineer", True)] * engineers + [("viewer", True)] * viewers + [("engineer", False)] * inactive
     for i, (role, active) in enumerate(specs):
         team.users.append(
             User(
-                id=uuid.uuid4(), account_id=account.id, email=f"{role}{i}-{tag}@example.com",
-                name=f"{role.title()} {i} {tag}", role=role, password_hash=_HASH, is_active=active,
+                id=uuid.uuid4(),
+                account_id=account.id,
+                email=f"{role}{i}-{tag}@example.com",
+                name=f"{role.title()} {i} {tag}",
+                role=role,
+                password_hash=_HASH,
+                is_active=active,
             )
         )
     async with db.sessions() as session, session.begin():
@@ -69,9 +78,15 @@ async def make_escalation(
     """A session with steps and an escalation handoff in the database, and its event (not yet sent)."""
     now = datetime.now(UTC)
     session_row = AiSession(
-        id=uuid.uuid4(), account_id=team.account.id, owner_id=escalator.id, title="Outlook cannot connect",
-        problem="Users at Contoso get a password prompt loop in Outlook", client_name="Contoso",
-        psa_ticket_id=psa_ticket_id, status="escalated", escalation_reason="Stuck after profile rebuild",
+        id=uuid.uuid4(),
+        account_id=team.account.id,
+        owner_id=escalator.id,
+        title="Outlook cannot connect",
+        problem="Users at Contoso get a password prompt loop in Outlook",
+        client_name="Contoso",
+        psa_ticket_id=psa_ticket_id,
+        status="escalated",
+        escalation_reason="Stuck after profile rebuild",
         escalated_to_id=target.id if target else None,
     )
     step_rows = [
@@ -79,8 +94,12 @@ async def make_escalation(
         for k, c in (steps or [("action", "Rebuilt the Outlook profile"), ("observation", "Still prompts")])
     ]
     handoff = Handoff(
-        id=uuid.uuid4(), account_id=team.account.id, session_id=session_row.id, intent="escalate",
-        reason="Stuck after profile rebuild", from_user_id=escalator.id,
+        id=uuid.uuid4(),
+        account_id=team.account.id,
+        session_id=session_row.id,
+        intent="escalate",
+        reason="Stuck after profile rebuild",
+        from_user_id=escalator.id,
         target_user_id=target.id if target else None,
     )
     async with db.sessions() as session, session.begin():
@@ -88,7 +107,8 @@ async def make_escalation(
         await session.flush()
         session.add_all([*step_rows, handoff])
     eligible = [
-        u for u in team.users
+        u
+        for u in team.users
         if u.is_active and u.role in ("owner", "admin", "engineer") and u.id != escalator.id
     ]
     recipients = [target] if target else eligible
@@ -100,11 +120,18 @@ async def make_escalation(
             reason=handoff.reason,
             escalated_at=now,
             session=SessionSnapshot(
-                id=session_row.id, title=session_row.title, problem=session_row.problem,
-                client_name=session_row.client_name, psa_ticket_id=psa_ticket_id, status="escalated",
-                owner_id=escalator.id, created_at=now,
+                id=session_row.id,
+                title=session_row.title,
+                problem=session_row.problem,
+                client_name=session_row.client_name,
+                psa_ticket_id=psa_ticket_id,
+                status="escalated",
+                owner_id=escalator.id,
+                created_at=now,
                 steps=[
-                    StepSnapshot(id=s.id, kind=s.kind, content=s.content, author_id=s.author_id, created_at=now)
+                    StepSnapshot(
+                        id=s.id, kind=s.kind, content=s.content, author_id=s.author_id, created_at=now
+                    )
                     for s in step_rows
                 ],
             ),

@@ -55,7 +55,9 @@ def _base_urls() -> tuple[str, str, list[str]]:
 
 
 def _admin(url: str) -> str:
-    return make_url(url).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    return (
+        make_url(url).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    )
 
 
 async def _create_database(admin_url: str, name: str, template: str | None) -> None:

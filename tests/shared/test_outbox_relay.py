@@ -79,9 +79,7 @@ async def test_two_relays_publish_each_row_once(db, amqp, core_settings):
     relays = [OutboxRelay(db=db, settings=core_settings, name=f"r{i}") for i in range(2)]
     await asyncio.gather(*(r.start() for r in relays))
     try:
-        await wait_until(
-            lambda: _count(captured, ids, 500), timeout=60, message="all 500 published"
-        )
+        await wait_until(lambda: _count(captured, ids, 500), timeout=60, message="all 500 published")
         async with db.sessions() as session:
             pending = await session.scalar(
                 select(func.count()).where(OutboxEvent.id.in_(ids), OutboxEvent.published_at.is_(None))
@@ -118,7 +116,10 @@ async def test_row_committing_after_a_higher_sequence_is_still_published(db, amq
         await relay.stop()
     async with db.sessions() as session:
         seqs = dict(
-            (await session.execute(text("SELECT id, seq FROM outbox WHERE id = ANY(:ids)"),
-                                   {"ids": [early.id, late.id]})).all()
+            (
+                await session.execute(
+                    text("SELECT id, seq FROM outbox WHERE id = ANY(:ids)"), {"ids": [early.id, late.id]}
+                )
+            ).all()
         )
     assert seqs[early.id] < seqs[late.id]

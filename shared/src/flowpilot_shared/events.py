@@ -218,9 +218,7 @@ DOMAIN_EVENT_TYPES: tuple[str, ...] = (
     "psa.push_failed",
 )
 
-_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(
-    Annotated[AnyEvent, Field(discriminator="type")]  # type: ignore[arg-type]
-)
+_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(Annotated[AnyEvent, Field(discriminator="type")])
 
 
 def parse_event(body: bytes | str) -> AnyEvent:

@@ -138,4 +138,4 @@ def runtime_readiness(app: FastAPI) -> list[ReadinessCheck]:
 def serve(app: FastAPI, *, port: int, settings: CoreSettings) -> None:
     """Run the app with uvicorn on `port` (the console scripts' body)."""
     configure_logging(settings.log_level, json=settings.log_json)
-    uvicorn.run(app, host="0.0.0.0", port=port, log_level=settings.log_level.lower(), access_log=False)  # noqa: S104
+    uvicorn.run(app, host="0.0.0.0", port=port, log_level=settings.log_level.lower(), access_log=False)

@@ -8,8 +8,8 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "flowpilot-dev-jwt-secret-change-me"  # noqa: S105 - documented dev default
-DEV_SECRET_KEY = "flowpilot-dev-secret-key-change-me"  # noqa: S105 - documented dev default
+DEV_JWT_SECRET = "flowpilot-dev-jwt-secret-change-me"
+DEV_SECRET_KEY = "flowpilot-dev-secret-key-change-me"
 
 
 class CoreSettings(BaseSettings):

@@ -8,6 +8,7 @@ Durable queues are quorum queues with `x-delivery-limit` and a dead-letter queue
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
@@ -56,9 +57,7 @@ STREAM_EVENT_TYPES: tuple[str, ...] = ("handoff.escalated", "handoff.claimed", "
 
 async def declare_exchanges(channel: AbstractChannel) -> AbstractExchange:
     """Declare every exchange (idempotent) and return the events exchange."""
-    unrouted = await channel.declare_exchange(
-        UNROUTED_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True
-    )
+    unrouted = await channel.declare_exchange(UNROUTED_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True)
     unrouted_queue = await channel.declare_queue(
         UNROUTED_QUEUE,
         durable=True,
@@ -79,7 +78,7 @@ async def declare_exchanges(channel: AbstractChannel) -> AbstractExchange:
     )
 
 
-def queue_arguments(spec: QueueSpec, delivery_limit: int) -> dict[str, str | int]:
+def queue_arguments(spec: QueueSpec, delivery_limit: int) -> dict[str, Any]:
     """Arguments of a durable consumer queue (must match deploy/rabbitmq/definitions.json)."""
     return {
         "x-queue-type": "quorum",

@@ -171,7 +171,11 @@ class Consumer:
             if not await uow.claim_inbox(self.name, event.id):
                 return "duplicate"
             context = HandlerContext(
-                uow=uow, db=self._db, consumer=self.name, attempt=attempt, redelivered=message.redelivered
+                uow=uow,
+                db=self._db,
+                consumer=self.name,
+                attempt=attempt,
+                redelivered=bool(message.redelivered),
             )
             await self._handler(event, context)
             await uow.commit()

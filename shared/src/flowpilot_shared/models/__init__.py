@@ -41,5 +41,6 @@ __all__ = [
     "Role",
     "SessionStatus",
     "SessionStep",
+    "StepKind",
     "User",
 ]

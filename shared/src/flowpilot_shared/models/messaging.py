@@ -59,7 +59,7 @@ class OutboxEvent(Base):
 
 
 class InboxRecord(Base):
-    """"Consumer X processed event Y", written in the same transaction as X's effects."""
+    """ "Consumer X processed event Y", written in the same transaction as X's effects."""
 
     __tablename__ = "inbox"
     __table_args__ = (PrimaryKeyConstraint("consumer", "event_id"),)

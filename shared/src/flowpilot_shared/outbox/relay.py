@@ -77,14 +77,18 @@ class OutboxRelay:
         publisher = await self._ensure_publisher()
         async with self._db.sessions() as session, session.begin():
             rows = (
-                await session.execute(
-                    select(OutboxEvent)
-                    .where(OutboxEvent.published_at.is_(None))
-                    .order_by(OutboxEvent.seq)
-                    .limit(self._settings.outbox_batch_size)
-                    .with_for_update(skip_locked=True)
+                (
+                    await session.execute(
+                        select(OutboxEvent)
+                        .where(OutboxEvent.published_at.is_(None))
+                        .order_by(OutboxEvent.seq)
+                        .limit(self._settings.outbox_batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             if not rows:
                 return 0, 0
             results = await asyncio.gather(
@@ -147,8 +151,7 @@ class OutboxRelay:
             try:
                 conn = await asyncpg.connect(asyncpg_dsn(self._settings.database_url))
                 await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
-                while not conn.is_closed():
-                    await asyncio.sleep(1.0)
+                await _until_closed(conn)
             except Exception as exc:
                 log.debug("outbox listen connection lost", error=str(exc))
             finally:
@@ -171,3 +174,10 @@ class OutboxRelay:
                     )
             except Exception as exc:
                 log.warning("outbox retention sweep failed", error=str(exc))
+
+
+async def _until_closed(conn: asyncpg.Connection) -> None:
+    """Wait until the connection terminates (server restart, network loss)."""
+    lost = asyncio.Event()
+    conn.add_termination_listener(lambda *_: lost.set())
+    await lost.wait()

@@ -47,9 +47,7 @@ def _unauthorized(detail: str = "Not authenticated") -> HTTPException:
     )
 
 
-async def authenticate(
-    token: str, *, jwt_secret: str, sessions: async_sessionmaker[AsyncSession]
-) -> Caller:
+async def authenticate(token: str, *, jwt_secret: str, sessions: async_sessionmaker[AsyncSession]) -> Caller:
     """The active user a token names; raises 401 otherwise."""
     try:
         claims = read_token(token, secret=jwt_secret)

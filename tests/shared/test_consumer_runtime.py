@@ -1,0 +1,175 @@
+"""The consumer runtime: dedupe by event id, bounded retries, dead-lettering, and it keeps consuming."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aio_pika
+import pytest
+
+from flowpilot_shared.broker.topology import QueueSpec
+from flowpilot_shared.consumer import Consumer, HandlerContext, PermanentError, TransientError
+from flowpilot_shared.events import AnyEvent, HandoffEscalated
+from tests.harness.broker import publish_raw
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.waiting import wait_until
+
+ROUTING_KEY = "handoff.escalated"
+
+
+class Recorder:
+    """A handler that records calls and fails as scripted."""
+
+    def __init__(self, failures: list[Exception] | None = None) -> None:
+        self.calls: list[uuid.UUID] = []
+        self.failures = failures or []
+
+    async def __call__(self, event: AnyEvent, ctx: HandlerContext) -> None:
+        self.calls.append(event.id)
+        if self.failures:
+            raise self.failures.pop(0)
+
+
+@pytest.fixture
+async def queue_spec(amqp) -> AsyncIterator[QueueSpec]:
+    spec = QueueSpec(f"test.runtime.{uuid.uuid4().hex[:8]}", (ROUTING_KEY,))
+    yield spec
+    channel = await amqp.channel()
+    for name in (spec.name, spec.dlq):
+        await channel.queue_delete(name, if_unused=False, if_empty=False)
+    await channel.close()
+
+
+async def _start(amqp, db, core_settings, spec, handler, **kwargs: Any) -> Consumer:
+    consumer = Consumer(name=spec.name, spec=spec, handler=handler, db=db, settings=core_settings, **kwargs)
+    await consumer.start(amqp)
+    return consumer
+
+
+async def _event(db) -> HandoffEscalated:
+    team = await make_team(db)
+    return await make_escalation(db, team, escalator=team.users[1])
+
+
+async def _dead_letters(amqp, spec: QueueSpec) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    channel = await amqp.channel()
+    queue = await channel.get_queue(spec.dlq)
+    out = []
+    while (message := await queue.get(fail=False, no_ack=True)) is not None:
+        out.append(message)
+    await channel.close()
+    return out
+
+
+async def test_duplicate_delivery_runs_the_effect_once(amqp, db, core_settings, queue_spec):
+    handler = Recorder()
+    consumer = await _start(amqp, db, core_settings, queue_spec, handler)
+    event = await _event(db)
+    body = event.model_dump_json().encode()
+    for _ in range(2):
+        await publish_raw(amqp, ROUTING_KEY, body, message_id=str(event.id))
+    marker = await _event(db)
+    await publish_raw(amqp, ROUTING_KEY, marker.model_dump_json().encode(), message_id=str(marker.id))
+    try:
+        await wait_until(lambda: _async(marker.id in handler.calls), message="marker handled")
+    finally:
+        await consumer.stop()
+    assert handler.calls.count(event.id) == 1
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+async def test_transient_errors_are_retried_then_succeed(amqp, db, core_settings, queue_spec):
+    handler = Recorder([TransientError("smtp 451"), TransientError("smtp 451")])
+    consumer = await _start(amqp, db, core_settings, queue_spec, handler)
+    event = await _event(db)
+    await publish_raw(amqp, ROUTING_KEY, event.model_dump_json().encode(), message_id=str(event.id))
+    try:
+        await wait_until(lambda: _async(len(handler.calls) == 3), message="third attempt")
+    finally:
+        await consumer.stop()
+    assert await _dead_letters(amqp, queue_spec) == []
+
+
+async def test_handler_failing_every_time_is_dead_lettered_after_the_limit(
+    amqp, db, core_settings, queue_spec
+):
+    handler = Recorder([TransientError("down")] * 10)
+    consumer = await _start(amqp, db, core_settings, queue_spec, handler, max_attempts=3)
+    event = await _event(db)
+    await publish_raw(amqp, ROUTING_KEY, event.model_dump_json().encode(), message_id=str(event.id))
+    try:
+        dead = await wait_until(lambda: _dead_letters(amqp, queue_spec), message="dead-lettered")
+    finally:
+        await consumer.stop()
+    assert handler.calls == [event.id] * 3
+    assert dead[0].message_id == str(event.id)
+    assert "gave up after 3 attempts" in str(dead[0].headers["x-flowpilot-error"])
+
+
+async def test_poison_goes_straight_to_the_dead_letter_queue_and_consuming_continues(
+    amqp, db, core_settings, queue_spec
+):
+    handler = Recorder()
+    consumer = await _start(amqp, db, core_settings, queue_spec, handler)
+    await publish_raw(amqp, ROUTING_KEY, b"{not json", message_id="poison-1")
+    await publish_raw(amqp, ROUTING_KEY, b'{"type": "handoff.escalated", "id": "x"}', message_id="poison-2")
+    good = await _event(db)
+    await publish_raw(amqp, ROUTING_KEY, good.model_dump_json().encode(), message_id=str(good.id))
+    dead: list[aio_pika.abc.AbstractIncomingMessage] = []
+
+    async def both_dead() -> bool:
+        dead.extend(await _dead_letters(amqp, queue_spec))
+        return len(dead) >= 2
+
+    try:
+        await wait_until(lambda: _async(good.id in handler.calls), message="good event handled")
+        await wait_until(both_dead, message="poison dead-lettered")
+    finally:
+        await consumer.stop()
+    assert sorted(m.message_id for m in dead) == ["poison-1", "poison-2"]
+    assert all("invalid event" in str(m.headers["x-flowpilot-error"]) for m in dead)
+    assert handler.calls == [good.id]
+
+
+async def test_permanent_error_dead_letters_without_retry(amqp, db, core_settings, queue_spec):
+    handler = Recorder([PermanentError("401 from PSA")])
+    consumer = await _start(amqp, db, core_settings, queue_spec, handler)
+    event = await _event(db)
+    await publish_raw(amqp, ROUTING_KEY, event.model_dump_json().encode(), message_id=str(event.id))
+    try:
+        dead = await wait_until(lambda: _dead_letters(amqp, queue_spec), message="dead-lettered")
+    finally:
+        await consumer.stop()
+    assert handler.calls == [event.id]
+    assert dead[0].headers["x-flowpilot-queue"] == queue_spec.name
+
+
+async def test_queue_is_a_quorum_queue_with_delivery_limit_and_dlx(
+    amqp, db, core_settings, queue_spec, infra
+):
+    consumer = await _start(amqp, db, core_settings, queue_spec, Recorder())
+    await consumer.stop()
+    listing = subprocess.run(
+        [
+            *infra.rabbitmqctl,
+            "list_queues",
+            "-p",
+            infra.vhost,
+            "name",
+            "type",
+            "arguments",
+            "--no-table-headers",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    [line] = [ln for ln in listing.splitlines() if ln.split("\t")[0] == queue_spec.name]
+    assert "quorum" in line
+    assert "x-delivery-limit" in line and "flowpilot.dlx" in line and queue_spec.dlq in line
