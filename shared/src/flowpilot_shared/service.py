@@ -12,6 +12,7 @@ import structlog
 import uvicorn
 from aio_pika.abc import AbstractRobustConnection
 from fastapi import FastAPI
+from prometheus_client import Gauge
 
 from flowpilot_shared.broker.publisher import connect
 from flowpilot_shared.consumer.runtime import Consumer
@@ -22,6 +23,10 @@ from flowpilot_shared.settings import CoreSettings
 from flowpilot_shared.web.app import ReadinessCheck
 
 log = structlog.get_logger(__name__)
+
+DLQ_DEPTH = Gauge("flowpilot_dlq_messages", "Messages waiting in a dead-letter queue", ["queue"])
+QUEUE_DEPTH = Gauge("flowpilot_queue_messages", "Messages waiting in a consumer queue", ["queue"])
+DEPTH_INTERVAL_SECONDS = 15.0
 
 ConsumerFactory = Callable[["ServiceRuntime"], Sequence[Consumer]]
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
@@ -59,6 +64,8 @@ class ServiceRuntime:
                 self.connection = await connect(self.settings.amqp_url, self.name)
                 for consumer in self.consumers:
                     await consumer.start(self.connection)
+                if self.consumers:
+                    await self._watch_depths(self.connection)
                 return
             except Exception as exc:
                 log.warning("broker not reachable yet", service=self.name, error=str(exc))
@@ -68,6 +75,20 @@ class ServiceRuntime:
                     self.connection = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def _watch_depths(self, connection: AbstractRobustConnection) -> None:
+        """Publish queue and dead-letter queue depths as gauges, so dead letters are visible in metrics."""
+        while True:
+            try:
+                channel = await connection.channel()
+                for consumer in self.consumers:
+                    for name, gauge in ((consumer.spec.name, QUEUE_DEPTH), (consumer.spec.dlq, DLQ_DEPTH)):
+                        queue = await channel.declare_queue(name, passive=True)
+                        gauge.labels(name).set(queue.declaration_result.message_count or 0)
+                await channel.close()
+            except Exception as exc:
+                log.debug("queue depth probe failed", error=str(exc))
+            await asyncio.sleep(DEPTH_INTERVAL_SECONDS)
 
     async def stop(self) -> None:
         """Stop consuming, stop the relay, close connections."""

@@ -39,7 +39,9 @@ NOTIFIER_BELL = QueueSpec(
     ("handoff.escalated", "handoff.claimed", "psa.push_failed"),
 )
 NOTIFIER_EMAIL = QueueSpec("notifier.email", ("handoff.escalated",))
+# notifier.chat carries Slack; Teams has its own queue so one dead chat service never delays the other.
 NOTIFIER_CHAT = QueueSpec("notifier.chat", ("handoff.escalated", "handoff.claimed"))
+NOTIFIER_TEAMS = QueueSpec("notifier.teams", ("handoff.escalated", "handoff.claimed"))
 DOCGEN_ESCALATIONS = QueueSpec("docgen.escalations", ("handoff.escalated",))
 PSA_SYNC_DOCUMENTATION = QueueSpec("psa-sync.documentation", ("documentation.generated",))
 
@@ -47,6 +49,7 @@ ALL_QUEUES: tuple[QueueSpec, ...] = (
     NOTIFIER_BELL,
     NOTIFIER_EMAIL,
     NOTIFIER_CHAT,
+    NOTIFIER_TEAMS,
     DOCGEN_ESCALATIONS,
     PSA_SYNC_DOCUMENTATION,
 )
