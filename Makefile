@@ -37,3 +37,14 @@ bench: install services migrate ## the benchmark (prints a table, writes $$BENCH
 
 demo: install ## a scripted escalation against a running system
 	$(UV) run --frozen python -m scripts.demo
+
+up: ## the whole system through docker compose (PostgreSQL, RabbitMQ, mail sink, services, gateway)
+	@if docker compose version >/dev/null 2>&1; then docker compose -p flowpilot up --build; \
+	else docker-compose -p flowpilot up --build; fi
+
+down: ## stop what `make up` started
+	@if docker compose version >/dev/null 2>&1; then docker compose -p flowpilot down; \
+	else docker-compose -p flowpilot down; fi
+
+validate-deploy: install ## check docker-compose.yml, the gateway config, RabbitMQ definitions and deploy/k8s
+	@bash scripts/validate-deploy.sh

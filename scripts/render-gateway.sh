@@ -48,8 +48,8 @@ export API_UPSTREAM_SERVERS NOTIFIER_UPSTREAM_SERVERS
 mkdir -p "$out/logs" "$out/tmp"
 # nginx workers may run as another user (nobody, www-data) when the master is root: let them in.
 chmod 0755 "$out" "$out/logs" "$out/tmp"
-envsubst '${GATEWAY_LISTEN_PORT} ${API_UPSTREAM_SERVERS} ${NOTIFIER_UPSTREAM_SERVERS}' \
+envsubst '${GATEWAY_LISTEN_PORT} ${API_UPSTREAM_SERVERS} ${NOTIFIER_UPSTREAM_SERVERS} ${GATEWAY_ACCESS_LOG}' \
   <"$here/deploy/gateway/gateway.conf.template" >"$out/gateway.conf"
-envsubst '${GATEWAY_PREFIX} ${GATEWAY_ERROR_LOG} ${GATEWAY_ACCESS_LOG} ${GATEWAY_EXTRA_TEMP_PATHS}' \
+envsubst '${GATEWAY_PREFIX} ${GATEWAY_ERROR_LOG} ${GATEWAY_EXTRA_TEMP_PATHS}' \
   <"$here/deploy/gateway/nginx.conf.template" >"$out/nginx.conf"
 echo "$out/nginx.conf"
