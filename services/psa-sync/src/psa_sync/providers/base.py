@@ -1,0 +1,125 @@
+"""The provider interface every PSA implements, and the HTTP plumbing they share."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import httpx
+from prometheus_client import Histogram
+
+from flowpilot_shared.security.urls import UnsafeUrl
+from psa_sync.providers.errors import PsaPermanentError, PsaTransientError, parse_retry_after
+from psa_sync.providers.tokens import TokenCache
+
+PSA_LATENCY = Histogram(
+    "flowpilot_psa_request_seconds",
+    "Latency of calls to PSA APIs",
+    ["provider", "operation"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+ERROR_TEXT_LIMIT = 500
+
+
+class PsaProvider(ABC):
+    """One PSA's REST API: put a note on a ticket, and find a note by a marker in its text."""
+
+    name: ClassVar[str]
+    required_credentials: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        credentials: Mapping[str, Any],
+        client: httpx.AsyncClient,
+        tokens: TokenCache,
+    ) -> None:
+        if not base_url:
+            raise PsaPermanentError(f"{self.name} integration has no base_url")
+        missing = [k for k in self.required_credentials if not str(credentials.get(k) or "").strip()]
+        if missing:
+            # Names of the missing fields only: never a value.
+            raise PsaPermanentError(f"{self.name} credentials are missing {', '.join(missing)}")
+        self.base_url = base_url.rstrip("/")
+        self._credentials = credentials
+        self._client = client
+        self._tokens = tokens
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    @abstractmethod
+    async def create_note(self, ticket_id: str, text: str) -> str:
+        """Create an internal note on the ticket; returns the PSA's note id."""
+
+    @abstractmethod
+    async def find_note(self, ticket_id: str, marker: str) -> str | None:
+        """The id of a note on the ticket whose text holds `marker`, or None."""
+
+    def _credential(self, key: str) -> str:
+        return str(self._credentials.get(key) or "").strip()
+
+    async def _request(self, operation: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send one request; transport trouble becomes a PSA error, HTTP statuses are left to the caller."""
+        started = time.perf_counter()
+        try:
+            return await self._client.request(method, url, **kwargs)
+        except httpx.ConnectError as exc:
+            if isinstance(exc.__cause__, UnsafeUrl) or "refused outbound URL" in str(exc):
+                raise PsaPermanentError(f"{self.name}: {exc}") from None
+            raise PsaTransientError(f"{self.name} could not be reached: {type(exc).__name__}") from None
+        except httpx.TimeoutException as exc:
+            raise PsaTransientError(f"{self.name} timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise PsaTransientError(f"{self.name} connection failed: {type(exc).__name__}") from None
+        finally:
+            PSA_LATENCY.labels(self.name, operation).observe(time.perf_counter() - started)
+
+    def _check(self, response: httpx.Response) -> None:
+        """Raise the PSA error a non-2xx answer means (429 and 5xx transient, the rest permanent)."""
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        detail = _error_text(response)
+        message = f"{self.name} answered HTTP {status}" + (f": {detail}" if detail else "")
+        if status == 429 or status >= 500:
+            raise PsaTransientError(
+                message, retry_after=parse_retry_after(response.headers.get("retry-after"))
+            )
+        if 300 <= status < 400:
+            raise PsaPermanentError(f"{self.name} answered a redirect (HTTP {status}), not followed")
+        raise PsaPermanentError(message)
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise PsaPermanentError(
+                f"{self.name} answered HTTP {response.status_code} without JSON"
+            ) from None
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The PSA's own error words, shortened (JSON message fields preferred over raw bodies)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return " ".join(response.text.split())[:ERROR_TEXT_LIMIT]
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "errors", "error", "title", "detail"):
+            value = body.get(key)
+            if value:
+                text = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+                return text[:ERROR_TEXT_LIMIT]
+    return str(body)[:ERROR_TEXT_LIMIT]
+
+
+def numeric_ticket(provider: str, ticket_id: str) -> int:
+    """The ticket id as the integer the PSA's API expects."""
+    try:
+        return int(ticket_id.strip())
+    except ValueError:
+        raise PsaPermanentError(f"{provider} ticket id must be a number, got {ticket_id!r}") from None

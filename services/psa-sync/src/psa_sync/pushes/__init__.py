@@ -1,0 +1,1 @@
+"""Documentation pushes onto PSA tickets."""

@@ -1,0 +1,274 @@
+"""Pushing documentation onto the session's PSA ticket: claim, call, record, announce."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import httpx
+import structlog
+from prometheus_client import Counter
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from flowpilot_shared.consumer.runtime import HandlerContext, PermanentError, TransientError
+from flowpilot_shared.events import (
+    AnyEvent,
+    DocumentationGenerated,
+    PsaNotePushed,
+    PsaNotePushedData,
+    PsaPushFailed,
+    PsaPushFailedData,
+)
+from flowpilot_shared.integrations import LoadedIntegration, load_integration
+from flowpilot_shared.models import IntegrationKind, PsaPush, PsaPushStatus
+from flowpilot_shared.security.crypto import SecretBox
+from flowpilot_shared.security.urls import guarded_client
+from psa_sync.providers import PROVIDERS, PsaPermanentError, PsaProvider, PsaTransientError, TokenCache
+from psa_sync.settings import PsaSyncSettings
+
+log = structlog.get_logger(__name__)
+
+PUSHES = Counter("flowpilot_psa_pushes_total", "PSA pushes by provider and outcome", ["provider", "outcome"])
+NOTE_TEXT_LIMIT = 30_000
+
+
+def note_marker(documentation_id: uuid.UUID) -> str:
+    """The tag put into every note so an ambiguous attempt can be looked up before posting again."""
+    return f"[flowpilot:{documentation_id}]"
+
+
+def compose_note(content: str, marker: str) -> str:
+    """The note text: the documentation (shortened to what every PSA accepts) and the marker last."""
+    room = NOTE_TEXT_LIMIT - len(marker) - 2
+    body = content if len(content) <= room else content[: room - 1] + "…"
+    return f"{body}\n\n{marker}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The push row as claimed for one attempt."""
+
+    push_id: uuid.UUID
+    marker: str
+    attempt: int
+    # A previous attempt may have reached the PSA (crash, timeout): look for its note first.
+    ambiguous: bool
+
+
+class PushService:
+    """Handles `documentation.generated`: one note per documentation, whatever the deliveries."""
+
+    def __init__(self, settings: PsaSyncSettings) -> None:
+        self.settings = settings
+        self._box = SecretBox(settings.secret_key)
+        self.tokens = TokenCache(margin_seconds=settings.psa_token_margin_seconds)
+        self._client: httpx.AsyncClient | None = None
+
+    def client(self) -> httpx.AsyncClient:
+        """The process's guarded HTTP client for PSA calls (created on first use)."""
+        if self._client is None:
+            self._client = guarded_client(
+                allow_loopback=self.settings.allow_loopback_integrations,
+                timeout=self.settings.psa_timeout_seconds,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def handle(self, event: AnyEvent, ctx: HandlerContext) -> None:
+        """Consumer handler for `documentation.generated`."""
+        if not isinstance(event, DocumentationGenerated) or event.session_id is None:
+            raise PermanentError(f"psa-sync cannot handle {event.type} without a session")
+        data = event.data
+        integration = await load_integration(
+            ctx.uow.session, account_id=event.account_id, kind=IntegrationKind.psa, box=self._box
+        )
+        ticket = (data.psa_ticket_id or "").strip() or None
+        provider_name = integration.provider if integration else None
+        if integration is None or ticket is None:
+            await self._record_no_psa(ctx, event, provider_name, ticket)
+            return
+        # Two deliveries of one documentation never push at once (held until the outcome commits).
+        locked = await ctx.uow.session.scalar(
+            select(func.pg_try_advisory_xact_lock(func.hashtextextended(str(data.documentation_id), 0)))
+        )
+        if not locked:
+            raise TransientError("another worker is pushing this documentation", retry_after=1.0)
+        claim = await self._claim(ctx, event, provider_name, ticket)
+        if claim is None:
+            return
+        try:
+            provider = self._provider(integration)
+            note_id = await self._push(provider, ticket, data.content_markdown, claim)
+        except PsaTransientError as exc:
+            if claim.attempt >= self.settings.psa_max_attempts:
+                await self._record_failed(ctx, event, claim, f"gave up after {claim.attempt} attempts: {exc}")
+                return
+            await self._record_retrying(ctx, claim, str(exc))
+            PUSHES.labels(provider_name or "unknown", "retrying").inc()
+            raise TransientError(str(exc), retry_after=self._delay(claim.attempt, exc.retry_after)) from None
+        except PsaPermanentError as exc:
+            await self._record_failed(ctx, event, claim, str(exc))
+            return
+        await self._record_pushed(ctx, event, claim, note_id)
+
+    def _provider(self, integration: LoadedIntegration) -> PsaProvider:
+        cls = PROVIDERS.get(integration.provider or "")
+        if cls is None:
+            raise PsaPermanentError(f"unsupported PSA provider {integration.provider!r}")
+        return cls(
+            base_url=str(integration.config.get("base_url") or ""),
+            credentials=integration.secrets,
+            client=self.client(),
+            tokens=self.tokens,
+        )
+
+    async def _push(self, provider: PsaProvider, ticket: str, content: str, claim: Claim) -> str:
+        if claim.ambiguous:
+            found = await provider.find_note(ticket, claim.marker)
+            if found is not None:
+                log.info("psa note already there", push_id=str(claim.push_id), provider=provider.name)
+                return found
+        return await provider.create_note(ticket, compose_note(content, claim.marker))
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential backoff for the next attempt, never shorter than the PSA's Retry-After (capped)."""
+        s = self.settings
+        delay = min(s.psa_retry_base_seconds * (2 ** (attempt - 1)), s.psa_retry_max_seconds)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, s.psa_retry_after_max_seconds))
+        return delay
+
+    async def _claim(
+        self, ctx: HandlerContext, event: DocumentationGenerated, provider: str | None, ticket: str
+    ) -> Claim | None:
+        """Create or advance the push row in its own committed transaction, before the PSA is called."""
+        data = event.data
+        async with ctx.new_uow() as uow:
+            await uow.session.execute(
+                insert(PsaPush)
+                .values(
+                    id=uuid.uuid4(),
+                    account_id=event.account_id,
+                    session_id=event.session_id,
+                    handoff_id=data.handoff_id,
+                    documentation_id=data.documentation_id,
+                    event_id=event.id,
+                    provider=provider,
+                    ticket_id=ticket,
+                    status=PsaPushStatus.pending,
+                    marker=note_marker(data.documentation_id),
+                    attempts=0,
+                )
+                .on_conflict_do_nothing(index_elements=["documentation_id"])
+            )
+            row = (
+                await uow.session.execute(
+                    select(PsaPush).where(PsaPush.documentation_id == data.documentation_id).with_for_update()
+                )
+            ).scalar_one()
+            if row.status != PsaPushStatus.pending:
+                log.info("psa push already settled", push_id=str(row.id), status=row.status)
+                return None
+            claim = Claim(
+                push_id=row.id, marker=row.marker, attempt=row.attempts + 1, ambiguous=row.attempts > 0
+            )
+            row.attempts = claim.attempt
+            row.provider, row.ticket_id = provider, ticket
+            await uow.commit()
+        return claim
+
+    async def _record_retrying(self, ctx: HandlerContext, claim: Claim, error: str) -> None:
+        # Its own transaction: the inbox transaction is rolled back for the retry.
+        async with ctx.new_uow() as uow:
+            row = await uow.session.get(PsaPush, claim.push_id)
+            if row is not None and row.status == PsaPushStatus.pending:
+                row.last_error = error
+                await uow.commit()
+        log.warning(
+            "psa push will be retried", push_id=str(claim.push_id), attempt=claim.attempt, error=error
+        )
+
+    async def _record_no_psa(
+        self, ctx: HandlerContext, event: DocumentationGenerated, provider: str | None, ticket: str | None
+    ) -> None:
+        data = event.data
+        inserted = await ctx.uow.session.execute(
+            insert(PsaPush)
+            .values(
+                id=uuid.uuid4(),
+                account_id=event.account_id,
+                session_id=event.session_id,
+                handoff_id=data.handoff_id,
+                documentation_id=data.documentation_id,
+                event_id=event.id,
+                provider=provider,
+                ticket_id=ticket,
+                status=PsaPushStatus.no_psa,
+                marker=note_marker(data.documentation_id),
+                attempts=0,
+            )
+            .on_conflict_do_nothing(index_elements=["documentation_id"])
+            .returning(PsaPush.id)
+        )
+        if inserted.first() is not None:
+            PUSHES.labels(provider or "none", "no_psa").inc()
+            log.info(
+                "no psa push", documentation_id=str(data.documentation_id), has_ticket=ticket is not None
+            )
+
+    async def _record_pushed(
+        self, ctx: HandlerContext, event: DocumentationGenerated, claim: Claim, note_id: str
+    ) -> None:
+        row = await ctx.uow.session.get(PsaPush, claim.push_id, with_for_update=True)
+        assert row is not None
+        row.status = PsaPushStatus.pushed
+        row.external_note_id = note_id
+        row.last_error = None
+        ctx.uow.add_event(
+            PsaNotePushed(
+                account_id=event.account_id,
+                session_id=event.session_id,
+                data=PsaNotePushedData(
+                    push_id=row.id,
+                    documentation_id=row.documentation_id,
+                    handoff_id=row.handoff_id,
+                    provider=row.provider or "",
+                    ticket_id=row.ticket_id or "",
+                    external_note_id=note_id,
+                ),
+            )
+        )
+        PUSHES.labels(row.provider or "unknown", "pushed").inc()
+        log.info("psa note pushed", push_id=str(row.id), provider=row.provider, attempts=row.attempts)
+
+    async def _record_failed(
+        self, ctx: HandlerContext, event: DocumentationGenerated, claim: Claim, error: str
+    ) -> None:
+        row = await ctx.uow.session.get(PsaPush, claim.push_id, with_for_update=True)
+        assert row is not None
+        row.status = PsaPushStatus.failed
+        row.last_error = error
+        ctx.uow.add_event(
+            PsaPushFailed(
+                account_id=event.account_id,
+                session_id=event.session_id,
+                data=PsaPushFailedData(
+                    push_id=row.id,
+                    documentation_id=row.documentation_id,
+                    handoff_id=row.handoff_id,
+                    provider=row.provider,
+                    ticket_id=row.ticket_id,
+                    error=error,
+                    session_title=event.data.session_title,
+                    escalator=event.data.escalator,
+                ),
+            )
+        )
+        PUSHES.labels(row.provider or "unknown", "failed").inc()
+        log.warning("psa push failed", push_id=str(row.id), provider=row.provider, error=error)
