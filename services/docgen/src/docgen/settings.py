@@ -20,3 +20,6 @@ class DocgenSettings(CoreSettings):
     )
     ai_timeout_seconds: float = 30.0
     ai_max_retries: int = 2
+    # Upper bound on one generation including the SDK's retries; past it the template is used.
+    ai_total_timeout_seconds: float = 90.0
+    ai_max_tokens: int = 2048

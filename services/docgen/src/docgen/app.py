@@ -1,0 +1,37 @@
+"""The docgen app: the escalation consumer, the outbox relay, regenerate, health and metrics."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from docgen.consumer import build_consumers
+from docgen.generation import Generator
+from docgen.regenerate.views import router as regenerate_router
+from docgen.settings import DocgenSettings
+from flowpilot_shared.consumer.runtime import Consumer
+from flowpilot_shared.service import ServiceRuntime, runtime_readiness, service_lifespan
+from flowpilot_shared.web.app import create_service_app
+
+
+def create_app(settings: DocgenSettings | None = None) -> FastAPI:
+    """Build the docgen FastAPI app (tests pass their own settings)."""
+    settings = settings or DocgenSettings()
+    generator = Generator(settings)
+
+    def consumers(runtime: ServiceRuntime) -> list[Consumer]:
+        return build_consumers(runtime.db, settings, generator)
+
+    async def on_stop(runtime: ServiceRuntime) -> None:
+        await generator.close()
+
+    app = create_service_app(
+        title="FlowPilot docgen",
+        # service_lifespan returns an asynccontextmanager; its annotation says AsyncIterator.
+        lifespan=service_lifespan(  # type: ignore[arg-type]
+            name="docgen", settings=settings, consumers=consumers, with_relay=True, on_stop=on_stop
+        ),
+        readiness=runtime_readiness,
+    )
+    app.state.generator = generator
+    app.include_router(regenerate_router)
+    return app

@@ -1,0 +1,126 @@
+"""Masks secrets in free text before it goes to the model or into documentation.
+
+Patterns run most specific first (PEM blocks, URLs with credentials, vendor token shapes), then the
+generic `key=value` / `key: value` forms. Values are replaced, labels are kept, so the documentation
+still says *that* a password was set, never *what* it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MASK = "[REDACTED]"
+
+_Replacement = str | Callable[[re.Match[str]], str]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    pattern: re.Pattern[str]
+    replacement: _Replacement
+
+
+def _keep_group1(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{MASK}"
+
+
+# A value: quoted, or a run up to whitespace / a separator used by connection strings.
+_VALUE = r"""(?:"[^"\n]*"|'[^'\n]*'|[^\s;,'"]+)"""
+_SECRET_KEYS = (
+    r"password|passwd|passphrase|pwd|secret|client[_-]?secret|api[_-]?key|apikey|x-api-key"
+    r"|access[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|token"
+    r"|private[_-]?key|shared[_-]?secret|sharedaccesskey|accountkey"
+)
+
+_RULES: tuple[_Rule, ...] = (
+    _Rule(
+        "private_key",
+        re.compile(
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+            re.DOTALL,
+        ),
+        f"{MASK} private key",
+    ),
+    # scheme://user:password@host: keep the user and host, drop the password.
+    _Rule(
+        "url_credentials",
+        re.compile(r"\b([a-z][a-z0-9+.\-]*://[^\s:/@]+:)[^\s@/]+(?=@)", re.IGNORECASE),
+        _keep_group1,
+    ),
+    _Rule("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"), MASK),
+    _Rule(
+        "authorization_header",
+        re.compile(r"\b((?:Bearer|Basic|Token)\s+)[A-Za-z0-9\-._~+/]{16,}=*", re.IGNORECASE),
+        _keep_group1,
+    ),
+    _Rule("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"), MASK),
+    _Rule(
+        "aws_secret_key",
+        re.compile(
+            r"(aws[\w\- ]{0,20}?secret[\w\- ]{0,20}?(?:\s*[:=]\s*|\s+(?:is\s+)?)[\"']?)[A-Za-z0-9/+]{40}\b",
+            re.IGNORECASE,
+        ),
+        _keep_group1,
+    ),
+    _Rule("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"), MASK),
+    _Rule("slack_token", re.compile(r"\bxox[abprse]-[A-Za-z0-9\-]{10,}"), MASK),
+    _Rule("anthropic_or_openai_key", re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}"), MASK),
+    _Rule("stripe_key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"), MASK),
+    _Rule("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35,}"), MASK),
+    _Rule("sas_signature", re.compile(r"\b(sig=)[A-Za-z0-9%+/=]{16,}", re.IGNORECASE), _keep_group1),
+    # PowerShell: ConvertTo-SecureString "P@ss" -AsPlainText
+    _Rule(
+        "secure_string",
+        re.compile(r"(ConvertTo-SecureString\s+(?:-String\s+)?)(\"[^\"\n]*\"|'[^'\n]*')", re.IGNORECASE),
+        _keep_group1,
+    ),
+    # key=value, key: value, "key": "value" (ADO `Password=...;`, Azure `AccountKey=...;`, env files, JSON).
+    _Rule(
+        "assignment",
+        re.compile(
+            rf"(\b(?:{_SECRET_KEYS})\b[\"']?\s*(?::|=|=>)\s*)(?!{re.escape(MASK)}){_VALUE}",
+            re.IGNORECASE,
+        ),
+        _keep_group1,
+    ),
+    # Prose: "temp password is Welcome2024!" -- only values that look like a secret (a digit or symbol).
+    _Rule(
+        "password_in_prose",
+        re.compile(
+            r"(\b(?:password|passwd|passphrase|pwd)\s+(?:is|was|set to|changed to|reset to|to)\s+)"
+            r"(?=\S*[\d!@#$%^&*?])(?!\[REDACTED)[^\s,;]+",
+            re.IGNORECASE,
+        ),
+        _keep_group1,
+    ),
+    # CLI flags: --password hunter2, -p:Secret1 (mysql -pSecret is too ambiguous to catch).
+    _Rule(
+        "password_flag",
+        re.compile(
+            r"(--?(?:password|passwd|pwd|token|api-key|secret)(?:\s+|=|:))(?!\[REDACTED)[^\s\-][^\s]*"
+        ),
+        _keep_group1,
+    ),
+)
+
+
+def redact(text: str | None) -> str:
+    """The text with every secret-looking value replaced by `[REDACTED]` (None becomes "")."""
+    if not text:
+        return ""
+    for rule in _RULES:
+        text = rule.pattern.sub(rule.replacement, text)
+    return text
+
+
+def redact_optional(text: str | None) -> str | None:
+    """Like `redact`, but keeps None as None."""
+    return None if text is None else redact(text)
+
+
+def findings(text: str) -> list[str]:
+    """Names of the rules that match `text` (for tests and diagnostics)."""
+    return [rule.name for rule in _RULES if rule.pattern.search(text)]

@@ -1,0 +1,126 @@
+"""Regenerate: the current session and steps from the database, a new version for the latest escalation."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from docgen.content import DocInput
+from docgen.generation import Generator
+from docgen.metrics import GENERATIONS
+from docgen.store import is_unique_violation, next_version, store_generation
+from flowpilot_shared.db import Database
+from flowpilot_shared.events import SessionSnapshot, StepSnapshot, UserRef
+from flowpilot_shared.models import AiSession, Handoff, SessionStep, User
+from flowpilot_shared.models.documentation import Documentation
+from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.web.auth import Caller
+
+VERSION_ATTEMPTS = 5
+
+
+class NotFound(Exception):
+    """No such session in the caller's account."""
+
+
+class Forbidden(Exception):
+    """The caller may not regenerate this session's documentation."""
+
+
+class NotEscalated(Exception):
+    """The session has no escalation to document."""
+
+
+async def _user_ref(
+    session: AsyncSession, account_id: uuid.UUID, user_id: uuid.UUID | None
+) -> UserRef | None:
+    if user_id is None:
+        return None
+    user = (
+        await session.execute(select(User).where(User.id == user_id, User.account_id == account_id))
+    ).scalar_one_or_none()
+    return None if user is None else UserRef(id=user.id, name=user.name, email=user.email, role=user.role)
+
+
+async def load_doc_input(db: Database, *, caller: Caller, session_id: uuid.UUID) -> DocInput:
+    """The redacted input for `session_id` as it is now; checks tenancy and permission."""
+    async with db.sessions() as session:
+        row = (
+            await session.execute(
+                select(AiSession).where(AiSession.id == session_id, AiSession.account_id == caller.account_id)
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound
+        may = caller.is_owner_or_admin or (caller.id == row.owner_id and caller.is_engineer_or_admin)
+        if not may:
+            raise Forbidden
+        handoff = (
+            await session.execute(
+                select(Handoff)
+                .where(Handoff.session_id == row.id, Handoff.account_id == caller.account_id)
+                .where(Handoff.intent == "escalate")
+                .order_by(Handoff.created_at.desc(), Handoff.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if handoff is None:
+            raise NotEscalated
+        steps = (
+            await session.execute(
+                select(SessionStep).where(SessionStep.session_id == row.id).order_by(SessionStep.position)
+            )
+        ).scalars()
+        snapshot = SessionSnapshot(
+            id=row.id,
+            title=row.title,
+            problem=row.problem,
+            client_name=row.client_name,
+            psa_ticket_id=row.psa_ticket_id,
+            status=row.status,
+            owner_id=row.owner_id,
+            created_at=row.created_at,
+            steps=[
+                StepSnapshot(
+                    id=s.id, kind=s.kind, content=s.content, author_id=s.author_id, created_at=s.created_at
+                )
+                for s in steps
+            ],
+        )
+        escalator = await _user_ref(session, caller.account_id, handoff.from_user_id)
+        # Whoever holds it now: the claimer once claimed, else the named target, else the queue.
+        next_owner = await _user_ref(session, caller.account_id, handoff.claimed_by or handoff.target_user_id)
+    return DocInput.build(
+        account_id=caller.account_id,
+        handoff_id=handoff.id,
+        session=snapshot,
+        reason=handoff.reason,
+        escalator=escalator,
+        next_owner=next_owner,
+    )
+
+
+async def regenerate(
+    db: Database, generator: Generator, *, caller: Caller, session_id: uuid.UUID
+) -> Documentation:
+    """Generate again and store it as the next version; the model call runs outside the transaction."""
+    doc = await load_doc_input(db, caller=caller, session_id=session_id)
+    generation = await generator.generate(doc)
+    for attempt in range(1, VERSION_ATTEMPTS + 1):
+        try:
+            async with UnitOfWork(db.sessions) as uow:
+                version = await next_version(uow.session, doc.handoff_id)
+                documentation = await store_generation(uow, doc, generation, version=version)
+                await uow.session.refresh(documentation, attribute_names=["created_at"])
+                await uow.commit()
+        except IntegrityError as exc:
+            # Two regenerations at once: the loser takes the next number.
+            if not is_unique_violation(exc) or attempt == VERSION_ATTEMPTS:
+                raise
+            continue
+        GENERATIONS.labels(generation.generated_by).inc()
+        return documentation
+    raise AssertionError("unreachable")

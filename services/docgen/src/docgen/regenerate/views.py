@@ -1,0 +1,60 @@
+"""POST /api/v1/ai-sessions/{id}/documentation/regenerate (routed to docgen by the gateway)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel
+
+from docgen.regenerate.service import Forbidden, NotEscalated, NotFound, regenerate
+from flowpilot_shared.web.auth import CurrentCaller
+
+router = APIRouter(prefix="/api/v1", tags=["documentation"])
+
+SESSION_OWNER_OR_ADMIN_REQUIRED = "Session owner or admin access required"
+
+
+class DocumentationOut(BaseModel):
+    """A stored documentation version."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    handoff_id: uuid.UUID | None
+    content_markdown: str
+    generated_by: Literal["ai", "template"]
+    model: str | None
+    created_at: datetime
+    version: int
+
+
+@router.post(
+    "/ai-sessions/{session_id}/documentation/regenerate",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DocumentationOut,
+)
+async def regenerate_documentation(
+    session_id: uuid.UUID, request: Request, caller: CurrentCaller
+) -> DocumentationOut:
+    """Regenerate the documentation of the session's latest escalation as a new version."""
+    state = request.app.state
+    try:
+        doc = await regenerate(state.db, state.generator, caller=caller, session_id=session_id)
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Session not found") from exc
+    except Forbidden as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, SESSION_OWNER_OR_ADMIN_REQUIRED) from exc
+    except NotEscalated as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, "Session has not been escalated") from exc
+    return DocumentationOut(
+        id=doc.id,
+        session_id=doc.session_id,
+        handoff_id=doc.handoff_id,
+        content_markdown=doc.content_markdown,
+        generated_by=doc.generated_by,
+        model=doc.model,
+        created_at=doc.created_at,
+        version=doc.version,
+    )
