@@ -22,3 +22,11 @@ class NotifierSettings(CoreSettings):
     channel_max_attempts: int = 6
     channel_retry_base_seconds: float = 1.0
     channel_retry_max_seconds: float = 30.0
+    # One send attempt may take this long (covers slack-sdk waiting out one 429 by itself).
+    channel_attempt_timeout_seconds: float = 45.0
+    # All sends of one event finish (sent, failed or skipped) within this budget.
+    channel_deadline_seconds: float = 180.0
+    # In-flight events per channel consumer; each holds a database connection while it sends.
+    channel_prefetch: int = 8
+    slack_timeout_seconds: float = 15.0
+    teams_timeout_seconds: float = 15.0

@@ -1,11 +1,49 @@
-"""Notifier channels (email, Slack, Teams): placeholder until the channel consumers land."""
+"""External channels (email, Slack, Teams): each on its own queue, each send through the delivery ledger."""
 
 from __future__ import annotations
 
-from flowpilot_shared.consumer import Consumer
+from flowpilot_shared.broker.topology import NOTIFIER_CHAT, NOTIFIER_EMAIL, NOTIFIER_TEAMS
+from flowpilot_shared.consumer.runtime import Consumer
 from flowpilot_shared.service import ServiceRuntime
+from flowpilot_shared.settings import CoreSettings
+from notifier.channels.base import Channel
+from notifier.channels.dispatch import channel_handler
+from notifier.channels.email import EmailChannel
+from notifier.channels.slack import SlackChannel
+from notifier.channels.teams import TeamsChannel
+from notifier.settings import NotifierSettings
+
+
+def notifier_settings(settings: CoreSettings) -> NotifierSettings:
+    """The runtime's settings as NotifierSettings (tests may hand a plain CoreSettings)."""
+    if isinstance(settings, NotifierSettings):
+        return settings
+    return NotifierSettings(**settings.model_dump())
+
+
+def build_channels(settings: NotifierSettings) -> list[Channel]:
+    """Every channel plugin, each bound to its own queue (a dead SMTP server never delays Slack)."""
+    return [
+        EmailChannel(settings, NOTIFIER_EMAIL),
+        SlackChannel(settings, NOTIFIER_CHAT),
+        TeamsChannel(settings, NOTIFIER_TEAMS),
+    ]
 
 
 def build_channel_consumers(runtime: ServiceRuntime) -> list[Consumer]:
-    """Return the channel consumers of this process (none yet)."""
-    return []
+    """One consumer per channel queue for this process (`notifier.email`, `notifier.slack`, `notifier.teams`)."""
+    settings = notifier_settings(runtime.settings)
+    consumer_settings = settings.model_copy(update={"consumer_prefetch": settings.channel_prefetch})
+    return [
+        Consumer(
+            name=f"notifier.{channel.name.value}",
+            spec=channel.spec,
+            handler=channel_handler(channel),
+            db=runtime.db,
+            settings=consumer_settings,
+        )
+        for channel in build_channels(settings)
+    ]
+
+
+__all__ = ["build_channel_consumers", "build_channels", "notifier_settings"]

@@ -1,0 +1,112 @@
+"""The channel plugin interface: who an event goes to on a channel, and how one message is sent."""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowpilot_shared.broker.topology import QueueSpec
+from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
+from flowpilot_shared.models.notifications import DeliveryChannel
+from notifier.settings import NotifierSettings
+
+# Recipient recorded on a `skipped` row when the account has no integration of the channel.
+NO_RECIPIENT = "-"
+
+
+class SendError(Exception):
+    """A send failed; subclasses say whether trying again can help."""
+
+
+class TransientSendError(SendError):
+    """Worth another attempt (4xx SMTP, 429, 5xx, refused connection, timeout); `retry_after` in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(SendError):
+    """Retrying cannot help (5xx SMTP, invalid_auth, a 4xx from a webhook): recorded `failed` at once."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One message to send: `recipient` is the ledger key; `skip_reason` records a `skipped` row instead."""
+
+    recipient: str
+    params: dict[str, Any] = field(default_factory=dict)
+    skip_reason: str | None = None
+    # A target that cannot be sent yet (e.g. the Slack message to edit is still being posted).
+    not_ready: bool = False
+
+    def __repr__(self) -> str:
+        # params may hold a bot token or a signed webhook URL: keep them out of logs.
+        return f"Target(recipient={self.recipient!r}, skip_reason={self.skip_reason!r})"
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a successful send leaves on the ledger row (Slack `channel:ts`, an email Message-ID)."""
+
+    external_id: str | None = None
+
+
+class Channel(ABC):
+    """One external channel: resolves an event's targets, then sends one message per target."""
+
+    name: ClassVar[DeliveryChannel]
+
+    def __init__(self, settings: NotifierSettings, spec: QueueSpec) -> None:
+        self.settings = settings
+        self.spec = spec
+
+    @abstractmethod
+    async def targets(self, event: AnyEvent, session: AsyncSession) -> list[Target]:
+        """Whom this event goes to on this channel (read with the consumer's transaction)."""
+
+    @abstractmethod
+    async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
+        """Send one message; raise `TransientSendError` or `PermanentSendError` on failure."""
+
+
+def pickup_link(settings: NotifierSettings, session_id: uuid.UUID | None) -> str:
+    """The front end's pickup screen of a session, absolute (DESIGN.md "Who hears of what")."""
+    return f"{settings.public_url.rstrip('/')}/pilot/{session_id}?pickup=true"
+
+
+def steps_duration(event: HandoffEscalated) -> str:
+    """How long steps were tried: first to last step time, in words."""
+    times = sorted(step.created_at for step in event.data.session.steps)
+    if not times:
+        return "no steps recorded"
+    count = f"{len(times)} step{'s' if len(times) != 1 else ''}"
+    return f"{count} over {humanize(times[-1] - times[0])}"
+
+
+def humanize(delta: Any) -> str:
+    """A timedelta as '3 h 5 min', '12 min' or 'under a minute'."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "under a minute"
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    return f"{hours} h" if hours else f"{minutes} min"
+
+
+def fmt_time(value: datetime) -> str:
+    """A timestamp for humans, in UTC."""
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def describe_event(event: AnyEvent) -> str:
+    """Short text naming the event, for logs."""
+    if isinstance(event, HandoffEscalated | HandoffClaimed):
+        return f"{event.type} handoff={event.data.handoff_id}"
+    return event.type

@@ -1,0 +1,106 @@
+"""Turns a channel into a consumer handler: resolve targets, send to each concurrently via the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import structlog
+
+from flowpilot_shared.consumer.runtime import Handler, HandlerContext, PermanentError, backoff_seconds
+from flowpilot_shared.events import AnyEvent
+from flowpilot_shared.models.notifications import DeliveryStatus
+from notifier.channels import ledger
+from notifier.channels.base import Channel, PermanentSendError, Target, TransientSendError, describe_event
+from notifier.channels.metrics import DELIVERIES, SEND_SECONDS
+
+log = structlog.get_logger(__name__)
+
+
+async def deliver(
+    channel: Channel, event: AnyEvent, target: Target, new_uow: ledger.UowFactory, deadline: float
+) -> DeliveryStatus | None:
+    """Send one target through the ledger with bounded retries; the final status, None if not ours."""
+    name = channel.name.value
+    if target.skip_reason is not None:
+        if await ledger.record_skipped(
+            new_uow, event=event, channel=name, recipient=target.recipient, reason=target.skip_reason
+        ):
+            DELIVERIES.labels(name, DeliveryStatus.skipped.value).inc()
+        return DeliveryStatus.skipped
+    claim = await ledger.claim(new_uow, event=event, channel=name, recipient=target.recipient)
+    if claim is None:
+        return None
+    settings = channel.settings
+    while True:
+        attempts = await ledger.begin_attempt(new_uow, claim.delivery_id)
+        started = time.monotonic()
+        retry_after: float | None = None
+        permanent = False
+        try:
+            async with asyncio.timeout(settings.channel_attempt_timeout_seconds):
+                sent = await channel.send(event, target, delivery_id=claim.delivery_id)
+        except TransientSendError as exc:
+            error, retry_after = str(exc), exc.retry_after
+        except PermanentSendError as exc:
+            error, permanent = str(exc), True
+        except TimeoutError:
+            error = f"timed out after {settings.channel_attempt_timeout_seconds:g}s"
+        except Exception as exc:  # a bug or an unforeseen client error: record it, do not loop on it
+            log.exception("channel send crashed", channel=name, event=describe_event(event))
+            error, permanent = f"{type(exc).__name__}: {exc}", True
+        else:
+            SEND_SECONDS.labels(name, "sent").observe(time.monotonic() - started)
+            await ledger.record_outcome(
+                new_uow, claim.delivery_id, status=DeliveryStatus.sent, external_id=sent.external_id
+            )
+            DELIVERIES.labels(name, DeliveryStatus.sent.value).inc()
+            return DeliveryStatus.sent
+        SEND_SECONDS.labels(name, "error").observe(time.monotonic() - started)
+        delay = backoff_seconds(
+            attempts, settings.channel_retry_base_seconds, settings.channel_retry_max_seconds, retry_after
+        )
+        if not permanent and attempts >= settings.channel_max_attempts:
+            error = f"gave up after {attempts} attempts: {error}"
+            permanent = True
+        elif not permanent and time.monotonic() + delay > deadline:
+            error = f"gave up after {attempts} attempts (retry budget spent): {error}"
+            permanent = True
+        status = DeliveryStatus.failed if permanent else DeliveryStatus.retrying
+        await ledger.record_outcome(new_uow, claim.delivery_id, status=status, error=error)
+        DELIVERIES.labels(name, status.value).inc()
+        log.warning(
+            "channel send failed",
+            channel=name,
+            event=describe_event(event),
+            attempt=attempts,
+            status=status.value,
+            error=error,
+        )
+        if permanent:
+            return DeliveryStatus.failed
+        await asyncio.sleep(delay)
+
+
+def channel_handler(channel: Channel) -> Handler:
+    """A consumer handler sending `event` to every target of `channel`, each on its own, concurrently."""
+
+    async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
+        if ctx.extra.get("replayed"):
+            # An operator replayed a dead letter: definitively failed sends get another go.
+            await ledger.reopen_failed(ctx.new_uow, event.id, channel.name.value)
+        targets = await channel.targets(event, ctx.uow.session)
+        deadline = time.monotonic() + channel.settings.channel_deadline_seconds
+        results = await asyncio.gather(
+            *(deliver(channel, event, t, ctx.new_uow, deadline) for t in targets), return_exceptions=True
+        )
+        # Every target has finished (none is left running behind a retry of this handler).
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        failed = [t.recipient for t, r in zip(targets, results, strict=True) if r == DeliveryStatus.failed]
+        if failed:
+            # Recorded on the ledger; dead-lettering the event makes it visible and replayable.
+            raise PermanentError(f"{channel.name.value} delivery failed for {len(failed)} recipient(s)")
+
+    return handle

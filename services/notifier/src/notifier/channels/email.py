@@ -1,0 +1,109 @@
+"""Email with aiosmtplib: one multipart (text + HTML) message per recipient of an escalation."""
+
+from __future__ import annotations
+
+import uuid
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+
+import aiosmtplib
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowpilot_shared.events import AnyEvent, HandoffEscalated
+from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN, User
+from flowpilot_shared.models.notifications import DeliveryChannel
+from notifier.channels.base import Channel, PermanentSendError, Sent, Target, TransientSendError
+from notifier.channels.render import render_escalation_email
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def classify_smtp_error(exc: Exception) -> Exception:
+    """SMTP 4xx, refused or dropped connections and timeouts are transient; 5xx replies are not."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        message = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        if codes and all(400 <= code < 500 for code in codes):
+            return TransientSendError(f"SMTP recipient refused: {message}")
+        return PermanentSendError(f"SMTP recipient refused: {message}")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        text = f"SMTP {exc.code} {exc.message}"
+        if 400 <= exc.code < 500 or exc.code < 0:
+            return TransientSendError(text)
+        return PermanentSendError(text)
+    # SMTPConnectError, SMTPServerDisconnected, SMTPTimeoutError, OSError: the server was not there.
+    return TransientSendError(f"SMTP {type(exc).__name__}: {exc}")
+
+
+class EmailChannel(Channel):
+    """The escalation email to each recipient named by the event."""
+
+    name = DeliveryChannel.email
+
+    async def targets(self, event: AnyEvent, session: AsyncSession) -> list[Target]:
+        """One target per recipient; people deactivated (or demoted) since the escalation are skipped."""
+        if not isinstance(event, HandoffEscalated):
+            return []
+        ids = [r.id for r in event.data.recipients]
+        still_eligible = set(
+            (
+                await session.execute(
+                    select(User.id).where(
+                        User.id.in_(ids),
+                        User.account_id == event.account_id,
+                        User.is_active.is_(True),
+                        User.deleted_at.is_(None),
+                        User.role.in_(list(ENGINEER_OR_ADMIN)),
+                    )
+                )
+            ).scalars()
+        )
+        targets: list[Target] = []
+        seen: set[str] = set()
+        for person in event.data.recipients:
+            address = person.email.strip().lower()
+            if address in seen:
+                continue
+            seen.add(address)
+            if person.id not in still_eligible:
+                targets.append(Target(recipient=address, skip_reason="recipient no longer active"))
+            else:
+                targets.append(Target(recipient=address, params={"name": person.name}))
+        return targets
+
+    def build_message(self, event: HandoffEscalated, target: Target, delivery_id: uuid.UUID) -> EmailMessage:
+        """The multipart message; its Message-ID is stable per ledger row (same across retries)."""
+        subject, text, html = render_escalation_email(event, self.settings)
+        message = EmailMessage()
+        message["Subject"] = _one_line(subject)
+        message["From"] = self.settings.smtp_from
+        message["To"] = formataddr((_one_line(str(target.params.get("name", ""))), target.recipient))
+        message["Message-ID"] = make_msgid(idstring=delivery_id.hex, domain="flowpilot")
+        message["X-FlowPilot-Event-ID"] = str(event.id)
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        return message
+
+    async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
+        """Send over SMTP (STARTTLS and auth as configured)."""
+        if not isinstance(event, HandoffEscalated):
+            raise PermanentSendError(f"email does not handle {event.type}")
+        message = self.build_message(event, target, delivery_id)
+        settings = self.settings
+        try:
+            await aiosmtplib.send(
+                message,
+                recipients=[target.recipient],
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username or None,
+                password=settings.smtp_password or None,
+                start_tls=settings.smtp_starttls,
+                timeout=settings.smtp_timeout_seconds,
+            )
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise classify_smtp_error(exc) from exc
+        return Sent(external_id=str(message["Message-ID"]))

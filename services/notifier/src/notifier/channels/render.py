@@ -1,0 +1,64 @@
+"""Jinja2 rendering of the email bodies (templates in notifier/templates)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from flowpilot_shared.events import HandoffEscalated
+from notifier.channels.base import pickup_link, steps_duration
+from notifier.settings import NotifierSettings
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The template environment: HTML escaped, undefined names are errors."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["utc"] = _utc
+    return env
+
+
+def escalation_context(event: HandoffEscalated, settings: NotifierSettings) -> dict[str, Any]:
+    """What the escalation templates show."""
+    data = event.data
+    steps = sorted(data.session.steps, key=lambda s: s.created_at)
+    return {
+        "title": data.session.title,
+        "client": data.session.client_name or "(no client)",
+        "reason": data.reason,
+        "problem": data.session.problem,
+        "escalator": data.escalator.name,
+        "targeted": data.target is not None,
+        "steps_summary": steps_duration(event),
+        "first_step_at": steps[0].created_at if steps else None,
+        "last_step_at": steps[-1].created_at if steps else None,
+        "escalated_at": data.escalated_at,
+        "steps": [{"kind": s.kind, "content": s.content} for s in steps[-10:]],
+        "link": pickup_link(settings, event.session_id),
+    }
+
+
+def render_escalation_email(event: HandoffEscalated, settings: NotifierSettings) -> tuple[str, str, str]:
+    """Subject, plain text and HTML of the escalation email."""
+    context = escalation_context(event, settings)
+    env = environment()
+    subject = f"Escalation: {context['title']}"
+    text = env.get_template("escalation_email.txt.j2").render(**context)
+    html = env.get_template("escalation_email.html.j2").render(**context)
+    return subject, text, html

@@ -1,0 +1,197 @@
+"""Slack with slack-sdk: a Block Kit message per escalation, edited in place when someone claims it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
+from flowpilot_shared.integrations import load_integration
+from flowpilot_shared.models.integrations import IntegrationKind
+from flowpilot_shared.models.notifications import Delivery, DeliveryChannel, DeliveryStatus
+from flowpilot_shared.security.crypto import SecretBox
+from notifier.channels.base import (
+    NO_RECIPIENT,
+    Channel,
+    PermanentSendError,
+    Sent,
+    Target,
+    TransientSendError,
+    pickup_link,
+    steps_duration,
+)
+
+# Slack `error` codes worth another try; everything else (invalid_auth, channel_not_found...) is final.
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+UNSETTLED = (DeliveryStatus.pending, DeliveryStatus.retrying)
+
+
+def esc(text: str) -> str:
+    """Escape user text for Slack mrkdwn (&, <, > are control characters there)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escalation_message(event: HandoffEscalated, link: str) -> tuple[str, list[dict[str, Any]]]:
+    """Fallback text and Block Kit blocks of the escalation message (with the Pick up button)."""
+    data = event.data
+    title = data.session.title
+    fallback = f"Escalation: {title} ({data.escalator.name}): pick up at {link}"
+    lines = [
+        f"*{esc(title)}*",
+        f"*Client:* {esc(data.session.client_name or '(no client)')}",
+        f"*Reason:* {esc(_clip(data.reason, 1500))}",
+        f"*Escalated by:* {esc(data.escalator.name)}",
+        f"*Steps tried:* {steps_duration(event)}",
+    ]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _clip(f"Escalation: {title}", 150)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _clip("\n".join(lines), 3000)}},
+        {
+            "type": "actions",
+            "block_id": "pickup",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "pickup",
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": "Pick up"},
+                    "url": link,
+                }
+            ],
+        },
+    ]
+    return _clip(fallback, 3000), blocks
+
+
+def claimed_message(event: HandoffClaimed) -> tuple[str, list[dict[str, Any]]]:
+    """Fallback text and blocks replacing the escalation message once someone picked it up."""
+    data = event.data
+    text = f"{data.claimer.name} picked this up: {data.session_title}"
+    body = (
+        f"*{esc(data.session_title)}*\n:white_check_mark: *{esc(data.claimer.name)}* picked this up "
+        f"(escalated by {esc(data.escalator.name)})."
+    )
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": _clip(body, 3000)}}
+    ]
+    return _clip(text, 3000), blocks
+
+
+def classify_slack_error(exc: Exception) -> Exception:
+    """429 (with Retry-After), 5xx, Slack's own transient codes and connection errors are transient."""
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        status = response.status_code
+        data = response.data if isinstance(response.data, dict) else {}
+        error = str(data.get("error") or f"HTTP {status}")
+        if status == 429 or error == "ratelimited":
+            retry_after = response.headers.get("Retry-After") if response.headers else None
+            try:
+                delay = float(retry_after) if retry_after is not None else None
+            except ValueError:
+                delay = None
+            return TransientSendError(f"Slack rate limited ({error})", retry_after=delay)
+        if status >= 500 or error in TRANSIENT_ERRORS:
+            return TransientSendError(f"Slack error {error} (HTTP {status})")
+        return PermanentSendError(f"Slack error {error} (HTTP {status})")
+    return TransientSendError(f"Slack unreachable: {type(exc).__name__}: {exc}")
+
+
+class SlackChannel(Channel):
+    """One message per escalation in the account's channel; `chat.update` of it on claim."""
+
+    name = DeliveryChannel.slack
+
+    async def targets(self, event: AnyEvent, session: AsyncSession) -> list[Target]:
+        """The account's channel, or a `skipped` record when Slack is not configured."""
+        if not isinstance(event, HandoffEscalated | HandoffClaimed):
+            return []
+        integration = await load_integration(
+            session,
+            account_id=event.account_id,
+            kind=IntegrationKind.slack,
+            box=SecretBox(self.settings.secret_key),
+        )
+        if integration is None:
+            return [Target(recipient=NO_RECIPIENT, skip_reason="Slack is not configured")]
+        channel_id = str(integration.config.get("channel_id") or "")
+        token = str(integration.secrets.get("bot_token") or "")
+        if not channel_id or not token:
+            return [Target(recipient=channel_id or NO_RECIPIENT, skip_reason="Slack integration incomplete")]
+        params: dict[str, Any] = {"channel": channel_id, "token": token}
+        if isinstance(event, HandoffClaimed):
+            original = await self._escalation_message(session, event)
+            if original is None or original.status != DeliveryStatus.sent or not original.external_id:
+                state = original.status if original is not None else "missing"
+                reason = f"no Slack message of the escalation to update (its delivery is {state})"
+                return [Target(recipient=channel_id, skip_reason=reason)]
+            posted_channel, _, ts = original.external_id.partition(":")
+            params.update(channel=posted_channel, ts=ts)
+        return [Target(recipient=channel_id, params=params)]
+
+    async def _escalation_message(self, session: AsyncSession, event: HandoffClaimed) -> Delivery | None:
+        """The escalation's Slack delivery, waiting (bounded) while it is still being posted."""
+        deadline = time.monotonic() + self.settings.channel_deadline_seconds
+        while True:
+            row = (
+                await session.execute(
+                    select(Delivery)
+                    .where(
+                        Delivery.account_id == event.account_id,
+                        Delivery.handoff_id == event.data.handoff_id,
+                        Delivery.channel == DeliveryChannel.slack.value,
+                        Delivery.event_type == "handoff.escalated",
+                    )
+                    .order_by(Delivery.created_at.desc())
+                    .limit(1)
+                    .execution_options(populate_existing=True)
+                )
+            ).scalar_one_or_none()
+            if row is None or row.status not in UNSETTLED or time.monotonic() > deadline:
+                return row
+            await asyncio.sleep(0.5)
+
+    def client(self, token: str) -> AsyncWebClient:
+        """A Web API client against FLOWPILOT_SLACK_API_URL that waits out one 429 by itself."""
+        client = AsyncWebClient(
+            token=token,
+            base_url=self.settings.slack_api_url,
+            timeout=int(self.settings.slack_timeout_seconds),
+        )
+        client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))
+        return client
+
+    async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
+        """`chat.postMessage` for an escalation, `chat.update` of that message for a claim."""
+        client = self.client(target.params["token"])
+        try:
+            if isinstance(event, HandoffEscalated):
+                text, blocks = escalation_message(event, pickup_link(self.settings, event.session_id))
+                response = await client.chat_postMessage(
+                    channel=target.params["channel"], text=text, blocks=blocks, unfurl_links=False
+                )
+            elif isinstance(event, HandoffClaimed):
+                text, blocks = claimed_message(event)
+                response = await client.chat_update(
+                    channel=target.params["channel"], ts=target.params["ts"], text=text, blocks=blocks
+                )
+            else:
+                raise PermanentSendError(f"Slack does not handle {event.type}")
+        except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            raise classify_slack_error(exc) from exc
+        return Sent(external_id=f"{response.get('channel')}:{response.get('ts')}")

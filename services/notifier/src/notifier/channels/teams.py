@@ -1,0 +1,142 @@
+"""Microsoft Teams: an Adaptive Card posted to the account's Workflows webhook (cards cannot be edited)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
+from flowpilot_shared.integrations import load_integration
+from flowpilot_shared.models.integrations import IntegrationKind
+from flowpilot_shared.models.notifications import DeliveryChannel
+from flowpilot_shared.security.crypto import SecretBox
+from flowpilot_shared.security.urls import UnsafeUrl, guarded_client
+from notifier.channels.base import (
+    NO_RECIPIENT,
+    Channel,
+    PermanentSendError,
+    Sent,
+    Target,
+    TransientSendError,
+    pickup_link,
+    steps_duration,
+)
+
+WEBHOOK_RECIPIENT = "webhook"
+CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+
+
+def envelope(card: dict[str, Any]) -> dict[str, Any]:
+    """The Workflows webhook body carrying one Adaptive Card."""
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        ],
+    }
+
+
+def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    card: dict[str, Any] = {"$schema": CARD_SCHEMA, "type": "AdaptiveCard", "version": "1.4", "body": body}
+    if actions:
+        card["actions"] = actions
+    return card
+
+
+def escalation_card(event: HandoffEscalated, link: str) -> dict[str, Any]:
+    """Adaptive Card 1.4 of an escalation with an Action.OpenUrl "Pick up"."""
+    data = event.data
+    facts = [
+        {"title": "Client", "value": data.session.client_name or "(no client)"},
+        {"title": "Reason", "value": data.reason},
+        {"title": "Escalated by", "value": data.escalator.name},
+        {"title": "Steps tried", "value": steps_duration(event)},
+    ]
+    return _card(
+        [
+            {"type": "TextBlock", "text": "Escalation", "weight": "Bolder", "color": "Attention"},
+            {
+                "type": "TextBlock",
+                "text": data.session.title,
+                "size": "Large",
+                "weight": "Bolder",
+                "wrap": True,
+            },
+            {"type": "FactSet", "facts": facts},
+        ],
+        [{"type": "Action.OpenUrl", "title": "Pick up", "url": link}],
+    )
+
+
+def claimed_card(event: HandoffClaimed) -> dict[str, Any]:
+    """A short follow-up card: webhooks cannot edit the escalation card."""
+    data = event.data
+    return _card(
+        [
+            {
+                "type": "TextBlock",
+                "text": f"✅ {data.claimer.name} picked this up",
+                "weight": "Bolder",
+                "wrap": True,
+            },
+            {"type": "TextBlock", "text": data.session_title, "wrap": True, "isSubtle": True},
+        ]
+    )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
+
+
+class TeamsChannel(Channel):
+    """One card per escalation and one per claim, to the account's webhook."""
+
+    name = DeliveryChannel.teams
+
+    async def targets(self, event: AnyEvent, session: AsyncSession) -> list[Target]:
+        """The account's webhook, or a `skipped` record when Teams is not configured."""
+        if not isinstance(event, HandoffEscalated | HandoffClaimed):
+            return []
+        integration = await load_integration(
+            session,
+            account_id=event.account_id,
+            kind=IntegrationKind.teams,
+            box=SecretBox(self.settings.secret_key),
+        )
+        url = str(integration.secrets.get("webhook_url") or "") if integration is not None else ""
+        if not url:
+            return [Target(recipient=NO_RECIPIENT, skip_reason="Teams is not configured")]
+        return [Target(recipient=WEBHOOK_RECIPIENT, params={"url": url})]
+
+    async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
+        """POST the card; 429 and 5xx are transient, other 4xx and refused URLs are final."""
+        if isinstance(event, HandoffEscalated):
+            card = escalation_card(event, pickup_link(self.settings, event.session_id))
+        elif isinstance(event, HandoffClaimed):
+            card = claimed_card(event)
+        else:
+            raise PermanentSendError(f"Teams does not handle {event.type}")
+        try:
+            async with guarded_client(
+                allow_loopback=self.settings.allow_loopback_integrations,
+                timeout=self.settings.teams_timeout_seconds,
+            ) as client:
+                response = await client.post(target.params["url"], json=envelope(card))
+        except httpx.HTTPError as exc:
+            if isinstance(exc.__cause__, UnsafeUrl):
+                raise PermanentSendError(f"Teams webhook refused: {exc.__cause__}") from exc
+            # Never echo the URL: a Workflows webhook URL carries its signature.
+            raise TransientSendError(f"Teams unreachable: {type(exc).__name__}") from exc
+        status = response.status_code
+        if status < 300:
+            return Sent(external_id=response.headers.get("x-ms-request-id"))
+        detail = f"Teams webhook answered HTTP {status}"
+        if status == 429 or status >= 500:
+            raise TransientSendError(detail, retry_after=_retry_after(response))
+        raise PermanentSendError(detail)
