@@ -1,0 +1,56 @@
+"""The handoff-api FastAPI app: accounts, people, sessions, handoffs, queue, integrations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from flowpilot_shared.security.crypto import SecretBox
+from flowpilot_shared.service import runtime_readiness, service_lifespan
+from flowpilot_shared.web.app import create_service_app
+from handoff_api.accounts.views import router as accounts_router
+from handoff_api.auth.views import router as auth_router
+from handoff_api.documents.views import router as documents_router
+from handoff_api.errors import install_error_handlers
+from handoff_api.handoffs.views import router as handoffs_router
+from handoff_api.integrations.views import router as integrations_router
+from handoff_api.queue.views import router as queue_router
+from handoff_api.ratelimit import SlidingWindowLimiter
+from handoff_api.sessions.views import router as sessions_router
+from handoff_api.settings import ApiSettings
+from handoff_api.users.views import router as users_router
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    """Every route of the contract under one router (mounted at /api/v1)."""
+    router = APIRouter()
+    # The queue's literal paths go before `/ai-sessions/{id}` so "queue" is never read as an id.
+    for sub in (
+        accounts_router,
+        auth_router,
+        users_router,
+        queue_router,
+        sessions_router,
+        handoffs_router,
+        documents_router,
+        integrations_router,
+    ):
+        router.include_router(sub)
+    return router
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """Build the app; the lifespan opens the database and runs the outbox relay."""
+    settings = settings or ApiSettings()
+    app = create_service_app(
+        title="FlowPilot handoff-api",
+        lifespan=service_lifespan(name="handoff-api", settings=settings, with_relay=True),  # type: ignore[arg-type]
+        readiness=runtime_readiness,
+    )
+    app.state.settings = settings
+    app.state.secret_box = SecretBox(settings.secret_key)
+    app.state.rate_limiter = SlidingWindowLimiter(settings.rate_limit_per_minute)
+    install_error_handlers(app)
+    app.include_router(api_router(), prefix=API_PREFIX)
+    return app

@@ -1,0 +1,54 @@
+"""Request-scoped dependencies: the unit of work, settings, the rate limit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from flowpilot_shared.security.crypto import SecretBox
+from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.web.auth import Caller, current_caller
+from handoff_api.ratelimit import SlidingWindowLimiter, retry_after_header
+from handoff_api.settings import ApiSettings
+
+
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    """One unit of work per request; it rolls back whatever was not committed."""
+    async with UnitOfWork(request.app.state.db.sessions) as uow:
+        yield uow
+
+
+def get_settings(request: Request) -> ApiSettings:
+    """The app's settings."""
+    settings: ApiSettings = request.app.state.settings
+    return settings
+
+
+def get_secret_box(request: Request) -> SecretBox:
+    """The box that seals integration secrets."""
+    box: SecretBox = request.app.state.secret_box
+    return box
+
+
+def limit_key(request: Request, key: str) -> None:
+    """Count one request against `key`; 429 with Retry-After when over the limit."""
+    limiter: SlidingWindowLimiter = request.app.state.rate_limiter
+    wait = limiter.hit(key)
+    if wait is not None:
+        raise HTTPException(
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="Too many requests, slow down",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+
+
+async def account_rate_limit(request: Request, caller: Annotated[Caller, Depends(current_caller)]) -> None:
+    """Dependency: count the request against the caller's account."""
+    limit_key(request, f"account:{caller.account_id}")
+
+
+Uow = Annotated[UnitOfWork, Depends(get_uow)]
+Settings = Annotated[ApiSettings, Depends(get_settings)]
+Box = Annotated[SecretBox, Depends(get_secret_box)]

@@ -1,0 +1,152 @@
+"""Claim and pickup: of N concurrent claims of one escalation exactly one wins (invariant 7)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowpilot_shared.events import HandoffClaimed, HandoffClaimedData
+from flowpilot_shared.models import AWAITING_PICKUP, AiSession, Handoff, HandoffIntent, SessionStatus, User
+from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.web.auth import Caller
+from handoff_api.errors import Conflict, NotFound
+from handoff_api.sessions.schemas import SessionOut
+from handoff_api.sessions.service import get_session, load_user, refreshed, user_ref
+
+HANDOFF_NOT_FOUND = "Handoff not found"
+_AWAITING = [str(s) for s in AWAITING_PICKUP]
+
+
+async def _holder_conflict(session: AsyncSession, holder_id: uuid.UUID | None) -> Conflict:
+    holder = await session.get(User, holder_id) if holder_id else None
+    if holder is None:
+        return Conflict("Already picked up")
+    return Conflict(f"Already picked up by {holder.name}", claimed_by={"id": holder.id, "name": holder.name})
+
+
+async def _why_not_claimed(
+    session: AsyncSession, caller: Caller, row: AiSession, handoff_id: uuid.UUID
+) -> None:
+    handoff = (
+        await session.execute(
+            select(Handoff).where(
+                Handoff.id == handoff_id,
+                Handoff.session_id == row.id,
+                Handoff.account_id == caller.account_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if handoff is None:
+        raise NotFound(HANDOFF_NOT_FOUND)
+    if handoff.intent != HandoffIntent.escalate:
+        raise Conflict("Only an escalation can be claimed")
+    if handoff.claimed_at is not None:
+        raise await _holder_conflict(session, handoff.claimed_by)
+    raise Conflict(f"Session is {row.status} and not awaiting pickup")
+
+
+async def _take_over(session: AsyncSession, *, row: AiSession, caller: Caller, now: datetime) -> None:
+    row.owner_id = caller.id
+    row.status = SessionStatus.picked_up
+    row.picked_up_by = caller.id
+    row.updated_at = now
+    await session.flush()
+
+
+async def claim(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID, handoff_id: uuid.UUID) -> Handoff:
+    """Claim an open escalation: the claimer owns the session, status `picked_up`; 409 names the holder."""
+    s = uow.session
+    row = await get_session(s, caller=caller, session_id=session_id)
+    now = datetime.now(UTC)
+    # One conditional UPDATE decides the race: concurrent claimers block on the row lock, then see
+    # claimed_at set and match nothing.
+    won = (
+        await s.execute(
+            update(Handoff)
+            .where(
+                Handoff.id == handoff_id,
+                Handoff.session_id == session_id,
+                Handoff.account_id == caller.account_id,
+                Handoff.intent == HandoffIntent.escalate,
+                Handoff.claimed_at.is_(None),
+                exists().where(AiSession.id == session_id, AiSession.status.in_(_AWAITING)),
+            )
+            .values(claimed_at=now, claimed_by=caller.id)
+            .returning(Handoff.id)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if won is None:
+        await _why_not_claimed(s, caller, row, handoff_id)
+    handoff = await s.get(Handoff, handoff_id, populate_existing=True)
+    assert handoff is not None
+    await s.refresh(row, with_for_update=True)
+    escalator = await load_user(s, handoff.from_user_id)
+    await _take_over(s, row=row, caller=caller, now=now)
+    claimer = await load_user(s, caller.id)
+    uow.add_event(
+        HandoffClaimed(
+            account_id=row.account_id,
+            session_id=row.id,
+            data=HandoffClaimedData(
+                handoff_id=handoff.id,
+                claimed_at=now,
+                session_title=row.title,
+                claimer=user_ref(claimer),
+                escalator=user_ref(escalator),
+            ),
+        )
+    )
+    await uow.commit()
+    return handoff
+
+
+async def pickup(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID) -> SessionOut:
+    """Pick up an `escalated` or legacy `requesting_escalation` session (claims its open escalation)."""
+    s = uow.session
+    row = await get_session(s, caller=caller, session_id=session_id)
+    if row.status not in AWAITING_PICKUP:
+        if row.status == SessionStatus.picked_up:
+            raise await _holder_conflict(s, row.picked_up_by)
+        raise Conflict(f"Session is {row.status} and not awaiting pickup")
+    open_escalation = (
+        await s.execute(
+            select(Handoff.id)
+            .where(
+                Handoff.session_id == session_id,
+                Handoff.account_id == caller.account_id,
+                Handoff.intent == HandoffIntent.escalate,
+                Handoff.claimed_at.is_(None),
+            )
+            .order_by(Handoff.created_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if open_escalation is not None:
+        await claim(uow=uow, caller=caller, session_id=session_id, handoff_id=open_escalation)
+        return await refreshed(uow, row)
+    # A legacy session escalated without a handoff row: the status change alone decides the race.
+    now = datetime.now(UTC)
+    won = (
+        await s.execute(
+            update(AiSession)
+            .where(
+                AiSession.id == session_id,
+                AiSession.account_id == caller.account_id,
+                AiSession.status.in_(_AWAITING),
+            )
+            .values(
+                owner_id=caller.id, status=SessionStatus.picked_up, picked_up_by=caller.id, updated_at=now
+            )
+            .returning(AiSession.id)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if won is None:
+        await s.refresh(row)
+        raise await _holder_conflict(s, row.picked_up_by)
+    await uow.commit()
+    return await refreshed(uow, row)

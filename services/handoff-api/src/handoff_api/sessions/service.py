@@ -1,0 +1,184 @@
+"""Sessions: create, read, add steps, resume, resolve; snapshots for events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flowpilot_shared.events import (
+    SessionResolved,
+    SessionResolvedData,
+    SessionSnapshot,
+    StepSnapshot,
+    UserRef,
+)
+from flowpilot_shared.models import AiSession, SessionStatus, SessionStep, User
+from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.web.auth import Caller
+from handoff_api.errors import Conflict, Forbidden, NotFound
+from handoff_api.sessions.schemas import SessionCreate, SessionOut, StepCreate, StepOut
+
+SESSION_NOT_FOUND = "Session not found"
+
+
+async def get_session(
+    session: AsyncSession, *, caller: Caller, session_id: uuid.UUID, for_update: bool = False
+) -> AiSession:
+    """A session of the caller's account (404 for anyone else's); optionally row-locked."""
+    query = select(AiSession).where(AiSession.id == session_id, AiSession.account_id == caller.account_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(SESSION_NOT_FOUND)
+    return row
+
+
+async def steps_of(session: AsyncSession, session_id: uuid.UUID) -> list[SessionStep]:
+    """A session's steps in the order they were added."""
+    rows = await session.execute(
+        select(SessionStep).where(SessionStep.session_id == session_id).order_by(SessionStep.position)
+    )
+    return list(rows.scalars())
+
+
+async def session_out(session: AsyncSession, row: AiSession) -> SessionOut:
+    """The contract's session body, steps included."""
+    steps = [StepOut.model_validate(s) for s in await steps_of(session, row.id)]
+    return SessionOut(
+        id=row.id,
+        account_id=row.account_id,
+        owner_id=row.owner_id,
+        title=row.title,
+        problem=row.problem,
+        client_name=row.client_name,
+        psa_ticket_id=row.psa_ticket_id,
+        status=SessionStatus(row.status),
+        escalation_reason=row.escalation_reason,
+        escalated_to_id=row.escalated_to_id,
+        picked_up_by=row.picked_up_by,
+        steps=steps,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def snapshot(session: AsyncSession, row: AiSession) -> SessionSnapshot:
+    """The session and its steps as an event carries them."""
+    steps = await steps_of(session, row.id)
+    return SessionSnapshot(
+        id=row.id,
+        title=row.title,
+        problem=row.problem,
+        client_name=row.client_name,
+        psa_ticket_id=row.psa_ticket_id,
+        status=row.status,
+        owner_id=row.owner_id,
+        created_at=row.created_at,
+        steps=[
+            StepSnapshot(
+                id=s.id, kind=s.kind, content=s.content, author_id=s.author_id, created_at=s.created_at
+            )
+            for s in steps
+        ],
+    )
+
+
+def user_ref(user: User) -> UserRef:
+    """How an event names a person."""
+    return UserRef(id=user.id, name=user.name, email=user.email, role=user.role)
+
+
+async def load_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    """A user row known to exist (referenced by a foreign key)."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
+async def refreshed(uow: UnitOfWork, row: AiSession) -> SessionOut:
+    """The committed session (server-set timestamps reloaded) as the contract's body."""
+    await uow.session.refresh(row)
+    return await session_out(uow.session, row)
+
+
+async def create_session(*, uow: UnitOfWork, caller: Caller, body: SessionCreate) -> SessionOut:
+    """Open a session owned by the caller."""
+    row = AiSession(
+        id=uuid.uuid4(),
+        account_id=caller.account_id,
+        owner_id=caller.id,
+        title=body.title,
+        problem=body.problem,
+        client_name=body.client_name,
+        psa_ticket_id=body.psa_ticket_id,
+        status=SessionStatus.active,
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    await uow.commit()
+    return await refreshed(uow, row)
+
+
+async def read_session(*, session: AsyncSession, caller: Caller, session_id: uuid.UUID) -> SessionOut:
+    """A session of the caller's account with its steps."""
+    return await session_out(session, await get_session(session, caller=caller, session_id=session_id))
+
+
+async def add_step(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID, body: StepCreate) -> StepOut:
+    """Record a step; only the session's current owner may, and not on a resolved session."""
+    row = await get_session(uow.session, caller=caller, session_id=session_id, for_update=True)
+    if row.owner_id != caller.id:
+        raise Forbidden("Only the session's owner can add steps")
+    if row.status == SessionStatus.resolved:
+        raise Conflict("Session is resolved")
+    step = SessionStep(
+        id=uuid.uuid4(), session_id=row.id, author_id=caller.id, kind=body.kind, content=body.content
+    )
+    uow.session.add(step)
+    row.updated_at = datetime.now(UTC)
+    await uow.session.flush()
+    await uow.commit()
+    await uow.session.refresh(step)
+    return StepOut.model_validate(step)
+
+
+async def resume(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID) -> SessionOut:
+    """The owner takes a parked session back: status `active`."""
+    row = await get_session(uow.session, caller=caller, session_id=session_id, for_update=True)
+    if row.owner_id != caller.id:
+        raise Forbidden("Only the session's owner can resume it")
+    if row.status != SessionStatus.parked:
+        raise Conflict(f"Only a parked session can be resumed (status is {row.status})")
+    row.status = SessionStatus.active
+    await uow.commit()
+    return await refreshed(uow, row)
+
+
+async def resolve(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID) -> SessionOut:
+    """Close a session (its owner, or an owner/admin of the account) and announce it."""
+    row = await get_session(uow.session, caller=caller, session_id=session_id, for_update=True)
+    if row.owner_id != caller.id and not caller.is_owner_or_admin:
+        raise Forbidden("Only the session's owner or an admin can resolve it")
+    if row.status == SessionStatus.resolved:
+        raise Conflict("Session is already resolved")
+    now = datetime.now(UTC)
+    row.status = SessionStatus.resolved
+    row.updated_at = now
+    await uow.session.flush()
+    resolver = await load_user(uow.session, caller.id)
+    uow.add_event(
+        SessionResolved(
+            account_id=row.account_id,
+            session_id=row.id,
+            data=SessionResolvedData(
+                resolved_at=now, resolved_by=user_ref(resolver), session=await snapshot(uow.session, row)
+            ),
+        )
+    )
+    await uow.commit()
+    return await refreshed(uow, row)

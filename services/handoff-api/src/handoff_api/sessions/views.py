@@ -1,0 +1,44 @@
+"""Session routes: create, read, steps, resume, resolve."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, status
+
+from flowpilot_shared.web.auth import CurrentCaller, EngineerOrAdmin
+from handoff_api.deps import Uow, account_rate_limit
+from handoff_api.sessions import service
+from handoff_api.sessions.schemas import SessionCreate, SessionOut, StepCreate, StepOut
+
+router = APIRouter(prefix="/ai-sessions", tags=["sessions"], dependencies=[Depends(account_rate_limit)])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
+async def create_session(body: SessionCreate, caller: EngineerOrAdmin, uow: Uow) -> SessionOut:
+    """Open a troubleshooting session owned by the caller."""
+    return await service.create_session(uow=uow, caller=caller, body=body)
+
+
+@router.get("/{session_id}", response_model=SessionOut)
+async def read_session(session_id: uuid.UUID, caller: CurrentCaller, uow: Uow) -> SessionOut:
+    """A session with its steps."""
+    return await service.read_session(session=uow.session, caller=caller, session_id=session_id)
+
+
+@router.post("/{session_id}/steps", status_code=status.HTTP_201_CREATED, response_model=StepOut)
+async def add_step(session_id: uuid.UUID, body: StepCreate, caller: CurrentCaller, uow: Uow) -> StepOut:
+    """Add a step (the session's current owner only)."""
+    return await service.add_step(uow=uow, caller=caller, session_id=session_id, body=body)
+
+
+@router.post("/{session_id}/resume", response_model=SessionOut)
+async def resume(session_id: uuid.UUID, caller: CurrentCaller, uow: Uow) -> SessionOut:
+    """Take a parked session back."""
+    return await service.resume(uow=uow, caller=caller, session_id=session_id)
+
+
+@router.post("/{session_id}/resolve", response_model=SessionOut)
+async def resolve(session_id: uuid.UUID, caller: CurrentCaller, uow: Uow) -> SessionOut:
+    """Resolve the session."""
+    return await service.resolve(uow=uow, caller=caller, session_id=session_id)
