@@ -30,7 +30,7 @@ server_lines() {  # "a:1,b:2" -> "server a:1 max_fails=1 fail_timeout=5s;" lines
 
 # Temp paths of the modules this nginx was built with, inside the prefix (never /var/lib/nginx).
 extra=""
-nginx_build="$(nginx -V 2>&1 || true)"
+nginx_build="$("$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)" -V 2>&1 || true)"
 for module in fastcgi uwsgi scgi; do
   case "$nginx_build" in *"--without-http_${module}_module"*) continue ;; esac
   extra+="    ${module}_temp_path ${out}/tmp/${module};"$'\n'

@@ -23,11 +23,12 @@ if [ -z "${FLOWPILOT_SMTP_HOST:-}" ]; then
 fi
 
 gateway_line="gateway:            not started: nginx is not installed (sudo apt-get install nginx-light)"
-if command -v nginx >/dev/null 2>&1; then
+nginx_bin="$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)"
+if [ -x "$nginx_bin" ]; then
   GATEWAY_ACCESS_LOG=/dev/stdout GATEWAY_ERROR_LOG=stderr \
     bash scripts/render-gateway.sh "$run_dir/gateway" "127.0.0.1:$api_port" "127.0.0.1:$notifier_port" \
     "$gateway_port" >/dev/null
-  echo "gateway: nginx -p $run_dir/gateway -c $run_dir/gateway/nginx.conf -e stderr -g 'daemon off;'" >>"$procfile"
+  echo "gateway: $nginx_bin -p $run_dir/gateway -c $run_dir/gateway/nginx.conf -e stderr -g 'daemon off;'" >>"$procfile"
   gateway_line="gateway:            http://localhost:$gateway_port  (the front end's origin)"
 fi
 
