@@ -11,6 +11,7 @@ class NotifierSettings(CoreSettings):
     notifier_port: int = 8001
     sse_heartbeat_seconds: float = 25.0
     sse_client_buffer: int = 256
+    sse_replay_max_events: int = 1000
     smtp_host: str = "localhost"
     smtp_port: int = 1025
     smtp_from: str = "FlowPilot <flowpilot@localhost>"

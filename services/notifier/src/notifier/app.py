@@ -1,0 +1,64 @@
+"""The notifier app: bell consumer, channel consumers, notifications API, SSE stream, ops endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, cast
+
+from fastapi import FastAPI
+
+from flowpilot_shared.consumer import Consumer
+from flowpilot_shared.service import ServiceRuntime, runtime_readiness, service_lifespan
+from flowpilot_shared.web.app import ReadinessCheck, create_service_app
+from notifier.bell.handler import build_bell_consumer
+from notifier.channels import build_channel_consumers
+from notifier.deliveries.views import router as deliveries_router
+from notifier.notifications.views import router as notifications_router
+from notifier.settings import NotifierSettings
+from notifier.stream.hub import StreamHub
+from notifier.stream.views import router as stream_router
+
+API_PREFIX = "/api/v1"
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
+
+def create_app(settings: NotifierSettings | None = None) -> FastAPI:
+    """Build the notifier app; its lifespan owns the database, relay, consumers and stream hub."""
+    settings = settings or NotifierSettings()
+    hub = StreamHub(buffer=settings.sse_client_buffer)
+
+    def consumers(runtime: ServiceRuntime) -> list[Consumer]:
+        return [build_bell_consumer(runtime), *build_channel_consumers(runtime)]
+
+    async def on_start(runtime: ServiceRuntime) -> None:
+        await hub.start(runtime)
+
+    async def on_stop(runtime: ServiceRuntime) -> None:
+        await hub.stop()
+
+    def readiness(app: FastAPI) -> list[ReadinessCheck]:
+        return [*runtime_readiness(app), hub.check]
+
+    app = create_service_app(
+        title="FlowPilot notifier",
+        # service_lifespan returns an asynccontextmanager factory (typed loosely in shared/).
+        lifespan=cast(
+            Lifespan,
+            service_lifespan(
+                name="notifier",
+                settings=settings,
+                consumers=consumers,
+                with_relay=True,
+                on_start=on_start,
+                on_stop=on_stop,
+            ),
+        ),
+        readiness=readiness,
+    )
+    app.state.stream_hub = hub
+    # Deliveries first: its static `/notifications/deliveries` must win over any `/notifications/{id}`.
+    app.include_router(deliveries_router, prefix=API_PREFIX)
+    app.include_router(notifications_router, prefix=API_PREFIX)
+    app.include_router(stream_router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,1 @@
+"""Bell-icon notifications: the consumer that creates them."""

@@ -1,0 +1,177 @@
+"""Bell rows from domain events (DESIGN.md "Who hears of what"), each pushed to its user's streams."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import structlog
+from prometheus_client import Counter
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from flowpilot_shared.broker.topology import NOTIFIER_BELL
+from flowpilot_shared.consumer import Consumer, HandlerContext
+from flowpilot_shared.events import (
+    AnyEvent,
+    HandoffClaimed,
+    HandoffEscalated,
+    NotificationCreated,
+    NotificationCreatedData,
+    PsaPushFailed,
+    UserRef,
+)
+from flowpilot_shared.models import ENGINEER_OR_ADMIN, Notification, User
+from flowpilot_shared.service import ServiceRuntime
+
+log = structlog.get_logger(__name__)
+
+BELL_ROWS = Counter("flowpilot_notifier_bell_notifications_total", "Bell rows created", ["type"])
+CONSUMER_NAME = "notifier.bell"
+
+
+@dataclass(frozen=True)
+class BellRow:
+    """What one recipient's bell row says."""
+
+    type: str
+    title: str
+    body: str
+    link: str | None
+    handoff_id: uuid.UUID | None
+
+
+def pickup_link(session_id: uuid.UUID | None) -> str | None:
+    """The front end's pickup screen of a session."""
+    return f"/pilot/{session_id}?pickup=true" if session_id else None
+
+
+def session_link(session_id: uuid.UUID | None) -> str | None:
+    """The front end's page of a session."""
+    return f"/pilot/{session_id}" if session_id else None
+
+
+def _clip(text: str, size: int) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def rows_for(event: AnyEvent) -> tuple[list[UserRef], BellRow] | None:
+    """Who gets a bell row for `event` and what it says; None for events without one."""
+    if isinstance(event, HandoffEscalated):
+        d = event.data
+        by = d.escalator.name
+        title = (
+            f"{by} escalated {d.session.title} to you" if d.target else f"{by} escalated {d.session.title}"
+        )
+        client = f" ({d.session.client_name})" if d.session.client_name else ""
+        row = BellRow(
+            type="handoff_escalated",
+            title=_clip(title, 300),
+            body=f"{d.session.title}{client}: {d.reason}",
+            link=pickup_link(event.session_id),
+            handoff_id=d.handoff_id,
+        )
+        recipients = [r for r in d.recipients if r.id != d.escalator.id]
+        return recipients, row
+    if isinstance(event, HandoffClaimed):
+        c = event.data
+        if c.claimer.id == c.escalator.id:
+            return None  # picking up your own escalation tells you nothing
+        row = BellRow(
+            type="handoff_claimed",
+            title=_clip(f"{c.claimer.name} picked up {c.session_title}", 300),
+            body=f"{c.claimer.name} picked up your escalation of {c.session_title}.",
+            link=session_link(event.session_id),
+            handoff_id=c.handoff_id,
+        )
+        return [c.escalator], row
+    if isinstance(event, PsaPushFailed):
+        p = event.data
+        if p.escalator is None:
+            return None
+        label = f"{p.provider or 'PSA'} ticket {p.ticket_id}" if p.ticket_id else "the PSA ticket"
+        row = BellRow(
+            type="psa_push_failed",
+            title=_clip(f"Ticket not updated for {p.session_title}", 300),
+            body=f"The documentation of {p.session_title} was not added to {label}: {p.error}",
+            link=session_link(event.session_id),
+            handoff_id=p.handoff_id,
+        )
+        return [p.escalator], row
+    return None
+
+
+async def _active_recipients(ctx: HandlerContext, event: AnyEvent, refs: list[UserRef]) -> list[uuid.UUID]:
+    """Recipients still active in the event's account; escalations only reach engineers or admins.
+
+    The event lists who was eligible at commit time; someone deactivated (or made a viewer) since
+    must not get a row.
+    """
+    ids = {r.id for r in refs}
+    if not ids:
+        return []
+    rows = await ctx.uow.session.execute(
+        select(User.id, User.role).where(
+            User.id.in_(ids),
+            User.account_id == event.account_id,
+            User.is_active.is_(True),
+            User.deleted_at.is_(None),
+        )
+    )
+    seniors_only = isinstance(event, HandoffEscalated)
+    return [r.id for r in rows if r.role in ENGINEER_OR_ADMIN or not seniors_only]
+
+
+async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
+    """Insert one bell row per eligible recipient (once per event) and stage its stream event."""
+    planned = rows_for(event)
+    if planned is None:
+        return
+    refs, row = planned
+    for user_id in sorted(await _active_recipients(ctx, event, refs)):
+        inserted = (
+            await ctx.uow.session.execute(
+                insert(Notification)
+                .values(
+                    id=uuid.uuid4(),
+                    account_id=event.account_id,
+                    user_id=user_id,
+                    event_id=event.id,
+                    type=row.type,
+                    title=row.title,
+                    body=row.body,
+                    link=row.link,
+                    session_id=event.session_id,
+                    handoff_id=row.handoff_id,
+                )
+                .on_conflict_do_nothing(index_elements=["event_id", "user_id", "type"])
+                .returning(Notification.id, Notification.created_at)
+            )
+        ).first()
+        if inserted is None:
+            continue  # already created for this event (a redelivery that slipped past the inbox)
+        BELL_ROWS.labels(row.type).inc()
+        ctx.uow.add_event(
+            NotificationCreated(
+                account_id=event.account_id,
+                session_id=event.session_id,
+                data=NotificationCreatedData(
+                    notification_id=inserted.id,
+                    user_id=user_id,
+                    type=row.type,
+                    title=row.title,
+                    body=row.body,
+                    link=row.link,
+                    handoff_id=row.handoff_id,
+                    created_at=inserted.created_at,
+                ),
+            ),
+            user_id=user_id,
+        )
+
+
+def build_bell_consumer(runtime: ServiceRuntime) -> Consumer:
+    """The bell consumer on its own quorum queue."""
+    return Consumer(
+        name=CONSUMER_NAME, spec=NOTIFIER_BELL, handler=handle, db=runtime.db, settings=runtime.settings
+    )

@@ -1,0 +1,1 @@
+"""The caller's bell notifications: list, unread count, mark read."""

@@ -1,0 +1,1 @@
+"""The live SSE stream: per-replica hub, replay from the event log, the endpoint."""

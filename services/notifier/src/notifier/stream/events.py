@@ -1,0 +1,113 @@
+"""What a domain event looks like on the SSE stream (event name and JSON data)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flowpilot_shared.events import (
+    AnyEvent,
+    DocumentationGenerated,
+    HandoffClaimed,
+    HandoffEscalated,
+    NotificationCreated,
+    parse_event,
+)
+
+# Routing keys the stream shows (the replica queue's bindings plus the stream-only exchange).
+STREAM_ROUTING_KEYS: tuple[str, ...] = (
+    "handoff.escalated",
+    "handoff.claimed",
+    "documentation.generated",
+    "notification.created",
+)
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One SSE event: `id` is the event's log position, `user_id` set for one user's eyes only."""
+
+    id: str | None
+    event: str
+    data: dict[str, Any]
+    account_id: uuid.UUID
+    event_id: str
+    user_id: uuid.UUID | None = None
+
+
+def _person(ref: Any) -> dict[str, Any] | None:
+    return None if ref is None else {"id": str(ref.id), "name": ref.name}
+
+
+def _data(event: AnyEvent) -> tuple[str, dict[str, Any]] | None:
+    base: dict[str, Any] = {
+        "event_id": str(event.id),
+        "session_id": str(event.session_id) if event.session_id else None,
+        "occurred_at": event.occurred_at.isoformat(),
+    }
+    if isinstance(event, HandoffEscalated):
+        d = event.data
+        return "handoff_created", base | {
+            "handoff_id": str(d.handoff_id),
+            "title": d.session.title,
+            "client_name": d.session.client_name,
+            "status": "escalated",
+            "reason": d.reason,
+            "escalated_by": _person(d.escalator),
+            "target_user_id": str(d.target.id) if d.target else None,
+            "escalated_at": d.escalated_at.isoformat(),
+        }
+    if isinstance(event, HandoffClaimed):
+        c = event.data
+        return "handoff_claimed", base | {
+            "handoff_id": str(c.handoff_id),
+            "title": c.session_title,
+            "claimer": _person(c.claimer),
+            "claimed_by": str(c.claimer.id),
+            "claimed_at": c.claimed_at.isoformat(),
+            "escalated_by": _person(c.escalator),
+        }
+    if isinstance(event, DocumentationGenerated):
+        g = event.data
+        return "documentation_ready", base | {
+            "handoff_id": str(g.handoff_id) if g.handoff_id else None,
+            "documentation_id": str(g.documentation_id),
+            "title": g.session_title,
+            "version": g.version,
+            "generated_by": g.generated_by,
+            "model": g.model,
+        }
+    if isinstance(event, NotificationCreated):
+        n = event.data
+        return "notification", base | {
+            "handoff_id": str(n.handoff_id) if n.handoff_id else None,
+            "id": str(n.notification_id),
+            "notification_id": str(n.notification_id),
+            "type": n.type,
+            "title": n.title,
+            "body": n.body,
+            "link": n.link,
+            "created_at": n.created_at.isoformat(),
+            "read_at": None,
+        }
+    return None
+
+
+def to_stream_event(body: dict[str, Any] | bytes | str, *, position: str | None) -> StreamEvent | None:
+    """The SSE form of an event body, or None for types the stream does not show."""
+    event = parse_event(body if isinstance(body, bytes | str) else json.dumps(body))
+    shaped = _data(event)
+    if shaped is None:
+        return None
+    name, data = shaped
+    user_id = event.data.user_id if isinstance(event, NotificationCreated) else None
+    return StreamEvent(
+        id=position,
+        event=name,
+        data=data,
+        account_id=event.account_id,
+        event_id=str(event.id),
+        user_id=user_id,
+    )

@@ -1,0 +1,201 @@
+"""Per-process fan-out: one private broker queue per replica, bounded queues per SSE client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from prometheus_client import Counter, Gauge
+
+from flowpilot_shared.broker.topology import STREAM_EVENT_TYPES, declare_exchanges
+from flowpilot_shared.events import EVENTS_EXCHANGE, STREAM_EXCHANGE
+from flowpilot_shared.service import ServiceRuntime
+from notifier.stream.events import StreamEvent, to_stream_event
+
+log = structlog.get_logger(__name__)
+
+CONNECTIONS = Gauge("flowpilot_notifier_stream_connections", "Open SSE stream connections")
+PUSHED = Counter("flowpilot_notifier_stream_events_total", "Events pushed to SSE clients", ["event"])
+DROPPED = Counter("flowpilot_notifier_stream_dropped_clients_total", "SSE clients disconnected", ["reason"])
+HUB_MESSAGES = Counter("flowpilot_notifier_stream_hub_messages_total", "Broker messages seen by the hub")
+
+RECENT_IDS = 4096  # duplicate deliveries (a relay re-publishing after a crash) are pushed once
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One connected SSE client: what it may see and its bounded buffer."""
+
+    account_id: uuid.UUID
+    user_id: uuid.UUID
+    buffer: int
+    queue: asyncio.Queue[StreamEvent | None] = field(init=False)
+    dropped: asyncio.Event = field(default_factory=asyncio.Event)
+    drop_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(maxsize=self.buffer)
+
+    def wants(self, event: StreamEvent) -> bool:
+        """Account-scoped; `notification` events only for their own user."""
+        if event.account_id != self.account_id:
+            return False
+        return event.user_id is None or event.user_id == self.user_id
+
+    def drop(self, reason: str) -> None:
+        """Mark the client for disconnection (it resumes with Last-Event-ID)."""
+        if not self.dropped.is_set():
+            self.drop_reason = reason
+            self.dropped.set()
+            DROPPED.labels(reason).inc()
+            # Wake a generator waiting on an empty buffer; a full one is not waiting.
+            with contextlib.suppress(asyncio.QueueFull):
+                self.queue.put_nowait(None)
+
+
+class StreamHub:
+    """Receives stream events from this replica's own queue and hands them to local clients."""
+
+    def __init__(self, *, buffer: int) -> None:
+        self._buffer = buffer
+        self._subscribers: dict[uuid.UUID, set[Subscriber]] = {}
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._channel: AbstractChannel | None = None
+        self._connection: AbstractRobustConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.queue_name = f"notifier.stream.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+
+    @property
+    def ready(self) -> bool:
+        """True while this replica's queue is consuming (live events can reach clients)."""
+        return (
+            self._channel is not None
+            and not self._channel.is_closed
+            and self._connection is not None
+            and not self._connection.is_closed
+        )
+
+    async def check(self) -> None:
+        """Readiness check: the stream queue is consuming."""
+        if not self.ready:
+            raise RuntimeError("stream hub not consuming")
+
+    async def start(self, runtime: ServiceRuntime) -> None:
+        """Bind this replica's queue once the runtime's broker connection is up (in the background)."""
+        self._task = asyncio.create_task(self._bind_when_connected(runtime), name="stream-hub")
+
+    async def _bind_when_connected(self, runtime: ServiceRuntime) -> None:
+        while True:
+            connection = runtime.connection
+            if connection is not None and not connection.is_closed:
+                try:
+                    await self._bind(connection)
+                    return
+                except Exception as exc:
+                    log.warning("stream hub could not bind its queue", error=str(exc))
+            await asyncio.sleep(0.1)
+
+    async def _bind(self, connection: AbstractRobustConnection) -> None:
+        channel = await connection.channel()
+        await declare_exchanges(channel)
+        # Exclusive + auto-delete: it lives exactly as long as this replica's connection; the robust
+        # channel re-declares, re-binds and re-consumes it after a broker restart.
+        queue = await channel.declare_queue(self.queue_name, exclusive=True, auto_delete=True)
+        for routing_key in STREAM_EVENT_TYPES:
+            await queue.bind(EVENTS_EXCHANGE, routing_key=routing_key)
+        await queue.bind(STREAM_EXCHANGE, routing_key="#")
+        await queue.consume(self._on_message, no_ack=True)
+        connection.reconnect_callbacks.add(self._on_reconnect)
+        self._channel = channel
+        self._connection = connection
+        log.info("stream hub consuming", queue=self.queue_name)
+
+    def _on_reconnect(self, *_: Any) -> None:
+        # Whatever was published while we were away never reached this queue: let every client
+        # resume with Last-Event-ID, which replays it from the event log.
+        self.drop_all("broker_reconnected")
+
+    async def stop(self) -> None:
+        """End every stream and stop consuming."""
+        self.drop_all("shutdown")
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self._connection is not None:
+            self._connection.reconnect_callbacks.discard(self._on_reconnect)
+        if self._channel is not None:
+            with contextlib.suppress(Exception):
+                await self._channel.close()
+        self._channel = None
+
+    def subscribe(self, *, account_id: uuid.UUID, user_id: uuid.UUID) -> Subscriber:
+        """Register a client; events of its account are buffered for it from now on."""
+        subscriber = Subscriber(account_id=account_id, user_id=user_id, buffer=self._buffer)
+        self._subscribers.setdefault(account_id, set()).add(subscriber)
+        CONNECTIONS.inc()
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Forget a client (idempotent)."""
+        group = self._subscribers.get(subscriber.account_id)
+        if group is None or subscriber not in group:
+            return
+        group.discard(subscriber)
+        if not group:
+            del self._subscribers[subscriber.account_id]
+        CONNECTIONS.dec()
+
+    def drop_all(self, reason: str) -> None:
+        """Disconnect every client of this replica."""
+        for group in list(self._subscribers.values()):
+            for subscriber in list(group):
+                subscriber.drop(reason)
+                self.unsubscribe(subscriber)
+
+    def subscriber_count(self, account_id: uuid.UUID | None = None) -> int:
+        """How many clients are connected (to one account)."""
+        if account_id is not None:
+            return len(self._subscribers.get(account_id, ()))
+        return sum(len(group) for group in self._subscribers.values())
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        HUB_MESSAGES.inc()
+        try:
+            body = json.loads(message.body)
+            position = (message.headers or {}).get("x-position")
+            event = to_stream_event(body, position=str(position) if position else None)
+        except Exception as exc:
+            log.warning("stream hub skipped a message", error=str(exc), message_id=message.message_id)
+            return
+        if event is None or self._seen(event.event_id):
+            return
+        self.dispatch(event)
+
+    def _seen(self, event_id: str) -> bool:
+        if event_id in self._recent:
+            return True
+        self._recent[event_id] = None
+        if len(self._recent) > RECENT_IDS:
+            self._recent.popitem(last=False)
+        return False
+
+    def dispatch(self, event: StreamEvent) -> None:
+        """Hand an event to each interested client without ever waiting on one."""
+        for subscriber in list(self._subscribers.get(event.account_id, ())):
+            if not subscriber.wants(event):
+                continue
+            try:
+                subscriber.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                subscriber.drop("slow_client")
+                self.unsubscribe(subscriber)

@@ -1,0 +1,131 @@
+"""Notifier fixtures: real notifier apps served by uvicorn on loopback ports, tokens, event staging."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from flowpilot_shared.db import Database
+from flowpilot_shared.events import AnyEvent
+from flowpilot_shared.models import User
+from flowpilot_shared.security.tokens import issue_token
+from flowpilot_shared.settings import CoreSettings
+from flowpilot_shared.unit_of_work import UnitOfWork
+from notifier.app import create_app
+from notifier.settings import NotifierSettings
+from notifier.stream.hub import StreamHub
+from tests.harness.waiting import wait_until
+
+
+@dataclass
+class RunningNotifier:
+    """One notifier replica serving HTTP on a loopback port."""
+
+    app: FastAPI
+    server: uvicorn.Server
+    base_url: str
+    settings: NotifierSettings
+
+    @property
+    def hub(self) -> StreamHub:
+        """This replica's stream hub."""
+        hub: StreamHub = self.app.state.stream_hub
+        return hub
+
+    def url(self, path: str) -> str:
+        """Absolute URL of an API path (`/api/v1` prefixed when relative to it)."""
+        return f"{self.base_url}{path if path.startswith('/') else '/api/v1/' + path}"
+
+
+@contextlib.asynccontextmanager
+async def serve_notifier(settings: NotifierSettings) -> AsyncIterator[RunningNotifier]:
+    """Run `create_app(settings)` under uvicorn (lifespan included) until the block ends."""
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
+    # Running a server in a task must not take over the test process' signal handlers.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    task = asyncio.create_task(server.serve())
+    await wait_until(lambda: _started(server, task), timeout=15, message="uvicorn started")
+    port = server.servers[0].sockets[0].getsockname()[1]
+    running = RunningNotifier(app=app, server=server, base_url=f"http://127.0.0.1:{port}", settings=settings)
+    async with httpx.AsyncClient() as client:
+
+        async def ready() -> bool:
+            return (await client.get(running.url("/readyz"))).status_code == 200
+
+        await wait_until(ready, timeout=20, message="notifier ready")
+    try:
+        yield running
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=15)
+
+
+async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
+    if task.done():
+        task.result()  # surface the startup error
+    return server.started
+
+
+def notifier_settings_from(core: CoreSettings, **overrides: Any) -> NotifierSettings:
+    """Notifier settings on this worker's database and vhost."""
+    return NotifierSettings(**{**core.model_dump(), **overrides})
+
+
+@pytest.fixture
+def notifier_settings(core_settings: CoreSettings) -> NotifierSettings:
+    """Default notifier settings for tests."""
+    return notifier_settings_from(core_settings)
+
+
+@pytest.fixture
+async def notifier(notifier_settings: NotifierSettings) -> AsyncIterator[RunningNotifier]:
+    """One running notifier replica."""
+    async with serve_notifier(notifier_settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for talking to running replicas."""
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        yield client
+
+
+@pytest.fixture
+def token_for(core_settings: CoreSettings) -> Callable[[User], dict[str, str]]:
+    """Authorization headers of a user."""
+
+    def make(user: User) -> dict[str, str]:
+        token = issue_token(
+            user_id=user.id, account_id=user.account_id, secret=core_settings.jwt_secret, ttl_seconds=600
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+async def emit(db: Database, *events: AnyEvent) -> None:
+    """Commit events to the outbox (as the service that owns them would); a relay publishes them."""
+    async with UnitOfWork(db.sessions) as uow:
+        for event in events:
+            uow.add_event(event)
+        await uow.commit()
+
+
+def ids(items: list[dict[str, Any]], key: str = "id") -> set[uuid.UUID]:
+    """The UUIDs under `key` of a list of JSON objects."""
+    return {uuid.UUID(i[key]) for i in items}
