@@ -1,0 +1,1 @@
+"""Email, Slack and Teams channel tests against real PostgreSQL, RabbitMQ and local fakes."""

@@ -1,0 +1,184 @@
+"""Who gets an email, a Slack post and a Teams card for an escalation, exactly once."""
+
+from __future__ import annotations
+
+import uuid
+
+from aio_pika.abc import AbstractRobustConnection
+from sqlalchemy import update
+
+from flowpilot_shared.consumer.runtime import Consumer
+from flowpilot_shared.db import Database
+from flowpilot_shared.models import User
+from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
+from flowpilot_shared.outbox.relay import OutboxRelay
+from flowpilot_shared.unit_of_work import UnitOfWork
+from notifier.channels.ledger import CRASHED_IN_FLIGHT
+from notifier.settings import NotifierSettings
+from tests.fakes.slack import FakeSlack
+from tests.fakes.smtp import FakeSmtp
+from tests.fakes.teams import FakeTeams
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.waiting import wait_until
+from tests.notifier.channels.conftest import configure_chat, consumer_count, deliveries, publish
+
+FINAL = {DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.skipped}
+
+
+async def all_final(db: Database, event_id: uuid.UUID, expected: int) -> bool:
+    rows = await deliveries(db, event_id)
+    return len(rows) == expected and all(r.status in FINAL for r in rows)
+
+
+async def test_escalation_reaches_three_seniors_one_slack_one_teams(
+    db: Database,
+    channel_settings: NotifierSettings,
+    channel_consumers: list[Consumer],
+    smtp: FakeSmtp,
+    slack: FakeSlack,
+    teams: FakeTeams,
+) -> None:
+    team = await make_team(db, engineers=3, viewers=1, inactive=1)
+    other = await make_team(db, engineers=2)
+    chat = await configure_chat(db, channel_settings, team, slack=slack, teams=teams)
+    escalator = team.users[1]
+    event = await make_escalation(db, team, escalator=escalator)
+    # The real path: staged in the outbox with the write, published by the relay.
+    relay = OutboxRelay(db=db, settings=channel_settings, name="test-relay")
+    await relay.start()
+    try:
+        async with UnitOfWork(db.sessions) as uow:
+            uow.add_event(event)
+            await uow.commit()
+        await wait_until(lambda: all_final(db, event.id, 5), timeout=20, message="5 deliveries final")
+    finally:
+        await relay.stop()
+
+    expected = {u.email.lower() for u in team.users if u.is_active and u.role != "viewer" and u != escalator}
+    assert len(expected) == 3
+    assert {r for m in smtp.messages for r in m.rcpt_tos} == expected
+    assert len(smtp.messages) == 3
+    nobody_else = [u for u in [*team.users, *other.users] if u.email.lower() not in expected]
+    for user in nobody_else:
+        assert smtp.to(user.email) == []
+    link = f"{channel_settings.public_url}/pilot/{event.session_id}?pickup=true"
+    for mail in smtp.messages:
+        assert "Outlook cannot connect" in mail.subject
+        assert link in mail.text and link.replace("&", "&amp;") in mail.html
+        assert "Contoso" in mail.text and "Stuck after profile rebuild" in mail.text
+        assert escalator.name in mail.text and "2 steps" in mail.text
+
+    posts = slack.posts()
+    assert len(posts) == 1 and posts[0].body["channel"] == chat.channel_id
+    assert posts[0].token == chat.bot_token
+    button = posts[0].body["blocks"][-1]["elements"][0]
+    assert button["text"]["text"] == "Pick up" and button["url"] == link
+    assert "Outlook cannot connect" in posts[0].body["text"]
+
+    cards = teams.cards()
+    assert len(cards) == 1
+    assert cards[0]["version"] == "1.4"
+    assert cards[0]["actions"] == [{"type": "Action.OpenUrl", "title": "Pick up", "url": link}]
+
+    rows = await deliveries(db, event.id)
+    assert sorted((r.channel, r.status) for r in rows) == sorted(
+        [("email", "sent")] * 3 + [("slack", "sent"), ("teams", "sent")]
+    )
+    assert all(r.attempts == 1 and r.session_id == event.session_id for r in rows)
+    slack_row = next(r for r in rows if r.channel == "slack")
+    assert slack_row.recipient == chat.channel_id and slack_row.external_id == f"{chat.channel_id}:" + (
+        slack.in_channel(chat.channel_id)[0].ts
+    )
+    assert next(r for r in rows if r.channel == "teams").recipient == "webhook"
+
+
+async def test_targeted_escalation_emails_only_the_target(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_settings: NotifierSettings,
+    channel_consumers: list[Consumer],
+    smtp: FakeSmtp,
+) -> None:
+    team = await make_team(db, engineers=3)
+    target = team.users[2]
+    event = await make_escalation(db, team, escalator=team.users[1], target=target)
+    await publish(amqp, event)
+    # One email, plus visible `skipped` rows for the unconfigured Slack and Teams.
+    await wait_until(lambda: all_final(db, event.id, 3), timeout=15, message="deliveries final")
+    assert [m.rcpt_tos for m in smtp.messages] == [[target.email.lower()]]
+    rows = {(r.channel, r.recipient): r for r in await deliveries(db, event.id)}
+    assert rows[("email", target.email.lower())].status == "sent"
+    assert rows[("slack", "-")].status == "skipped" and rows[("slack", "-")].last_error
+    assert rows[("teams", "-")].status == "skipped"
+
+
+async def test_recipient_deactivated_since_the_escalation_is_skipped(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_consumers: list[Consumer],
+    smtp: FakeSmtp,
+) -> None:
+    team = await make_team(db, engineers=2)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    gone = team.users[2]
+    async with db.sessions() as session, session.begin():
+        await session.execute(update(User).where(User.id == gone.id).values(is_active=False))
+    await publish(amqp, event)
+    await wait_until(lambda: all_final(db, event.id, 4), timeout=15, message="deliveries final")
+    assert [m.rcpt_tos for m in smtp.messages] == [[team.owner.email.lower()]]
+    row = next(r for r in await deliveries(db, event.id, "email") if r.recipient == gone.email.lower())
+    assert row.status == "skipped" and row.attempts == 0
+
+
+async def test_republished_event_sends_nothing_twice(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_settings: NotifierSettings,
+    channel_consumers: list[Consumer],
+    smtp: FakeSmtp,
+    slack: FakeSlack,
+    teams: FakeTeams,
+) -> None:
+    team = await make_team(db, engineers=2)
+    await configure_chat(db, channel_settings, team, slack=slack, teams=teams)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    await publish(amqp, event)
+    await wait_until(lambda: all_final(db, event.id, 4), timeout=15, message="deliveries final")
+    before = {n: consumer_count(f"notifier.{n}", "duplicate") for n in ("email", "slack", "teams")}
+
+    await publish(amqp, event)
+    await publish(amqp, event)
+
+    async def both_seen_as_duplicates() -> bool:
+        return all(consumer_count(f"notifier.{n}", "duplicate") >= before[n] + 2 for n in before)
+
+    await wait_until(both_seen_as_duplicates, timeout=15, message="duplicates acknowledged")
+    assert len(smtp.messages) == 2
+    assert len(slack.posts()) == 1
+    assert len(teams.cards()) == 1
+    assert all(r.attempts == 1 and r.status == "sent" for r in await deliveries(db, event.id))
+
+
+async def test_call_in_flight_at_a_crash_is_not_repeated(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_consumers: list[Consumer],
+    smtp: FakeSmtp,
+) -> None:
+    """A `pending` row means a process died mid-send: the email may have gone, so it is not resent."""
+    team = await make_team(db, engineers=2)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    crashed = team.users[2].email.lower()
+    async with db.sessions() as session, session.begin():
+        session.add(
+            Delivery(
+                account_id=team.account.id, session_id=event.session_id, handoff_id=event.data.handoff_id,
+                event_id=event.id, event_type=event.type, channel="email", recipient=crashed,
+                status="pending", attempts=1,
+            )
+        )
+    await publish(amqp, event)
+    await wait_until(lambda: all_final(db, event.id, 4), timeout=15, message="deliveries final")
+    assert [m.rcpt_tos for m in smtp.messages] == [[team.owner.email.lower()]]
+    row = next(r for r in await deliveries(db, event.id, "email") if r.recipient == crashed)
+    assert row.status == "failed" and row.last_error == CRASHED_IN_FLIGHT and row.attempts == 1
