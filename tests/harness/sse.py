@@ -145,9 +145,11 @@ class SseClient:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.5))
 
-    async def wait_event(self, name: str, *, where: Callable[[Any], bool] | None = None,
-                         timeout: float = 10.0) -> SseEvent:
+    async def wait_event(
+        self, name: str, *, where: Callable[[Any], bool] | None = None, timeout: float = 10.0
+    ) -> SseEvent:
         """The first event named `name` (whose JSON data satisfies `where`)."""
+
         def found(client: SseClient) -> SseEvent | None:
             for e in client.named(name):
                 if where is None or where(e.json()):

@@ -7,22 +7,34 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from flowpilot_shared.db import Database
-from flowpilot_shared.events import AnyEvent
-from flowpilot_shared.models import User
+from flowpilot_shared.events import (
+    AnyEvent,
+    DocumentationGenerated,
+    DocumentationGeneratedData,
+    HandoffClaimed,
+    HandoffClaimedData,
+    HandoffEscalated,
+    PsaPushFailed,
+    PsaPushFailedData,
+)
+from flowpilot_shared.models import Notification, User
 from flowpilot_shared.security.tokens import issue_token
 from flowpilot_shared.settings import CoreSettings
 from flowpilot_shared.unit_of_work import UnitOfWork
 from notifier.app import create_app
 from notifier.settings import NotifierSettings
 from notifier.stream.hub import StreamHub
+from tests.harness.factories import Team
 from tests.harness.waiting import wait_until
 
 
@@ -129,3 +141,62 @@ async def emit(db: Database, *events: AnyEvent) -> None:
 def ids(items: list[dict[str, Any]], key: str = "id") -> set[uuid.UUID]:
     """The UUIDs under `key` of a list of JSON objects."""
     return {uuid.UUID(i[key]) for i in items}
+
+
+def claimed_event(escalated: HandoffEscalated, *, claimer: User, team: Team) -> HandoffClaimed:
+    """The claim of an escalation by `claimer`."""
+    return HandoffClaimed(
+        account_id=escalated.account_id,
+        session_id=escalated.session_id,
+        data=HandoffClaimedData(
+            handoff_id=escalated.data.handoff_id,
+            claimed_at=datetime.now(UTC),
+            session_title=escalated.data.session.title,
+            claimer=team.ref(claimer),
+            escalator=escalated.data.escalator,
+        ),
+    )
+
+
+def push_failed_event(escalated: HandoffEscalated, *, error: str) -> PsaPushFailed:
+    """A failed PSA note push of an escalation's documentation."""
+    return PsaPushFailed(
+        account_id=escalated.account_id,
+        session_id=escalated.session_id,
+        data=PsaPushFailedData(
+            push_id=uuid.uuid4(),
+            documentation_id=uuid.uuid4(),
+            handoff_id=escalated.data.handoff_id,
+            provider="connectwise",
+            ticket_id=escalated.data.session.psa_ticket_id,
+            error=error,
+            session_title=escalated.data.session.title,
+            escalator=escalated.data.escalator,
+        ),
+    )
+
+
+def documentation_event(escalated: HandoffEscalated, *, title: str | None = None) -> DocumentationGenerated:
+    """Documentation generated for an escalation."""
+    return DocumentationGenerated(
+        account_id=escalated.account_id,
+        session_id=escalated.session_id,
+        data=DocumentationGeneratedData(
+            documentation_id=uuid.uuid4(),
+            handoff_id=escalated.data.handoff_id,
+            version=1,
+            generated_by="template",
+            model=None,
+            content_markdown="# Outlook cannot connect",
+            session_title=title or escalated.data.session.title,
+            psa_ticket_id=escalated.data.session.psa_ticket_id,
+            escalator=escalated.data.escalator,
+        ),
+    )
+
+
+async def bell_rows(db: Database, event_id: uuid.UUID) -> list[Notification]:
+    """Bell rows created for one event."""
+    async with db.sessions() as session:
+        rows = await session.execute(select(Notification).where(Notification.event_id == event_id))
+        return list(rows.scalars())

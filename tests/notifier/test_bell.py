@@ -1,0 +1,165 @@
+"""Bell notifications: who gets a row for what, exactly once, and the stream hears of it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from prometheus_client import REGISTRY
+from sqlalchemy import update
+
+from flowpilot_shared.consumer import HandlerContext
+from flowpilot_shared.events import event_to_json
+from flowpilot_shared.models import Notification, OutboxEvent, User
+from flowpilot_shared.unit_of_work import UnitOfWork
+from notifier.bell.handler import handle
+from tests.harness.broker import publish_raw
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.sse import open_stream
+from tests.harness.waiting import wait_until
+from tests.notifier.conftest import bell_rows, claimed_event, emit, push_failed_event
+
+STREAM = "ai-sessions/escalations/stream"
+
+
+async def test_escalation_rows_for_active_seniors_only_and_streams_of_the_account(
+    notifier, http, db, token_for
+):
+    team = await make_team(db, engineers=4, viewers=1, inactive=1)
+    other = await make_team(db)
+    owner, escalator, eng2, eng3, leaving = team.users[:5]
+    viewer, inactive = team.users[5], team.users[6]
+    event = await make_escalation(db, team, escalator=escalator)
+    # Recipients as listed at commit time, plus people the notifier must refuse on its own: a viewer,
+    # a deactivated engineer and another tenant's owner.
+    stale = [team.ref(viewer), team.ref(inactive), other.ref(other.owner)]
+    event = event.model_copy(
+        update={"data": event.data.model_copy(update={"recipients": [*event.data.recipients, *stale]})}
+    )
+    assert {r.id for r in event.data.recipients} >= {owner.id, eng2.id, eng3.id, leaving.id}
+    async with db.sessions() as session, session.begin():
+        await session.execute(update(User).where(User.id == leaving.id).values(is_active=False))
+
+    stream = notifier.url(STREAM)
+    async with (
+        open_stream(http, stream, headers=token_for(owner)) as owner_stream,
+        open_stream(http, stream, headers=token_for(eng2)) as eng_stream,
+        open_stream(http, stream, headers=token_for(other.owner)) as other_stream,
+    ):
+        for s in (owner_stream, eng_stream, other_stream):
+            await s.wait_event("ready")
+        await emit(db, event)
+
+        rows = await wait_until(lambda: _rows_when(db, event.id, 3), message="three bell rows")
+        assert {r.user_id for r in rows} == {owner.id, eng2.id, eng3.id}
+        for row in rows:
+            assert row.link == f"/pilot/{event.session_id}?pickup=true"
+            assert row.type == "handoff_escalated" and event.data.session.title in row.title
+            assert row.account_id == team.account.id and row.read_at is None
+
+        for s in (owner_stream, eng_stream):
+            created = await s.wait_event("handoff_created")
+            data = created.json()
+            assert data["session_id"] == str(event.session_id)
+            assert data["handoff_id"] == str(event.data.handoff_id)
+            assert data["event_id"] == str(event.id) and data["title"] == event.data.session.title
+            assert data["escalated_by"] == {"id": str(escalator.id), "name": escalator.name}
+            assert created.id
+        mine = {r.user_id: r for r in rows}
+        note = await owner_stream.wait_event("notification")
+        assert note.json()["id"] == str(mine[owner.id].id)
+        assert note.json()["link"] == f"/pilot/{event.session_id}?pickup=true"
+        await eng_stream.wait_event("notification", where=lambda d: d["id"] == str(mine[eng2.id].id))
+        assert all(e.json()["id"] == str(mine[eng2.id].id) for e in eng_stream.named("notification"))
+        assert all(e.json()["id"] == str(mine[owner.id].id) for e in owner_stream.named("notification"))
+
+        # The other tenant hears nothing of it: its own later escalation arrives, and only that.
+        theirs = await make_escalation(db, other, escalator=other.owner)
+        await emit(db, theirs)
+        await other_stream.wait_event("handoff_created")
+        assert [e.json()["event_id"] for e in other_stream.named("handoff_created")] == [str(theirs.id)]
+        assert not other_stream.named("notification")
+
+
+async def _rows_when(db, event_id: uuid.UUID, count: int) -> list[Notification] | None:
+    rows = await bell_rows(db, event_id)
+    return rows if len(rows) >= count else None
+
+
+async def test_targeted_escalation_reaches_only_the_target(notifier, db):
+    team = await make_team(db, engineers=3)
+    escalator, target = team.users[1], team.users[2]
+    event = await make_escalation(db, team, escalator=escalator, target=target)
+    marker = await make_escalation(db, team, escalator=escalator)
+    await emit(db, event)
+    await emit(db, marker)
+    await wait_until(lambda: _rows_when(db, marker.id, 3), message="later escalation processed")
+    rows = await bell_rows(db, event.id)
+    assert [r.user_id for r in rows] == [target.id]
+    assert "to you" in rows[0].title
+
+
+async def test_same_event_twice_gives_no_second_row(notifier, db, amqp):
+    team = await make_team(db, engineers=2)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    await emit(db, event)
+    first = await wait_until(lambda: _rows_when(db, event.id, 2), message="bell rows")
+    labels = {"consumer": "notifier.bell", "outcome": "duplicate"}
+    before = REGISTRY.get_sample_value("flowpilot_consumer_messages_total", labels) or 0.0
+    raw = json.dumps(event_to_json(event)).encode()
+    await publish_raw(amqp, "handoff.escalated", raw, message_id=str(event.id))
+
+    async def duplicate_seen() -> bool:
+        return (REGISTRY.get_sample_value("flowpilot_consumer_messages_total", labels) or 0.0) > before
+
+    await wait_until(duplicate_seen, message="duplicate delivery handled")
+    again = await bell_rows(db, event.id)
+    assert sorted(r.id for r in again) == sorted(r.id for r in first)
+
+
+async def test_handler_twice_inserts_once_and_stages_one_stream_event(db):
+    # Even past the inbox (a second consumer name, a replayed DLQ message), the unique key holds.
+    team = await make_team(db, engineers=1)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    staged = []
+    for attempt in (1, 2):
+        async with UnitOfWork(db.sessions) as uow:
+            await handle(event, HandlerContext(uow=uow, db=db, consumer=f"direct-{attempt}", attempt=1))
+            staged.append(len([o for o in uow.session.new if isinstance(o, OutboxEvent)]))
+            await uow.commit()
+    assert staged == [1, 0]
+    assert [r.user_id for r in await bell_rows(db, event.id)] == [team.owner.id]
+
+
+async def test_claim_tells_the_escalator_who_picked_it_up(notifier, http, db, token_for):
+    team = await make_team(db, engineers=2)
+    owner, escalator = team.users[0], team.users[1]
+    escalated = await make_escalation(db, team, escalator=escalator)
+    claim = claimed_event(escalated, claimer=owner, team=team)
+    async with open_stream(http, notifier.url(STREAM), headers=token_for(team.users[2])) as stream:
+        await stream.wait_event("ready")
+        await emit(db, escalated)
+        await emit(db, claim)
+        rows = await wait_until(lambda: _rows_when(db, claim.id, 1), message="claim bell row")
+        claimed = await stream.wait_event("handoff_claimed")
+    assert [r.user_id for r in rows] == [escalator.id]
+    assert rows[0].type == "handoff_claimed"
+    assert owner.name in rows[0].title and escalated.data.session.title in rows[0].title
+    assert rows[0].link == f"/pilot/{escalated.session_id}"
+    data = claimed.json()
+    assert data["session_id"] == str(escalated.session_id)
+    assert data["handoff_id"] == str(escalated.data.handoff_id)
+    assert data["claimer"] == {"id": str(owner.id), "name": owner.name}
+
+
+async def test_psa_push_failure_tells_the_escalator_why(notifier, db):
+    team = await make_team(db, engineers=1)
+    escalator = team.users[1]
+    escalated = await make_escalation(db, team, escalator=escalator)
+    failed = push_failed_event(escalated, error="ConnectWise answered 401: invalid API keys")
+    await emit(db, failed)
+    rows = await wait_until(lambda: _rows_when(db, failed.id, 1), message="psa failure bell row")
+    assert [r.user_id for r in rows] == [escalator.id]
+    assert rows[0].type == "psa_push_failed"
+    assert "not updated" in rows[0].title.lower()
+    assert "invalid API keys" in rows[0].body and "T-1001" in rows[0].body
