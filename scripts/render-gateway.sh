@@ -3,6 +3,7 @@
 #
 #   scripts/render-gateway.sh <out_dir> <api host:port list> <notifier host:port list> <listen_port>
 #
+# A fifth argument (a docgen list) is accepted and unused: no public path goes to docgen (DESIGN "Shape").
 # Lists are comma- or space-separated ("127.0.0.1:8000,127.0.0.1:8010"). Writes <out_dir>/nginx.conf and
 # <out_dir>/gateway.conf; pid, logs and temp files stay inside <out_dir>. Run it with:
 #   nginx -p <out_dir> -c <out_dir>/nginx.conf -g 'daemon off;'
@@ -10,8 +11,8 @@
 # e.g. /dev/stdout and stderr).
 set -euo pipefail
 
-if [ "$#" -ne 4 ]; then
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+if [ "$#" -ne 4 ] && [ "$#" -ne 5 ]; then
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 here="$(cd "$(dirname "$0")/.." && pwd)"
