@@ -121,5 +121,10 @@ async def test_metrics_count_pushes_by_provider_and_outcome(db, fake_psa: FakePs
     async with httpx.AsyncClient(transport=transport, base_url="http://psa-sync") as client:
         text = (await client.get("/metrics")).text
         assert (await client.get("/healthz")).status_code == 200
+
+        async def ready() -> bool:
+            return (await client.get("/readyz")).status_code == 200
+
+        await wait_until(ready, message="/readyz")
     assert 'flowpilot_psa_pushes_total{outcome="pushed",provider="autotask"}' in text
     assert 'flowpilot_psa_request_seconds_count{operation="create_note",provider="autotask"}' in text

@@ -1,0 +1,143 @@
+"""Never a second note: redelivered events, duplicates and a crash between the PSA's answer and the commit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from flowpilot_shared.db import Database
+from flowpilot_shared.events import event_to_json
+from flowpilot_shared.models import InboxRecord, PsaPush
+from psa_sync.providers import AutotaskProvider, ConnectWiseProvider
+from psa_sync.pushes.service import compose_note, note_marker
+from tests.fakes.psa import FakePsa
+from tests.harness.broker import capture, publish_raw
+from tests.harness.waiting import wait_until
+from tests.psa_sync.conftest import documentation_event, make_scenario, settled_row, stage
+
+
+async def _publish(amqp, event) -> None:
+    body = json.dumps(event_to_json(event)).encode()
+    await publish_raw(amqp, event.type, body, message_id=str(event.id))
+
+
+async def test_same_event_delivered_twice_is_one_note(db: Database, amqp, fake_psa: FakePsa, psa_app):
+    captured = await capture(amqp, "psa.#")
+    scenario = await make_scenario(db, fake_psa, "connectwise")
+    event = documentation_event(scenario)
+    # Two copies at once, then a third after the first settled.
+    await asyncio.gather(_publish(amqp, event), _publish(amqp, event))
+    row = await settled_row(db, event.data.documentation_id)
+    await _publish(amqp, event)
+    # A different event id for the same documentation (a re-emitted event) must not post either.
+    reemitted = event.model_copy(update={"id": uuid.uuid4()})
+    await _publish(amqp, reemitted)
+    await wait_until(lambda: _inbox_has(db, reemitted.id), message="re-emitted event handled")
+    await wait_until(lambda: _consumed(captured, scenario.account_id), message="note_pushed published")
+
+    assert row.status == "pushed"
+    assert len(fake_psa.ticket_notes("connectwise", "4711")) == 1
+    assert len(fake_psa.calls("connectwise", "create_note")) == 1
+    assert len(captured.of_account(scenario.account_id, "psa.note_pushed")) == 1
+
+
+async def _inbox_has(db: Database, event_id: uuid.UUID) -> bool:
+    async with db.sessions() as session:
+        found = await session.scalar(
+            select(InboxRecord.event_id).where(
+                InboxRecord.consumer == "psa-sync", InboxRecord.event_id == event_id
+            )
+        )
+    return found is not None
+
+
+async def _consumed(captured, account_id):
+    return captured.of_account(account_id, "psa.note_pushed")
+
+
+async def test_crash_after_psa_answered_before_commit_is_one_note(
+    db: Database, amqp, fake_psa: FakePsa, psa_app, monkeypatch: pytest.MonkeyPatch
+):
+    original = ConnectWiseProvider.create_note
+    crashes: list[str] = []
+
+    async def create_then_crash(self, ticket_id: str, text: str) -> str:
+        note_id = await original(self, ticket_id, text)
+        if not crashes:
+            crashes.append(note_id)
+            raise RuntimeError("process died after the PSA answered")
+        return note_id
+
+    monkeypatch.setattr(ConnectWiseProvider, "create_note", create_then_crash)
+    captured = await capture(amqp, "psa.#")
+    scenario = await make_scenario(db, fake_psa, "connectwise")
+    event = documentation_event(scenario)
+    await stage(db, event)
+
+    row = await settled_row(db, event.data.documentation_id)
+    assert crashes, "the crash was injected"
+    assert row.status == "pushed" and row.external_note_id == crashes[0] and row.attempts == 2
+    assert len(fake_psa.ticket_notes("connectwise", "4711")) == 1
+    assert len(fake_psa.calls("connectwise", "create_note")) == 1
+    assert len(fake_psa.calls("connectwise", "find_note")) == 1
+    [pushed] = await wait_until(lambda: _consumed(captured, scenario.account_id), message="note_pushed")
+    assert pushed["data"]["external_note_id"] == crashes[0]
+
+
+async def _pending_row(db: Database, scenario, event) -> None:
+    """The state a process leaves when it dies after claiming and calling, before recording."""
+    async with db.sessions() as session, session.begin():
+        session.add(
+            PsaPush(
+                account_id=scenario.account_id,
+                session_id=scenario.escalation.session_id,
+                handoff_id=event.data.handoff_id,
+                documentation_id=event.data.documentation_id,
+                event_id=event.id,
+                provider="autotask",
+                ticket_id="4711",
+                status="pending",
+                marker=note_marker(event.data.documentation_id),
+                attempts=1,
+            )
+        )
+
+
+async def test_redelivery_of_crashed_push_finds_the_note_by_marker(db: Database, fake_psa: FakePsa, psa_app):
+    scenario = await make_scenario(db, fake_psa, "autotask")
+    event = documentation_event(scenario)
+    await _pending_row(db, scenario, event)
+    # The note the dead process managed to create.
+    provider = AutotaskProvider(
+        base_url=fake_psa.base_url("autotask"),
+        credentials=fake_psa.credentials("autotask"),
+        client=psa_app.state.pushes.client(),
+        tokens=psa_app.state.pushes.tokens,
+    )
+    marker = note_marker(event.data.documentation_id)
+    existing = await provider.create_note("4711", compose_note(event.data.content_markdown, marker))
+    fake_psa.requests.clear()
+
+    await stage(db, event)
+    row = await settled_row(db, event.data.documentation_id)
+    assert row.status == "pushed" and row.external_note_id == existing and row.attempts == 2
+    assert len(fake_psa.ticket_notes("autotask", "4711")) == 1
+    assert fake_psa.calls("autotask", "create_note") == []
+    [query] = fake_psa.calls("autotask", "find_note")
+    assert marker in query.query["search"]
+
+
+async def test_redelivery_of_crashed_push_posts_when_no_note_exists(db: Database, fake_psa: FakePsa, psa_app):
+    scenario = await make_scenario(db, fake_psa, "autotask")
+    event = documentation_event(scenario)
+    await _pending_row(db, scenario, event)
+
+    await stage(db, event)
+    row = await settled_row(db, event.data.documentation_id)
+    assert row.status == "pushed" and row.attempts == 2
+    assert len(fake_psa.ticket_notes("autotask", "4711")) == 1
+    assert [c.operation for c in fake_psa.calls("autotask")] == ["find_note", "create_note"]
