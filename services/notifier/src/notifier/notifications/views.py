@@ -67,7 +67,8 @@ async def list_notifications(
             uow.session, account_id=caller.account_id, user_id=caller.id, unread_only=unread_only, limit=limit
         )
         count = await service.unread_count(uow.session, account_id=caller.account_id, user_id=caller.id)
-    return NotificationList(items=[NotificationOut.model_validate(r) for r in rows], unread_count=count)
+        # Serialise inside the unit of work: leaving it rolls back, which expires loaded rows.
+        return NotificationList(items=[NotificationOut.model_validate(r) for r in rows], unread_count=count)
 
 
 @router.get("/unread-count", response_model=UnreadCount)
@@ -97,4 +98,4 @@ async def read_one(request: Request, caller: CurrentCaller, notification_id: uui
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "Notification not found")
         await uow.commit()
-    return NotificationOut.model_validate(row)
+        return NotificationOut.model_validate(row)
