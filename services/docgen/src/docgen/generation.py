@@ -67,5 +67,7 @@ class Generator:
 
     def _fallback(self, doc: DocInput, reason: str, *, cause: str) -> Generation:
         FALLBACKS.labels(cause).inc()
-        log.warning("docgen template fallback", handoff_id=str(doc.handoff_id), reason=reason)
+        # No key is a configuration choice, not a fault: do not warn on every escalation.
+        emit = log.info if cause == "no_api_key" else log.warning
+        emit("docgen template fallback", handoff_id=str(doc.handoff_id), reason=reason)
         return template_generation(doc, fallback_reason=reason)

@@ -1,0 +1,107 @@
+"""A redelivered event, a re-emitted event and two replicas still make one documentation and one event."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import func, select
+
+from docgen.consumer import CONSUMER_NAME, DocgenConsumer
+from docgen.generation import Generator
+from flowpilot_shared.db import Database
+from flowpilot_shared.events import event_to_json
+from flowpilot_shared.models import OutboxEvent
+from tests.docgen.conftest import documentation_rows, package_rows, running_docgen, stage
+from tests.harness.broker import capture, publish_raw
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.waiting import wait_until
+
+pytestmark = pytest.mark.usefixtures("purged_queue")
+
+
+def _outcomes() -> dict[str, float]:
+    return {
+        outcome: REGISTRY.get_sample_value(
+            "flowpilot_consumer_messages_total", {"consumer": CONSUMER_NAME, "outcome": outcome}
+        )
+        or 0.0
+        for outcome in ("processed", "duplicate", "dead_lettered")
+    }
+
+
+async def _generated_rows(db: Database, session_id: uuid.UUID) -> int:
+    async with db.sessions() as session:
+        query = select(func.count()).where(
+            OutboxEvent.routing_key == "documentation.generated", OutboxEvent.session_id == session_id
+        )
+        return int((await session.execute(query)).scalar_one())
+
+
+async def test_duplicates_and_two_replicas_make_one_documentation(db, amqp, docgen_settings, fake_anthropic):
+    fake_anthropic.delay(4, seconds=0.3)  # keep model calls in flight so the replicas overlap
+    team = await make_team(db)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    re_emitted = event.model_copy(update={"id": uuid.uuid4()})
+    body = json.dumps(event_to_json(event)).encode()
+    captured = await capture(amqp, "documentation.generated")
+    before = _outcomes()
+    settings = docgen_settings()
+    async with running_docgen(settings), running_docgen(settings):
+        await stage(db, event)
+        await publish_raw(amqp, "handoff.escalated", body, message_id=str(event.id))
+        await publish_raw(amqp, "handoff.escalated", body, message_id=str(event.id))
+        await publish_raw(
+            amqp,
+            "handoff.escalated",
+            json.dumps(event_to_json(re_emitted)).encode(),
+            message_id=str(re_emitted.id),
+        )
+
+        async def all_handled() -> bool:
+            now = _outcomes()
+            return now["processed"] + now["duplicate"] - before["processed"] - before["duplicate"] >= 4
+
+        await wait_until(all_handled, timeout=20, message="four deliveries handled")
+        await wait_until(
+            lambda: _async(captured.of_account(team.account.id)), message="documentation.generated published"
+        )
+    after = _outcomes()
+    assert after["processed"] - before["processed"] == 1
+    assert after["duplicate"] - before["duplicate"] == 3
+    assert after["dead_lettered"] == before["dead_lettered"]
+    assert len(await documentation_rows(db, event.data.handoff_id)) == 1
+    assert len(await package_rows(db, event.data.handoff_id)) == 1
+    assert await _generated_rows(db, event.session_id) == 1
+    assert len(captured.of_account(team.account.id, "documentation.generated")) == 1
+
+
+async def _async(value):
+    return value
+
+
+@pytest.mark.parametrize("same_event_id", [True, False], ids=["redelivery", "re-emitted"])
+async def test_concurrent_replicas_race_one_wins(db, docgen_settings, fake_anthropic, same_event_id):
+    """Both replicas pass the 'already documented?' check and call the model; one write wins."""
+    fake_anthropic.delay(2, seconds=0.3)
+    team = await make_team(db)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    twin = event if same_event_id else event.model_copy(update={"id": uuid.uuid4()})
+    settings = docgen_settings()
+    generator = Generator(settings)
+    replicas = [DocgenConsumer(db=db, settings=settings, generator=generator) for _ in range(2)]
+    try:
+        outcomes = await asyncio.gather(
+            replicas[0]._run_once(event, None, 1),  # type: ignore[arg-type]
+            replicas[1]._run_once(twin, None, 1),  # type: ignore[arg-type]
+        )
+    finally:
+        await generator.close()
+    assert sorted(outcomes) == ["duplicate", "processed"]
+    assert len(fake_anthropic.requests) == 2  # both really raced through generation
+    assert len(await documentation_rows(db, event.data.handoff_id)) == 1
+    assert len(await package_rows(db, event.data.handoff_id)) == 1
+    assert await _generated_rows(db, event.session_id) == 1

@@ -1,0 +1,120 @@
+"""POST /api/v1/ai-sessions/{id}/documentation/regenerate: a new version, history kept, permissions."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from docgen.settings import DocgenSettings
+from flowpilot_shared.models import User
+from flowpilot_shared.security.tokens import issue_token
+from tests.docgen.conftest import documentation_rows, package_rows, running_docgen, stage
+from tests.harness.broker import capture
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.waiting import wait_until
+
+pytestmark = pytest.mark.usefixtures("purged_queue")
+
+
+def _auth(user: User, settings: DocgenSettings) -> dict[str, str]:
+    token = issue_token(
+        user_id=user.id, account_id=user.account_id, secret=settings.jwt_secret, ttl_seconds=600
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _async(value):
+    return value
+
+
+async def test_regenerate_makes_new_versions_with_permission_checks(
+    db, amqp, docgen_settings, fake_anthropic
+):
+    team = await make_team(db, engineers=2, viewers=1)
+    _owner, junior, other_engineer, viewer = team.users
+    stranger = (await make_team(db)).owner
+    event = await make_escalation(db, team, escalator=junior, steps=[("action", "Ran sfc /scannow")])
+    captured = await capture(amqp, "documentation.generated")
+    settings = docgen_settings(anthropic_api_key=None)
+    url = f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate"
+    async with running_docgen(settings) as app:
+        await stage(db, event)
+        await wait_until(lambda: documentation_rows(db, event.data.handoff_id), message="first documentation")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://docgen") as client:
+            assert (await client.post(url)).status_code == 401
+            other = await client.post(url, headers=_auth(other_engineer, settings))
+            assert other.status_code == 403
+            assert other.json()["detail"] == "Session owner or admin access required"
+            assert (await client.post(url, headers=_auth(viewer, settings))).status_code == 403
+            assert (await client.post(url, headers=_auth(stranger, settings))).status_code == 404
+            missing = url.replace(str(event.session_id), "00000000-0000-0000-0000-000000000000")
+            assert (await client.post(missing, headers=_auth(junior, settings))).status_code == 404
+            bad_id = "/api/v1/ai-sessions/nope/documentation/regenerate"
+            assert (await client.post(bad_id, headers=_auth(junior, settings))).status_code == 422
+
+            by_owner_of_session = await client.post(url, headers=_auth(junior, settings))
+            by_account_owner = await client.post(url, headers=_auth(team.owner, settings))
+        await wait_until(
+            lambda: _async(len(captured.of_account(team.account.id)) >= 3),
+            message="three documentation events",
+        )
+
+    assert by_owner_of_session.status_code == 201, by_owner_of_session.text
+    body = by_owner_of_session.json()
+    assert set(body) >= {
+        "id",
+        "session_id",
+        "handoff_id",
+        "content_markdown",
+        "generated_by",
+        "model",
+        "created_at",
+    }
+    assert body["version"] == 2 and body["generated_by"] == "template" and body["model"] is None
+    assert body["handoff_id"] == str(event.data.handoff_id) and body["session_id"] == str(event.session_id)
+    assert "Ran sfc /scannow" in body["content_markdown"]
+    assert by_account_owner.status_code == 201 and by_account_owner.json()["version"] == 3
+
+    docs = await documentation_rows(db, event.data.handoff_id)
+    assert [d.version for d in docs] == [1, 2, 3]
+    assert [p.version for p in await package_rows(db, event.data.handoff_id)] == [1, 2, 3]
+    events = captured.of_account(team.account.id, "documentation.generated")
+    assert sorted(e["data"]["version"] for e in events) == [1, 2, 3]
+    assert {e["data"]["documentation_id"] for e in events} == {str(d.id) for d in docs}
+
+
+async def test_regenerate_uses_current_steps_and_the_ai(db, docgen_settings, fake_anthropic):
+    team = await make_team(db)
+    junior = team.users[1]
+    event = await make_escalation(
+        db, team, escalator=junior, steps=[("action", "Cleared credential manager")]
+    )
+    settings = docgen_settings()
+    async with running_docgen(settings) as app:
+        await stage(db, event)
+        await wait_until(lambda: documentation_rows(db, event.data.handoff_id), message="first documentation")
+        from flowpilot_shared.models import SessionStep
+
+        async with db.sessions() as session, session.begin():
+            session.add(
+                SessionStep(
+                    session_id=event.session_id,
+                    author_id=junior.id,
+                    kind="action",
+                    content="Reset MFA with token=ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+                )
+            )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://docgen") as client:
+            response = await client.post(
+                f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate",
+                headers=_auth(junior, settings),
+            )
+    assert response.status_code == 201, response.text
+    assert response.json()["generated_by"] == "ai" and response.json()["model"] == settings.docgen_model
+    last = fake_anthropic.bodies[-1]
+    sent = str(last)
+    assert "Reset MFA" in sent and "ghp_16C7e42F292c6912E7710c838347Ae178B4a" not in sent
+    # The fixed instructions are cached: the second call reads what the first one wrote.
+    assert len(fake_anthropic.bodies) == 2 and last["system"] == fake_anthropic.bodies[0]["system"]
