@@ -15,14 +15,18 @@ async def test_signup_login_me(api):
     assert me["account_id"] == str(tenant.account_id)
     assert set(me) >= {"id", "account_id", "email", "name", "role", "is_active"}
     token = await login(api, tenant.owner.email.upper())
-    login_body = (await api.post(f"{API}/auth/login", json={"email": tenant.owner.email, "password": PASSWORD})).json()
+    login_body = (
+        await api.post(f"{API}/auth/login", json={"email": tenant.owner.email, "password": PASSWORD})
+    ).json()
     assert login_body["token_type"] == "bearer" and login_body["user"]["id"] == str(tenant.owner.id)
     assert (await api.get(f"{API}/auth/me", headers=auth(token))).status_code == 200
 
 
 async def test_bad_credentials_answer_401(api):
     tenant = await signup(api)
-    wrong = await api.post(f"{API}/auth/login", json={"email": tenant.owner.email, "password": "wrong-password"})
+    wrong = await api.post(
+        f"{API}/auth/login", json={"email": tenant.owner.email, "password": "wrong-password"}
+    )
     unknown = await api.post(f"{API}/auth/login", json={"email": "nobody@example.com", "password": PASSWORD})
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["detail"] == unknown.json()["detail"]
@@ -53,7 +57,9 @@ async def test_users_crud_roles_and_soft_delete(api, db):
     # Engineers and viewers do not manage people.
     body = {"email": "x-new@example.com", "name": "X", "role": "engineer", "password": PASSWORD}
     assert (await api.post(f"{API}/users", headers=engineer.headers, json=body)).status_code == 403
-    patched = await api.patch(f"{API}/users/{viewer.id}", headers=tenant.owner.headers, json={"role": "admin"})
+    patched = await api.patch(
+        f"{API}/users/{viewer.id}", headers=tenant.owner.headers, json={"role": "admin"}
+    )
     assert patched.status_code == 200 and patched.json()["role"] == "admin"
     deleted = await api.delete(f"{API}/users/{engineer.id}", headers=tenant.owner.headers)
     assert deleted.status_code == 204
@@ -70,11 +76,17 @@ async def test_users_crud_roles_and_soft_delete(api, db):
 async def test_last_owner_cannot_be_removed_or_demoted(api):
     tenant = await signup(api)
     owner = tenant.owner
-    assert (await api.patch(f"{API}/users/{owner.id}", headers=owner.headers, json={"role": "admin"})).status_code == 409
-    assert (await api.patch(f"{API}/users/{owner.id}", headers=owner.headers, json={"is_active": False})).status_code == 409
+    assert (
+        await api.patch(f"{API}/users/{owner.id}", headers=owner.headers, json={"role": "admin"})
+    ).status_code == 409
+    assert (
+        await api.patch(f"{API}/users/{owner.id}", headers=owner.headers, json={"is_active": False})
+    ).status_code == 409
     assert (await api.delete(f"{API}/users/{owner.id}", headers=owner.headers)).status_code == 409
     second = await add_user(api, tenant, "owner")
-    assert (await api.patch(f"{API}/users/{owner.id}", headers=second.headers, json={"role": "admin"})).status_code == 200
+    assert (
+        await api.patch(f"{API}/users/{owner.id}", headers=second.headers, json={"role": "admin"})
+    ).status_code == 200
     assert (await api.delete(f"{API}/users/{second.id}", headers=second.headers)).status_code == 409
 
 

@@ -30,16 +30,23 @@ async def running_app(settings: ApiSettings) -> AsyncIterator[FastAPI]:
         yield app
 
 
+class ApiClient(httpx.AsyncClient):
+    """An httpx client bound to an in-process app; `app` lets helpers read its settings."""
+
+    def __init__(self, app: FastAPI, **kwargs: Any) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url=BASE_URL, timeout=30, **kwargs)
+        self.app = app
+
+
 @asynccontextmanager
-async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def client_for(app: FastAPI) -> AsyncIterator[ApiClient]:
     """An httpx client speaking ASGI to an app whose lifespan is already running."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=30) as client:
+    async with ApiClient(app) as client:
         yield client
 
 
 @asynccontextmanager
-async def running_api(settings: ApiSettings) -> AsyncIterator[httpx.AsyncClient]:
-    """handoff-api running in-process; yields a client (`client.app` is not needed by most tests)."""
+async def running_api(settings: ApiSettings) -> AsyncIterator[ApiClient]:
+    """handoff-api running in-process; yields a client (`client.app` is the running app)."""
     async with running_app(settings) as app, client_for(app) as client:
         yield client

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from flowpilot_shared.security.tokens import issue_token
+
 API = "/api/v1"
 PASSWORD = "correct horse battery staple"
 
@@ -90,6 +92,15 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
     body = _ok(await client.post(f"{API}/auth/login", json={"email": email, "password": password}), 200)
     token: str = body["access_token"]
     return token
+
+
+def _token(client: httpx.AsyncClient, person_id: uuid.UUID, account_id: uuid.UUID) -> str | None:
+    # In-process apps expose their settings: mint the token instead of paying for an argon2 login.
+    app = getattr(client, "app", None)
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    if settings is None:
+        return None
+    return issue_token(user_id=person_id, account_id=account_id, secret=settings.jwt_secret, ttl_seconds=3600)
 
 
 async def add_user(
