@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Renders the gateway (deploy/gateway) into a complete, self-contained nginx config.
 #
-#   scripts/render-gateway.sh <out_dir> <api host:port list> <notifier host:port list> <listen_port>
+#   scripts/render-gateway.sh <out_dir> <api host:port list> <notifier host:port list> <listen_port> [<docgen list>]
 #
 # A fifth argument (a docgen list) is accepted and unused: no public path goes to docgen (DESIGN "Shape").
 # Lists are comma- or space-separated ("127.0.0.1:8000,127.0.0.1:8010"). Writes <out_dir>/nginx.conf and
@@ -44,12 +44,13 @@ export GATEWAY_ACCESS_LOG="${GATEWAY_ACCESS_LOG:-$out/logs/access.log}"
 export GATEWAY_ERROR_LOG="${GATEWAY_ERROR_LOG:-$out/logs/error.log}"
 API_UPSTREAM_SERVERS="$(server_lines "$2")"
 NOTIFIER_UPSTREAM_SERVERS="$(server_lines "$3")"
-export API_UPSTREAM_SERVERS NOTIFIER_UPSTREAM_SERVERS
+DOCGEN_UPSTREAM_SERVERS="$(server_lines "${5:-127.0.0.1:${FLOWPILOT_DOCGEN_PORT:-8002}}")"
+export API_UPSTREAM_SERVERS NOTIFIER_UPSTREAM_SERVERS DOCGEN_UPSTREAM_SERVERS
 
 mkdir -p "$out/logs" "$out/tmp"
 # nginx workers may run as another user (nobody, www-data) when the master is root: let them in.
 chmod 0755 "$out" "$out/logs" "$out/tmp"
-envsubst '${GATEWAY_LISTEN_PORT} ${API_UPSTREAM_SERVERS} ${NOTIFIER_UPSTREAM_SERVERS} ${GATEWAY_ACCESS_LOG}' \
+envsubst '${GATEWAY_LISTEN_PORT} ${API_UPSTREAM_SERVERS} ${NOTIFIER_UPSTREAM_SERVERS} ${DOCGEN_UPSTREAM_SERVERS} ${GATEWAY_ACCESS_LOG}' \
   <"$here/deploy/gateway/gateway.conf.template" >"$out/gateway.conf"
 envsubst '${GATEWAY_PREFIX} ${GATEWAY_ERROR_LOG} ${GATEWAY_EXTRA_TEMP_PATHS}' \
   <"$here/deploy/gateway/nginx.conf.template" >"$out/nginx.conf"

@@ -50,10 +50,11 @@ fi
 # As the nginx image's entrypoint renders it (compose and Kubernetes pass these four variables).
 GATEWAY_LISTEN_PORT=8080 GATEWAY_ACCESS_LOG=/var/log/nginx/access.log \
   API_UPSTREAM_SERVERS="server handoff-api:8000;" NOTIFIER_UPSTREAM_SERVERS="server notifier:8001;" \
-  envsubst '${GATEWAY_LISTEN_PORT} ${GATEWAY_ACCESS_LOG} ${API_UPSTREAM_SERVERS} ${NOTIFIER_UPSTREAM_SERVERS}' \
+  DOCGEN_UPSTREAM_SERVERS="server docgen:8002;" \
+  envsubst '${GATEWAY_LISTEN_PORT} ${GATEWAY_ACCESS_LOG} ${API_UPSTREAM_SERVERS} ${NOTIFIER_UPSTREAM_SERVERS} ${DOCGEN_UPSTREAM_SERVERS}' \
   <deploy/gateway/gateway.conf.template >"$tmp/image.conf"
 if grep -n '\${' "$tmp/image.conf"; then echo "placeholder left after rendering" >&2; exit 1; fi
-for var in GATEWAY_LISTEN_PORT GATEWAY_ACCESS_LOG API_UPSTREAM_SERVERS NOTIFIER_UPSTREAM_SERVERS; do
+for var in GATEWAY_LISTEN_PORT GATEWAY_ACCESS_LOG API_UPSTREAM_SERVERS NOTIFIER_UPSTREAM_SERVERS DOCGEN_UPSTREAM_SERVERS; do
   grep -q "$var" docker-compose.yml || { echo "docker-compose.yml does not set $var" >&2; exit 1; }
   grep -q "$var" deploy/k8s/base/gateway.yaml || { echo "gateway.yaml does not set $var" >&2; exit 1; }
 done
