@@ -22,10 +22,11 @@ run: install services migrate ## start all services (plus nginx gateway and SMTP
 	@bash scripts/run.sh
 
 test: install services ## run every test against real PostgreSQL and RabbitMQ
-	$(UV) run --frozen pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -n 2 --dist loadgroup -m "not serial" $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -p no:xdist -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 test-faults: install services ## the fault-injection suite only
-	$(UV) run --frozen pytest -m faults -p no:randomly $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -p no:xdist -m faults $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy
 	$(UV) run --frozen ruff check .
