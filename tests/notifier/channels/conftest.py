@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -112,13 +112,23 @@ async def configure_chat(
     async with db.sessions() as session, session.begin():
         if slack is not None:
             await save_integration(
-                session, account_id=team.account.id, kind=IntegrationKind.slack, provider=None,
-                config={"channel_id": chat.channel_id}, secrets={"bot_token": bot_token}, box=box,
+                session,
+                account_id=team.account.id,
+                kind=IntegrationKind.slack,
+                provider=None,
+                config={"channel_id": chat.channel_id},
+                secrets={"bot_token": bot_token},
+                box=box,
             )
         if teams is not None:
             await save_integration(
-                session, account_id=team.account.id, kind=IntegrationKind.teams, provider=None,
-                config={}, secrets={"webhook_url": teams.webhook_url}, box=box,
+                session,
+                account_id=team.account.id,
+                kind=IntegrationKind.teams,
+                provider=None,
+                config={},
+                secrets={"webhook_url": teams.webhook_url},
+                box=box,
             )
     return chat
 
@@ -144,3 +154,12 @@ def consumer_count(consumer: str, outcome: str) -> float:
         "flowpilot_consumer_messages_total", {"consumer": consumer, "outcome": outcome}
     )
     return value or 0.0
+
+
+def sync_probe(check: Callable[[], object]) -> Callable[[], Awaitable[object]]:
+    """Wrap a plain callable (a fake's state) for `wait_until`."""
+
+    async def probe() -> object:
+        return check()
+
+    return probe

@@ -172,9 +172,15 @@ async def test_call_in_flight_at_a_crash_is_not_repeated(
     async with db.sessions() as session, session.begin():
         session.add(
             Delivery(
-                account_id=team.account.id, session_id=event.session_id, handoff_id=event.data.handoff_id,
-                event_id=event.id, event_type=event.type, channel="email", recipient=crashed,
-                status="pending", attempts=1,
+                account_id=team.account.id,
+                session_id=event.session_id,
+                handoff_id=event.data.handoff_id,
+                event_id=event.id,
+                event_type=event.type,
+                channel="email",
+                recipient=crashed,
+                status="pending",
+                attempts=1,
             )
         )
     await publish(amqp, event)

@@ -47,7 +47,7 @@ async def deliver(
         except TimeoutError:
             error = f"timed out after {settings.channel_attempt_timeout_seconds:g}s"
         except Exception as exc:  # a bug or an unforeseen client error: record it, do not loop on it
-            log.exception("channel send crashed", channel=name, event=describe_event(event))
+            log.exception("channel send crashed", channel=name, event_ref=describe_event(event))
             error, permanent = f"{type(exc).__name__}: {exc}", True
         else:
             SEND_SECONDS.labels(name, "sent").observe(time.monotonic() - started)
@@ -72,7 +72,7 @@ async def deliver(
         log.warning(
             "channel send failed",
             channel=name,
-            event=describe_event(event),
+            event_ref=describe_event(event),
             attempt=attempts,
             status=status.value,
             error=error,

@@ -131,8 +131,9 @@ async def record_outcome(
 ) -> None:
     """Record what the call did: `sent` (with the channel's id), `retrying` or `failed` (with why)."""
     values: dict[str, object] = {"status": status, "updated_at": func.now()}
-    if error is not None or status == DeliveryStatus.sent:
-        values["last_error"] = error[:ERROR_LIMIT] if error else None
+    # A `sent` row keeps the error of its last failed attempt: the retry stays on record.
+    if error is not None:
+        values["last_error"] = error[:ERROR_LIMIT]
     if external_id is not None:
         values["external_id"] = external_id[:300]
     async with new_uow() as uow:

@@ -1,0 +1,87 @@
+"""A claim edits the escalation's Slack message in place and follows up on Teams."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aio_pika.abc import AbstractRobustConnection
+
+from flowpilot_shared.consumer.runtime import Consumer
+from flowpilot_shared.db import Database
+from flowpilot_shared.events import HandoffClaimed, HandoffClaimedData, HandoffEscalated
+from notifier.settings import NotifierSettings
+from tests.fakes.slack import FakeSlack
+from tests.fakes.teams import FakeTeams
+from tests.harness.factories import Team, make_escalation, make_team
+from tests.harness.waiting import wait_until
+from tests.notifier.channels.conftest import configure_chat, deliveries, publish
+
+
+def claim_of(team: Team, escalation: HandoffEscalated, claimer_index: int = 2) -> HandoffClaimed:
+    claimer = team.users[claimer_index]
+    return HandoffClaimed(
+        account_id=team.account.id,
+        session_id=escalation.session_id,
+        data=HandoffClaimedData(
+            handoff_id=escalation.data.handoff_id,
+            claimed_at=datetime.now(UTC),
+            session_title=escalation.data.session.title,
+            claimer=team.ref(claimer),
+            escalator=escalation.data.escalator,
+        ),
+    )
+
+
+async def test_claim_updates_the_slack_message_and_posts_a_teams_follow_up(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_settings: NotifierSettings,
+    channel_consumers: list[Consumer],
+    slack: FakeSlack,
+    teams: FakeTeams,
+) -> None:
+    team = await make_team(db, engineers=2)
+    chat = await configure_chat(db, channel_settings, team, slack=slack, teams=teams)
+    escalation = await make_escalation(db, team, escalator=team.users[1])
+    claim = claim_of(team, escalation)
+    # Published together: the claim waits for the escalation's message before editing it.
+    await publish(amqp, escalation)
+    await publish(amqp, claim)
+
+    async def claim_delivered() -> bool:
+        rows = await deliveries(db, claim.id)
+        return sorted((r.channel, r.status) for r in rows) == [("slack", "sent"), ("teams", "sent")]
+
+    await wait_until(claim_delivered, timeout=15, message="claim delivered to Slack and Teams")
+    (message,) = slack.in_channel(chat.channel_id)
+    assert len(slack.posts()) == 1
+    (update,) = slack.of("chat.update")
+    assert update.body["channel"] == chat.channel_id and update.body["ts"] == message.ts
+    claimer = team.users[2].name
+    assert f"{claimer} picked this up" in update.body["text"]
+    assert claimer in message.blocks[0]["text"]["text"] and message.updates
+    cards = teams.cards()
+    assert len(cards) == 2 and f"{claimer} picked this up" in cards[1]["body"][0]["text"]
+    (slack_row,) = await deliveries(db, claim.id, "slack")
+    assert slack_row.external_id == f"{chat.channel_id}:{message.ts}"
+    assert slack_row.handoff_id == escalation.data.handoff_id
+
+
+async def test_claim_without_a_posted_message_is_recorded_as_skipped(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_settings: NotifierSettings,
+    channel_consumers: list[Consumer],
+    slack: FakeSlack,
+) -> None:
+    team = await make_team(db, engineers=2)
+    await configure_chat(db, channel_settings, team, slack=slack)
+    escalation = await make_escalation(db, team, escalator=team.users[1])
+    claim = claim_of(team, escalation)
+    await publish(amqp, claim)  # the escalation itself never reached Slack
+
+    async def skipped() -> bool:
+        return [r.status for r in await deliveries(db, claim.id, "slack")] == ["skipped"]
+
+    await wait_until(skipped, timeout=10, message="claim recorded as skipped")
+    assert slack.of("chat.update") == []

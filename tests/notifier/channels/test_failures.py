@@ -1,0 +1,203 @@
+"""Failing channels: retried with backoff when transient, recorded at once when not, never blocking others."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from aio_pika.abc import AbstractRobustConnection
+
+from flowpilot_shared.consumer.runtime import Consumer
+from flowpilot_shared.db import Database
+from flowpilot_shared.models.notifications import DeliveryStatus
+from notifier.settings import NotifierSettings
+from tests.fakes.slack import FakeSlack
+from tests.fakes.smtp import FakeSmtp
+from tests.fakes.teams import FakeTeams
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.waiting import wait_until
+from tests.notifier.channels.conftest import (
+    configure_chat,
+    consumer_count,
+    deliveries,
+    publish,
+    sync_probe,
+)
+
+
+async def statuses(db: Database, event_id: uuid.UUID, channel: str) -> list[str]:
+    return [r.status for r in await deliveries(db, event_id, channel)]
+
+
+async def test_smtp_down_then_back_sends_each_email_once_without_delaying_slack(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_settings: NotifierSettings,
+    channel_consumers: list[Consumer],
+    smtp: FakeSmtp,
+    slack: FakeSlack,
+) -> None:
+    team = await make_team(db, engineers=3)
+    chat = await configure_chat(db, channel_settings, team, slack=slack)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    smtp.stop()
+    await publish(amqp, event)
+
+    await wait_until(sync_probe(lambda: slack.posts(chat.channel_id)), timeout=10, message="Slack posted")
+
+    async def emails_retrying() -> bool:
+        rows = await deliveries(db, event.id, "email")
+        return len(rows) == 3 and all(r.status == "retrying" and r.attempts >= 1 for r in rows)
+
+    await wait_until(emails_retrying, timeout=10, message="emails waiting to retry")
+    assert smtp.messages == []
+    back_at = time.time()
+    smtp.start()
+
+    async def emails_sent() -> bool:
+        return await statuses(db, event.id, "email") == ["sent"] * 3
+
+    await wait_until(emails_sent, timeout=20, message="emails sent once SMTP is back")
+    assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == sorted(
+        u.email.lower() for u in team.users if u != team.users[1]
+    )
+    assert len(smtp.messages) == 3
+    rows = await deliveries(db, event.id, "email")
+    assert all(r.attempts > 1 and r.last_error is not None for r in rows)  # the retry is on record
+    assert slack.posts(chat.channel_id)[0].received_at < back_at  # Slack never waited for SMTP
+
+
+async def test_smtp_4xx_is_retried_and_5xx_fails_at_once(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_consumers: list[Consumer],
+    smtp: FakeSmtp,
+) -> None:
+    team = await make_team(db, engineers=2)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    bad = team.users[2].email.lower()
+    smtp.reject_recipient(bad, "550 5.1.1 No such user")
+    smtp.fail_next(1, "451 4.3.0 Try again later")
+    dead_before = consumer_count("notifier.email", "dead_lettered")
+    await publish(amqp, event)
+
+    async def settled() -> bool:
+        return sorted(await statuses(db, event.id, "email")) == ["failed", "sent"]
+
+    await wait_until(settled, timeout=15, message="one sent, one failed")
+    rows = {r.recipient: r for r in await deliveries(db, event.id, "email")}
+    assert rows[bad].attempts == 1 and "550" in (rows[bad].last_error or "")
+    assert rows[team.owner.email.lower()].attempts == 2
+    assert len(smtp.messages) == 1
+    # A failed delivery dead-letters the event (visible, replayable); the sent one is not repeated.
+    await wait_until(
+        sync_probe(lambda: consumer_count("notifier.email", "dead_lettered") > dead_before),
+        timeout=10,
+        message="event dead-lettered",
+    )
+
+
+async def test_slack_429_with_retry_after_then_200_posts_once(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_settings: NotifierSettings,
+    channel_consumers: list[Consumer],
+    slack: FakeSlack,
+) -> None:
+    team = await make_team(db, engineers=1)
+    chat = await configure_chat(db, channel_settings, team, slack=slack)
+    slack.rate_limit(retry_after=1, times=1)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    await publish(amqp, event)
+
+    async def sent() -> bool:
+        return await statuses(db, event.id, "slack") == ["sent"]
+
+    await wait_until(sent, timeout=15, message="Slack delivery sent")
+    calls = slack.posts(chat.channel_id)
+    assert len(calls) == 2  # the 429, then the accepted one
+    assert calls[1].received_at - calls[0].received_at >= 0.9  # Retry-After honoured
+    assert len(slack.in_channel(chat.channel_id)) == 1
+
+
+async def test_slack_rate_limited_past_the_sdk_retry_is_retried_by_the_ledger(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_settings: NotifierSettings,
+    channel_consumers: list[Consumer],
+    slack: FakeSlack,
+) -> None:
+    team = await make_team(db, engineers=1)
+    chat = await configure_chat(db, channel_settings, team, slack=slack)
+    slack.rate_limit(retry_after=1, times=2)
+    slack.script(500, {"ok": False, "error": "internal_error"})
+    event = await make_escalation(db, team, escalator=team.users[1])
+    await publish(amqp, event)
+
+    async def sent() -> bool:
+        return await statuses(db, event.id, "slack") == ["sent"]
+
+    await wait_until(sent, timeout=20, message="Slack delivery sent")
+    (row,) = await deliveries(db, event.id, "slack")
+    assert row.attempts == 3  # 429 twice (one SDK retry), 500, then accepted
+    assert len(slack.in_channel(chat.channel_id)) == 1
+
+
+async def test_slack_invalid_auth_fails_without_retries_and_email_is_unaffected(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_settings: NotifierSettings,
+    channel_consumers: list[Consumer],
+    slack: FakeSlack,
+    smtp: FakeSmtp,
+) -> None:
+    team = await make_team(db, engineers=1)
+    slack.invalid_tokens.add("xoxb-revoked")
+    chat = await configure_chat(db, channel_settings, team, slack=slack, bot_token="xoxb-revoked")
+    event = await make_escalation(db, team, escalator=team.users[1])
+    await publish(amqp, event)
+
+    async def failed() -> bool:
+        return await statuses(db, event.id, "slack") == ["failed"]
+
+    await wait_until(failed, timeout=10, message="Slack delivery failed")
+    (row,) = await deliveries(db, event.id, "slack")
+    assert row.attempts == 1 and "invalid_auth" in (row.last_error or "")
+    assert "xoxb-revoked" not in (row.last_error or "")
+    assert len(slack.posts(chat.channel_id)) == 1
+    await wait_until(lambda: statuses(db, event.id, "email"), timeout=10, message="email row")
+    await wait_until(sync_probe(lambda: smtp.to(team.owner.email)), timeout=10, message="email still sent")
+
+
+async def test_teams_5xx_is_retried_and_4xx_is_final(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_settings: NotifierSettings,
+    channel_consumers: list[Consumer],
+    teams: FakeTeams,
+) -> None:
+    team = await make_team(db, engineers=1)
+    await configure_chat(db, channel_settings, team, teams=teams)
+    teams.fail(503, times=1)
+    teams.fail(429, times=1, retry_after=1)
+    first = await make_escalation(db, team, escalator=team.users[1])
+    await publish(amqp, first)
+
+    async def first_sent() -> bool:
+        return await statuses(db, first.id, "teams") == ["sent"]
+
+    await wait_until(first_sent, timeout=15, message="Teams card sent after retries")
+    (row,) = await deliveries(db, first.id, "teams")
+    assert row.attempts == 3 and len(teams.cards()) == 1
+
+    teams.fail(404, times=1)
+    second = await make_escalation(db, team, escalator=team.users[1])
+    await publish(amqp, second)
+
+    async def second_failed() -> bool:
+        return await statuses(db, second.id, "teams") == [DeliveryStatus.failed.value]
+
+    await wait_until(second_failed, timeout=10, message="Teams 404 recorded as failed")
+    (row,) = await deliveries(db, second.id, "teams")
+    assert row.attempts == 1 and "404" in (row.last_error or "")
+    assert "sig=" not in (row.last_error or "")  # the webhook URL carries a signature: never recorded
