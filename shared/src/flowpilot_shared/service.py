@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 import structlog
@@ -127,7 +127,7 @@ def service_lifespan(
     with_relay: bool = False,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
-) -> Callable[[FastAPI], AsyncIterator[None]]:
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """A FastAPI lifespan that owns the process's runtime; exposes `app.state.{settings,db,runtime}`."""
 
     @asynccontextmanager
@@ -147,7 +147,7 @@ def service_lifespan(
                 await on_stop(runtime)
             await runtime.stop()
 
-    return lifespan  # type: ignore[return-value]
+    return lifespan
 
 
 def runtime_readiness(app: FastAPI) -> list[ReadinessCheck]:

@@ -43,7 +43,7 @@ def create_app(settings: PsaSyncSettings | None = None) -> FastAPI:
     app = create_service_app(
         title="FlowPilot psa-sync",
         # service_lifespan is annotated as returning an iterator function; it is a context manager factory.
-        lifespan=lifespan,  # type: ignore[arg-type]
+        lifespan=lifespan,
         readiness=runtime_readiness,
     )
     app.state.pushes = pushes
