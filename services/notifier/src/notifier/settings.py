@@ -29,5 +29,7 @@ class NotifierSettings(CoreSettings):
     channel_deadline_seconds: float = 180.0
     # In-flight events per channel consumer; each holds a database connection while it sends.
     channel_prefetch: int = 8
+    # Sends of one event in flight at once (recipients are sent to concurrently, up to this many).
+    channel_send_concurrency: int = 10
     slack_timeout_seconds: float = 15.0
     teams_timeout_seconds: float = 15.0

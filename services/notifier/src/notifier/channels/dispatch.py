@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import structlog
@@ -18,7 +19,12 @@ log = structlog.get_logger(__name__)
 
 
 async def deliver(
-    channel: Channel, event: AnyEvent, target: Target, new_uow: ledger.UowFactory, deadline: float
+    channel: Channel,
+    event: AnyEvent,
+    target: Target,
+    new_uow: ledger.UowFactory,
+    deadline: float,
+    calls: asyncio.Semaphore | None = None,
 ) -> DeliveryStatus | None:
     """Send one target through the ledger with bounded retries; the final status, None if not ours."""
     name = channel.name.value
@@ -38,7 +44,11 @@ async def deliver(
         retry_after: float | None = None
         permanent = False
         try:
-            async with asyncio.timeout(settings.channel_attempt_timeout_seconds):
+            # Only the call itself takes a slot: a recipient waiting out its backoff blocks nobody.
+            async with (
+                calls or contextlib.nullcontext(),
+                asyncio.timeout(settings.channel_attempt_timeout_seconds),
+            ):
                 sent = await channel.send(event, target, delivery_id=claim.delivery_id)
         except TransientSendError as exc:
             error, retry_after = str(exc), exc.retry_after
@@ -91,8 +101,10 @@ def channel_handler(channel: Channel) -> Handler:
             await ledger.reopen_failed(ctx.new_uow, event.id, channel.name.value)
         targets = await channel.targets(event, ctx.uow.session)
         deadline = time.monotonic() + channel.settings.channel_deadline_seconds
+        calls = asyncio.Semaphore(channel.settings.channel_send_concurrency)
         results = await asyncio.gather(
-            *(deliver(channel, event, t, ctx.new_uow, deadline) for t in targets), return_exceptions=True
+            *(deliver(channel, event, t, ctx.new_uow, deadline, calls) for t in targets),
+            return_exceptions=True,
         )
         # Every target has finished (none is left running behind a retry of this handler).
         for result in results:
