@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +34,7 @@ from flowpilot_shared.unit_of_work import UnitOfWork
 from notifier.app import create_app
 from notifier.settings import NotifierSettings
 from notifier.stream.hub import StreamHub
+from tests.fakes.smtp import FakeSmtp
 from tests.harness.factories import Team
 from tests.harness.waiting import wait_until
 
@@ -93,14 +94,34 @@ async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
 
 
 def notifier_settings_from(core: CoreSettings, **overrides: Any) -> NotifierSettings:
-    """Notifier settings on this worker's database and vhost."""
-    return NotifierSettings(**{**core.model_dump(), **overrides})
+    """Notifier settings on this worker's database and vhost; channels retry fast and give up soon.
+
+    The whole notifier runs here, email included: without the `smtp` fixture's sink an email fails
+    quickly instead of holding the consumer (and the app's shutdown) in its retry backoff.
+    """
+    fast = {
+        "channel_max_attempts": 2,
+        "channel_retry_base_seconds": 0.05,
+        "channel_retry_max_seconds": 0.2,
+        "channel_deadline_seconds": 5.0,
+        "channel_attempt_timeout_seconds": 3.0,
+        "smtp_timeout_seconds": 2.0,
+    }
+    return NotifierSettings(**{**core.model_dump(), **fast, **overrides})
 
 
 @pytest.fixture
-def notifier_settings(core_settings: CoreSettings) -> NotifierSettings:
-    """Default notifier settings for tests."""
-    return notifier_settings_from(core_settings)
+def mail_sink() -> Iterator[FakeSmtp]:
+    """An SMTP sink the notifier's email channel delivers to."""
+    sink = FakeSmtp().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def notifier_settings(core_settings: CoreSettings, mail_sink: FakeSmtp) -> NotifierSettings:
+    """Default notifier settings for tests (email to the sink)."""
+    return notifier_settings_from(core_settings, smtp_host=mail_sink.host, smtp_port=mail_sink.port)
 
 
 @pytest.fixture
