@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flowpilot_shared.broker.topology import NOTIFIER_CHAT, NOTIFIER_EMAIL, NOTIFIER_TEAMS
 from flowpilot_shared.consumer.runtime import Consumer
 from flowpilot_shared.service import ServiceRuntime
@@ -30,12 +32,26 @@ def build_channels(settings: NotifierSettings) -> list[Channel]:
     ]
 
 
+class ChannelConsumer(Consumer):
+    """A consumer whose stop first tells its channel, so retry backoffs do not hold up a shutdown."""
+
+    def __init__(self, *, channel: Channel, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.channel = channel
+
+    async def stop(self) -> None:
+        """Stop retrying (calls in flight finish), then stop as any consumer."""
+        self.channel.stopping.set()
+        await super().stop()
+
+
 def build_channel_consumers(runtime: ServiceRuntime) -> list[Consumer]:
     """One consumer per channel queue for this process (`notifier.email`, `notifier.slack`, `notifier.teams`)."""
     settings = notifier_settings(runtime.settings)
     consumer_settings = settings.model_copy(update={"consumer_prefetch": settings.channel_prefetch})
     return [
-        Consumer(
+        ChannelConsumer(
+            channel=channel,
             name=f"notifier.{channel.name.value}",
             spec=channel.spec,
             handler=channel_handler(channel),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -65,6 +67,21 @@ class Channel(ABC):
     def __init__(self, settings: NotifierSettings, spec: QueueSpec) -> None:
         self.settings = settings
         self.spec = spec
+        # Set when the process stops: no new attempts, backoff waits end (the message is redelivered).
+        self.stopping = asyncio.Event()
+
+    async def pause(self, seconds: float) -> None:
+        """Wait `seconds`, or give the message back at once when the process is stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        await self.yield_if_stopping()
+
+    async def yield_if_stopping(self) -> None:
+        """Cancel the current task when stopping: left unacked, its message returns to the queue."""
+        task = asyncio.current_task()
+        if self.stopping.is_set() and task is not None:
+            task.cancel()
+            await asyncio.sleep(0)  # the cancellation lands here, before anything else is started
 
     @abstractmethod
     async def targets(self, event: AnyEvent, session: AsyncSession) -> list[Target]:

@@ -34,6 +34,7 @@ async def deliver(
         ):
             DELIVERIES.labels(name, DeliveryStatus.skipped.value).inc()
         return DeliveryStatus.skipped
+    await channel.yield_if_stopping()
     claim = await ledger.claim(new_uow, event=event, channel=name, recipient=target.recipient)
     if claim is None:
         return None
@@ -89,7 +90,8 @@ async def deliver(
         )
         if permanent:
             return DeliveryStatus.failed
-        await asyncio.sleep(delay)
+        # The row stays `retrying`: after a shutdown the next delivery of the message carries on.
+        await channel.pause(delay)
 
 
 def channel_handler(channel: Channel) -> Handler:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from typing import Any
@@ -164,7 +163,7 @@ class SlackChannel(Channel):
             ).scalar_one_or_none()
             if row is None or row.status not in UNSETTLED or time.monotonic() > deadline:
                 return row
-            await asyncio.sleep(0.5)
+            await self.pause(0.5)
 
     def client(self, token: str) -> AsyncWebClient:
         """A Web API client against FLOWPILOT_SLACK_API_URL that waits out one 429 by itself."""
