@@ -33,7 +33,7 @@ def _outcomes() -> dict[str, float]:
     }
 
 
-async def _generated_rows(db: Database, session_id: uuid.UUID) -> int:
+async def _generated_rows(db: Database, session_id: uuid.UUID | None) -> int:
     async with db.sessions() as session:
         query = select(func.count()).where(
             OutboxEvent.routing_key == "documentation.generated", OutboxEvent.session_id == session_id

@@ -108,3 +108,14 @@ def test_redaction_is_idempotent_and_handles_empty() -> None:
     once = redact(SECRETS[0][0])
     assert redact(once) == once
     assert redact(None) == "" and redact("") == ""
+
+
+def test_structured_output_is_masked_too() -> None:
+    from docgen.redaction import redact_tree
+
+    tree = {
+        "summary": "used password=Hunter2!",
+        "steps_tried": [{"step": "AKIAIOSFODNN7EXAMPLE", "outcome": "ok"}],
+    }
+    out = redact_tree(tree)
+    assert out == {"summary": f"used password={MASK}", "steps_tried": [{"step": MASK, "outcome": "ok"}]}

@@ -105,9 +105,7 @@ class FakeAnthropic:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        server = site._server
-        assert server is not None
-        bound_port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        bound_port = self._runner.addresses[0][1]
         self.base_url = f"http://{host}:{bound_port}"
         return self.base_url
 

@@ -26,8 +26,7 @@ def create_app(settings: DocgenSettings | None = None) -> FastAPI:
 
     app = create_service_app(
         title="FlowPilot docgen",
-        # service_lifespan returns an asynccontextmanager; its annotation says AsyncIterator.
-        lifespan=service_lifespan(  # type: ignore[arg-type]
+        lifespan=service_lifespan(
             name="docgen", settings=settings, consumers=consumers, with_relay=True, on_stop=on_stop
         ),
         readiness=runtime_readiness,

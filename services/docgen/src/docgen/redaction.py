@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 MASK = "[REDACTED]"
 
@@ -119,6 +120,17 @@ def redact(text: str | None) -> str:
 def redact_optional(text: str | None) -> str | None:
     """Like `redact`, but keeps None as None."""
     return None if text is None else redact(text)
+
+
+def redact_tree(value: Any) -> Any:
+    """Every string inside nested dicts and lists redacted (for structured model output)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_tree(v) for v in value]
+    if isinstance(value, dict):
+        return {k: redact_tree(v) for k, v in value.items()}
+    return value
 
 
 def findings(text: str) -> list[str]:
