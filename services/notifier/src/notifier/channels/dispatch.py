@@ -39,8 +39,12 @@ async def deliver(
     if claim is None:
         return None
     settings = channel.settings
+    attempts = claim.attempts
     while True:
-        attempts = await ledger.begin_attempt(new_uow, claim.delivery_id)
+        began = await ledger.begin_attempt(new_uow, claim.delivery_id, after=attempts)
+        if began is None:
+            return None  # another processing of this event owns the row now
+        attempts = began
         started = time.monotonic()
         retry_after: float | None = None
         permanent = False

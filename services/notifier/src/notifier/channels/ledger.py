@@ -106,19 +106,27 @@ async def record_skipped(
     return created
 
 
-async def begin_attempt(new_uow: UowFactory, delivery_id: uuid.UUID) -> int:
-    """Mark a call in flight (`pending`, attempts + 1) and commit before the call is made."""
+async def begin_attempt(new_uow: UowFactory, delivery_id: uuid.UUID, *, after: int) -> int | None:
+    """Mark a call in flight (`pending`, attempts + 1) and commit before the call is made.
+
+    Compare-and-set on `after` (the attempts this processing knows of): None when another
+    processing (a redelivery elsewhere) has moved the row on, so two never send at once.
+    """
     async with new_uow() as uow:
         attempts = (
             await uow.session.execute(
                 update(Delivery)
-                .where(Delivery.id == delivery_id)
+                .where(
+                    Delivery.id == delivery_id,
+                    Delivery.attempts == after,
+                    Delivery.status.in_([DeliveryStatus.pending, DeliveryStatus.retrying]),
+                )
                 .values(status=DeliveryStatus.pending, attempts=Delivery.attempts + 1, updated_at=func.now())
                 .returning(Delivery.attempts)
             )
-        ).scalar_one()
+        ).scalar_one_or_none()
         await uow.commit()
-    return int(attempts)
+    return None if attempts is None else int(attempts)
 
 
 async def record_outcome(
