@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -60,18 +61,29 @@ class RunningNotifier:
 
 
 @contextlib.asynccontextmanager
-async def serve_notifier(settings: NotifierSettings) -> AsyncIterator[RunningNotifier]:
-    """Run `create_app(settings)` under uvicorn (lifespan included) until the block ends."""
+async def serve_notifier(
+    settings: NotifierSettings, *, send_buffer: int | None = None
+) -> AsyncIterator[RunningNotifier]:
+    """Run `create_app(settings)` under uvicorn (lifespan included) until the block ends.
+
+    `send_buffer` caps the kernel send buffer of accepted connections (they inherit it from the
+    listening socket), so a client that stops reading backs up into the app quickly.
+    """
     app = create_app(settings)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if send_buffer is not None:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+    listener.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", timeout_graceful_shutdown=2
     )
     server = uvicorn.Server(config)
     # Running a server in a task must not take over the test process' signal handlers.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listener]))
     await wait_until(lambda: _started(server, task), timeout=15, message="uvicorn started")
-    port = server.servers[0].sockets[0].getsockname()[1]
+    port = listener.getsockname()[1]
     running = RunningNotifier(app=app, server=server, base_url=f"http://127.0.0.1:{port}", settings=settings)
     async with httpx.AsyncClient() as client:
 
@@ -85,6 +97,7 @@ async def serve_notifier(settings: NotifierSettings) -> AsyncIterator[RunningNot
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=15)
+        listener.close()
 
 
 async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:

@@ -3,9 +3,12 @@
 An SSE id is the event's log position "<txid>.<seq>". Positions do not follow commit order (a
 transaction with a smaller txid can commit later), so "position > cursor" alone could skip a late
 commit. What the client saw is what was *published* before its cursor event, so the replay is
-every visible row published after the cursor row (`published_at` is set after commit), plus the
-rows of the cursor's own publish batch that come after it, plus committed rows not yet marked
-published. Overlap with live delivery is removed by event id in the stream.
+every visible row published after the cursor row (`published_at` is set after commit), plus
+committed rows not yet marked published, plus the other rows of the cursor's own publish batch:
+a relay publishes a batch concurrently, so live delivery order inside a batch is not position
+order and the client may have missed any of them. That overlap can repeat events of the cursor's
+batch (clients de-duplicate by `data.event_id`); it never skips one. Overlap with live delivery
+after the replay is removed by event id in the stream.
 """
 
 from __future__ import annotations
@@ -91,14 +94,16 @@ async def plan_replay(
         # Deleted by retention (or never this client's): we cannot know what it missed.
         return ReplayPlan(reset_reason="last_event_id_expired")
     after = tuple_(OutboxEvent.txid, OutboxEvent.seq) > tuple_(txid, seq)
+    not_cursor = tuple_(OutboxEvent.txid, OutboxEvent.seq) != tuple_(txid, seq)
     published_at: datetime | None = cursor.published_at
     if published_at is None:
-        missed: ColumnElement[bool] = after
+        # The cursor's batch is not marked published yet: its other rows are unpublished too.
+        missed: ColumnElement[bool] = or_(after, and_(OutboxEvent.published_at.is_(None), not_cursor))
     else:
         missed = or_(
             OutboxEvent.published_at.is_(None),
             OutboxEvent.published_at > published_at,
-            and_(OutboxEvent.published_at == published_at, after),
+            and_(OutboxEvent.published_at == published_at, not_cursor),
         )
     rows = (
         await session.execute(
