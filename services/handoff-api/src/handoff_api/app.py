@@ -45,7 +45,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     app = create_service_app(
         title="FlowPilot handoff-api",
-        lifespan=service_lifespan(name="handoff-api", settings=settings, with_relay=True),  # type: ignore[arg-type]
+        lifespan=service_lifespan(name="handoff-api", settings=settings, with_relay=True),
         readiness=runtime_readiness,
     )
     app.state.settings = settings
