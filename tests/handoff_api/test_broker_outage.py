@@ -57,6 +57,7 @@ async def _drain(amqp_url: str, name: str, seen: list[str], want: set[str]) -> N
 
 
 @pytest.mark.faults
+@pytest.mark.serial
 @pytest.mark.xdist_group("broker")
 async def test_escalations_while_broker_is_down(api, infra, core_settings, db):
     queue_name = await _durable_capture(core_settings.amqp_url)
