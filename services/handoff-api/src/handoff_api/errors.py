@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
@@ -14,6 +15,13 @@ from sqlalchemy import exc as sa_exc
 log = structlog.get_logger(__name__)
 
 DB_RETRY_AFTER_SECONDS = 5
+# Raw asyncpg errors that mean "no usable connection" (raised unwrapped while connecting).
+ASYNCPG_UNAVAILABLE: tuple[type[Exception], ...] = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InterfaceError,
+)
 
 
 class ApiError(Exception):
@@ -113,6 +121,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def pool_timeout(_: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
         log.warning("database pool exhausted", error=str(exc))
         return _unavailable()
+
+    async def asyncpg_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable", error=type(exc).__name__)
+        return _unavailable()
+
+    for cls in ASYNCPG_UNAVAILABLE:
+        app.add_exception_handler(cls, asyncpg_unavailable)
 
     @app.exception_handler(OSError)
     async def os_error(_: Request, exc: OSError) -> JSONResponse:

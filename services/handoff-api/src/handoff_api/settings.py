@@ -11,4 +11,6 @@ class ApiSettings(CoreSettings):
     """What handoff-api reads from the environment."""
 
     api_port: int = 8000
-    rate_limit_per_minute: int = Field(default=1200, description="requests per account per minute")
+    rate_limit_per_minute: int = Field(
+        default=1200, description="requests per account per minute (sliding window, per replica); 0 disables"
+    )
