@@ -116,8 +116,8 @@ def notifier_settings_from(core: CoreSettings, **overrides: Any) -> NotifierSett
         "channel_max_attempts": 2,
         "channel_retry_base_seconds": 0.05,
         "channel_retry_max_seconds": 0.2,
-        "channel_deadline_seconds": 5.0,
-        "channel_attempt_timeout_seconds": 3.0,
+        "channel_deadline_seconds": 2.0,
+        "channel_attempt_timeout_seconds": 1.5,
         "smtp_timeout_seconds": 2.0,
     }
     return NotifierSettings(**{**core.model_dump(), **fast, **overrides})
