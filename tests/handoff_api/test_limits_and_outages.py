@@ -1,14 +1,20 @@
-"""Per-account rate limit (429 + Retry-After) and PostgreSQL down (503 + Retry-After, never 2xx)."""
+"""Per-account rate limit (429 + Retry-After); PostgreSQL down or failing at commit (503, nothing written)."""
 
 from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
+from flowpilot_shared.models import AiSession, Handoff, OutboxEvent
 from flowpilot_shared.security.tokens import issue_token
+from flowpilot_shared.unit_of_work import UnitOfWork
 from tests.harness.api import api_settings, running_api
-from tests.harness.people import API, PASSWORD, auth, signup
+from tests.harness.broker import capture
+from tests.harness.people import API, PASSWORD, add_user, auth, create_session, escalate, signup
+from tests.harness.waiting import wait_until
 
 
 async def test_rate_limit_per_account(core_settings):
@@ -50,3 +56,46 @@ async def test_database_down_answers_503(core_settings):
             assert response.headers["Retry-After"]
         assert (await api.get("/readyz")).status_code == 503
         assert (await api.get("/healthz")).status_code == 200
+
+
+async def test_commit_failure_after_outbox_insert_leaves_nothing(api, amqp, db, monkeypatch):
+    captured = await capture(amqp)
+    tenant = await signup(api)
+    junior = await add_user(api, tenant, "engineer")
+    doomed = await create_session(api, junior.token, title="Doomed")
+    marker = await create_session(api, junior.token, title="Marker")
+    real_commit = UnitOfWork.commit
+
+    async def failing_commit(self: UnitOfWork) -> None:
+        await self.session.flush()  # the handoff, the session change and the outbox row are written...
+        raise OperationalError("COMMIT", {}, ConnectionResetError("connection lost at commit"))
+
+    monkeypatch.setattr(UnitOfWork, "commit", failing_commit)
+    response = await api.post(
+        f"{API}/ai-sessions/{doomed['id']}/handoff",
+        headers=junior.headers,
+        json={"intent": "escalate", "reason": "r"},
+    )
+    monkeypatch.setattr(UnitOfWork, "commit", real_commit)
+    assert response.status_code == 503  # ...and rolled back: never a 2xx for an unsaved write
+    await escalate(api, junior.token, marker["id"])
+
+    async def marker_seen() -> bool:
+        return any(b["session_id"] == marker["id"] for b in captured.of_account(tenant.account_id))
+
+    await wait_until(marker_seen, message="later escalation published")
+    assert not [b for b in captured.of_account(tenant.account_id) if b["session_id"] == doomed["id"]]
+    async with db.sessions() as s:
+        doomed_id = uuid.UUID(doomed["id"])
+        assert (
+            await s.scalar(select(func.count()).select_from(Handoff).where(Handoff.session_id == doomed_id))
+            == 0
+        )
+        assert (
+            await s.scalar(
+                select(func.count()).select_from(OutboxEvent).where(OutboxEvent.session_id == doomed_id)
+            )
+            == 0
+        )
+        row = await s.get(AiSession, doomed_id)
+        assert row is not None and row.status == "active"
