@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from prometheus_client import REGISTRY
@@ -79,6 +80,10 @@ async def test_duplicates_and_two_replicas_make_one_documentation(db, amqp, docg
     assert len(captured.of_account(team.account.id, "documentation.generated")) == 1
 
 
+# What `_run_once` reads of a delivery: a first delivery, not an operator's replay.
+_DELIVERY = SimpleNamespace(redelivered=False, headers={})
+
+
 async def _async(value):
     return value
 
@@ -95,8 +100,8 @@ async def test_concurrent_replicas_race_one_wins(db, docgen_settings, fake_anthr
     replicas = [DocgenConsumer(db=db, settings=settings, generator=generator) for _ in range(2)]
     try:
         outcomes = await asyncio.gather(
-            replicas[0]._run_once(event, None, 1),  # type: ignore[arg-type]
-            replicas[1]._run_once(twin, None, 1),  # type: ignore[arg-type]
+            replicas[0]._run_once(event, _DELIVERY, 1),  # type: ignore[arg-type]
+            replicas[1]._run_once(twin, _DELIVERY, 1),  # type: ignore[arg-type]
         )
     finally:
         await generator.close()

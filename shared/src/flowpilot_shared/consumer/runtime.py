@@ -4,6 +4,11 @@ Transient failures are retried in-process with exponential backoff (honouring `r
 to `consumer_max_attempts`; then, or at once for poison and `PermanentError`, the message is
 published to the queue's dead-letter queue with the reason in headers and acked. A crash loop
 is caught by the quorum queue's own `x-delivery-limit`.
+
+Slow work that needs no transaction (a model call) goes in an optional `prepare` step that runs
+before the inbox transaction opens; its result reaches the handler as `ctx.prepared`, and it may
+return `ALREADY_DONE` to record the event as handled without running the handler. A handler that finds
+its effect already made (by a concurrent replica) returns `ALREADY_DONE` too, so metrics say so.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aio_pika
 import structlog
@@ -53,6 +59,13 @@ class PermanentError(Exception):
     """Retrying cannot help: the message goes to the dead-letter queue at once."""
 
 
+class _AlreadyDone:
+    """Marker a `prepare` step returns when the event's effect already exists."""
+
+
+ALREADY_DONE: Any = _AlreadyDone()
+
+
 @dataclass
 class HandlerContext:
     """What a handler gets besides the event: the inbox transaction and a way to open others."""
@@ -62,6 +75,8 @@ class HandlerContext:
     consumer: str
     attempt: int
     redelivered: bool = False
+    prepared: Any = None
+    # Delivery facts a handler may act on, e.g. {"replayed": True} for an operator's DLQ replay.
     extra: dict[str, object] = field(default_factory=dict)
 
     def new_uow(self) -> UnitOfWork:
@@ -69,7 +84,8 @@ class HandlerContext:
         return UnitOfWork(self.db.sessions)
 
 
-Handler = Callable[[AnyEvent, HandlerContext], Awaitable[None]]
+Handler = Callable[[AnyEvent, HandlerContext], Awaitable[object]]
+Prepare = Callable[[AnyEvent], Awaitable[Any]]
 
 
 def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
@@ -90,10 +106,12 @@ class Consumer:
         db: Database,
         settings: CoreSettings,
         max_attempts: int | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         self.name = name
         self.spec = spec
         self._handler = handler
+        self._prepare = prepare
         self._db = db
         self._settings = settings
         self._max_attempts = max_attempts or settings.consumer_max_attempts
@@ -167,8 +185,12 @@ class Consumer:
                 )
 
     async def _run_once(self, event: AnyEvent, message: AbstractIncomingMessage, attempt: int) -> str:
+        prepared = await self._prepare(event) if self._prepare is not None else None
         async with UnitOfWork(self._db.sessions) as uow:
             if not await uow.claim_inbox(self.name, event.id):
+                return "duplicate"
+            if prepared is ALREADY_DONE:
+                await uow.commit()
                 return "duplicate"
             context = HandlerContext(
                 uow=uow,
@@ -176,10 +198,12 @@ class Consumer:
                 consumer=self.name,
                 attempt=attempt,
                 redelivered=bool(message.redelivered),
+                prepared=prepared,
+                extra={"replayed": bool((message.headers or {}).get("x-flowpilot-replayed"))},
             )
-            await self._handler(event, context)
+            result = await self._handler(event, context)
             await uow.commit()
-        return "processed"
+        return "duplicate" if result is ALREADY_DONE else "processed"
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str, attempts: int) -> None:
         """Publish a copy to the dead-letter queue with the reason, then ack the original."""

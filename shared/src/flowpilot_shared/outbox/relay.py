@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -91,13 +93,11 @@ class OutboxRelay:
             )
             if not rows:
                 return 0, 0
-            results = await asyncio.gather(
-                *(self._publish_row(publisher, row) for row in rows), return_exceptions=True
-            )
+            results = await self._publish_in_session_order(publisher, rows)
             now = datetime.now(UTC)
             failed = 0
             for row, result in zip(rows, results, strict=True):
-                if isinstance(result, BaseException):
+                if result is not None:
                     failed += 1
                     row.attempts += 1
                     row.last_error = f"{type(result).__name__}: {result}"[:1000]
@@ -107,6 +107,32 @@ class OutboxRelay:
                     PUBLISHED.labels(row.routing_key).inc()
                     LAG.observe(max((now - row.created_at).total_seconds(), 0.0))
         return len(rows) - failed, failed
+
+    async def _publish_in_session_order(
+        self, publisher: Publisher, rows: Sequence[OutboxEvent]
+    ) -> list[BaseException | None]:
+        """Publish many rows at once, but one session's rows one after another, in commit order.
+
+        A consumer must never see `handoff.claimed` before the `handoff.escalated` it answers; rows
+        of different sessions carry no such order, so they go out concurrently. After a failure the
+        rest of that session's rows wait for the next pass.
+        """
+        results: list[BaseException | None] = [None] * len(rows)
+        chains: dict[object, list[int]] = defaultdict(list)
+        for index, row in enumerate(rows):
+            chains[row.session_id or row.id].append(index)
+
+        async def publish_chain(indexes: list[int]) -> None:
+            for position, index in enumerate(indexes):
+                try:
+                    await self._publish_row(publisher, rows[index])
+                except Exception as exc:
+                    for later in indexes[position:]:
+                        results[later] = exc
+                    return
+
+        await asyncio.gather(*(publish_chain(indexes) for indexes in chains.values()))
+        return results
 
     @staticmethod
     async def _publish_row(publisher: Publisher, row: OutboxEvent) -> None:
