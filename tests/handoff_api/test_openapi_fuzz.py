@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,26 +16,18 @@ from schemathesis import DataGenerationMethod
 from schemathesis.checks import not_a_server_error
 
 from handoff_api.app import create_app
-from tests.handoff_api import hypothesis_compat
 from tests.harness.api import api_settings
 from tests.harness.people import API, PASSWORD
+from tests.harness.processes import free_port
 
 MAX_EXAMPLES = 25
-hypothesis_compat.install()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
 def served_api(core_settings) -> Iterator[tuple[str, dict]]:
     """handoff-api served by uvicorn in a thread (schemathesis calls are synchronous)."""
     app = create_app(api_settings(core_settings, rate_limit_per_minute=0))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
