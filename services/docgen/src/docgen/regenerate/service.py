@@ -13,9 +13,10 @@ from docgen.generation import Generator
 from docgen.metrics import GENERATIONS
 from docgen.store import is_unique_violation, next_version, store_generation
 from flowpilot_shared.db import Database
-from flowpilot_shared.events import SessionSnapshot, StepSnapshot, UserRef
-from flowpilot_shared.models import AiSession, Handoff, SessionStep, User
+from flowpilot_shared.events import UserRef
+from flowpilot_shared.models import AiSession, Handoff, User
 from flowpilot_shared.models.documentation import Documentation
+from flowpilot_shared.snapshots import session_snapshot
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import Caller
 
@@ -69,27 +70,7 @@ async def load_doc_input(db: Database, *, caller: Caller, session_id: uuid.UUID)
         ).scalar_one_or_none()
         if handoff is None:
             raise NotEscalated
-        steps = (
-            await session.execute(
-                select(SessionStep).where(SessionStep.session_id == row.id).order_by(SessionStep.position)
-            )
-        ).scalars()
-        snapshot = SessionSnapshot(
-            id=row.id,
-            title=row.title,
-            problem=row.problem,
-            client_name=row.client_name,
-            psa_ticket_id=row.psa_ticket_id,
-            status=row.status,
-            owner_id=row.owner_id,
-            created_at=row.created_at,
-            steps=[
-                StepSnapshot(
-                    id=s.id, kind=s.kind, content=s.content, author_id=s.author_id, created_at=s.created_at
-                )
-                for s in steps
-            ],
-        )
+        snapshot = await session_snapshot(session, row)
         escalator = await _user_ref(session, caller.account_id, handoff.from_user_id)
         # Whoever holds it now: the claimer once claimed, else the named target, else the queue.
         next_owner = await _user_ref(session, caller.account_id, handoff.claimed_by or handoff.target_user_id)

@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.events import HandoffClaimed, HandoffClaimedData
 from flowpilot_shared.models import AWAITING_PICKUP, AiSession, Handoff, HandoffIntent, SessionStatus, User
+from flowpilot_shared.snapshots import user_ref
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import Conflict, NotFound
 from handoff_api.sessions.schemas import SessionOut
-from handoff_api.sessions.service import get_session, load_user, refreshed, user_ref
+from handoff_api.sessions.service import get_session, load_user, refreshed
 
 HANDOFF_NOT_FOUND = "Handoff not found"
 _AWAITING = [str(s) for s in AWAITING_PICKUP]

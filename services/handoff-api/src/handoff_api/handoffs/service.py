@@ -25,6 +25,7 @@ from flowpilot_shared.models import (
     SessionStatus,
     User,
 )
+from flowpilot_shared.snapshots import session_snapshot, user_ref
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import Conflict, Forbidden, InvalidField
@@ -34,7 +35,7 @@ from handoff_api.handoffs.schemas import (
     LegacyEscalateResponse,
     PsaResultStatus,
 )
-from handoff_api.sessions.service import get_session, load_user, snapshot, user_ref
+from handoff_api.sessions.service import get_session, load_user
 from handoff_api.users.service import active_engineer_or_admin
 
 NOT_ESCALATABLE = frozenset(
@@ -119,7 +120,7 @@ async def hand_off(
     row.updated_at = now
     await uow.session.flush()
     me = user_ref(await load_user(uow.session, caller.id))
-    snap = await snapshot(uow.session, row)
+    snap = await session_snapshot(uow.session, row)
     if intent == HandoffIntent.escalate:
         recipients: list[UserRef] = (
             [user_ref(target)]

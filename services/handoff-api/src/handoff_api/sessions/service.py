@@ -11,11 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flowpilot_shared.events import (
     SessionResolved,
     SessionResolvedData,
-    SessionSnapshot,
-    StepSnapshot,
-    UserRef,
 )
 from flowpilot_shared.models import AiSession, SessionStatus, SessionStep, User
+from flowpilot_shared.snapshots import session_snapshot, steps_of, user_ref
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import Conflict, Forbidden, NotFound
@@ -37,14 +35,6 @@ async def get_session(
     return row
 
 
-async def steps_of(session: AsyncSession, session_id: uuid.UUID) -> list[SessionStep]:
-    """A session's steps in the order they were added."""
-    rows = await session.execute(
-        select(SessionStep).where(SessionStep.session_id == session_id).order_by(SessionStep.position)
-    )
-    return list(rows.scalars())
-
-
 async def session_out(session: AsyncSession, row: AiSession) -> SessionOut:
     """The contract's session body, steps included."""
     steps = [StepOut.model_validate(s) for s in await steps_of(session, row.id)]
@@ -64,32 +54,6 @@ async def session_out(session: AsyncSession, row: AiSession) -> SessionOut:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
-
-
-async def snapshot(session: AsyncSession, row: AiSession) -> SessionSnapshot:
-    """The session and its steps as an event carries them."""
-    steps = await steps_of(session, row.id)
-    return SessionSnapshot(
-        id=row.id,
-        title=row.title,
-        problem=row.problem,
-        client_name=row.client_name,
-        psa_ticket_id=row.psa_ticket_id,
-        status=row.status,
-        owner_id=row.owner_id,
-        created_at=row.created_at,
-        steps=[
-            StepSnapshot(
-                id=s.id, kind=s.kind, content=s.content, author_id=s.author_id, created_at=s.created_at
-            )
-            for s in steps
-        ],
-    )
-
-
-def user_ref(user: User) -> UserRef:
-    """How an event names a person."""
-    return UserRef(id=user.id, name=user.name, email=user.email, role=user.role)
 
 
 async def load_user(session: AsyncSession, user_id: uuid.UUID) -> User:
@@ -176,7 +140,9 @@ async def resolve(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID) -> 
             account_id=row.account_id,
             session_id=row.id,
             data=SessionResolvedData(
-                resolved_at=now, resolved_by=user_ref(resolver), session=await snapshot(uow.session, row)
+                resolved_at=now,
+                resolved_by=user_ref(resolver),
+                session=await session_snapshot(uow.session, row),
             ),
         )
     )
