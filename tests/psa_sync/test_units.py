@@ -9,8 +9,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
+from flowpilot_shared.retry import parse_retry_after
 from psa_sync.providers import ConnectWiseProvider, PsaPermanentError, TokenCache
-from psa_sync.providers.errors import parse_retry_after
 from psa_sync.pushes.service import NOTE_TEXT_LIMIT, PushService, compose_note, note_marker
 from psa_sync.settings import PsaSyncSettings
 

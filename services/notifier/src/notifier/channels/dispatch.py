@@ -8,9 +8,10 @@ import time
 
 import structlog
 
-from flowpilot_shared.consumer.runtime import Handler, HandlerContext, PermanentError, backoff_seconds
+from flowpilot_shared.consumer.runtime import Handler, HandlerContext, PermanentError
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.notifications import DeliveryStatus
+from flowpilot_shared.retry import backoff_seconds
 from notifier.channels import ledger
 from notifier.channels.base import Channel, PermanentSendError, Target, TransientSendError, describe_event
 from notifier.channels.metrics import DELIVERIES, SEND_SECONDS

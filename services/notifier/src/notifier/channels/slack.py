@@ -17,6 +17,7 @@ from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
 from flowpilot_shared.integrations import load_integration
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import Delivery, DeliveryChannel, DeliveryStatus
+from flowpilot_shared.retry import parse_retry_after
 from flowpilot_shared.security.crypto import SecretBox
 from notifier.channels.base import (
     NO_RECIPIENT,
@@ -99,11 +100,7 @@ def classify_slack_error(exc: Exception) -> Exception:
         data = response.data if isinstance(response.data, dict) else {}
         error = str(data.get("error") or f"HTTP {status}")
         if status == 429 or error == "ratelimited":
-            retry_after = response.headers.get("Retry-After") if response.headers else None
-            try:
-                delay = float(retry_after) if retry_after is not None else None
-            except ValueError:
-                delay = None
+            delay = parse_retry_after(response.headers.get("Retry-After") if response.headers else None)
             return TransientSendError(f"Slack rate limited ({error})", retry_after=delay)
         if status >= 500 or error in TRANSIENT_ERRORS:
             return TransientSendError(f"Slack error {error} (HTTP {status})")

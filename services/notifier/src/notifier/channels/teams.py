@@ -12,6 +12,7 @@ from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
 from flowpilot_shared.integrations import load_integration
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import DeliveryChannel
+from flowpilot_shared.retry import parse_retry_after
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.urls import UnsafeUrl, guarded_client
 from notifier.channels.base import (
@@ -87,13 +88,6 @@ def claimed_card(event: HandoffClaimed) -> dict[str, Any]:
     )
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return float(response.headers["Retry-After"])
-    except (KeyError, ValueError):
-        return None
-
-
 class TeamsChannel(Channel):
     """One card per escalation and one per claim, to the account's webhook."""
 
@@ -138,5 +132,7 @@ class TeamsChannel(Channel):
             return Sent(external_id=response.headers.get("x-ms-request-id"))
         detail = f"Teams webhook answered HTTP {status}"
         if status == 429 or status >= 500:
-            raise TransientSendError(detail, retry_after=_retry_after(response))
+            raise TransientSendError(
+                detail, retry_after=parse_retry_after(response.headers.get("Retry-After"))
+            )
         raise PermanentSendError(detail)

@@ -10,8 +10,9 @@ from typing import Any, ClassVar
 import httpx
 from prometheus_client import Histogram
 
+from flowpilot_shared.retry import parse_retry_after
 from flowpilot_shared.security.urls import UnsafeUrl
-from psa_sync.providers.errors import PsaPermanentError, PsaTransientError, parse_retry_after
+from psa_sync.providers.errors import PsaPermanentError, PsaTransientError
 from psa_sync.providers.tokens import TokenCache
 
 PSA_LATENCY = Histogram(

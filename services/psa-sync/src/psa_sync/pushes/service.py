@@ -22,6 +22,7 @@ from flowpilot_shared.events import (
 )
 from flowpilot_shared.integrations import LoadedIntegration, load_integration
 from flowpilot_shared.models import IntegrationKind, PsaPush, PsaPushStatus
+from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.urls import guarded_client
 from psa_sync.providers import PROVIDERS, PsaPermanentError, PsaProvider, PsaTransientError, TokenCache
@@ -139,10 +140,13 @@ class PushService:
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff for the next attempt, never shorter than the PSA's Retry-After (capped)."""
         s = self.settings
-        delay = min(s.psa_retry_base_seconds * (2 ** (attempt - 1)), s.psa_retry_max_seconds)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, s.psa_retry_after_max_seconds))
-        return delay
+        return backoff_seconds(
+            attempt,
+            s.psa_retry_base_seconds,
+            s.psa_retry_max_seconds,
+            retry_after,
+            retry_after_cap=s.psa_retry_after_max_seconds,
+        )
 
     async def _claim(
         self, ctx: HandlerContext, event: DocumentationGenerated, provider: str | None, ticket: str
