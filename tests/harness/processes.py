@@ -60,6 +60,8 @@ class ServiceProcess:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    # Variables removed from the inherited environment (e.g. ANTHROPIC_API_KEY for the template path).
+    unset: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -74,7 +76,8 @@ class ServiceProcess:
     def start(self, *, wait: bool = True) -> ServiceProcess:
         """Start the console script; wait for /readyz unless told not to."""
         script, port_var = SCRIPTS[self.service]
-        env = {**os.environ, **self.env, port_var: str(self.port)}
+        env = {k: v for k, v in {**os.environ, **self.env}.items() if k not in self.unset}
+        env[port_var] = str(self.port)
         self.starts += 1
         log = self.log_path.open("ab")
         self.process = subprocess.Popen([str(BIN / script)], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -100,6 +103,11 @@ class ServiceProcess:
     def stop(self) -> None:
         """Stop gracefully (SIGTERM), killing if it does not exit."""
         self.kill(signal.SIGTERM)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process is running."""
+        return self.process is not None and self.process.poll() is None
 
     def tail(self, lines: int = 60) -> str:
         """The end of the replica's log, for failure messages."""
@@ -149,13 +157,21 @@ class Gateway:
         return self
 
     def stop(self) -> None:
-        """Stop nginx."""
+        """Stop nginx (SIGTERM: fast shutdown, so open SSE streams do not hold it up)."""
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
+            self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait(timeout=10)
+
+    def tail(self, lines: int = 40) -> str:
+        """The end of nginx's error log, for failure messages."""
+        path = self.workdir / "logs" / "error.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def nginx_available() -> bool:

@@ -1,0 +1,269 @@
+"""End-to-end fixtures: the four services as real processes, the real nginx gateway, local fakes.
+
+Everything is reached the way a front end and the outside world would: HTTP through the gateway,
+SMTP to an aiosmtpd sink, Slack / Anthropic / ConnectWise wire formats on loopback servers.
+The system is package-scoped: started once for tests/e2e (all of it on one xdist worker, group "e2e")
+and stopped before that worker moves on, so its consumers never compete with other suites'
+in-process consumers on the worker's vhost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fakes._server import ThreadedApp
+from tests.fakes.anthropic import DEFAULT_API_KEY, FakeAnthropic
+from tests.fakes.psa import FakePsa
+from tests.fakes.slack import FakeSlack
+from tests.fakes.smtp import FakeSmtp
+from tests.harness.infra import Infra
+from tests.harness.people import API, Person, Tenant, add_user, auth, signup
+from tests.harness.processes import Gateway, ServiceProcess, nginx_available
+
+PUBLIC_URL = "http://flowpilot.e2e.test"
+SERVICES = ("handoff-api", "notifier", "docgen", "psa-sync")
+
+# Fast everything: retries, outbox polling, heartbeats (DESIGN.md "Configuration" plus tuning knobs).
+FAST = {
+    "FLOWPILOT_ALLOW_LOOPBACK_INTEGRATIONS": "true",
+    "FLOWPILOT_PUBLIC_URL": PUBLIC_URL,
+    "FLOWPILOT_JWT_SECRET": "e2e-jwt-secret-0123456789abcdef0123456789",
+    "FLOWPILOT_SECRET_KEY": "e2e-secret-key-0123456789abcdef0123456789",
+    "FLOWPILOT_SSE_HEARTBEAT_SECONDS": "1",
+    "FLOWPILOT_OUTBOX_POLL_SECONDS": "0.2",
+    "FLOWPILOT_CONSUMER_RETRY_BASE_SECONDS": "0.05",
+    "FLOWPILOT_CONSUMER_RETRY_MAX_SECONDS": "1",
+    "FLOWPILOT_CHANNEL_RETRY_BASE_SECONDS": "0.05",
+    "FLOWPILOT_CHANNEL_RETRY_MAX_SECONDS": "1",
+    "FLOWPILOT_PSA_RETRY_BASE_SECONDS": "0.05",
+    "FLOWPILOT_PSA_RETRY_MAX_SECONDS": "1",
+    "FLOWPILOT_AI_MAX_RETRIES": "0",
+    "FLOWPILOT_LOG_LEVEL": "INFO",
+}
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Fakes:
+    """The outside world: SMTP sink, Slack Web API, Anthropic Messages API, ConnectWise (and friends)."""
+
+    smtp: FakeSmtp
+    slack: FakeSlack
+    anthropic: FakeAnthropic
+    psa: FakePsa
+    servers: list[ThreadedApp] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Stop every fake server."""
+        for server in self.servers:
+            server.stop()
+        self.slack.stop()
+        self.smtp.stop()
+
+
+def start_fakes() -> Fakes:
+    """Start the fakes, each on its own loopback port and event-loop thread."""
+    smtp = FakeSmtp().start()
+    slack = FakeSlack()
+    slack.start()
+    anthropic = FakeAnthropic()
+    anthropic_server = ThreadedApp(anthropic.app())
+    anthropic_server.start()
+    anthropic.base_url = anthropic_server.url
+    psa = FakePsa()
+    psa_server = ThreadedApp(psa.app())
+    psa_server.start()
+    psa.port = psa_server.port
+    return Fakes(smtp, slack, anthropic, psa, servers=[anthropic_server, psa_server])
+
+
+@dataclass
+class System:
+    """The running system: one replica of each service behind the gateway."""
+
+    infra: Infra
+    fakes: Fakes
+    log_dir: Path
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+    gateway: Gateway | None = None
+
+    def env(self) -> dict[str, str]:
+        """The environment every service process gets."""
+        return {
+            **FAST,
+            "FLOWPILOT_DATABASE_URL": self.infra.database_url,
+            "FLOWPILOT_AMQP_URL": self.infra.amqp_url,
+            "FLOWPILOT_SMTP_HOST": self.fakes.smtp.host,
+            "FLOWPILOT_SMTP_PORT": str(self.fakes.smtp.port),
+            "FLOWPILOT_SLACK_API_URL": self.fakes.slack.api_url,
+            "ANTHROPIC_BASE_URL": self.fakes.anthropic.base_url,
+            "ANTHROPIC_API_KEY": DEFAULT_API_KEY,
+        }
+
+    @property
+    def url(self) -> str:
+        """The gateway: the only way the tests talk to the system."""
+        assert self.gateway is not None
+        return self.gateway.url
+
+    def start(self) -> System:
+        """Start the four services (in parallel), wait until each is ready, then the gateway."""
+        for name in SERVICES:
+            self.services[name] = ServiceProcess(name, self.env(), self.log_dir).start(wait=False)
+        for process in self.services.values():
+            process.wait_ready()
+        self.gateway = Gateway(
+            api=[f"127.0.0.1:{self.services['handoff-api'].port}"],
+            notifier=[f"127.0.0.1:{self.services['notifier'].port}"],
+            docgen=[f"127.0.0.1:{self.services['docgen'].port}"],
+            workdir=self.log_dir / "gateway",
+        ).start()
+        return self
+
+    def replace(self, name: str, *, unset: tuple[str, ...] = ()) -> ServiceProcess:
+        """Stop a service and start it again (same port), without the `unset` variables."""
+        old = self.services[name]
+        old.stop()
+        new = ServiceProcess(name, self.env(), self.log_dir, port=old.port, unset=unset)
+        self.services[name] = new.start()
+        return new
+
+    def stop(self) -> None:
+        """Stop the gateway and every service (killing what does not stop)."""
+        if self.gateway is not None:
+            self.gateway.stop()
+        for process in self.services.values():
+            process.stop()
+
+    def tails(self) -> str:
+        """The end of every log, for a failing test's report."""
+        parts = [f"----- {name} ({p.log_path}) -----\n{p.tail()}" for name, p in self.services.items()]
+        if self.gateway is not None:
+            parts.append(f"----- nginx error log -----\n{self.gateway.tail()}")
+        return "\n".join(parts)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember each phase's outcome on the item (for printing service logs on failure)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(scope="package")
+def fakes() -> Iterator[Fakes]:
+    """The fake outside world, for the e2e package."""
+    started = start_fakes()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="package")
+def system(
+    infra: Infra, fakes: Fakes, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> System:
+    """All four services and the gateway, for the e2e package; stopped even when a test fails."""
+    if not nginx_available():
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    running = System(infra=infra, fakes=fakes, log_dir=tmp_path_factory.mktemp("e2e"))
+    request.addfinalizer(running.stop)
+    try:
+        running.start()
+    except BaseException:
+        print(running.tails())
+        raise
+    return running
+
+
+@pytest.fixture(autouse=True)
+def _logs_on_failure(request: pytest.FixtureRequest, system: System) -> Iterator[None]:
+    """Print the tail of every service log when the test failed."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(system.tails())
+
+
+@pytest.fixture
+async def gw(system: System) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client on the gateway."""
+    async with httpx.AsyncClient(base_url=system.url, timeout=30) as client:
+        yield client
+
+
+@dataclass
+class Team:
+    """A tenant with the people of the story and its Slack channel and ConnectWise ticket."""
+
+    tenant: Tenant
+    junior: Person
+    seniors: list[Person]
+    viewer: Person
+    channel: str
+
+    @property
+    def owner(self) -> Person:
+        """The account's owner (also hears of escalations: owner, admin and engineer do)."""
+        return self.tenant.owner
+
+    @property
+    def recipients(self) -> list[Person]:
+        """Who gets a bell row and an email for an untargeted escalation by the junior."""
+        return [self.owner, *self.seniors]
+
+
+async def ok(response: httpx.Response, status: int = 200) -> Any:
+    """The JSON body, asserting the status."""
+    assert response.status_code == status, (
+        f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    )
+    return response.json() if response.content else None
+
+
+async def make_team(gw: httpx.AsyncClient, fakes: Fakes, *, slack: bool = True, psa: bool = True) -> Team:
+    """Sign up, add a junior, two seniors and a viewer, configure Slack and ConnectWise (all via the gateway)."""
+    tenant = await signup(gw, name=f"Contoso MSP {uuid.uuid4().hex[:6]}")
+    junior = await add_user(gw, tenant, "engineer", name="Jo Junior")
+    seniors = [
+        await add_user(gw, tenant, "engineer", name="Sam Senior"),
+        await add_user(gw, tenant, "admin", name="Alex Admin"),
+    ]
+    viewer = await add_user(gw, tenant, "viewer", name="Vic Viewer")
+    channel = f"C{uuid.uuid4().hex[:8].upper()}"
+    headers = tenant.owner.headers
+    if slack:
+        await ok(
+            await gw.put(
+                f"{API}/integrations/slack",
+                headers=headers,
+                json={"bot_token": "xoxb-e2e-token", "channel_id": channel},
+            )
+        )
+    if psa:
+        await ok(
+            await gw.put(
+                f"{API}/integrations/psa",
+                headers=headers,
+                json={
+                    "provider": "connectwise",
+                    "base_url": fakes.psa.base_url("connectwise"),
+                    "credentials": fakes.psa.credentials("connectwise"),
+                },
+            )
+        )
+    return Team(tenant=tenant, junior=junior, seniors=seniors, viewer=viewer, channel=channel)
+
+
+async def bell(gw: httpx.AsyncClient, person: Person, session_id: str) -> list[dict[str, Any]]:
+    """This person's bell rows about one session."""
+    body = await ok(await gw.get(f"{API}/notifications", headers=auth(person.token), params={"limit": 100}))
+    return [item for item in body["items"] if item["session_id"] == session_id]
