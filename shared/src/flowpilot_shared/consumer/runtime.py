@@ -30,6 +30,7 @@ from flowpilot_shared.broker.publisher import build_message
 from flowpilot_shared.broker.topology import DLX_EXCHANGE, QueueSpec, declare_queue
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent, parse_event
+from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.settings import CoreSettings
 from flowpilot_shared.unit_of_work import UnitOfWork
 
@@ -88,10 +89,17 @@ Handler = Callable[[AnyEvent, HandlerContext], Awaitable[object]]
 Prepare = Callable[[AnyEvent], Awaitable[Any]]
 
 
-def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
-    """Exponential backoff for `attempt` (1-based), never shorter than a server's Retry-After."""
-    delay = min(base * (2 ** (attempt - 1)), cap)
-    return max(delay, retry_after or 0.0)
+def share_of_pool(db: Database, settings: CoreSettings) -> int:
+    """How many inbox transactions each consumer of a process may hold open at once.
+
+    A handler holds its inbox connection while it claims ledger rows on a second one (committed
+    before an external call). Were every pooled connection held by such a handler, each would wait
+    for a second one until the pool timed out (and the messages dead-lettered). So the consumers of
+    a process together hold at most pool - 1 connections, each its own share: a consumer stuck on a
+    slow channel never takes another's.
+    """
+    consumers = max(1, int(getattr(db, "_consumer_count", 1)))
+    return max(1, (settings.db_pool_size + settings.db_max_overflow - 1) // consumers)
 
 
 class Consumer:
@@ -117,6 +125,9 @@ class Consumer:
         self._max_attempts = max_attempts or settings.consumer_max_attempts
         self._tasks: set[asyncio.Task[None]] = set()
         self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._held: asyncio.Semaphore | None = None
+        # Consumers of one process share its pool; each learns how many share it (see share_of_pool).
+        setattr(db, "_consumer_count", int(getattr(db, "_consumer_count", 0)) + 1)  # noqa: B010
 
     async def start(self, connection: AbstractRobustConnection) -> None:
         """Declare the queue (idempotent) and start consuming on a channel of `connection`."""
@@ -184,9 +195,15 @@ class Consumer:
                     )
                 )
 
+    def _slots(self) -> asyncio.Semaphore:
+        if self._held is None:  # sized at the first message, once every consumer is built
+            share = min(share_of_pool(self._db, self._settings), self._settings.consumer_prefetch)
+            self._held = asyncio.Semaphore(share)
+        return self._held
+
     async def _run_once(self, event: AnyEvent, message: AbstractIncomingMessage, attempt: int) -> str:
         prepared = await self._prepare(event) if self._prepare is not None else None
-        async with UnitOfWork(self._db.sessions) as uow:
+        async with self._slots(), UnitOfWork(self._db.sessions) as uow:
             if not await uow.claim_inbox(self.name, event.id):
                 return "duplicate"
             if prepared is ALREADY_DONE:
