@@ -13,6 +13,7 @@ from handoff_api.documents.views import router as documents_router
 from handoff_api.errors import install_error_handlers
 from handoff_api.handoffs.views import router as handoffs_router
 from handoff_api.integrations.views import router as integrations_router
+from handoff_api.openapi import document_errors
 from handoff_api.queue.views import router as queue_router
 from handoff_api.ratelimit import SlidingWindowLimiter
 from handoff_api.sessions.views import router as sessions_router
@@ -36,7 +37,7 @@ def api_router() -> APIRouter:
         documents_router,
         integrations_router,
     ):
-        router.include_router(sub)
+        router.include_router(document_errors(sub))
     return router
 
 
