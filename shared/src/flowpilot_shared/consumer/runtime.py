@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
+import asyncpg
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from flowpilot_shared.broker.publisher import build_message
 from flowpilot_shared.broker.topology import DLX_EXCHANGE, QueueSpec, declare_queue
@@ -87,6 +89,27 @@ class HandlerContext:
 
 Handler = Callable[[AnyEvent, HandlerContext], Awaitable[object]]
 Prepare = Callable[[AnyEvent], Awaitable[Any]]
+
+
+# SQLSTATE classes of a database that is not there for anyone: connection exceptions (08),
+# insufficient resources such as too many connections (53), operator intervention (57P: shutdown).
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what it wraps) says the database is unreachable rather than the work wrong."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
+        if isinstance(exc, ConnectionError | asyncpg.exceptions.ConnectionDoesNotExistError):
+            return True
+        sqlstate = getattr(exc, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
 
 
 def share_of_pool(db: Database, settings: CoreSettings) -> int:
@@ -162,7 +185,8 @@ class Consumer:
             await self._dead_letter(message, f"unexpected event type {event.type}", attempts=0)
             return
         EVENT_LAG.labels(self.name).observe(max(time.time() - event.occurred_at.timestamp(), 0.0))
-        for attempt in range(1, self._max_attempts + 1):
+        attempt, outages = 1, 0
+        while True:
             try:
                 with HANDLE_SECONDS.labels(self.name).time():
                     outcome = await self._run_once(event, message, attempt)
@@ -173,6 +197,22 @@ class Consumer:
                 await self._dead_letter(message, f"permanent: {exc}", attempts=attempt)
                 return
             except Exception as exc:
+                if database_unavailable(exc):
+                    # PostgreSQL restarting or out of connections is no fault of the message: it
+                    # waits (unacked) for the database instead of spending its attempts.
+                    outages += 1
+                    log.warning(
+                        "database unavailable; message waits", consumer=self.name, error=str(exc)[:200]
+                    )
+                    await asyncio.sleep(
+                        backoff_seconds(
+                            outages,
+                            self._settings.consumer_retry_base_seconds,
+                            self._settings.consumer_retry_max_seconds,
+                            None,
+                        )
+                    )
+                    continue
                 retry_after = exc.retry_after if isinstance(exc, TransientError) else None
                 log.warning(
                     "handler failed",
@@ -194,6 +234,7 @@ class Consumer:
                         retry_after,
                     )
                 )
+                attempt += 1
 
     def _slots(self) -> asyncio.Semaphore:
         if self._held is None:  # sized at the first message, once every consumer is built
