@@ -7,6 +7,8 @@ outside survives a crash. Row states: `pending` while a call is in flight (or ju
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,12 +16,15 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from flowpilot_shared.consumer.runtime import database_unavailable
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
 from flowpilot_shared.unit_of_work import UnitOfWork
 
 CRASHED_IN_FLIGHT = "outcome unknown after crash; not resent to avoid a duplicate"
 ERROR_LIMIT = 1000
+# How long recording a call's outcome waits for an unreachable database before giving up.
+OUTCOME_PATIENCE_SECONDS = 60.0
 FINAL = (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.skipped)
 
 UowFactory = Callable[[], UnitOfWork]
@@ -144,9 +149,21 @@ async def record_outcome(
         values["last_error"] = error[:ERROR_LIMIT]
     if external_id is not None:
         values["external_id"] = external_id[:300]
-    async with new_uow() as uow:
-        await uow.session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
-        await uow.commit()
+    # The call has been made: losing its outcome to a database blip would leave the row `pending`,
+    # and the redelivery would then record a sent message as failed. Wait for the database instead.
+    deadline = time.monotonic() + OUTCOME_PATIENCE_SECONDS
+    delay = 0.1
+    while True:
+        try:
+            async with new_uow() as uow:
+                await uow.session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+                await uow.commit()
+            return
+        except Exception as exc:
+            if not database_unavailable(exc) or time.monotonic() + delay > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 async def reopen_failed(new_uow: UowFactory, event_id: uuid.UUID, channel: str) -> int:
