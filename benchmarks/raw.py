@@ -31,7 +31,9 @@ async def postgres_commits_per_second(dsn: str, *, seconds: float = 5.0) -> floa
                 async with conn.transaction():
                     a = uuid.uuid4()
                     await conn.execute(f"INSERT INTO {table}_a VALUES ($1, $2)", a, "escalation")
-                    await conn.execute(f"INSERT INTO {table}_h VALUES ($1, $2, $3)", uuid.uuid4(), a, '{"k": 1}')
+                    await conn.execute(
+                        f"INSERT INTO {table}_h VALUES ($1, $2, $3)", uuid.uuid4(), a, '{"k": 1}'
+                    )
                 done += 1
 
     start = time.perf_counter()

@@ -1,0 +1,73 @@
+"""Handoff API latency at fixed rates, and the highest rate whose p99 stays under 100 ms."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from benchmarks.http import HttpPool
+from benchmarks.load import run_handoffs
+from benchmarks.seed import Team
+from benchmarks.stack import cpu_seconds
+
+FIXED_RATES = (50, 100, 200)
+P99_LIMIT_MS = 100.0
+
+
+async def fixed_rates(
+    api: HttpPool, teams: Sequence[Team], *, seconds: float, pid: int, rates: Sequence[int] = FIXED_RATES
+) -> list[dict[str, Any]]:
+    """p50/p95/p99 at 50, 100 and 200 escalations/s, and handoff-api CPU per handoff (noise-proof)."""
+    rows = []
+    for rate in rates:
+        before = cpu_seconds(pid)
+        result = await run_handoffs(api, teams, rate=rate, seconds=seconds)
+        await asyncio.sleep(0.5)  # let the relay publish the tail (its CPU belongs to these handoffs)
+        rows.append(result.summary())
+        rows[-1]["api_cpu_ms_per_handoff"] = round((cpu_seconds(pid) - before) * 1000 / max(result.ok, 1), 2)
+        print(f"  api {rate}/s: {rows[-1]}", flush=True)
+        await asyncio.sleep(1.0)
+    return rows
+
+
+def _passes(row: dict[str, Any]) -> bool:
+    return (
+        not row["errors"]
+        and row["p99_ms"] < P99_LIMIT_MS
+        and row["achieved_rate"] >= 0.95 * float(row["target_rate"])
+    )
+
+
+async def max_rate(
+    api: HttpPool,
+    teams: Sequence[Team],
+    *,
+    seconds: float,
+    start: int = 300,
+    step: int = 100,
+    ceiling: int = 2000,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Step the rate up until p99 passes 100 ms (or errors/shortfall); then bisect once between steps."""
+    steps: list[dict[str, Any]] = []
+    best = 0
+    rate = start
+    while rate <= ceiling:
+        row = (await run_handoffs(api, teams, rate=rate, seconds=seconds)).summary()
+        row["passed"] = _passes(row)
+        steps.append(row)
+        print(f"  api search {rate}/s: p99 {row['p99_ms']} ms, achieved {row['achieved_rate']}/s", flush=True)
+        await asyncio.sleep(2.0)
+        if not row["passed"]:
+            break
+        best = rate
+        rate += step
+    if best and rate <= ceiling:
+        middle = best + step // 2
+        row = (await run_handoffs(api, teams, rate=middle, seconds=seconds)).summary()
+        row["passed"] = _passes(row)
+        steps.append(row)
+        print(f"  api search {middle}/s: p99 {row['p99_ms']} ms", flush=True)
+        if row["passed"]:
+            best = middle
+    return best, steps

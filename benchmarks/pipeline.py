@@ -1,0 +1,92 @@
+"""Full pipeline: commit→stream latency at 50/s, then the highest rate sustained with queues drained."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+from benchmarks.effects import wait_drained
+from benchmarks.http import HttpPool
+from benchmarks.load import percentile, run_handoffs
+from benchmarks.seed import Team
+from benchmarks.stack import Stack
+from benchmarks.streams import Listeners
+
+CANDIDATES = (25, 50, 100, 150, 200, 300)
+SUSTAIN_SECONDS = 60.0
+DRAIN_GRACE = 15.0  # after the last handoff, everything must be done within this to count as sustained
+
+
+async def stream_latency(
+    stack: Stack, api: HttpPool, teams: Sequence[Team], *, seconds: float
+) -> dict[str, Any]:
+    """50 clients (5 in each of 10 accounts) watch 50 escalations/s across those accounts."""
+    listeners = Listeners(stack.services["notifier"].port)
+    group = list(teams[:10])
+    tokens = [t for team in group for t in itertools.islice(itertools.cycle(team.senior_tokens), 5)]
+    await listeners.connect(tokens)
+    load = await run_handoffs(api, group, rate=50, seconds=seconds)
+    drain = await wait_drained(stack, [h for _, h, _ in load.handoffs], timeout=60)
+    await asyncio.sleep(0.5)
+    await listeners.close()
+    lat = listeners.latencies_ms()
+    expected = 5 * load.ok
+    return {
+        "clients": len(tokens),
+        "rate": 50,
+        "seconds": seconds,
+        "deliveries": len(lat),
+        "expected_deliveries": expected,
+        "commit_to_stream_p50_ms": round(percentile(lat, 50), 1),
+        "commit_to_stream_p99_ms": round(percentile(lat, 99), 1),
+        "commit_to_stream_max_ms": round(max(lat), 1) if lat else None,
+        "api": load.summary(),
+        "drained": drain["drained"],
+    }
+
+
+async def sustained(
+    stack: Stack, api: HttpPool, teams: Sequence[Team], *, rate: int, seconds: float
+) -> dict[str, Any]:
+    """Run `rate`/s for `seconds`; sustained if the API kept up and everything drained within the grace."""
+    load = await run_handoffs(api, teams, rate=rate, seconds=seconds)
+    drain = await wait_drained(stack, [h for _, h, _ in load.handoffs], timeout=DRAIN_GRACE)
+    row: dict[str, Any] = {"rate": rate, "seconds": seconds, "api": load.summary(), **drain}
+    row["sustained"] = bool(drain["drained"] and not load.errors and load.achieved >= 0.95 * rate)
+    if not drain["drained"]:
+        # Let the backlog finish before the next step, and record how long it took.
+        late = await wait_drained(stack, [h for _, h, _ in load.handoffs], timeout=240)
+        row["backlog_drained_after_s"] = round(DRAIN_GRACE + late["drain_seconds"], 1)
+        row["effects"], row["duplicates"] = late["effects"], late["duplicates"]
+    return row
+
+
+async def run(stack: Stack, api: HttpPool, teams: Sequence[Team], *, scale: float) -> dict[str, Any]:
+    """Stream latency, a short search (15 s steps), then the full 60 s at the best rate found."""
+    result: dict[str, Any] = {}
+    print("  commit→stream latency, 50 clients at 50/s ...", flush=True)
+    result["stream_latency"] = await stream_latency(stack, api, teams, seconds=10 * scale)
+    print(f"  {result['stream_latency']}", flush=True)
+    search: list[dict[str, Any]] = []
+    best = 0
+    for rate in CANDIDATES:
+        row = await sustained(stack, api, teams, rate=rate, seconds=15 * scale)
+        search.append(row)
+        print(
+            f"  pipeline search {rate}/s for {15 * scale:.0f}s: sustained={row['sustained']} "
+            f"drain={row['drain_seconds']}s api p99={row['api']['p99_ms']}ms",
+            flush=True,
+        )
+        if not row["sustained"]:
+            break
+        best = rate
+    result["search"] = search
+    final_rate = best or CANDIDATES[0]
+    print(f"  pipeline sustained run: {final_rate}/s for {SUSTAIN_SECONDS:.0f}s ...", flush=True)
+    final = await sustained(stack, api, teams, rate=final_rate, seconds=SUSTAIN_SECONDS)
+    print(f"  {final['sustained']=} drain={final['drain_seconds']}s effects={final['effects']}", flush=True)
+    result["final"] = final
+    result["max_sustained_rate"] = final_rate if final["sustained"] else 0
+    return result

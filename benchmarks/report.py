@@ -1,0 +1,86 @@
+"""The benchmark's table (markdown, so it can be pasted into the README as is)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _met(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "NOT met")
+
+
+def render(r: dict[str, Any]) -> str:
+    """A markdown table of every measurement, with the targets beside them."""
+    m = r["machine"]
+    lines = [
+        f"Machine: {m['nproc']} cores ({m['cpu']}), {m['memory_gb']} GB RAM, PostgreSQL {m['postgresql']}, "
+        f"RabbitMQ {m['rabbitmq']}, Python {m['python']}; load average at start {r.get('loadavg_start', '?')}"
+        + (f"; duration scale {r['scale']}" if r.get("scale", 1) != 1 else ""),
+        "",
+        "| measurement | result | target | |",
+        "| --- | --- | --- | --- |",
+    ]
+
+    def row(name: str, value: Any, target: str = "", ok: bool | None = None) -> None:
+        lines.append(f"| {name} | {value} | {target} | {_met(ok) if target else ''} |")
+
+    raw = r.get("raw", {})
+    if raw:
+        row("raw PostgreSQL: 2 inserts + commit, 32 in flight", f"{raw['postgres_tx_per_s']} tx/s")
+        row("raw RabbitMQ: confirmed persistent 1.2 KB publishes", f"{raw['rabbitmq_pub_per_s']} msg/s")
+    api = r.get("api", {})
+    for fixed in api.get("fixed", []):
+        rate = fixed["target_rate"]
+        target = "p99 ≤ 50 ms" if rate == 200 else ""
+        row(
+            f"handoff API at {rate}/s (p50 / p95 / p99)",
+            f"{fixed['p50_ms']} / {fixed['p95_ms']} / {fixed['p99_ms']} ms (achieved {fixed['achieved_rate']}/s, "
+            f"{fixed.get('api_cpu_ms_per_handoff', '?')} ms CPU per handoff)",
+            target,
+            fixed["p99_ms"] <= 50 and not fixed["errors"] if target else None,
+        )
+    if "max_rate_p99_under_100ms" in api:
+        best = api["max_rate_p99_under_100ms"]
+        row("handoff API max rate with p99 < 100 ms", f"{best}/s", "≥ 500/s", best >= 500)
+        if "ratio_to_raw_postgres" in api:
+            row("… as a share of the raw PostgreSQL limit", f"{api['ratio_to_raw_postgres']:.1%}")
+    pipe = r.get("pipeline", {})
+    if pipe:
+        sl = pipe["stream_latency"]
+        row(
+            f"commit→stream p50 / p99, {sl['clients']} clients at 50/s",
+            f"{sl['commit_to_stream_p50_ms']} / {sl['commit_to_stream_p99_ms']} ms "
+            f"({sl['deliveries']}/{sl['expected_deliveries']} delivered)",
+            "p99 ≤ 100 ms",
+            sl["commit_to_stream_p99_ms"] <= 100 and sl["deliveries"] >= sl["expected_deliveries"],
+        )
+        final = pipe["final"]
+        row(
+            f"full pipeline sustained {final['seconds']:.0f} s, drained",
+            f"{pipe['max_sustained_rate']}/s (ran {final['rate']}/s: drained in {final['drain_seconds']} s "
+            f"after the last handoff, duplicates {sum(final['duplicates'].values())})",
+            "≥ 150/s",
+            pipe["max_sustained_rate"] >= 150,
+        )
+    sc = r.get("scale", {})
+    for rec in sc.get("recipients", []):
+        row(
+            f"{rec['recipients']} recipients: commit → all bell rows + emails",
+            f"{rec['commit_to_all_bell_and_email_s'] * 1000:.0f} ms ({rec['per_recipient_ms']} ms/recipient)",
+        )
+    for fan in sc.get("stream_fan_out", []):
+        target = "< 1 s, < 500 MB" if fan["clients"] == 5000 else ""
+        ok = (
+            fan["received_all"]
+            and (fan["fan_out_all_ms_median"] or 1e9) < 1000
+            and fan["notifier_rss_mb"] < 500
+        )
+        row(
+            f"{fan['clients']} stream clients on one notifier: fan-out to all, notifier RSS",
+            f"{fan['fan_out_all_ms_median']} ms, {fan['notifier_rss_mb']} MB",
+            target,
+            ok if target else None,
+        )
+    for name, mb in r.get("idle_rss_mb", {}).items():
+        row(f"idle RSS {name}", f"{mb} MB", "< 150 MB", mb < 150)
+    return "\n".join(lines)

@@ -1,0 +1,231 @@
+"""The system under test: its own database and vhost, the fakes and the four services as processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import aio_pika
+import asyncpg
+from sqlalchemy.engine import make_url
+from tests.harness.processes import ServiceProcess, free_port
+
+from flowpilot_shared.broker.topology import ALL_QUEUES, UNROUTED_QUEUE
+from flowpilot_shared.migrations.cli import upgrade
+
+BASE_DB = os.environ.get(
+    "FLOWPILOT_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+BASE_AMQP = os.environ.get("FLOWPILOT_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+JWT_SECRET = "bench-jwt-secret-" + uuid.uuid4().hex
+SECRET_KEY = "bench-secret-key-" + uuid.uuid4().hex
+SERVICES = ("handoff-api", "notifier", "docgen", "psa-sync")
+
+
+def raise_fd_limit(want: int = 20000) -> int:
+    """Raise this process' (and its children's) open-file limit as far as allowed."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = min(want, hard) if hard != resource.RLIM_INFINITY else want
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (VmRSS of /proc/<pid>/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Stack:
+    """Database, vhost, fakes and service processes of one benchmark run."""
+
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="flowpilot-bench-")))
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+    fakes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    fake_ports: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def db_name(self) -> str:
+        """This run's database."""
+        return f"flowpilot_bench_{self.run_id}"
+
+    @property
+    def vhost(self) -> str:
+        """This run's RabbitMQ vhost."""
+        return f"flowpilot_bench_{self.run_id}"
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy URL of this run's database."""
+        return make_url(BASE_DB).set(database=self.db_name).render_as_string(hide_password=False)
+
+    @property
+    def dsn(self) -> str:
+        """libpq DSN of this run's database."""
+        return self.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    @property
+    def admin_dsn(self) -> str:
+        """libpq DSN of the maintenance database."""
+        return make_url(BASE_DB).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    @property
+    def amqp_url(self) -> str:
+        """AMQP URL of this run's vhost."""
+        return BASE_AMQP.rstrip("/") + "/" + quote(self.vhost, safe="")
+
+    async def provision(self) -> None:
+        """Create and migrate the database; create the vhost."""
+        conn = await asyncpg.connect(self.admin_dsn)
+        try:
+            await conn.execute(f'CREATE DATABASE "{self.db_name}"')
+        finally:
+            await conn.close()
+        await asyncio.to_thread(upgrade, self.database_url)
+        user = BASE_AMQP.split("//", 1)[1].split(":", 1)[0]
+        _ctl("add_vhost", self.vhost)
+        _ctl("set_permissions", "-p", self.vhost, user, ".*", ".*", ".*")
+
+    def start_fakes(self) -> None:
+        """SMTP sink, Slack and PSA fakes, each its own process (they must not share our event loop)."""
+        for name in ("smtp", "slack", "psa"):
+            port = free_port()
+            self.fakes[name] = subprocess.Popen(
+                [sys.executable, "-m", f"tests.fakes.{name}", "--port", str(port)],
+                stdout=subprocess.DEVNULL,
+                stderr=(self.workdir / f"fake-{name}.log").open("wb"),
+            )
+            self.fake_ports[name] = port
+        for name, port in self.fake_ports.items():
+            _wait_port(port, self.fakes[name])
+
+    def env(self) -> dict[str, str]:
+        """Production-like settings (INFO logging, default pools and prefetch) aimed at this run."""
+        env = {
+            "FLOWPILOT_DATABASE_URL": self.database_url,
+            "FLOWPILOT_AMQP_URL": self.amqp_url,
+            "FLOWPILOT_JWT_SECRET": JWT_SECRET,
+            "FLOWPILOT_SECRET_KEY": SECRET_KEY,
+            "FLOWPILOT_PUBLIC_URL": "http://localhost:8080",
+            "FLOWPILOT_SMTP_HOST": "127.0.0.1",
+            "FLOWPILOT_SMTP_PORT": str(self.fake_ports.get("smtp", 1025)),
+            "FLOWPILOT_SLACK_API_URL": f"http://127.0.0.1:{self.fake_ports.get('slack', 0)}/api/",
+            "FLOWPILOT_ALLOW_LOOPBACK_INTEGRATIONS": "true",
+            "FLOWPILOT_LOG_LEVEL": "INFO",
+            # PostgreSQL here allows 100 connections in all (shared with whatever else runs): 15 per
+            # service at most. Two cores never keep more than a few transactions busy anyway.
+            "FLOWPILOT_DB_POOL_SIZE": os.environ.get("FLOWPILOT_DB_POOL_SIZE", "10"),
+            "FLOWPILOT_DB_MAX_OVERFLOW": os.environ.get("FLOWPILOT_DB_MAX_OVERFLOW", "5"),
+        }
+        for key in ("ANTHROPIC_API_KEY", "FLOWPILOT_ANTHROPIC_API_KEY"):
+            os.environ.pop(key, None)  # no key: template documentation, as the issue asks
+        return env
+
+    def start(self, *names: str) -> None:
+        """Start the named services as real processes and wait until each is ready."""
+        for name in names:
+            if name in self.services:
+                continue
+            proc = ServiceProcess(name, self.env(), self.workdir)
+            proc.start(wait=False)
+            self.services[name] = proc
+        for name in names:
+            self.services[name].wait_ready(timeout=90)
+
+    def pid(self, name: str) -> int:
+        """The pid of a running service."""
+        proc = self.services[name].process
+        assert proc is not None
+        return proc.pid
+
+    async def queue_depths(self) -> dict[str, int]:
+        """Messages waiting in each consumer queue (passive declare; no management plugin needed)."""
+        connection = await aio_pika.connect(self.amqp_url)
+        depths: dict[str, int] = {}
+        try:
+            for spec in ALL_QUEUES:
+                channel = await connection.channel()
+                try:
+                    queue = await channel.declare_queue(spec.name, passive=True)
+                    depths[spec.name] = queue.declaration_result.message_count or 0
+                except Exception:
+                    depths[spec.name] = -1  # not declared (its consumer is not running)
+                finally:
+                    if not channel.is_closed:
+                        await channel.close()
+        finally:
+            await connection.close()
+        return depths
+
+    async def purge_unrouted(self) -> None:
+        """Empty the unrouted queue (events published while no consumer queue existed)."""
+        connection = await aio_pika.connect(self.amqp_url)
+        try:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(UNROUTED_QUEUE, passive=True)
+            await queue.purge()
+        except Exception:
+            pass
+        finally:
+            await connection.close()
+
+    async def teardown(self) -> None:
+        """Stop everything and drop the database and vhost."""
+        for proc in self.services.values():
+            proc.stop()
+        for fake in self.fakes.values():
+            fake.terminate()
+            try:
+                fake.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                fake.kill()
+        conn = await asyncpg.connect(self.admin_dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+        subprocess.run(
+            ["rabbitmqctl", "delete_vhost", self.vhost], capture_output=True, check=False, timeout=60
+        )
+
+
+def _ctl(*args: str, attempts: int = 5) -> None:
+    for attempt in range(attempts):
+        done = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=60)
+        if done.returncode == 0:
+            return
+        time.sleep(2.0 * (attempt + 1))
+    raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {done.stdout} {done.stderr}")
+
+
+def _wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"fake on port {port} exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
