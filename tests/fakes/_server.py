@@ -92,3 +92,11 @@ class ThreadedApp:
             pass
         finally:
             self.stop()
+
+
+async def slow_down(holder: object) -> None:
+    """Wait `holder.delay_seconds` (0: at once), ending early when the delay is set back to 0."""
+    waited = 0.0
+    while waited < getattr(holder, "delay_seconds", 0.0):
+        await asyncio.sleep(0.05)
+        waited += 0.05

@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes._server import slow_down
+
 ROOTS = {"connectwise": "/cw/v4_6_release/apis/3.0", "autotask": "/atservices", "halopsa": "/halo"}
 CREDENTIALS: dict[str, dict[str, str]] = {
     "connectwise": {
@@ -64,6 +66,8 @@ class PsaWire:
         self.tokens: dict[str, float] = {}
         self._failures: dict[tuple[str, str], list[Failure]] = {}
         self._ids = itertools.count(1001)
+        # Seconds a ConnectWise note takes to be created; setting it back to 0 releases waiting calls.
+        self.delay_seconds = 0.0
 
     def ticket_notes(self, provider: str, ticket_id: str | int) -> list[dict[str, Any]]:
         """Notes on one ticket."""
@@ -124,6 +128,7 @@ class PsaWire:
         return rec, self._scripted("connectwise", operation)
 
     async def _cw_create(self, request: web.Request) -> web.Response:
+        await slow_down(self)
         rec, early = await self._cw_guard(request, "create_note")
         if early is not None:
             return self._answer(rec, early)

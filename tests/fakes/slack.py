@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from tests.fakes._server import ThreadedApp
+from tests.fakes._server import ThreadedApp, slow_down
 
 TOKEN_PREFIX = "xoxb-"
 
@@ -71,6 +71,8 @@ class FakeSlack:
         self.messages: dict[tuple[str, str], SlackMessage] = {}
         self.invalid_tokens = set(invalid_tokens or ())
         self.unknown_channels: set[str] = set()
+        # Seconds chat.postMessage takes to answer; setting it back to 0 releases waiting calls.
+        self.delay_seconds = 0.0
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self._seq = 0
@@ -173,6 +175,7 @@ class FakeSlack:
             return f"{int(time.time())}.{self._seq:06d}"
 
     async def _post_message(self, request: web.Request) -> web.Response:
+        await slow_down(self)
         call, refusal = await self._read(request, "chat.postMessage")
         if refusal is not None:
             return refusal

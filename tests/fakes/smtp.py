@@ -17,7 +17,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.fakes._server import free_port
+from tests.fakes._server import free_port, slow_down
 
 
 @dataclass
@@ -65,6 +65,7 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await slow_down(self.sink)
         with self.sink.lock:
             self.sink.attempts += 1
             if self.sink.fail_remaining > 0:
@@ -90,6 +91,8 @@ class FakeSmtp:
         self.attempts = 0
         self.fail_remaining = 0
         self.fail_reply = "451 4.3.0 Try again later"
+        # Seconds DATA takes to answer (a slow server); setting it back to 0 releases waiting sessions.
+        self.delay_seconds = 0.0
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
