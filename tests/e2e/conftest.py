@@ -128,12 +128,12 @@ class System:
         ).start()
         return self
 
-    def replace(self, name: str, *, unset: tuple[str, ...] = ()) -> ServiceProcess:
+    def replace(self, name: str, *, unset: tuple[str, ...] = (), wait: bool = True) -> ServiceProcess:
         """Stop a service and start it again (same port), without the `unset` variables."""
         old = self.services[name]
         old.stop()
         new = ServiceProcess(name, self.env(), self.log_dir, port=old.port, unset=unset)
-        self.services[name] = new.start()
+        self.services[name] = new.start(wait=wait)
         return new
 
     def stop(self) -> None:
@@ -149,6 +149,25 @@ class System:
         if self.gateway is not None:
             parts.append(f"----- nginx error log -----\n{self.gateway.tail()}")
         return "\n".join(parts)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Know xdist's group mark even when xdist is off (`-p no:xdist`)."""
+    config.addinivalue_line("markers", "xdist_group(name): run the group's tests on one xdist worker")
+    # `pytest tests/e2e -n N` (plain --dist load) keeps the e2e group on one worker too: one system
+    # per run, not one per worker fighting for two cores.
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+    # Workers re-read the command line ("load"): the controller tells them it runs loadgroup.
+    if getattr(config, "workerinput", {}).get("flowpilot_loadgroup"):
+        config.option.loadgroup = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Pass the switch to loadgroup on to each xdist worker."""
+    if node.config.option.dist == "loadgroup":
+        node.workerinput["flowpilot_loadgroup"] = True
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -21,7 +21,9 @@ STREAM = f"{API}/ai-sessions/escalations/stream"
 CRASHED = "outcome unknown after crash"
 
 
-async def _connect(gw: httpx.AsyncClient, person: Person, last_event_id: str | None = None) -> SseClient | None:
+async def _connect(
+    gw: httpx.AsyncClient, person: Person, last_event_id: str | None = None
+) -> SseClient | None:
     """An open stream, or None while the notifier is not (yet) serving streams."""
     headers = dict(person.headers)
     if last_event_id is not None:
@@ -50,7 +52,9 @@ def _created(events: list[SseEvent]) -> dict[str, list[str]]:
 
 async def _deliveries(gw: httpx.AsyncClient, team: Team, sid: str) -> list[dict[str, Any]]:
     body = await ok(
-        await gw.get(f"{API}/notifications/deliveries", headers=team.owner.headers, params={"session_id": sid})
+        await gw.get(
+            f"{API}/notifications/deliveries", headers=team.owner.headers, params={"session_id": sid}
+        )
     )
     return list(body)
 
@@ -114,8 +118,11 @@ async def test_notifier_kill_9_mid_stream(system: System, fakes: Fakes, gw: http
             message="replay of the missed escalations",
         )
         # Within one connection, no event twice; across the reconnect, only the cursor's batch may repeat.
-        replayed = [e.json()["event_id"] for e in second.events if e.event != "ready" and e.data.startswith("{")]
+        replayed = [
+            e.json()["event_id"] for e in second.events if e.event != "ready" and e.data.startswith("{")
+        ]
         assert len(replayed) == len(set(replayed)), replayed
+
         # The bell rows for the senior come through the stream too (one `notification` per session).
         def notified(c: SseClient) -> bool:
             events = [*first.events, *c.events]

@@ -78,6 +78,7 @@ class ServiceProcess:
         script, port_var = SCRIPTS[self.service]
         env = {k: v for k, v in {**os.environ, **self.env}.items() if k not in self.unset}
         env[port_var] = str(self.port)
+        env["PYTHONUNBUFFERED"] = "1"  # the log file is complete up to a kill -9
         self.starts += 1
         log = self.log_path.open("ab")
         self.process = subprocess.Popen([str(BIN / script)], env=env, stdout=log, stderr=subprocess.STDOUT)
