@@ -136,10 +136,8 @@ class System:
         return httpx.AsyncClient(base_url=self.url(service), timeout=30, limits=limits, **kwargs)
 
     def logs(self) -> str:
-        """Every process' log, for failure messages and secret scans."""
-        return "\n".join(
-            p.log_path.read_text(errors="replace") for p in self.procs.values() if p.log_path.exists()
-        )
+        """Every process' log (those stopped and replaced too), for failure messages and secret scans."""
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
 
 
 async def make_team(api: httpx.AsyncClient, fakes: Fakes, *, seniors: int = 3) -> Team:
