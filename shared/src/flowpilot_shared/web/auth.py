@@ -53,17 +53,19 @@ async def authenticate(token: str, *, jwt_secret: str, sessions: async_sessionma
         claims = read_token(token, secret=jwt_secret)
     except InvalidToken as exc:
         raise _unauthorized("Invalid or expired token") from exc
+    # Every request re-checks that the user is still active (a deactivated user loses access at
+    # once); plain columns, not a User entity, keep that lookup cheap.
     async with sessions() as session:
         user = (
             await session.execute(
-                select(User).where(
+                select(User.id, User.account_id, User.email, User.name, User.role).where(
                     User.id == claims.user_id,
                     User.account_id == claims.account_id,
                     User.is_active.is_(True),
                     User.deleted_at.is_(None),
                 )
             )
-        ).scalar_one_or_none()
+        ).one_or_none()
     if user is None:
         raise _unauthorized("Invalid or expired token")
     return Caller(id=user.id, account_id=user.account_id, email=user.email, name=user.name, role=user.role)

@@ -35,7 +35,7 @@ from handoff_api.handoffs.schemas import (
     LegacyEscalateResponse,
     PsaResultStatus,
 )
-from handoff_api.sessions.service import get_session, load_user
+from handoff_api.sessions.service import get_session
 from handoff_api.users.service import active_engineer_or_admin
 
 NOT_ESCALATABLE = frozenset(
@@ -44,10 +44,13 @@ NOT_ESCALATABLE = frozenset(
 NOT_PARKABLE = NOT_ESCALATABLE | {SessionStatus.parked}
 
 
-async def _recipients(session: AsyncSession, *, account_id: uuid.UUID, escalator_id: uuid.UUID) -> list[User]:
+async def _recipients(
+    session: AsyncSession, *, account_id: uuid.UUID, escalator_id: uuid.UUID
+) -> list[UserRef]:
     """Everyone an untargeted escalation notifies: active owners, admins, engineers but the escalator."""
+    # Plain columns, not User entities: no identity-map work for what only becomes event data.
     rows = await session.execute(
-        select(User)
+        select(User.id, User.name, User.email, User.role)
         .where(
             User.account_id == account_id,
             User.id != escalator_id,
@@ -57,7 +60,7 @@ async def _recipients(session: AsyncSession, *, account_id: uuid.UUID, escalator
         )
         .order_by(User.name, User.id)
     )
-    return list(rows.scalars())
+    return [UserRef(id=r.id, name=r.name, email=r.email, role=r.role) for r in rows]
 
 
 async def _check_target(
@@ -119,16 +122,14 @@ async def hand_off(
         row.status = SessionStatus.parked
     row.updated_at = now
     await uow.session.flush()
-    me = user_ref(await load_user(uow.session, caller.id))
+    # The caller was loaded (active, this account) by authentication moments ago: no second query.
+    me = UserRef(id=caller.id, name=caller.name, email=caller.email, role=caller.role)
     snap = await session_snapshot(uow.session, row)
     if intent == HandoffIntent.escalate:
         recipients: list[UserRef] = (
             [user_ref(target)]
             if target
-            else [
-                user_ref(u)
-                for u in await _recipients(uow.session, account_id=caller.account_id, escalator_id=caller.id)
-            ]
+            else await _recipients(uow.session, account_id=caller.account_id, escalator_id=caller.id)
         )
         data = HandoffEscalatedData(
             handoff_id=handoff.id,
