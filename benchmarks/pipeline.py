@@ -57,7 +57,7 @@ async def sustained(
     row["sustained"] = bool(drain["drained"] and not load.errors and load.achieved >= 0.95 * rate)
     if not drain["drained"]:
         # Let the backlog finish before the next step, and record how long it took.
-        late = await wait_drained(stack, [h for _, h, _ in load.handoffs], timeout=240)
+        late = await wait_drained(stack, [h for _, h, _ in load.handoffs], timeout=120)
         row["backlog_drained_after_s"] = round(DRAIN_GRACE + late["drain_seconds"], 1)
         row["effects"], row["duplicates"] = late["effects"], late["duplicates"]
     return row
