@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from types import TracebackType
 
+import structlog
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,6 +15,7 @@ from flowpilot_shared.events import AnyEvent, event_exchange, event_to_json
 from flowpilot_shared.models.messaging import InboxRecord, OutboxEvent
 
 OUTBOX_CHANNEL = "flowpilot_outbox"
+log = structlog.get_logger(__name__)
 
 
 class UnitOfWork:
@@ -37,6 +40,15 @@ class UnitOfWork:
         try:
             if self.session.in_transaction():
                 await self.session.rollback()
+        except Exception as error:
+            # Nothing was committed either way. A connection that cannot even roll back (PostgreSQL
+            # restarting, an operation cut off mid-flight) is discarded instead of failing the caller
+            # a second time, e.g. turning an API's 503 into a 500 after the response started.
+            log.warning(
+                "rollback failed; connection discarded", error=f"{type(error).__name__}: {error}"[:300]
+            )
+            with contextlib.suppress(Exception):
+                await self.session.invalidate()
         finally:
             await self.session.close()
 
