@@ -39,31 +39,27 @@ def _passes(row: dict[str, Any]) -> bool:
     )
 
 
+LADDER = (50, 100, 150, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000)
+
+
 async def max_rate(
-    api: HttpPool,
-    teams: Sequence[Team],
-    *,
-    seconds: float,
-    start: int = 300,
-    step: int = 100,
-    ceiling: int = 2000,
+    api: HttpPool, teams: Sequence[Team], *, seconds: float, ladder: Sequence[int] = LADDER
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Step the rate up until p99 passes 100 ms (or errors/shortfall); then bisect once between steps."""
+    """Climb the ladder until p99 passes 100 ms (or errors/shortfall); then try once between the steps."""
     steps: list[dict[str, Any]] = []
-    best = 0
-    rate = start
-    while rate <= ceiling:
+    best, failed_at = 0, 0
+    for rate in ladder:
         row = (await run_handoffs(api, teams, rate=rate, seconds=seconds)).summary()
         row["passed"] = _passes(row)
         steps.append(row)
         print(f"  api search {rate}/s: p99 {row['p99_ms']} ms, achieved {row['achieved_rate']}/s", flush=True)
         await asyncio.sleep(2.0)
         if not row["passed"]:
+            failed_at = rate
             break
         best = rate
-        rate += step
-    if best and rate <= ceiling:
-        middle = best + step // 2
+    if best and failed_at:
+        middle = (best + failed_at) // 2
         row = (await run_handoffs(api, teams, rate=middle, seconds=seconds)).summary()
         row["passed"] = _passes(row)
         steps.append(row)
