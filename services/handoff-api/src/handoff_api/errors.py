@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
+from flowpilot_shared.consumer.runtime import database_unavailable
+
 log = structlog.get_logger(__name__)
 
 DB_RETRY_AFTER_SECONDS = 5
@@ -71,6 +73,8 @@ def _validation_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _is_connection_error(exc: sa_exc.DBAPIError) -> bool:
     if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return True
+    if database_unavailable(exc):  # by SQLSTATE: e.g. 57P03 "the database system is shutting down"
         return True
     text = f"{type(exc.orig).__name__} {exc.orig}".lower()
     return any(w in text for w in ("connect", "connection", "cannotconnectnow", "shutdown", "closed"))
