@@ -1,0 +1,79 @@
+"""Scenario 4: notifier, docgen and psa-sync each SIGKILLed mid-batch under load, then restarted."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from tests.faults.accounting import account, settled
+from tests.faults.system import create_sessions, escalate_all, make_team
+from tests.harness.people import API
+from tests.harness.waiting import wait_until
+
+ESCALATIONS = 100
+# An email or Slack post whose call was in flight at the kill is recorded failed, not resent:
+# at most what the notifier had in flight (channel prefetch x send concurrency, bounded here).
+MAX_AMBIGUOUS = 30
+
+
+@pytest.mark.faults
+@pytest.mark.timeout(300)
+async def test_each_consumer_killed_mid_batch(system, db):
+    system.start()
+    fakes = system.fakes
+    async with system.client() as api:
+        team = await make_team(api, fakes)
+        sessions = await create_sessions(api, team, ESCALATIONS)
+        escalations = await escalate_all(api, team, sessions)
+
+        async def progressed(kind: str, fraction: float) -> bool:
+            report = await account(db, fakes, escalations, team.recipient_emails)
+            count = report.kinds[kind]
+            return count.seen >= count.expected * fraction
+
+        # docgen and psa-sync are fast (template docs): each is killed at its first effects; the notifier,
+        # slowest, once a fifth of the emails are out.
+        for service, kind, fraction in (
+            ("docgen", "documentation", 0.01),
+            ("psa-sync", "psa_note", 0.01),
+            ("notifier", "email", 0.2),
+        ):
+            await wait_until(
+                lambda k=kind, f=fraction: progressed(k, f), timeout=90, interval=0.02, message=kind
+            )
+            report = await account(db, fakes, escalations, team.recipient_emails)
+            proc = system.procs[service]
+            await asyncio.to_thread(proc.kill)  # SIGKILL: no shutdown, in-flight work cut off
+            print(f"killed {service} at {report.kinds[kind].seen}/{report.kinds[kind].expected} {kind}")
+            await asyncio.to_thread(proc.start)
+
+        report = await settled(
+            db,
+            fakes,
+            escalations,
+            team.recipient_emails,
+            infra=system.infra,
+            timeout=180,
+            max_ambiguous=MAX_AMBIGUOUS,
+        )
+        print(f"\n{ESCALATIONS} escalations, each consumer killed once:\n{report}")
+
+        # Each ambiguous send is on record, visible to the owner on the deliveries API with its reason.
+        ambiguous = [(k, key) for k, c in report.kinds.items() for key in c.ambiguous]
+        for kind, key in ambiguous:
+            session_id = key[0] if isinstance(key, tuple) else key
+            async with httpx.AsyncClient(base_url=system.url("notifier"), timeout=10) as notifier:
+                response = await notifier.get(
+                    f"{API}/notifications/deliveries",
+                    params={"session_id": session_id},
+                    headers=team.tenant.owner.headers,
+                )
+            assert response.status_code == 200, response.text
+            body = response.json()
+            items = body["items"] if isinstance(body, dict) else body
+            channel = "email" if kind == "email" else "slack"
+            assert any(
+                i["channel"] == channel and i["status"] == "failed" and i["last_error"] for i in items
+            ), items
