@@ -14,6 +14,7 @@ from flowpilot_shared.web.app import ReadinessCheck, create_service_app
 from notifier.bell.handler import build_bell_consumer
 from notifier.channels import build_channel_consumers
 from notifier.deliveries.views import router as deliveries_router
+from notifier.errors import install_error_handlers
 from notifier.notifications.views import router as notifications_router
 from notifier.settings import NotifierSettings
 from notifier.stream.hub import StreamHub
@@ -57,6 +58,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         readiness=readiness,
     )
     app.state.stream_hub = hub
+    install_error_handlers(app)
     # Deliveries first: its static `/notifications/deliveries` must win over any `/notifications/{id}`.
     app.include_router(deliveries_router, prefix=API_PREFIX)
     app.include_router(notifications_router, prefix=API_PREFIX)
