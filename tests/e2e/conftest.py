@@ -46,6 +46,11 @@ FAST = {
     "FLOWPILOT_PSA_RETRY_MAX_SECONDS": "1",
     "FLOWPILOT_AI_MAX_RETRIES": "0",
     "FLOWPILOT_LOG_LEVEL": "INFO",
+    # Small pools: the PostgreSQL of a dev box (max_connections 100) is shared with other suites.
+    "FLOWPILOT_DB_POOL_SIZE": "3",
+    "FLOWPILOT_DB_MAX_OVERFLOW": "7",
+    "FLOWPILOT_CONSUMER_PREFETCH": "8",
+    "FLOWPILOT_CHANNEL_PREFETCH": "4",
 }
 
 pytestmark = pytest.mark.e2e
