@@ -83,4 +83,6 @@ def render(r: dict[str, Any]) -> str:
         )
     for name, mb in r.get("idle_rss_mb", {}).items():
         row(f"idle RSS {name}", f"{mb} MB", "< 150 MB", mb < 150)
+    if r.get("error"):
+        lines.append(f"\nStopped early: {r['error']} (phases after it were not measured)")
     return "\n".join(lines)

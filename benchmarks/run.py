@@ -146,6 +146,11 @@ async def main() -> dict[str, Any]:
             results["scale"] = await scale.run(stack, pool, scale=SCALE)
         results["rss_after_mb"] = {name: round(rss_mb(stack.pid(name)), 1) for name in SERVICES}
         await pool.close()
+    except Exception as exc:
+        # A benchmark reports what it got: a phase that broke (say PostgreSQL restarted under it)
+        # is named in the results and the phases before it are still printed and written.
+        results["error"] = f"{type(exc).__name__}: {exc}"
+        print(f"benchmark stopped early: {results['error']}", flush=True)
     finally:
         await stack.teardown()
     results["finished"] = time.time()
