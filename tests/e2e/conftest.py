@@ -26,6 +26,7 @@ from tests.fakes.smtp import FakeSmtp
 from tests.harness.infra import Infra
 from tests.harness.people import API, Person, Tenant, add_user, auth, signup
 from tests.harness.processes import Gateway, ServiceProcess, nginx_available
+from tests.harness.waiting import wait_until
 
 PUBLIC_URL = "http://flowpilot.e2e.test"
 SERVICES = ("handoff-api", "notifier", "docgen", "psa-sync")
@@ -289,5 +290,11 @@ async def make_team(gw: httpx.AsyncClient, fakes: Fakes, *, slack: bool = True, 
 
 async def bell(gw: httpx.AsyncClient, person: Person, session_id: str) -> list[dict[str, Any]]:
     """This person's bell rows about one session."""
-    body = await ok(await gw.get(f"{API}/notifications", headers=auth(person.token), params={"limit": 100}))
+
+    async def answered() -> httpx.Response | None:
+        # 503 is the notifier saying "database busy, retry" (a shared dev PostgreSQL can run out of slots).
+        response = await gw.get(f"{API}/notifications", headers=auth(person.token), params={"limit": 100})
+        return None if response.status_code == 503 else response
+
+    body = await ok(await wait_until(answered, timeout=30, message="the notifier answers"))
     return [item for item in body["items"] if item["session_id"] == session_id]
