@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from flowpilot_shared.broker.topology import ALL_QUEUES
+from flowpilot_shared.consumer.runtime import database_unavailable
 from flowpilot_shared.db import Database
 from flowpilot_shared.models import Documentation, Notification, User
 from flowpilot_shared.models.notifications import Delivery
@@ -92,42 +93,15 @@ async def account(
     """Count every effect of `escalations` (each escalated to every address in `recipient_emails`)."""
     sessions = {e.session_id for e in escalations}
     session_uuids = [uuid.UUID(s) for s in sessions]
-    async with db.sessions() as s:
-        users = dict(
-            (await s.execute(select(User.email, User.id).where(User.email.in_(list(recipient_emails))))).all()
-        )
-        bells = (
-            await s.execute(
-                select(Notification.session_id, Notification.user_id).where(
-                    Notification.session_id.in_(session_uuids), Notification.type == "handoff_escalated"
-                )
-            )
-        ).all()
-        docs = (
-            (
-                await s.execute(
-                    select(Documentation.session_id).where(Documentation.session_id.in_(session_uuids))
-                )
-            )
-            .scalars()
-            .all()
-        )
-        deliveries = (
-            await s.execute(
-                select(
-                    Delivery.channel,
-                    Delivery.session_id,
-                    Delivery.recipient,
-                    Delivery.status,
-                    Delivery.last_error,
-                ).where(Delivery.session_id.in_(session_uuids), Delivery.event_type == "handoff.escalated")
-            )
-        ).all()
-        pushes = (
-            await s.execute(
-                select(PsaPush.ticket_id, PsaPush.status).where(PsaPush.session_id.in_(session_uuids))
-            )
-        ).all()
+    for pause in (0.2, 0.5, 1.0, 2.0, 4.0, 0.0):
+        try:
+            rows = await _read_rows(db, session_uuids, recipient_emails)
+            break
+        except Exception as exc:  # the box's PostgreSQL is shared: wait out "too many clients"
+            if not pause or not database_unavailable(exc):
+                raise
+            await asyncio.sleep(pause)
+    users, bells, docs, deliveries, pushes = rows
     sent = {(c, str(sid), r) for c, sid, r, st, _ in deliveries if st == "sent"}
     crashed = {
         (c, str(sid), r) for c, sid, r, st, err in deliveries if st == "failed" and err == CRASHED_IN_FLIGHT
@@ -211,3 +185,44 @@ async def settled(
     report = await account(db, fakes, escalations, recipient_emails)
     report.assert_exactly_once(max_ambiguous=max_ambiguous)
     return report
+
+
+async def _read_rows(db: Database, session_uuids: list[uuid.UUID], recipient_emails: Sequence[str]) -> tuple:  # type: ignore[type-arg]
+    """Bell rows, documentation, deliveries and PSA pushes of the sessions, and the recipients' ids."""
+    async with db.sessions() as s:
+        users = dict(
+            (await s.execute(select(User.email, User.id).where(User.email.in_(list(recipient_emails))))).all()
+        )
+        bells = (
+            await s.execute(
+                select(Notification.session_id, Notification.user_id).where(
+                    Notification.session_id.in_(session_uuids), Notification.type == "handoff_escalated"
+                )
+            )
+        ).all()
+        docs = (
+            (
+                await s.execute(
+                    select(Documentation.session_id).where(Documentation.session_id.in_(session_uuids))
+                )
+            )
+            .scalars()
+            .all()
+        )
+        deliveries = (
+            await s.execute(
+                select(
+                    Delivery.channel,
+                    Delivery.session_id,
+                    Delivery.recipient,
+                    Delivery.status,
+                    Delivery.last_error,
+                ).where(Delivery.session_id.in_(session_uuids), Delivery.event_type == "handoff.escalated")
+            )
+        ).all()
+        pushes = (
+            await s.execute(
+                select(PsaPush.ticket_id, PsaPush.status).where(PsaPush.session_id.in_(session_uuids))
+            )
+        ).all()
+    return users, bells, docs, deliveries, pushes

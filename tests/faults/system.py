@@ -38,10 +38,10 @@ FAST_ENV = {
     "FLOWPILOT_PSA_RETRY_BASE_SECONDS": "0.2",
     "FLOWPILOT_PSA_RETRY_MAX_SECONDS": "1",
     "FLOWPILOT_LOG_LEVEL": "INFO",
-    # PostgreSQL allows 100 connections here, shared by four services and the tests: 15 each at most
-    # (the defaults, 20 + 20 per process, exhaust it under load; see the report of issue 7).
-    "FLOWPILOT_DB_POOL_SIZE": "10",
-    "FLOWPILOT_DB_MAX_OVERFLOW": "5",
+    # PostgreSQL allows 100 connections here, shared by four services, the tests and whatever else
+    # runs on the box: 12 each at most (the defaults, 20 + 20 per process, exhaust it under load).
+    "FLOWPILOT_DB_POOL_SIZE": "8",
+    "FLOWPILOT_DB_MAX_OVERFLOW": "4",
 }
 
 

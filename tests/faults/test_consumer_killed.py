@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.faults.accounting import account, settled
-from tests.faults.system import create_sessions, escalate_all, make_team
+from tests.faults.system import Escalation, create_sessions, escalate_all, make_team
 from tests.harness.people import API
 from tests.harness.waiting import wait_until
 
@@ -26,10 +26,12 @@ async def test_each_consumer_killed_mid_batch(system, db):
     async with system.client() as api:
         team = await make_team(api, fakes)
         sessions = await create_sessions(api, team, ESCALATIONS)
-        escalations = await escalate_all(api, team, sessions)
+        # Escalations keep coming while the consumers are killed one after another.
+        escalating = asyncio.create_task(escalate_all(api, team, sessions, concurrency=3))
+        planned = [Escalation(session_id, "", ticket) for session_id, ticket in sessions]
 
         async def progressed(kind: str, fraction: float) -> bool:
-            report = await account(db, fakes, escalations, team.recipient_emails)
+            report = await account(db, fakes, planned, team.recipient_emails)
             count = report.kinds[kind]
             return count.seen >= count.expected * fraction
 
@@ -43,12 +45,13 @@ async def test_each_consumer_killed_mid_batch(system, db):
             await wait_until(
                 lambda k=kind, f=fraction: progressed(k, f), timeout=90, interval=0.02, message=kind
             )
-            report = await account(db, fakes, escalations, team.recipient_emails)
+            report = await account(db, fakes, planned, team.recipient_emails)
             proc = system.procs[service]
             await asyncio.to_thread(proc.kill)  # SIGKILL: no shutdown, in-flight work cut off
             print(f"killed {service} at {report.kinds[kind].seen}/{report.kinds[kind].expected} {kind}")
             await asyncio.to_thread(proc.start)
 
+        escalations = await escalating
         report = await settled(
             db,
             fakes,

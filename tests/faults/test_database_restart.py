@@ -1,0 +1,143 @@
+"""Scenario 2: PostgreSQL restarted under load: 503 (never a 2xx for an unsaved handoff), self-healing."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from flowpilot_shared.models import AiSession, Handoff, OutboxEvent
+from tests.faults.accounting import settled
+from tests.faults.system import Escalation, escalate_one, make_team, new_ticket_id
+from tests.harness.people import API
+from tests.harness.waiting import wait_until
+
+PG_RESTART = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"]
+PG_START = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"]
+WORKERS = 8
+
+
+def _restart_postgres() -> None:
+    try:
+        subprocess.run(PG_RESTART, check=True, capture_output=True, timeout=120)
+    finally:
+        # Whatever happened, leave PostgreSQL running for the rest of the run.
+        subprocess.run(PG_START, check=False, capture_output=True, timeout=120)
+
+
+@pytest.mark.faults
+@pytest.mark.serial
+@pytest.mark.timeout(300)
+async def test_postgres_restarted_under_load(system, db, infra):
+    system.start()
+    statuses: list[tuple[float, str, int]] = []  # (time, what, status)
+    acknowledged: list[Escalation] = []
+    restart_done = asyncio.Event()
+    after_restart_ok = 0
+
+    async with system.client() as api:
+        team = await make_team(api, system.fakes)
+        headers = team.tenant.owner.headers
+
+        async def worker() -> None:
+            nonlocal after_restart_ok
+            while not (restart_done.is_set() and after_restart_ok >= 20):
+                ticket = new_ticket_id()
+                try:
+                    created = await api.post(
+                        f"{API}/ai-sessions",
+                        headers=headers,
+                        json={
+                            "title": f"PG {uuid.uuid4().hex[:6]}",
+                            "problem": "VPN drops",
+                            "psa_ticket_id": ticket,
+                        },
+                    )
+                except httpx.HTTPError as exc:
+                    raise AssertionError(
+                        f"the API dropped a connection instead of answering: {exc!r}"
+                    ) from exc
+                statuses.append((time.monotonic(), "session", created.status_code))
+                if created.status_code != 201:
+                    assert created.status_code == 503, created.text
+                    await asyncio.sleep(0.05)  # deliberate: a client's pause before trying again
+                    continue
+                session_id = created.json()["id"]
+                escalated = await escalate_one(api, team, session_id)
+                statuses.append((time.monotonic(), "handoff", escalated.status_code))
+                if escalated.status_code == 201:
+                    acknowledged.append(Escalation(session_id, escalated.json()["id"], ticket))
+                    if restart_done.is_set():
+                        after_restart_ok += 1
+                else:
+                    assert escalated.status_code == 503, escalated.text
+
+        workers = [asyncio.create_task(worker()) for _ in range(WORKERS)]
+        await wait_until(lambda: _true(len(acknowledged) >= 30), timeout=60, message="load running")
+        restarted_at = time.monotonic()
+        await asyncio.to_thread(_restart_postgres)
+        restart_done.set()
+        await asyncio.wait_for(asyncio.gather(*workers), timeout=120)
+
+    codes = {code for _, _, code in statuses}
+    assert codes <= {201, 503}, codes
+    refused = sum(1 for t, _, code in statuses if code == 503 and t >= restarted_at)
+    print(f"\n{len(acknowledged)} escalations acknowledged, {refused} answers 503 during the restart")
+
+    # Every 2xx was saved; nothing half-applied: every escalated session has its handoff and its event.
+    async with db.sessions() as s:
+        escalated_sessions = set(
+            (
+                await s.execute(
+                    select(AiSession.id).where(
+                        AiSession.account_id == team.tenant.account_id, AiSession.status == "escalated"
+                    )
+                )
+            ).scalars()
+        )
+        handoffs = dict(
+            (
+                await s.execute(
+                    select(Handoff.id, Handoff.session_id).where(Handoff.account_id == team.tenant.account_id)
+                )
+            ).all()
+        )
+        events = set(
+            (
+                await s.execute(
+                    select(OutboxEvent.session_id).where(
+                        OutboxEvent.account_id == team.tenant.account_id,
+                        OutboxEvent.routing_key == "handoff.escalated",
+                    )
+                )
+            ).scalars()
+        )
+        tickets = dict(
+            (
+                await s.execute(
+                    select(AiSession.id, AiSession.psa_ticket_id).where(
+                        AiSession.account_id == team.tenant.account_id
+                    )
+                )
+            ).all()
+        )
+    for e in acknowledged:
+        assert uuid.UUID(e.handoff_id) in handoffs, f"2xx for handoff {e.handoff_id} that was not saved"
+    assert set(handoffs.values()) == escalated_sessions, (
+        "a handoff without its session change, or the reverse"
+    )
+    assert events == escalated_sessions, "a handoff without its event, or an event without its handoff"
+
+    # Every saved escalation (acknowledged or not) has each effect once, each on record.
+    saved = [Escalation(str(sid), str(hid), str(tickets[sid])) for hid, sid in handoffs.items()]
+    report = await settled(db, system.fakes, saved, team.recipient_emails, infra=infra, timeout=150)
+    print(report)
+
+
+async def _true(value: bool) -> bool:
+    return value
