@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from prometheus_client import Gauge
 
 from flowpilot_shared.broker.publisher import connect
+from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.consumer.runtime import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.logging import configure_logging
@@ -98,9 +99,7 @@ class ServiceRuntime:
                 await self._connect_task
         for consumer in self.consumers:
             await consumer.stop()
-        if self.connection is not None:
-            with contextlib.suppress(Exception):
-                await self.connection.close()
+        await close_quietly(self.connection)
         if self.relay is not None:
             await self.relay.stop()
         await self.db.dispose()

@@ -14,7 +14,6 @@ its effect already made (by a concurrent replica) returns `ALREADY_DONE` too, so
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 from flowpilot_shared.broker.publisher import build_message
 from flowpilot_shared.broker.topology import DLX_EXCHANGE, QueueSpec, declare_queue
+from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent, parse_event
 from flowpilot_shared.retry import backoff_seconds
@@ -164,9 +164,7 @@ class Consumer:
         """Finish in-flight messages, then close the channel."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._channel is not None:
-            with contextlib.suppress(Exception):
-                await self._channel.close()
+        await close_quietly(self._channel)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         # Prefetch bounds how many run at once; each runs as its own task.

@@ -14,6 +14,7 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import delete, select
 
 from flowpilot_shared.broker.publisher import Publisher, build_message, connect
+from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.db import Database, asyncpg_dsn
 from flowpilot_shared.models.messaging import OutboxEvent
 from flowpilot_shared.settings import CoreSettings
@@ -60,9 +61,7 @@ class OutboxRelay:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._publisher is not None:
-            with contextlib.suppress(Exception):
-                await self._publisher.close()
+        await close_quietly(self._publisher)
 
     def wake(self) -> None:
         """Ask for a publish pass now (used after a local commit and by NOTIFY)."""

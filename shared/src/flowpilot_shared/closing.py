@@ -1,0 +1,24 @@
+"""Closing connections on the way out without hanging on a peer that is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, Protocol
+
+CLOSE_TIMEOUT_SECONDS = 5.0
+
+
+class Closable(Protocol):
+    """Anything with an async `close()` (broker connections and channels, database connections)."""
+
+    async def close(self) -> Any: ...
+
+
+async def close_quietly(resource: Closable | None) -> None:
+    """Close `resource`, giving up after CLOSE_TIMEOUT_SECONDS and ignoring errors (e.g. broker down)."""
+    if resource is None:
+        return
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+            await resource.close()
