@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 CLOSE_TIMEOUT_SECONDS = 5.0
@@ -12,7 +13,7 @@ CLOSE_TIMEOUT_SECONDS = 5.0
 class Closable(Protocol):
     """Anything with an async `close()` (broker connections and channels, database connections)."""
 
-    async def close(self) -> Any: ...
+    def close(self) -> Awaitable[Any]: ...
 
 
 async def close_quietly(resource: Closable | None) -> None:
