@@ -20,6 +20,7 @@ from tests.harness.waiting import wait_until
 PG_RESTART = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"]
 PG_START = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"]
 WORKERS = 8
+MAX_AMBIGUOUS = 5
 
 
 def _restart_postgres() -> None:
@@ -135,7 +136,11 @@ async def test_postgres_restarted_under_load(system, db, infra):
 
     # Every saved escalation (acknowledged or not) has each effect once, each on record.
     saved = [Escalation(str(sid), str(hid), str(tickets[sid])) for hid, sid in handoffs.items()]
-    report = await settled(db, system.fakes, saved, team.recipient_emails, infra=infra, timeout=150)
+    # A send whose "attempt begins" commit was cut by the restart is marked failed (outcome unknown) on
+    # redelivery rather than risk a duplicate: on record, never silent, and only a handful.
+    report = await settled(
+        db, system.fakes, saved, team.recipient_emails, infra=infra, timeout=150, max_ambiguous=MAX_AMBIGUOUS
+    )
     print(report)
 
 
