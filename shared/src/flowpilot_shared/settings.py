@@ -27,8 +27,9 @@ class CoreSettings(BaseSettings):
     log_json: bool = False
 
     jwt_ttl_seconds: int = 12 * 3600
-    db_pool_size: int = 20
-    db_max_overflow: int = 20
+    # Four services (and their replicas) share PostgreSQL's max_connections (100 by default).
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
     outbox_retention_hours: float = 72.0
     outbox_poll_seconds: float = 1.0
     outbox_batch_size: int = 200

@@ -112,8 +112,8 @@ def database_unavailable(exc: BaseException | None) -> bool:
     return False
 
 
-def share_of_pool(db: Database, settings: CoreSettings) -> int:
-    """How many inbox transactions each consumer of a process may hold open at once.
+def share_of_pool(settings: CoreSettings, consumers: int) -> int:
+    """How many inbox transactions each of a process's `consumers` may hold open at once.
 
     A handler holds its inbox connection while it claims ledger rows on a second one (committed
     before an external call). Were every pooled connection held by such a handler, each would wait
@@ -121,8 +121,7 @@ def share_of_pool(db: Database, settings: CoreSettings) -> int:
     a process together hold at most pool - 1 connections, each its own share: a consumer stuck on a
     slow channel never takes another's.
     """
-    consumers = max(1, int(getattr(db, "_consumer_count", 1)))
-    return max(1, (settings.db_pool_size + settings.db_max_overflow - 1) // consumers)
+    return max(1, (settings.db_pool_size + settings.db_max_overflow - 1) // max(1, consumers))
 
 
 class Consumer:
@@ -148,12 +147,12 @@ class Consumer:
         self._max_attempts = max_attempts or settings.consumer_max_attempts
         self._tasks: set[asyncio.Task[None]] = set()
         self._channel: aio_pika.abc.AbstractChannel | None = None
-        self._held: asyncio.Semaphore | None = None
-        # Consumers of one process share its pool; each learns how many share it (see share_of_pool).
-        setattr(db, "_consumer_count", int(getattr(db, "_consumer_count", 0)) + 1)  # noqa: B010
+        self._held = asyncio.Semaphore(share_of_pool(settings, 1))
 
-    async def start(self, connection: AbstractRobustConnection) -> None:
-        """Declare the queue (idempotent) and start consuming on a channel of `connection`."""
+    async def start(self, connection: AbstractRobustConnection, *, pool_share: int | None = None) -> None:
+        """Declare the queue (idempotent) and consume; hold at most `pool_share` inbox transactions."""
+        if pool_share is not None:
+            self._held = asyncio.Semaphore(min(pool_share, self._settings.consumer_prefetch))
         channel = await connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=self._settings.consumer_prefetch)
         queue = await declare_queue(channel, self.spec, self._settings.delivery_limit)
@@ -234,15 +233,9 @@ class Consumer:
                 )
                 attempt += 1
 
-    def _slots(self) -> asyncio.Semaphore:
-        if self._held is None:  # sized at the first message, once every consumer is built
-            share = min(share_of_pool(self._db, self._settings), self._settings.consumer_prefetch)
-            self._held = asyncio.Semaphore(share)
-        return self._held
-
     async def _run_once(self, event: AnyEvent, message: AbstractIncomingMessage, attempt: int) -> str:
         prepared = await self._prepare(event) if self._prepare is not None else None
-        async with self._slots(), UnitOfWork(self._db.sessions) as uow:
+        async with self._held, UnitOfWork(self._db.sessions) as uow:
             if not await uow.claim_inbox(self.name, event.id):
                 return "duplicate"
             if prepared is ALREADY_DONE:
