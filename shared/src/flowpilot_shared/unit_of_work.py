@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from types import TracebackType
+from typing import Any
 
 import structlog
 from sqlalchemy import func, select
@@ -15,6 +16,14 @@ from flowpilot_shared.events import AnyEvent, event_exchange, event_to_json
 from flowpilot_shared.models.messaging import InboxRecord, OutboxEvent
 
 OUTBOX_CHANNEL = "flowpilot_outbox"
+# For a hot path that writes its outbox row inside its own statement (`outbox_params`): the INSERT,
+# and the select-list item that wakes the relays (NOTIFY is delivered on commit, never on rollback).
+OUTBOX_INSERT_SQL = (
+    "INSERT INTO outbox (id, exchange, routing_key, account_id, session_id, user_id, payload) "
+    "VALUES (:outbox_id, :outbox_exchange, :outbox_routing_key, :outbox_account_id, "
+    ":outbox_session_id, :outbox_user_id, CAST(CAST(:outbox_payload AS text) AS jsonb))"
+)
+NOTIFY_OUTBOX_SQL = f"pg_notify('{OUTBOX_CHANNEL}', '')"
 log = structlog.get_logger(__name__)
 
 
@@ -66,6 +75,19 @@ class UnitOfWork:
             )
         )
         self._has_events = True
+
+    @staticmethod
+    def outbox_params(event: AnyEvent, *, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+        """Bind values of `OUTBOX_INSERT_SQL` for `event` (the statement must also select `NOTIFY_OUTBOX_SQL`)."""
+        return {
+            "outbox_id": event.id,
+            "outbox_exchange": event_exchange(event),
+            "outbox_routing_key": event.type,
+            "outbox_account_id": event.account_id,
+            "outbox_session_id": event.session_id,
+            "outbox_user_id": user_id,
+            "outbox_payload": event.model_dump_json(),
+        }
 
     async def claim_inbox(self, consumer: str, event_id: uuid.UUID) -> bool:
         """Record that `consumer` processes `event_id` now; False if it already did (a duplicate)."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.events import (
@@ -13,6 +14,8 @@ from flowpilot_shared.events import (
     HandoffEscalatedData,
     HandoffParked,
     HandoffParkedData,
+    SessionSnapshot,
+    StepSnapshot,
     UserRef,
 )
 from flowpilot_shared.models import (
@@ -23,64 +26,68 @@ from flowpilot_shared.models import (
     Integration,
     IntegrationKind,
     SessionStatus,
-    User,
 )
-from flowpilot_shared.snapshots import session_snapshot, user_ref
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import Caller
-from handoff_api.errors import Conflict, Forbidden, InvalidField
+from handoff_api.errors import Conflict, Forbidden, InvalidField, NotFound
+from handoff_api.handoffs import sql
 from handoff_api.handoffs.schemas import (
     DocumentationStatus,
     HandoffOut,
     LegacyEscalateResponse,
     PsaResultStatus,
 )
-from handoff_api.sessions.service import get_session
-from handoff_api.users.service import active_engineer_or_admin
+from handoff_api.sessions.service import SESSION_NOT_FOUND, get_session
 
 NOT_ESCALATABLE = frozenset(
     {SessionStatus.escalated, SessionStatus.requesting_escalation, SessionStatus.resolved}
 )
 NOT_PARKABLE = NOT_ESCALATABLE | {SessionStatus.parked}
+_ROLES = [str(r) for r in ENGINEER_OR_ADMIN]
 
 
-async def _recipients(
-    session: AsyncSession, *, account_id: uuid.UUID, escalator_id: uuid.UUID
-) -> list[UserRef]:
-    """Everyone an untargeted escalation notifies: active owners, admins, engineers but the escalator."""
-    # Plain columns, not User entities: no identity-map work for what only becomes event data.
-    rows = await session.execute(
-        select(User.id, User.name, User.email, User.role)
-        .where(
-            User.account_id == account_id,
-            User.id != escalator_id,
-            User.is_active.is_(True),
-            User.deleted_at.is_(None),
-            User.role.in_([str(r) for r in ENGINEER_OR_ADMIN]),
-        )
-        .order_by(User.name, User.id)
-    )
-    return [UserRef(id=r.id, name=r.name, email=r.email, role=r.role) for r in rows]
-
-
-async def _check_target(
-    session: AsyncSession, *, caller: Caller, target_user_id: uuid.UUID | None, field: str
-) -> User | None:
+def _check_target(caller: Caller, target_user_id: uuid.UUID | None, row: Row[Any], field: str) -> None:
     if target_user_id is None:
-        return None
+        return
     if target_user_id == caller.id:
         raise InvalidField(field, "You cannot hand a session off to yourself")
-    target = await active_engineer_or_admin(session, account_id=caller.account_id, user_id=target_user_id)
-    if target is None:
+    if row.t_id is None:
         raise InvalidField(field, "The target must be an active engineer or admin of this account")
-    return target
 
 
-def _check_transition(row: AiSession, intent: HandoffIntent) -> None:
+def _check_transition(status: str, intent: HandoffIntent) -> None:
     refused = NOT_ESCALATABLE if intent == HandoffIntent.escalate else NOT_PARKABLE
-    if row.status in refused:
+    if status in refused:
         verb = "escalated" if intent == HandoffIntent.escalate else "parked"
-        raise Conflict(f"Session is {row.status} and cannot be {verb}")
+        raise Conflict(f"Session is {status} and cannot be {verb}")
+
+
+def _snapshot(row: Row[Any], session_id: uuid.UUID, status: SessionStatus) -> SessionSnapshot:
+    steps = zip(
+        row.step_ids or (),
+        row.step_kinds or (),
+        row.step_contents or (),
+        row.step_authors or (),
+        row.step_created or (),
+        strict=True,
+    )
+    return SessionSnapshot(
+        id=session_id,
+        title=row.title,
+        problem=row.problem,
+        client_name=row.client_name,
+        psa_ticket_id=row.psa_ticket_id,
+        status=status,
+        owner_id=row.owner_id,
+        created_at=row.created_at,
+        steps=[StepSnapshot(id=i, kind=k, content=c, author_id=a, created_at=t) for i, k, c, a, t in steps],
+    )
+
+
+def _recipients(row: Row[Any]) -> list[UserRef]:
+    """Everyone an untargeted escalation notifies: active owners, admins, engineers but the escalator."""
+    people = zip(row.r_ids or (), row.r_names or (), row.r_emails or (), row.r_roles or (), strict=True)
+    return [UserRef(id=i, name=n, email=e, role=r) for i, n, e, r in people]
 
 
 async def hand_off(
@@ -93,59 +100,86 @@ async def hand_off(
     target_user_id: uuid.UUID | None,
     target_field: str = "target_user_id",
 ) -> Handoff:
-    """Park or escalate a session (owner only); the handoff row, the session and the event commit as one."""
-    row = await get_session(uow.session, caller=caller, session_id=session_id, for_update=True)
+    """Park or escalate a session (owner only); the handoff row, the session and the event commit as one.
+
+    Two statements (a locking read of everything the checks and the event need, then one write of the
+    handoff, the session and the outbox row) instead of ORM loads and flushes: the hot path.
+    """
+    escalate = intent == HandoffIntent.escalate
+    row = (
+        await uow.session.execute(
+            sql.READ,
+            {
+                "session_id": session_id,
+                "account_id": caller.account_id,
+                "target": target_user_id,
+                "caller": caller.id,
+                "roles": _ROLES,
+                "recipients": escalate and target_user_id is None,
+            },
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(SESSION_NOT_FOUND)
     if row.owner_id != caller.id:
         raise Forbidden("Only the session's owner can hand it off")
-    target = await _check_target(
-        uow.session, caller=caller, target_user_id=target_user_id, field=target_field
-    )
-    _check_transition(row, intent)
+    _check_target(caller, target_user_id, row, target_field)
+    _check_transition(row.status, intent)
     now = datetime.now(UTC)
     handoff = Handoff(
         id=uuid.uuid4(),
         account_id=caller.account_id,
-        session_id=row.id,
+        session_id=session_id,
         intent=intent,
         reason=reason,
         from_user_id=caller.id,
-        target_user_id=target.id if target else None,
+        target_user_id=target_user_id,
         created_at=now,
+        claimed_at=None,
+        claimed_by=None,
     )
-    uow.session.add(handoff)
-    if intent == HandoffIntent.escalate:
-        row.status = SessionStatus.escalated
-        row.escalation_reason = reason
-        row.escalated_to_id = handoff.target_user_id
-        row.picked_up_by = None
-    else:
-        row.status = SessionStatus.parked
-    row.updated_at = now
-    await uow.session.flush()
     # The caller was loaded (active, this account) by authentication moments ago: no second query.
     me = UserRef(id=caller.id, name=caller.name, email=caller.email, role=caller.role)
-    snap = await session_snapshot(uow.session, row)
-    if intent == HandoffIntent.escalate:
-        recipients: list[UserRef] = (
-            [user_ref(target)]
-            if target
-            else await _recipients(uow.session, account_id=caller.account_id, escalator_id=caller.id)
+    event: HandoffEscalated | HandoffParked
+    if escalate:
+        target = (
+            UserRef(id=row.t_id, name=row.t_name, email=row.t_email, role=row.t_role)
+            if target_user_id is not None
+            else None
         )
         data = HandoffEscalatedData(
             handoff_id=handoff.id,
             reason=reason,
             escalated_at=now,
-            session=snap,
+            session=_snapshot(row, session_id, SessionStatus.escalated),
             escalator=me,
-            target=user_ref(target) if target else None,
-            recipients=recipients,
+            target=target,
+            recipients=[target] if target else _recipients(row),
         )
-        uow.add_event(HandoffEscalated(account_id=row.account_id, session_id=row.id, data=data))
+        event = HandoffEscalated(account_id=caller.account_id, session_id=session_id, data=data)
     else:
         parked = HandoffParkedData(
-            handoff_id=handoff.id, reason=reason, parked_at=now, session=snap, parked_by=me
+            handoff_id=handoff.id,
+            reason=reason,
+            parked_at=now,
+            session=_snapshot(row, session_id, SessionStatus.parked),
+            parked_by=me,
         )
-        uow.add_event(HandoffParked(account_id=row.account_id, session_id=row.id, data=parked))
+        event = HandoffParked(account_id=caller.account_id, session_id=session_id, data=parked)
+    await uow.session.execute(
+        sql.WRITE_ESCALATE if escalate else sql.WRITE_PARK,
+        {
+            "handoff_id": handoff.id,
+            "account_id": caller.account_id,
+            "session_id": session_id,
+            "intent": str(intent),
+            "reason": reason,
+            "caller": caller.id,
+            "target": target_user_id,
+            "now": now,
+            **uow.outbox_params(event),
+        },
+    )
     await uow.commit()
     return handoff
 
