@@ -6,16 +6,34 @@ import json
 from typing import Any
 
 import aio_pika
+from aio_pika.connection import make_url
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
 from flowpilot_shared.broker.topology import declare_exchanges
+from flowpilot_shared.closing import close_quietly
+
+
+def robust_connection(amqp_url: str, name: str) -> AbstractRobustConnection:
+    """A robust connection, not yet connected: its owner can close it even if `connect()` is cancelled.
+
+    Channels, queues and consumers are restored after a broker restart.
+    """
+    return aio_pika.RobustConnection(
+        make_url(amqp_url, reconnect_interval=1.0),
+        client_properties={"connection_name": name},
+        reconnect_interval=1.0,
+    )
 
 
 async def connect(amqp_url: str, name: str) -> AbstractRobustConnection:
-    """A robust connection: channels, queues and consumers are restored after a broker restart."""
-    return await aio_pika.connect_robust(
-        amqp_url, client_properties={"connection_name": name}, reconnect_interval=1.0
-    )
+    """A connected robust connection."""
+    connection = robust_connection(amqp_url, name)
+    try:
+        await connection.connect()
+    except BaseException:
+        await close_quietly(connection)
+        raise
+    return connection
 
 
 def build_message(
