@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import aio_pika
-from aio_pika.connection import make_url
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+from aio_pika.connection import make_url
 
 from flowpilot_shared.broker.topology import declare_exchanges
 from flowpilot_shared.closing import close_quietly
