@@ -16,6 +16,8 @@ class Database:
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # How many consumers of this process share the pool (each registers itself; see share_of_pool).
+    consumers: int = 0
 
     @classmethod
     def from_settings(cls, settings: CoreSettings) -> Database:

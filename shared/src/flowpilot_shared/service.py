@@ -16,7 +16,7 @@ from prometheus_client import Gauge
 
 from flowpilot_shared.broker.publisher import connect
 from flowpilot_shared.closing import close_quietly
-from flowpilot_shared.consumer.runtime import Consumer, share_of_pool
+from flowpilot_shared.consumer.runtime import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.logging import configure_logging
 from flowpilot_shared.outbox.relay import OutboxRelay
@@ -63,9 +63,8 @@ class ServiceRuntime:
         while True:
             try:
                 self.connection = await connect(self.settings.amqp_url, self.name)
-                share = share_of_pool(self.settings, len(self.consumers))
                 for consumer in self.consumers:
-                    await consumer.start(self.connection, pool_share=share)
+                    await consumer.start(self.connection)
                 if self.consumers:
                     await self._watch_depths(self.connection)
                 return

@@ -147,12 +147,12 @@ class Consumer:
         self._max_attempts = max_attempts or settings.consumer_max_attempts
         self._tasks: set[asyncio.Task[None]] = set()
         self._channel: aio_pika.abc.AbstractChannel | None = None
-        self._held = asyncio.Semaphore(share_of_pool(settings, 1))
+        self._held: asyncio.Semaphore | None = None
+        db.consumers += 1
 
-    async def start(self, connection: AbstractRobustConnection, *, pool_share: int | None = None) -> None:
-        """Declare the queue (idempotent) and consume; hold at most `pool_share` inbox transactions."""
-        if pool_share is not None:
-            self._held = asyncio.Semaphore(min(pool_share, self._settings.consumer_prefetch))
+    async def start(self, connection: AbstractRobustConnection) -> None:
+        """Declare the queue (idempotent) and consume, holding at most this consumer's share of the pool."""
+        self._slots()  # sized now: every consumer of the process has been built
         channel = await connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=self._settings.consumer_prefetch)
         queue = await declare_queue(channel, self.spec, self._settings.delivery_limit)
@@ -233,9 +233,15 @@ class Consumer:
                 )
                 attempt += 1
 
+    def _slots(self) -> asyncio.Semaphore:
+        if self._held is None:
+            share = share_of_pool(self._settings, self._db.consumers)
+            self._held = asyncio.Semaphore(min(share, self._settings.consumer_prefetch))
+        return self._held
+
     async def _run_once(self, event: AnyEvent, message: AbstractIncomingMessage, attempt: int) -> str:
         prepared = await self._prepare(event) if self._prepare is not None else None
-        async with self._held, UnitOfWork(self._db.sessions) as uow:
+        async with self._slots(), UnitOfWork(self._db.sessions) as uow:
             if not await uow.claim_inbox(self.name, event.id):
                 return "duplicate"
             if prepared is ALREADY_DONE:
