@@ -7,11 +7,12 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import asyncpg
 import structlog
 from prometheus_client import Counter, Histogram
-from sqlalchemy import delete, select
+from sqlalchemy import Row, Table, bindparam, delete, select, update
 
 from flowpilot_shared.broker.publisher import Publisher, build_message, connect
 from flowpilot_shared.closing import close_quietly
@@ -30,6 +31,17 @@ LAG = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 MAX_BACKOFF_SECONDS = 5.0
+# What publishing a row needs (plain columns: no ORM entities on the relay's hot path).
+PUBLISH_COLUMNS = (
+    OutboxEvent.id,
+    OutboxEvent.seq,
+    OutboxEvent.txid,
+    OutboxEvent.exchange,
+    OutboxEvent.routing_key,
+    OutboxEvent.session_id,
+    OutboxEvent.payload,
+    OutboxEvent.created_at,
+)
 RETENTION_SWEEP_SECONDS = 60.0
 
 
@@ -78,37 +90,47 @@ class OutboxRelay:
         publisher = await self._ensure_publisher()
         async with self._db.sessions() as session, session.begin():
             rows = (
-                (
-                    await session.execute(
-                        select(OutboxEvent)
-                        .where(OutboxEvent.published_at.is_(None))
-                        .order_by(OutboxEvent.seq)
-                        .limit(self._settings.outbox_batch_size)
-                        .with_for_update(skip_locked=True)
-                    )
+                await session.execute(
+                    select(*PUBLISH_COLUMNS)
+                    .where(OutboxEvent.published_at.is_(None))
+                    .order_by(OutboxEvent.seq)
+                    .limit(self._settings.outbox_batch_size)
+                    .with_for_update(skip_locked=True)
                 )
-                .scalars()
-                .all()
-            )
+            ).all()
             if not rows:
                 return 0, 0
             results = await self._publish_in_session_order(publisher, rows)
             now = datetime.now(UTC)
-            failed = 0
-            for row, result in zip(rows, results, strict=True):
-                if result is not None:
-                    failed += 1
-                    row.attempts += 1
-                    row.last_error = f"{type(result).__name__}: {result}"[:1000]
-                    PUBLISH_FAILURES.inc()
-                else:
-                    row.published_at = now
-                    PUBLISHED.labels(row.routing_key).inc()
-                    LAG.observe(max((now - row.created_at).total_seconds(), 0.0))
-        return len(rows) - failed, failed
+            published = [row.id for row, result in zip(rows, results, strict=True) if result is None]
+            failures = [
+                {"row_id": row.id, "error": f"{type(result).__name__}: {result}"[:1000]}
+                for row, result in zip(rows, results, strict=True)
+                if result is not None
+            ]
+            # One statement marks the whole batch; failures (rare) are recorded row by row.
+            if published:
+                await session.execute(
+                    update(OutboxEvent).where(OutboxEvent.id.in_(published)).values(published_at=now)
+                )
+            if failures:
+                outbox = cast(Table, OutboxEvent.__table__)
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.id == bindparam("row_id"))
+                    .values(attempts=outbox.c.attempts + 1, last_error=bindparam("error")),
+                    failures,
+                )
+        for row, result in zip(rows, results, strict=True):
+            if result is None:
+                PUBLISHED.labels(row.routing_key).inc()
+                LAG.observe(max((now - row.created_at).total_seconds(), 0.0))
+            else:
+                PUBLISH_FAILURES.inc()
+        return len(published), len(failures)
 
     async def _publish_in_session_order(
-        self, publisher: Publisher, rows: Sequence[OutboxEvent]
+        self, publisher: Publisher, rows: Sequence[Row[Any]]
     ) -> list[BaseException | None]:
         """Publish many rows at once, but one session's rows one after another, in commit order.
 
@@ -134,7 +156,7 @@ class OutboxRelay:
         return results
 
     @staticmethod
-    async def _publish_row(publisher: Publisher, row: OutboxEvent) -> None:
+    async def _publish_row(publisher: Publisher, row: Row[Any]) -> None:
         message = build_message(
             event_id=str(row.id),
             event_type=row.routing_key,
