@@ -15,7 +15,7 @@ def render(r: dict[str, Any]) -> str:
     lines = [
         f"Machine: {m['nproc']} cores ({m['cpu']}), {m['memory_gb']} GB RAM, PostgreSQL {m['postgresql']}, "
         f"RabbitMQ {m['rabbitmq']}, Python {m['python']}; load average at start {r.get('loadavg_start', '?')}"
-        + (f"; duration scale {r['scale']}" if r.get("scale", 1) != 1 else ""),
+        + (f"; duration scale {r['duration_scale']}" if r.get("duration_scale", 1) != 1 else ""),
         "",
         "| measurement | result | target | |",
         "| --- | --- | --- | --- |",
