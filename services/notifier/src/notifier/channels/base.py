@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.broker.topology import QueueSpec
 from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
+from flowpilot_shared.integrations import LoadedIntegration, load_integration
+from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import DeliveryChannel
+from flowpilot_shared.security.crypto import SecretBox
 from notifier.settings import NotifierSettings
 
 # Recipient recorded on a `skipped` row when the account has no integration of the channel.
@@ -82,6 +85,16 @@ class Channel(ABC):
         if self.stopping.is_set() and task is not None:
             task.cancel()
             await asyncio.sleep(0)  # the cancellation lands here, before anything else is started
+
+    async def chat_integration(
+        self, event: AnyEvent, session: AsyncSession, kind: IntegrationKind
+    ) -> LoadedIntegration | None:
+        """The account's chat integration of `kind` for an escalation or claim (None otherwise or unset)."""
+        if not isinstance(event, HandoffEscalated | HandoffClaimed):
+            return None
+        return await load_integration(
+            session, account_id=event.account_id, kind=kind, box=SecretBox(self.settings.secret_key)
+        )
 
     @abstractmethod
     async def targets(self, event: AnyEvent, session: AsyncSession) -> list[Target]:

@@ -14,11 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
-from flowpilot_shared.integrations import load_integration
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import Delivery, DeliveryChannel, DeliveryStatus
 from flowpilot_shared.retry import parse_retry_after
-from flowpilot_shared.security.crypto import SecretBox
 from notifier.channels.base import (
     NO_RECIPIENT,
     Channel,
@@ -117,12 +115,7 @@ class SlackChannel(Channel):
         """The account's channel, or a `skipped` record when Slack is not configured."""
         if not isinstance(event, HandoffEscalated | HandoffClaimed):
             return []
-        integration = await load_integration(
-            session,
-            account_id=event.account_id,
-            kind=IntegrationKind.slack,
-            box=SecretBox(self.settings.secret_key),
-        )
+        integration = await self.chat_integration(event, session, IntegrationKind.slack)
         if integration is None:
             return [Target(recipient=NO_RECIPIENT, skip_reason="Slack is not configured")]
         channel_id = str(integration.config.get("channel_id") or "")

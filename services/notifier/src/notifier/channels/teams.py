@@ -9,11 +9,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
-from flowpilot_shared.integrations import load_integration
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import DeliveryChannel
 from flowpilot_shared.retry import parse_retry_after
-from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.urls import UnsafeUrl, guarded_client
 from notifier.channels.base import (
     NO_RECIPIENT,
@@ -97,12 +95,7 @@ class TeamsChannel(Channel):
         """The account's webhook, or a `skipped` record when Teams is not configured."""
         if not isinstance(event, HandoffEscalated | HandoffClaimed):
             return []
-        integration = await load_integration(
-            session,
-            account_id=event.account_id,
-            kind=IntegrationKind.teams,
-            box=SecretBox(self.settings.secret_key),
-        )
+        integration = await self.chat_integration(event, session, IntegrationKind.teams)
         url = str(integration.secrets.get("webhook_url") or "") if integration is not None else ""
         if not url:
             return [Target(recipient=NO_RECIPIENT, skip_reason="Teams is not configured")]
