@@ -83,7 +83,12 @@ async def _retrying(measure: Callable[[], Awaitable[float]], attempts: int = 12)
 async def main() -> dict[str, Any]:
     """Run every phase and return the results."""
     fds = raise_fd_limit()
-    results: dict[str, Any] = {"machine": machine(), "duration_scale": SCALE, "fd_limit": fds, "started": time.time()}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "duration_scale": SCALE,
+        "fd_limit": fds,
+        "started": time.time(),
+    }
     # The box may be shared (other test runs): say how busy it was, the numbers depend on it.
     results["loadavg_start"] = Path("/proc/loadavg").read_text().split()[0]
     stack = Stack()
