@@ -226,14 +226,22 @@ class PushService:
                 "no psa push", documentation_id=str(data.documentation_id), has_ticket=ticket is not None
             )
 
+    @staticmethod
+    async def _settle(
+        ctx: HandlerContext, claim: Claim, status: PsaPushStatus, *, error: str | None
+    ) -> PsaPush:
+        """The claimed push row, locked in the inbox transaction, with its final status and error."""
+        row = await ctx.uow.session.get(PsaPush, claim.push_id, with_for_update=True)
+        assert row is not None, "the push row was claimed before the call"
+        row.status = status
+        row.last_error = error
+        return row
+
     async def _record_pushed(
         self, ctx: HandlerContext, event: DocumentationGenerated, claim: Claim, note_id: str
     ) -> None:
-        row = await ctx.uow.session.get(PsaPush, claim.push_id, with_for_update=True)
-        assert row is not None
-        row.status = PsaPushStatus.pushed
+        row = await self._settle(ctx, claim, PsaPushStatus.pushed, error=None)
         row.external_note_id = note_id
-        row.last_error = None
         ctx.uow.add_event(
             PsaNotePushed(
                 account_id=event.account_id,
@@ -254,10 +262,7 @@ class PushService:
     async def _record_failed(
         self, ctx: HandlerContext, event: DocumentationGenerated, claim: Claim, error: str
     ) -> None:
-        row = await ctx.uow.session.get(PsaPush, claim.push_id, with_for_update=True)
-        assert row is not None
-        row.status = PsaPushStatus.failed
-        row.last_error = error
+        row = await self._settle(ctx, claim, PsaPushStatus.failed, error=error)
         ctx.uow.add_event(
             PsaPushFailed(
                 account_id=event.account_id,
