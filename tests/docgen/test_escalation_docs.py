@@ -108,7 +108,10 @@ async def test_ai_failure_falls_back_to_template(db, docgen_settings, fake_anthr
         fake_anthropic.invalid(1)
     team = await make_team(db)
     event = await make_escalation(db, team, escalator=team.users[1], steps=SECRET_STEPS)
-    async with running_docgen(docgen_settings(ai_timeout_seconds=0.3, ai_max_retries=1)):
+    # Only the timeout script wants a short per-attempt timeout; elsewhere a loaded CI box could turn
+    # a slow first attempt into a client-side timeout the fake never records.
+    attempt_timeout = 1.0 if script == "500_then_timeout" else 10.0
+    async with running_docgen(docgen_settings(ai_timeout_seconds=attempt_timeout, ai_max_retries=1)):
         await stage(db, event)
         doc = await wait_until(
             lambda: _one_doc(db, event.data.handoff_id), timeout=15, message="documentation"
