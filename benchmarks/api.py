@@ -31,6 +31,12 @@ async def fixed_rates(
     return rows
 
 
+async def warm_up(api: HttpPool, teams: Sequence[Team], *, seconds: float = 4.0) -> None:
+    """Unmeasured load first: every worker and pooled connection prepares its statements."""
+    await run_handoffs(api, teams, rate=100, seconds=seconds)
+    await asyncio.sleep(1.0)
+
+
 def _passes(row: dict[str, Any]) -> bool:
     return (
         not row["errors"]

@@ -11,7 +11,7 @@ from benchmarks.effects import wait_drained
 from benchmarks.http import HttpPool
 from benchmarks.load import percentile, run_handoffs
 from benchmarks.seed import Team
-from benchmarks.stack import Stack
+from benchmarks.stack import STREAM_REPLICA, Stack
 from benchmarks.streams import Listeners
 
 CANDIDATES = (25, 50, 100, 150, 200, 300)
@@ -23,7 +23,7 @@ async def stream_latency(
     stack: Stack, api: HttpPool, teams: Sequence[Team], *, seconds: float
 ) -> dict[str, Any]:
     """50 clients (5 in each of 10 accounts) watch 50 escalations/s across those accounts."""
-    listeners = Listeners(stack.services["notifier"].port)
+    listeners = Listeners(stack.services[STREAM_REPLICA].port)
     group = list(teams[:10])
     tokens = [t for team in group for t in itertools.islice(itertools.cycle(team.senior_tokens), 5)]
     await listeners.connect(tokens)

@@ -29,11 +29,12 @@ def render(r: dict[str, Any]) -> str:
         row("raw PostgreSQL: 2 inserts + commit, 32 in flight", f"{raw['postgres_tx_per_s']} tx/s")
         row("raw RabbitMQ: confirmed persistent 1.2 KB publishes", f"{raw['rabbitmq_pub_per_s']} msg/s")
     api = r.get("api", {})
+    workers = r.get("api_workers", 1)
     for fixed in api.get("fixed", []):
         rate = fixed["target_rate"]
         target = "p99 ≤ 50 ms" if rate == 200 else ""
         row(
-            f"handoff API at {rate}/s (p50 / p95 / p99)",
+            f"handoff API ({workers} workers) at {rate}/s (p50 / p95 / p99)",
             f"{fixed['p50_ms']} / {fixed['p95_ms']} / {fixed['p99_ms']} ms (achieved {fixed['achieved_rate']}/s, "
             f"{fixed.get('api_cpu_ms_per_handoff', '?')} ms CPU per handoff)",
             target,
@@ -41,7 +42,9 @@ def render(r: dict[str, Any]) -> str:
         )
     if "max_rate_p99_under_100ms" in api:
         best = api["max_rate_p99_under_100ms"]
-        row("handoff API max rate with p99 < 100 ms", f"{best}/s", "≥ 500/s", best >= 500)
+        row(
+            f"handoff API ({workers} workers) max rate with p99 < 100 ms", f"{best}/s", "≥ 500/s", best >= 500
+        )
         if "ratio_to_raw_postgres" in api:
             row("… as a share of the raw PostgreSQL limit", f"{api['ratio_to_raw_postgres']:.1%}")
     pipe = r.get("pipeline", {})
@@ -82,7 +85,8 @@ def render(r: dict[str, Any]) -> str:
             ok if target else None,
         )
     for name, mb in r.get("idle_rss_mb", {}).items():
-        row(f"idle RSS {name}", f"{mb} MB", "< 150 MB", mb < 150)
+        label = f"idle RSS {name}" + (" (one worker, the default)" if name == "handoff-api" else "")
+        row(label, f"{mb} MB", "< 150 MB", mb < 150)
     if r.get("error"):
         lines.append(f"\nStopped early: {r['error']} (phases after it were not measured)")
     return "\n".join(lines)

@@ -22,12 +22,13 @@ import uvloop
 from benchmarks import api, pipeline, raw, scale
 from benchmarks.http import HttpPool
 from benchmarks.report import render
-from benchmarks.seed import configure_integrations, seed_teams
+from benchmarks.seed import configure_integrations, seed_teams, vacuum_analyze
 from benchmarks.stack import JWT_SECRET, SERVICES, Stack, raise_fd_limit, rss_mb
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 PHASES_OFF = set(os.environ.get("BENCH_SKIP", "").split(","))
 API_RATES = tuple(int(r) for r in os.environ.get("BENCH_API_RATES", "50,100,200").split(","))
+API_WORKERS = int(os.environ.get("BENCH_API_WORKERS", "2"))
 PHASES = set(os.environ.get("BENCH_PHASES", "raw,api,pipeline,scale").split(","))
 
 
@@ -119,13 +120,29 @@ async def main() -> dict[str, Any]:
         pipe_teams = await seed_teams(
             stack.dsn, secret=JWT_SECRET, teams=100, seniors=3, sessions_per_team=350, tag="pipe"
         )
+        await vacuum_analyze(stack.dsn)
         # handoff-api alone first: its events are published (confirmed) but no consumer queue exists yet.
         stack.start("handoff-api")
+        # Idle memory with the default settings (one process); the load phases then run the API with
+        # BENCH_API_WORKERS worker processes, as a deployment on this box would.
         results["idle_rss_mb"] = {"handoff-api": round(rss_mb(stack.pid("handoff-api")), 1)}
+        results["api_workers"] = API_WORKERS
+        if API_WORKERS > 1:
+            # Each worker has its own pool: together they keep to the per-service 15 connections.
+            per_worker = max(15 // API_WORKERS, 2)
+            stack.restart(
+                "handoff-api",
+                extra_env={
+                    "FLOWPILOT_API_WORKERS": str(API_WORKERS),
+                    "FLOWPILOT_DB_POOL_SIZE": str(per_worker * 2 // 3),
+                    "FLOWPILOT_DB_MAX_OVERFLOW": str(per_worker - per_worker * 2 // 3),
+                },
+            )
         pool = HttpPool("127.0.0.1", stack.services["handoff-api"].port, size=256)
         await configure_integrations(pool, pipe_teams, psa_port=stack.fake_ports["psa"])
         if "api" in PHASES:
             print("handoff API (handoff-api alone, relay publishing) ...", flush=True)
+            await api.warm_up(pool, api_teams)
             results["api"] = {
                 "fixed": await api.fixed_rates(
                     pool, api_teams, seconds=5 * SCALE, pid=stack.pid("handoff-api"), rates=API_RATES

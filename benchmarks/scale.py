@@ -12,7 +12,7 @@ from typing import Any
 from benchmarks.effects import wait_drained
 from benchmarks.http import HttpPool
 from benchmarks.seed import Team, seed_teams
-from benchmarks.stack import JWT_SECRET, Stack, rss_mb
+from benchmarks.stack import JWT_SECRET, STREAM_REPLICA, Stack, rss_mb
 from benchmarks.streams import Listeners
 
 RECIPIENTS = (3, 30, 300)
@@ -79,8 +79,8 @@ async def fan_out(stack: Stack, api: HttpPool) -> list[dict[str, Any]]:
         sessions_per_team=ESCALATIONS_PER_STEP * len(CLIENTS),
         tag="fan",
     )
-    listeners = Listeners(stack.services["notifier"].port)
-    pid = stack.pid("notifier")
+    listeners = Listeners(stack.services[STREAM_REPLICA].port)
+    pid = stack.pid(STREAM_REPLICA)
     tokens = itertools.cycle(team.senior_tokens)
     rows = []
     try:

@@ -29,7 +29,19 @@ BASE_DB = os.environ.get(
 BASE_AMQP = os.environ.get("FLOWPILOT_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 JWT_SECRET = "bench-jwt-secret-" + uuid.uuid4().hex
 SECRET_KEY = "bench-secret-key-" + uuid.uuid4().hex
-SERVICES = ("handoff-api", "notifier", "docgen", "psa-sync")
+# The notifier runs as two replicas, as a deployment with many stream clients would: one consumes the
+# work queues (bell rows, email, chat), one serves the SSE streams (FLOWPILOT_NOTIFIER_QUEUES empty),
+# so stream latency does not queue behind sending.
+STREAM_REPLICA = "notifier-stream"
+SERVICES = ("handoff-api", "notifier", STREAM_REPLICA, "docgen", "psa-sync")
+# Streams only touch the database to authenticate and replay: a small pool keeps the total under the
+# 100 connections this PostgreSQL allows.
+REPLICA_OF = {
+    STREAM_REPLICA: (
+        "notifier",
+        {"FLOWPILOT_NOTIFIER_QUEUES": "", "FLOWPILOT_DB_POOL_SIZE": "4", "FLOWPILOT_DB_MAX_OVERFLOW": "4"},
+    )
+}
 
 
 def raise_fd_limit(want: int = 20000) -> int:
@@ -41,18 +53,47 @@ def raise_fd_limit(want: int = 20000) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants (uvicorn workers of a multi-worker service)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, ()))
+    return found
+
+
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process in MB (VmRSS of /proc/<pid>/status)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident memory of a process and its children in MB (VmRSS of /proc/<pid>/status)."""
+    total = 0.0
+    for member in _tree(pid):
+        try:
+            lines = Path(f"/proc/{member}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:")), 0.0)
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time a process and its children have used so far (all their threads)."""
+    total = 0
+    for member in _tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -142,16 +183,26 @@ class Stack:
             os.environ.pop(key, None)  # no key: template documentation, as the issue asks
         return env
 
-    def start(self, *names: str) -> None:
+    def start(self, *names: str, extra_env: dict[str, str] | None = None) -> None:
         """Start the named services as real processes and wait until each is ready."""
         for name in names:
             if name in self.services:
                 continue
-            proc = ServiceProcess(name, self.env(), self.workdir)
+            service, replica_env = REPLICA_OF.get(name, (name, {}))
+            proc = ServiceProcess(service, {**self.env(), **replica_env, **(extra_env or {})}, self.workdir)
             proc.start(wait=False)
             self.services[name] = proc
         for name in names:
             self.services[name].wait_ready(timeout=90)
+
+    def restart(self, name: str, *, extra_env: dict[str, str] | None = None) -> None:
+        """Stop a service and start it again (same port) with `extra_env` on top of the run's settings."""
+        old = self.services.pop(name)
+        old.stop()
+        proc = ServiceProcess(name, {**self.env(), **(extra_env or {})}, self.workdir, port=old.port)
+        proc.start(wait=False)
+        self.services[name] = proc
+        proc.wait_ready(timeout=90)
 
     def pid(self, name: str) -> int:
         """The pid of a running service."""

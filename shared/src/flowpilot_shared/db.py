@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from flowpilot_shared.settings import CoreSettings
+
+# A connection idle this long is pinged before use (a restart of PostgreSQL is most often noticed by
+# an idle pool). A busy pool is not: the asyncpg ping is three round trips (BEGIN, ";", ROLLBACK)
+# on every checkout, and a disconnect met under load invalidates the whole pool anyway.
+IDLE_PING_SECONDS = 2.0
+
+
+def ping_after_idle(engine: AsyncEngine, *, seconds: float) -> None:
+    """Pessimistic disconnect handling for connections idle `seconds` or more, none for busy ones."""
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _stamp(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out (or opens) another.
+            raise DisconnectionError("connection went away while idle") from exc
 
 
 @dataclass
@@ -26,9 +54,9 @@ class Database:
             settings.database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
-            pool_pre_ping=True,
             pool_recycle=1800,
         )
+        ping_after_idle(engine, seconds=IDLE_PING_SECONDS)
         return cls(engine=engine, sessions=async_sessionmaker(engine, expire_on_commit=False))
 
     async def ping(self) -> None:

@@ -155,7 +155,21 @@ def runtime_readiness(app: FastAPI) -> list[ReadinessCheck]:
     return runtime.readiness_checks()
 
 
-def serve(app: FastAPI, *, port: int, settings: CoreSettings) -> None:
-    """Run the app with uvicorn on `port` (the console scripts' body)."""
+def serve(app: FastAPI | str, *, port: int, settings: CoreSettings, workers: int = 1) -> None:
+    """Run the app with uvicorn on `port` (the console scripts' body).
+
+    `workers` > 1 needs `app` as the import path of an app factory ("module:function"): uvicorn
+    starts that many processes sharing the listening socket, each with its own runtime.
+    """
     configure_logging(settings.log_level, json=settings.log_json)
-    uvicorn.run(app, host="0.0.0.0", port=port, log_level=settings.log_level.lower(), access_log=False)
+    if workers > 1 and not isinstance(app, str):
+        raise ValueError("several workers need the app factory's import path")
+    uvicorn.run(
+        app,
+        host="0.0.0.0",
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        workers=workers if workers > 1 else None,
+        factory=isinstance(app, str),
+    )

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import structlog
 
-from docgen.ai.claude import AiFailed, ClaudeClient
+from docgen.ai.errors import AiFailed
 from docgen.content import DocInput, Generation, PackageContent
 from docgen.metrics import FALLBACKS, MODEL_LATENCY, TOKENS
 from docgen.redaction import redact_tree
 from docgen.settings import DocgenSettings
 from docgen.template import render_markdown, template_generation
+
+if TYPE_CHECKING:
+    from docgen.ai.claude import ClaudeClient
 
 log = structlog.get_logger(__name__)
 
@@ -23,7 +27,12 @@ class Generator:
 
     def __init__(self, settings: DocgenSettings) -> None:
         self._settings = settings
-        self._claude = ClaudeClient(settings) if settings.anthropic_api_key else None
+        self._claude: ClaudeClient | None = None
+        if settings.anthropic_api_key:
+            # The SDK costs ~40 MB and seconds of start-up: loaded only when a key is configured.
+            from docgen.ai.claude import ClaudeClient
+
+            self._claude = ClaudeClient(settings)
 
     async def close(self) -> None:
         """Release the SDK client."""

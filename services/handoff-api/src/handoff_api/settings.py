@@ -11,6 +11,12 @@ class ApiSettings(CoreSettings):
     """What handoff-api reads from the environment."""
 
     api_port: int = 8000
+    api_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="processes serving the API on one port (each with its own pool and outbox relay)",
+    )
     rate_limit_per_minute: int = Field(
         default=1200, description="requests per account per minute (sliding window, per replica); 0 disables"
     )

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from fastapi import FastAPI
 
+from flowpilot_shared.broker.topology import NOTIFIER_BELL
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.service import ServiceRuntime, runtime_readiness, service_lifespan
 from flowpilot_shared.web.app import ReadinessCheck, create_service_app
@@ -30,7 +31,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     hub = StreamHub(buffer=settings.sse_client_buffer)
 
     def consumers(runtime: ServiceRuntime) -> list[Consumer]:
-        return [build_bell_consumer(runtime), *build_channel_consumers(runtime)]
+        wanted = settings.consumed_queues
+        bell = [build_bell_consumer(runtime)] if NOTIFIER_BELL.name in wanted else []
+        return [*bell, *build_channel_consumers(runtime, queues=wanted)]
 
     async def on_start(runtime: ServiceRuntime) -> None:
         await hub.start(runtime)

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from pydantic import Field, field_validator
+
+from flowpilot_shared.broker.topology import NOTIFIER_BELL, NOTIFIER_CHAT, NOTIFIER_EMAIL, NOTIFIER_TEAMS
 from flowpilot_shared.settings import CoreSettings
+
+WORK_QUEUES = (NOTIFIER_BELL.name, NOTIFIER_EMAIL.name, NOTIFIER_CHAT.name, NOTIFIER_TEAMS.name)
 
 
 class NotifierSettings(CoreSettings):
     """What the notifier reads from the environment."""
 
     notifier_port: int = 8001
+    notifier_queues: str = Field(
+        default=",".join(WORK_QUEUES),
+        description=(
+            "comma-separated work queues this replica consumes; empty for a replica that only serves "
+            "the API and SSE streams (its stream latency is then independent of the sending load)"
+        ),
+    )
     sse_heartbeat_seconds: float = 25.0
     sse_client_buffer: int = 256
     sse_replay_max_events: int = 1000
@@ -33,3 +45,16 @@ class NotifierSettings(CoreSettings):
     channel_send_concurrency: int = 10
     slack_timeout_seconds: float = 15.0
     teams_timeout_seconds: float = 15.0
+
+    @field_validator("notifier_queues")
+    @classmethod
+    def _known_queues(cls, value: str) -> str:
+        unknown = {q.strip() for q in value.split(",") if q.strip()} - set(WORK_QUEUES)
+        if unknown:
+            raise ValueError(f"unknown notifier queues {sorted(unknown)}; known: {', '.join(WORK_QUEUES)}")
+        return value
+
+    @property
+    def consumed_queues(self) -> frozenset[str]:
+        """The work queues this replica consumes."""
+        return frozenset(q.strip() for q in self.notifier_queues.split(",") if q.strip())

@@ -8,17 +8,10 @@ from dataclasses import dataclass
 import anthropic
 from pydantic import ValidationError
 
+from docgen.ai.errors import AiFailed
 from docgen.ai.prompt import TOOL_NAME, system_blocks, tool_definition, user_message
 from docgen.content import DocInput, PackageContent
 from docgen.settings import DocgenSettings
-
-
-class AiFailed(Exception):
-    """The model could not be used; `reason` is recorded as the documentation's fallback reason."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

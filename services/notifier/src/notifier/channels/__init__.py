@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from flowpilot_shared.broker.topology import NOTIFIER_CHAT, NOTIFIER_EMAIL, NOTIFIER_TEAMS
@@ -45,8 +46,10 @@ class ChannelConsumer(Consumer):
         await super().stop()
 
 
-def build_channel_consumers(runtime: ServiceRuntime) -> list[Consumer]:
-    """One consumer per channel queue for this process (`notifier.email`, `notifier.slack`, `notifier.teams`)."""
+def build_channel_consumers(
+    runtime: ServiceRuntime, *, queues: Collection[str] | None = None
+) -> list[Consumer]:
+    """One consumer per channel queue (`notifier.email`, `notifier.chat`, `notifier.teams`), or those in `queues`."""
     settings = notifier_settings(runtime.settings)
     consumer_settings = settings.model_copy(update={"consumer_prefetch": settings.channel_prefetch})
     return [
@@ -59,6 +62,7 @@ def build_channel_consumers(runtime: ServiceRuntime) -> list[Consumer]:
             settings=consumer_settings,
         )
         for channel in build_channels(settings)
+        if queues is None or channel.spec.name in queues
     ]
 
 

@@ -1,0 +1,77 @@
+"""A notifier replica may consume no work queue: it serves streams while another replica sends."""
+
+from __future__ import annotations
+
+import aio_pika
+import pytest
+
+from flowpilot_shared.broker.topology import NOTIFIER_BELL, NOTIFIER_CHAT, NOTIFIER_EMAIL, NOTIFIER_TEAMS
+from notifier.settings import NotifierSettings
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.sse import open_stream
+from tests.harness.waiting import wait_until
+from tests.notifier.conftest import bell_rows, emit, notifier_settings_from, serve_notifier
+
+STREAM = "ai-sessions/escalations/stream"
+WORK_QUEUES = (NOTIFIER_BELL.name, NOTIFIER_EMAIL.name, NOTIFIER_CHAT.name, NOTIFIER_TEAMS.name)
+
+
+async def _consumers(amqp: aio_pika.abc.AbstractRobustConnection) -> dict[str, int]:
+    """Consumers on each work queue (0 for a queue nobody declared)."""
+    counts = {}
+    for name in WORK_QUEUES:
+        channel = await amqp.channel()
+        try:
+            queue = await channel.declare_queue(name, passive=True)
+            counts[name] = queue.declaration_result.consumer_count or 0
+        except aio_pika.exceptions.ChannelNotFoundEntity:
+            counts[name] = 0
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+    return counts
+
+
+async def test_stream_replica_streams_while_worker_replica_sends(
+    core_settings, mail_sink, db, amqp, http, token_for
+):
+    team = await make_team(db, engineers=2)
+    smtp = {"smtp_host": "127.0.0.1", "smtp_port": mail_sink.port}
+    streaming = notifier_settings_from(core_settings, notifier_queues="", **smtp)
+    working = notifier_settings_from(core_settings, notifier_queues="notifier.bell,notifier.email", **smtp)
+    async with serve_notifier(working):
+
+        async def worker_consuming() -> dict[str, int] | None:
+            counts = await _consumers(amqp)
+            return counts if counts[NOTIFIER_BELL.name] and counts[NOTIFIER_EMAIL.name] else None
+
+        before = await wait_until(worker_consuming, message="the worker replica consuming")
+        async with serve_notifier(streaming) as stream_replica:
+            # The stream replica adds no consumer to any work queue.
+            assert await _consumers(amqp) == before
+            assert before[NOTIFIER_BELL.name] == 1 and before[NOTIFIER_EMAIL.name] == 1
+            assert before[NOTIFIER_CHAT.name] == 0 and before[NOTIFIER_TEAMS.name] == 0
+            owner = token_for(team.owner)
+            async with open_stream(http, stream_replica.url(STREAM), headers=owner) as stream:
+                await stream.wait_event("ready")
+                event = await make_escalation(db, team, escalator=team.users[1])
+                await emit(db, event)
+                created = await stream.wait_event("handoff_created")
+                # The bell row the worker replica wrote reaches the owner through the stream replica.
+                await stream.wait_event("notification")
+            assert created.json()["handoff_id"] == str(event.data.handoff_id)
+            rows = await bell_rows(db, event.id)
+            assert {r.user_id for r in rows} == {r.id for r in event.data.recipients}
+            await wait_until(
+                lambda: _async(len(mail_sink.messages) == len(event.data.recipients)),
+                message="one email per recipient, sent by the worker replica",
+            )
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+def test_unknown_queue_name_is_refused_at_start(core_settings):
+    with pytest.raises(ValueError, match="unknown notifier queues"):
+        NotifierSettings(**core_settings.model_dump(), notifier_queues="notifier.bell,notifier.sms")
