@@ -34,6 +34,11 @@ SECRET_KEY = "bench-secret-key-" + uuid.uuid4().hex
 # so stream latency does not queue behind sending.
 STREAM_REPLICA = "notifier-stream"
 SERVICES = ("handoff-api", "notifier", STREAM_REPLICA, "docgen", "psa-sync")
+# Consumers that do the after-commit work (bell rows, email, chat, documentation, PSA notes) run at a
+# lower CPU priority than the API and the stream replica, as a shared box should be set up (in
+# Kubernetes: CPU requests): the handoff and the live push come first, the rest catches up.
+BACKGROUND = frozenset({"notifier", "docgen", "psa-sync"})
+BACKGROUND_NICE = 10
 # Streams only touch the database to authenticate and replay: a small pool keeps the total under the
 # 100 connections this PostgreSQL allows.
 REPLICA_OF = {
@@ -191,6 +196,8 @@ class Stack:
             service, replica_env = REPLICA_OF.get(name, (name, {}))
             proc = ServiceProcess(service, {**self.env(), **replica_env, **(extra_env or {})}, self.workdir)
             proc.start(wait=False)
+            if name in BACKGROUND and proc.process is not None:
+                os.setpriority(os.PRIO_PROCESS, proc.process.pid, BACKGROUND_NICE)
             self.services[name] = proc
         for name in names:
             self.services[name].wait_ready(timeout=90)
