@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert
 
 from flowpilot_shared.broker.topology import NOTIFIER_BELL
@@ -28,6 +29,7 @@ log = structlog.get_logger(__name__)
 
 BELL_ROWS = Counter("flowpilot_notifier_bell_notifications_total", "Bell rows created", ["type"])
 CONSUMER_NAME = "notifier.bell"
+INSERT_CHUNK = 1000  # rows per INSERT: 10 parameters each, well under PostgreSQL's 32,767
 
 
 @dataclass(frozen=True)
@@ -128,45 +130,53 @@ async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
     if planned is None:
         return
     refs, row = planned
-    for user_id in sorted(await _active_recipients(ctx, event, refs)):
-        inserted = (
-            await ctx.uow.session.execute(
-                insert(Notification)
-                .values(
-                    id=uuid.uuid4(),
-                    account_id=event.account_id,
-                    user_id=user_id,
-                    event_id=event.id,
-                    type=row.type,
-                    title=row.title,
-                    body=row.body,
-                    link=row.link,
-                    session_id=event.session_id,
-                    handoff_id=row.handoff_id,
-                )
-                .on_conflict_do_nothing(index_elements=["event_id", "user_id", "type"])
-                .returning(Notification.id, Notification.created_at)
-            )
-        ).first()
-        if inserted is None:
-            continue  # already created for this event (a redelivery that slipped past the inbox)
+    user_ids = sorted(await _active_recipients(ctx, event, refs))
+    if not user_ids:
+        return
+    # One statement per chunk of recipients (bound parameters are limited); a row that already
+    # exists (a redelivery that slipped past the inbox) is not returned: no second stream event.
+    inserted: list[Row[uuid.UUID, uuid.UUID, datetime]] = []
+    for start in range(0, len(user_ids), INSERT_CHUNK):
+        values = [
+            {
+                "id": uuid.uuid4(),
+                "account_id": event.account_id,
+                "user_id": user_id,
+                "event_id": event.id,
+                "type": row.type,
+                "title": row.title,
+                "body": row.body,
+                "link": row.link,
+                "session_id": event.session_id,
+                "handoff_id": row.handoff_id,
+            }
+            for user_id in user_ids[start : start + INSERT_CHUNK]
+        ]
+        result = await ctx.uow.session.execute(
+            insert(Notification)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["event_id", "user_id", "type"])
+            .returning(Notification.id, Notification.user_id, Notification.created_at)
+        )
+        inserted.extend(result.all())
+    for created in sorted(inserted, key=lambda r: r.user_id):
         BELL_ROWS.labels(row.type).inc()
         ctx.uow.add_event(
             NotificationCreated(
                 account_id=event.account_id,
                 session_id=event.session_id,
                 data=NotificationCreatedData(
-                    notification_id=inserted.id,
-                    user_id=user_id,
+                    notification_id=created.id,
+                    user_id=created.user_id,
                     type=row.type,
                     title=row.title,
                     body=row.body,
                     link=row.link,
                     handoff_id=row.handoff_id,
-                    created_at=inserted.created_at,
+                    created_at=created.created_at,
                 ),
             ),
-            user_id=user_id,
+            user_id=created.user_id,
         )
 
 

@@ -40,12 +40,14 @@ async def deliver(
     if claim is None:
         return None
     settings = channel.settings
-    attempts = claim.attempts
+    attempts, in_flight = claim.attempts, claim.in_flight
     while True:
-        began = await ledger.begin_attempt(new_uow, claim.delivery_id, after=attempts)
-        if began is None:
-            return None  # another processing of this event owns the row now
-        attempts = began
+        if not in_flight:
+            began = await ledger.begin_attempt(new_uow, claim.delivery_id, after=attempts)
+            if began is None:
+                return None  # another processing of this event owns the row now
+            attempts = began
+        in_flight = False
         started = time.monotonic()
         retry_after: float | None = None
         permanent = False

@@ -36,13 +36,17 @@ class Claim:
 
     delivery_id: uuid.UUID
     attempts: int
+    # A fresh row is claimed with its first attempt already marked in flight (one commit, not two).
+    in_flight: bool = False
 
 
 def _handoff_id(event: AnyEvent) -> uuid.UUID | None:
     return getattr(event.data, "handoff_id", None)
 
 
-def _row(event: AnyEvent, channel: str, recipient: str, status: str, error: str | None) -> dict[str, object]:
+def _row(
+    event: AnyEvent, channel: str, recipient: str, status: str, error: str | None, attempts: int = 0
+) -> dict[str, object]:
     return {
         "id": uuid.uuid4(),
         "account_id": event.account_id,
@@ -53,7 +57,7 @@ def _row(event: AnyEvent, channel: str, recipient: str, status: str, error: str 
         "channel": channel,
         "recipient": recipient,
         "status": status,
-        "attempts": 0,
+        "attempts": attempts,
         "last_error": error,
     }
 
@@ -61,20 +65,21 @@ def _row(event: AnyEvent, channel: str, recipient: str, status: str, error: str 
 async def claim(new_uow: UowFactory, *, event: AnyEvent, channel: str, recipient: str) -> Claim | None:
     """Claim the row before any call; None when this (event, channel, recipient) must not be sent now.
 
-    A row left `pending` by a crashed attempt may or may not have gone out: it is marked `failed`
-    rather than resent. A `retrying` row carries on where it stopped.
+    A new row is committed `pending` with attempt 1 in flight: the first call may start at once. A
+    row left `pending` by a crashed attempt may or may not have gone out: it is marked `failed`
+    rather than resent. A `retrying` row carries on where it stopped (its next attempt not begun).
     """
     async with new_uow() as uow:
         inserted = await uow.session.execute(
             insert(Delivery)
-            .values(**_row(event, channel, recipient, DeliveryStatus.pending, None))
+            .values(**_row(event, channel, recipient, DeliveryStatus.pending, None, attempts=1))
             .on_conflict_do_nothing(index_elements=["event_id", "channel", "recipient"])
             .returning(Delivery.id)
         )
         new_id = inserted.scalar_one_or_none()
         if new_id is not None:
             await uow.commit()
-            return Claim(delivery_id=new_id, attempts=0)
+            return Claim(delivery_id=new_id, attempts=1, in_flight=True)
         existing = (
             await uow.session.execute(
                 select(Delivery)

@@ -151,41 +151,41 @@ class PushService:
     async def _claim(
         self, ctx: HandlerContext, event: DocumentationGenerated, provider: str | None, ticket: str
     ) -> Claim | None:
-        """Create or advance the push row in its own committed transaction, before the PSA is called."""
+        """Create or advance the push row in its own committed transaction, before the PSA is called.
+
+        One upsert: a new row starts at attempt 1; a `pending` row (an earlier attempt failed or its
+        outcome is unknown) moves to its next attempt; a settled row is left alone (nothing returned).
+        """
         data = event.data
+        stmt = insert(PsaPush).values(
+            id=uuid.uuid4(),
+            account_id=event.account_id,
+            session_id=event.session_id,
+            handoff_id=data.handoff_id,
+            documentation_id=data.documentation_id,
+            event_id=event.id,
+            provider=provider,
+            ticket_id=ticket,
+            status=PsaPushStatus.pending,
+            marker=note_marker(data.documentation_id),
+            attempts=1,
+        )
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["documentation_id"],
+            set_={
+                "attempts": PsaPush.attempts + 1,
+                "provider": stmt.excluded.provider,
+                "ticket_id": stmt.excluded.ticket_id,
+            },
+            where=PsaPush.status == PsaPushStatus.pending,
+        ).returning(PsaPush.id, PsaPush.marker, PsaPush.attempts)
         async with ctx.new_uow() as uow:
-            await uow.session.execute(
-                insert(PsaPush)
-                .values(
-                    id=uuid.uuid4(),
-                    account_id=event.account_id,
-                    session_id=event.session_id,
-                    handoff_id=data.handoff_id,
-                    documentation_id=data.documentation_id,
-                    event_id=event.id,
-                    provider=provider,
-                    ticket_id=ticket,
-                    status=PsaPushStatus.pending,
-                    marker=note_marker(data.documentation_id),
-                    attempts=0,
-                )
-                .on_conflict_do_nothing(index_elements=["documentation_id"])
-            )
-            row = (
-                await uow.session.execute(
-                    select(PsaPush).where(PsaPush.documentation_id == data.documentation_id).with_for_update()
-                )
-            ).scalar_one()
-            if row.status != PsaPushStatus.pending:
-                log.info("psa push already settled", push_id=str(row.id), status=row.status)
-                return None
-            claim = Claim(
-                push_id=row.id, marker=row.marker, attempt=row.attempts + 1, ambiguous=row.attempts > 0
-            )
-            row.attempts = claim.attempt
-            row.provider, row.ticket_id = provider, ticket
+            row = (await uow.session.execute(upsert)).first()
             await uow.commit()
-        return claim
+        if row is None:
+            log.info("psa push already settled", documentation_id=str(data.documentation_id))
+            return None
+        return Claim(push_id=row.id, marker=row.marker, attempt=row.attempts, ambiguous=row.attempts > 1)
 
     async def _record_retrying(self, ctx: HandlerContext, claim: Claim, error: str) -> None:
         # Its own transaction: the inbox transaction is rolled back for the retry.
