@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from flowpilot_shared.db import Database, ping_after_idle
 from flowpilot_shared.settings import CoreSettings
@@ -41,3 +41,23 @@ async def test_connection_killed_while_idle(
             assert await _backend_pid(engine) != first
     finally:
         await engine.dispose()
+
+
+async def _in_transaction_block(session: AsyncSession) -> bool:
+    """SET LOCAL lasts until the end of a transaction block; outside one it lasts one statement."""
+    await session.execute(text("SET LOCAL statement_timeout = 1234"))
+    return (await session.execute(text("SHOW statement_timeout"))).scalar_one() == "1234ms"
+
+
+async def test_autocommit_sessions_run_without_a_transaction(core_settings: CoreSettings) -> None:
+    # One connection: the autocommit and the transactional session take turns on it.
+    db = Database.from_settings(core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
+    try:
+        async with db.autocommit() as session:
+            assert not await _in_transaction_block(session)  # no BEGIN was sent
+        async with db.sessions() as session:
+            assert await _in_transaction_block(session)  # the same connection, back in its normal mode
+        async with db.autocommit() as session:
+            assert not await _in_transaction_block(session)
+    finally:
+        await db.dispose()

@@ -54,7 +54,7 @@ async def authenticate(token: str, *, jwt_secret: str, sessions: async_sessionma
     except InvalidToken as exc:
         raise _unauthorized("Invalid or expired token") from exc
     # Every request re-checks that the user is still active (a deactivated user loses access at
-    # once); plain columns, not a User entity, keep that lookup cheap.
+    # once); plain columns, not a User entity, and no transaction (one statement) keep it cheap.
     async with sessions() as session:
         user = (
             await session.execute(
@@ -79,7 +79,7 @@ async def current_caller(
         raise _unauthorized()
     state = request.app.state
     return await authenticate(
-        credentials.credentials, jwt_secret=state.settings.jwt_secret, sessions=state.db.sessions
+        credentials.credentials, jwt_secret=state.settings.jwt_secret, sessions=state.db.autocommit
     )
 
 
