@@ -8,6 +8,7 @@ race surfaces as a duplicate key inside a savepoint: no second documentation, no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +40,7 @@ class DocgenConsumer(Consumer):
         )
         self._generator = generator
 
-    async def _generate(self, event: AnyEvent) -> Any:
+    async def _generate(self, event: AnyEvent, facts: Mapping[str, object]) -> Any:
         """Outside any transaction: skip a documented handoff, else generate (AI or template)."""
         if not isinstance(event, HandoffEscalated):
             raise PermanentError(f"unexpected event type {event.type}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +88,9 @@ class HandlerContext:
 
 
 Handler = Callable[[AnyEvent, HandlerContext], Awaitable[object]]
-Prepare = Callable[[AnyEvent], Awaitable[Any]]
+# Work done before the inbox transaction opens (slow calls must not hold a pooled connection): it
+# gets the event and the delivery facts (`HandlerContext.extra`); what it returns is `prepared`.
+Prepare = Callable[[AnyEvent, Mapping[str, object]], Awaitable[Any]]
 
 
 # SQLSTATE classes of a database that is not there for anyone: connection exceptions (08),
@@ -240,7 +242,8 @@ class Consumer:
         return self._held
 
     async def _run_once(self, event: AnyEvent, message: AbstractIncomingMessage, attempt: int) -> str:
-        prepared = await self._prepare(event) if self._prepare is not None else None
+        facts: dict[str, object] = {"replayed": bool((message.headers or {}).get("x-flowpilot-replayed"))}
+        prepared = await self._prepare(event, facts) if self._prepare is not None else None
         async with self._slots(), UnitOfWork(self._db.sessions) as uow:
             if not await uow.claim_inbox(self.name, event.id):
                 return "duplicate"
@@ -254,7 +257,7 @@ class Consumer:
                 attempt=attempt,
                 redelivered=bool(message.redelivered),
                 prepared=prepared,
-                extra={"replayed": bool((message.headers or {}).get("x-flowpilot-replayed"))},
+                extra=facts,
             )
             result = await self._handler(event, context)
             await uow.commit()

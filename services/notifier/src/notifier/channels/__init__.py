@@ -10,7 +10,7 @@ from flowpilot_shared.consumer.runtime import Consumer
 from flowpilot_shared.service import ServiceRuntime
 from flowpilot_shared.settings import CoreSettings
 from notifier.channels.base import Channel
-from notifier.channels.dispatch import channel_handler
+from notifier.channels.dispatch import channel_sender, record_handled
 from notifier.channels.email import EmailChannel
 from notifier.channels.slack import SlackChannel
 from notifier.channels.teams import TeamsChannel
@@ -57,7 +57,8 @@ def build_channel_consumers(
             channel=channel,
             name=f"notifier.{channel.name.value}",
             spec=channel.spec,
-            handler=channel_handler(channel),
+            handler=record_handled,
+            prepare=channel_sender(channel, runtime.db),
             db=runtime.db,
             settings=consumer_settings,
         )

@@ -1,17 +1,20 @@
-"""Turns a channel into a consumer handler: resolve targets, send to each concurrently via the ledger."""
+"""Turns a channel into a consumer: resolve targets, send to each concurrently via the ledger."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections.abc import Mapping
 
 import structlog
 
-from flowpilot_shared.consumer.runtime import Handler, HandlerContext, PermanentError
+from flowpilot_shared.consumer.runtime import HandlerContext, PermanentError, Prepare
+from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.notifications import DeliveryStatus
 from flowpilot_shared.retry import backoff_seconds
+from flowpilot_shared.unit_of_work import UnitOfWork
 from notifier.channels import ledger
 from notifier.channels.base import Channel, PermanentSendError, Target, TransientSendError, describe_event
 from notifier.channels.metrics import DELIVERIES, SEND_SECONDS
@@ -101,21 +104,30 @@ async def deliver(
         await channel.pause(delay)
 
 
-def channel_handler(channel: Channel) -> Handler:
-    """A consumer handler sending `event` to every target of `channel`, each on its own, concurrently."""
+def channel_sender(channel: Channel, db: Database) -> Prepare:
+    """The consumer's prepare step: send `event` to every target of `channel`, each on its own.
 
-    async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
-        if ctx.extra.get("replayed"):
+    It runs before the inbox transaction opens: a slow SMTP server or chat API must not keep pooled
+    connections idle in transactions (each ledger step commits on its own, briefly). A redelivery
+    (this one failed, or a duplicate publish) runs it again and the ledger sends nothing twice.
+    """
+
+    def new_uow() -> UnitOfWork:
+        return UnitOfWork(db.sessions)
+
+    async def send_all(event: AnyEvent, facts: Mapping[str, object]) -> None:
+        if facts.get("replayed"):
             # An operator replayed a dead letter: definitively failed sends get another go.
-            await ledger.reopen_failed(ctx.new_uow, event.id, channel.name.value)
-        targets = await channel.targets(event, ctx.uow.session)
+            await ledger.reopen_failed(new_uow, event.id, channel.name.value)
+        async with db.autocommit() as session:
+            targets = await channel.targets(event, session)
         deadline = time.monotonic() + channel.settings.channel_deadline_seconds
         calls = asyncio.Semaphore(channel.settings.channel_send_concurrency)
         results = await asyncio.gather(
-            *(deliver(channel, event, t, ctx.new_uow, deadline, calls) for t in targets),
+            *(deliver(channel, event, t, new_uow, deadline, calls) for t in targets),
             return_exceptions=True,
         )
-        # Every target has finished (none is left running behind a retry of this handler).
+        # Every target has finished (none is left running behind a retry of this message).
         for result in results:
             if isinstance(result, BaseException):
                 raise result
@@ -124,4 +136,8 @@ def channel_handler(channel: Channel) -> Handler:
             # Recorded on the ledger; dead-lettering the event makes it visible and replayable.
             raise PermanentError(f"{channel.name.value} delivery failed for {len(failed)} recipient(s)")
 
-    return handle
+    return send_all
+
+
+async def record_handled(event: AnyEvent, ctx: HandlerContext) -> None:
+    """The handler after `channel_sender`: only the inbox record (the sends are on the ledger)."""
