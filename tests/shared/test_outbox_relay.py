@@ -91,6 +91,29 @@ async def test_two_relays_publish_each_row_once(db, amqp, core_settings):
     assert len(seen) == 500 and len(set(seen)) == 500
 
 
+async def test_one_relay_is_active_and_a_standby_takes_over(db, amqp, core_settings):
+    captured = await capture(amqp)
+    first = OutboxRelay(db=db, settings=core_settings, name="first")
+    second = OutboxRelay(db=db, settings=core_settings, name="second")
+    await first.start()
+    try:
+        await wait_until(lambda: _async(first.active), message="the first relay active")
+        await second.start()
+        [before] = await _stage(db, 1)
+        await wait_until(lambda: _found(captured, before), message="published by the active relay")
+        assert first.active and not second.active  # one active relay: a NOTIFY wakes only it
+        await first.stop()  # its lock goes with its connection
+        await wait_until(lambda: _async(second.active), message="the standby active")
+        [after] = await _stage(db, 1)
+        await wait_until(lambda: _found(captured, after), message="published by the new active relay")
+    finally:
+        await asyncio.gather(first.stop(), second.stop())
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
 async def _count(captured, ids, n) -> bool:
     return len({m.message_id for m in captured.messages if uuid.UUID(m.message_id) in ids}) >= n
 

@@ -1,4 +1,11 @@
-"""Publishes pending outbox rows with confirms; safe with any number of relays running."""
+"""Publishes pending outbox rows with confirms: one active relay per database, the others on standby.
+
+Every service process runs a relay, and any relay can publish any row (one outbox table). Were they
+all active, each commit's NOTIFY would wake every one of them for one row, and two relays could
+publish two rows of one session out of order. So the relay holding a PostgreSQL advisory lock (on
+its LISTEN connection) is the active one; the others wait for the lock. When the active process dies
+its connection closes, the lock is released and a waiting standby takes over at once.
+"""
 
 from __future__ import annotations
 
@@ -43,16 +50,20 @@ PUBLISH_COLUMNS = (
     OutboxEvent.created_at,
 )
 RETENTION_SWEEP_SECONDS = 60.0
+# pg_advisory_lock key of the active relay (any constant; advisory locks are per database).
+ACTIVE_RELAY_LOCK = 0x466C6F77_4F757462  # "FlowOutb"
+RECONNECT_SECONDS = 1.0
 
 
 class OutboxRelay:
-    """Background task: wakes on NOTIFY (or polls), claims rows with SKIP LOCKED, publishes them."""
+    """Background task: while active, wakes on NOTIFY (or polls), claims rows with SKIP LOCKED, publishes them."""
 
     def __init__(self, *, db: Database, settings: CoreSettings, name: str) -> None:
         self._db = db
         self._settings = settings
         self._name = name
         self._wake = asyncio.Event()
+        self._active = asyncio.Event()
         self._publisher: Publisher | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -75,8 +86,13 @@ class OutboxRelay:
                 await task
         await close_quietly(self._publisher)
 
+    @property
+    def active(self) -> bool:
+        """Whether this relay holds the active-relay lock (the others stand by)."""
+        return self._active.is_set()
+
     def wake(self) -> None:
-        """Ask for a publish pass now (used after a local commit and by NOTIFY)."""
+        """Ask for a publish pass now (NOTIFY does; a standby ignores it until it is active)."""
         self._wake.set()
 
     async def _ensure_publisher(self) -> Publisher:
@@ -168,6 +184,7 @@ class OutboxRelay:
     async def _publish_loop(self) -> None:
         backoff = 0.0
         while not self._stopping:
+            await self._active.wait()
             try:
                 published, failed = await self.publish_pending()
             except Exception as exc:  # broker or database down: keep the rows, retry later
@@ -192,25 +209,35 @@ class OutboxRelay:
             self._publisher = None
 
     async def _listen_loop(self) -> None:
-        """LISTEN for commits; on any failure fall back to polling and reconnect."""
+        """Wait for the active-relay lock, then LISTEN for commits until the connection drops."""
         while not self._stopping:
             conn = None
             try:
                 conn = await asyncpg.connect(asyncpg_dsn(self._settings.database_url))
+                # Blocks (server side) while another relay is active: a standby takes over the
+                # moment the active relay's connection ends.
+                await conn.execute("SELECT pg_advisory_lock($1)", ACTIVE_RELAY_LOCK)
                 await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
+                log.info("outbox relay active", relay=self._name)
+                self._active.set()
+                self._wake.set()  # rows committed while no relay was active
                 await _until_closed(conn)
             except Exception as exc:
                 log.debug("outbox listen connection lost", error=str(exc))
             finally:
+                # The lock went with the connection: stop publishing before another relay starts.
+                self._active.clear()
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         await conn.close()
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _retention_loop(self) -> None:
         """Delete published rows older than the retention (they served SSE replay long enough)."""
         while not self._stopping:
             await asyncio.sleep(RETENTION_SWEEP_SECONDS)
+            if not self.active:
+                continue
             cutoff = datetime.now(UTC) - timedelta(hours=self._settings.outbox_retention_hours)
             try:
                 async with self._db.sessions() as session, session.begin():
