@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import uuid
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +25,15 @@ OUTBOX_INSERT_SQL = (
 )
 NOTIFY_OUTBOX_SQL = f"pg_notify('{OUTBOX_CHANNEL}', '')"
 log = structlog.get_logger(__name__)
+# Built once (every consumed message runs it): table-level DML skips the ORM's bulk-insert path,
+# and a reused statement object keeps its compiled-cache key.
+_INBOX = cast(Table, InboxRecord.__table__)
+INBOX_CLAIM = (
+    insert(_INBOX)
+    .values(consumer=bindparam("consumer"), event_id=bindparam("event_id"))
+    .on_conflict_do_nothing()
+    .returning(_INBOX.c.event_id)
+)
 
 
 class UnitOfWork:
@@ -91,12 +100,7 @@ class UnitOfWork:
 
     async def claim_inbox(self, consumer: str, event_id: uuid.UUID) -> bool:
         """Record that `consumer` processes `event_id` now; False if it already did (a duplicate)."""
-        inserted = await self.session.execute(
-            insert(InboxRecord)
-            .values(consumer=consumer, event_id=event_id)
-            .on_conflict_do_nothing()
-            .returning(InboxRecord.event_id)
-        )
+        inserted = await self.session.execute(INBOX_CLAIM, {"consumer": consumer, "event_id": event_id})
         return inserted.first() is not None
 
     async def commit(self) -> None:

@@ -104,9 +104,10 @@ class OutboxRelay:
     async def publish_pending(self) -> tuple[int, int]:
         """Publish one batch of pending rows; returns (published, failed)."""
         publisher = await self._ensure_publisher()
-        async with self._db.sessions() as session, session.begin():
+        # A Core connection, not an ORM session: plain statements, and this runs for every commit.
+        async with self._db.engine.begin() as conn:
             rows = (
-                await session.execute(
+                await conn.execute(
                     select(*PUBLISH_COLUMNS)
                     .where(OutboxEvent.published_at.is_(None))
                     .order_by(OutboxEvent.seq)
@@ -126,12 +127,12 @@ class OutboxRelay:
             ]
             # One statement marks the whole batch; failures (rare) are recorded row by row.
             if published:
-                await session.execute(
+                await conn.execute(
                     update(OutboxEvent).where(OutboxEvent.id.in_(published)).values(published_at=now)
                 )
             if failures:
                 outbox = cast(Table, OutboxEvent.__table__)
-                await session.execute(
+                await conn.execute(
                     update(outbox)
                     .where(outbox.c.id == bindparam("row_id"))
                     .values(attempts=outbox.c.attempts + 1, last_error=bindparam("error")),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Table, select
 from sqlalchemy.dialects.postgresql import insert
 
 from flowpilot_shared.broker.topology import NOTIFIER_BELL
@@ -29,6 +30,7 @@ log = structlog.get_logger(__name__)
 
 BELL_ROWS = Counter("flowpilot_notifier_bell_notifications_total", "Bell rows created", ["type"])
 CONSUMER_NAME = "notifier.bell"
+NOTIFICATIONS = cast(Table, Notification.__table__)  # table-level DML: no ORM bulk-insert path
 INSERT_CHUNK = 1000  # rows per INSERT: 10 parameters each, well under PostgreSQL's 32,767
 
 
@@ -153,10 +155,10 @@ async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
             for user_id in user_ids[start : start + INSERT_CHUNK]
         ]
         result = await ctx.uow.session.execute(
-            insert(Notification)
+            insert(NOTIFICATIONS)
             .values(values)
             .on_conflict_do_nothing(index_elements=["event_id", "user_id", "type"])
-            .returning(Notification.id, Notification.user_id, Notification.created_at)
+            .returning(NOTIFICATIONS.c.id, NOTIFICATIONS.c.user_id, NOTIFICATIONS.c.created_at)
         )
         inserted.extend(result.all())
     for created in sorted(inserted, key=lambda r: r.user_id):

@@ -12,8 +12,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from flowpilot_shared.consumer.runtime import database_unavailable
@@ -26,6 +27,8 @@ ERROR_LIMIT = 1000
 # How long recording a call's outcome waits for an unreachable database before giving up.
 OUTCOME_PATIENCE_SECONDS = 60.0
 FINAL = (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.skipped)
+# Table-level DML: every send runs these, and the ORM's bulk-DML path adds nothing here.
+DELIVERIES = cast(Table, Delivery.__table__)
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -71,10 +74,10 @@ async def claim(new_uow: UowFactory, *, event: AnyEvent, channel: str, recipient
     """
     async with new_uow() as uow:
         inserted = await uow.session.execute(
-            insert(Delivery)
+            insert(DELIVERIES)
             .values(**_row(event, channel, recipient, DeliveryStatus.pending, None, attempts=1))
             .on_conflict_do_nothing(index_elements=["event_id", "channel", "recipient"])
-            .returning(Delivery.id)
+            .returning(DELIVERIES.c.id)
         )
         new_id = inserted.scalar_one_or_none()
         if new_id is not None:
@@ -106,10 +109,10 @@ async def record_skipped(
     """A visible `skipped` row (no integration, recipient deactivated); False if one already existed."""
     async with new_uow() as uow:
         inserted = await uow.session.execute(
-            insert(Delivery)
+            insert(DELIVERIES)
             .values(**_row(event, channel, recipient, DeliveryStatus.skipped, reason[:ERROR_LIMIT]))
             .on_conflict_do_nothing(index_elements=["event_id", "channel", "recipient"])
-            .returning(Delivery.id)
+            .returning(DELIVERIES.c.id)
         )
         created = inserted.scalar_one_or_none() is not None
         await uow.commit()
@@ -161,7 +164,9 @@ async def record_outcome(
     while True:
         try:
             async with new_uow() as uow:
-                await uow.session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+                await uow.session.execute(
+                    update(DELIVERIES).where(DELIVERIES.c.id == delivery_id).values(**values)
+                )
                 await uow.commit()
             return
         except Exception as exc:
