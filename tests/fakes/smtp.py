@@ -32,6 +32,7 @@ class CaughtMail:
     html: str
     headers: dict[str, str]
     received_at: float = field(default_factory=time.time)
+    peer: str = ""  # the client's address: one per SMTP connection
 
 
 def parse(mail_from: str, rcpt_tos: list[str], raw: bytes) -> CaughtMail:
@@ -75,6 +76,7 @@ class _Handler:
         mail = parse(
             str(envelope.mail_from), list(envelope.rcpt_tos), raw if isinstance(raw, bytes) else raw.encode()
         )
+        mail.peer = str(session.peer)
         with self.sink.lock:
             self.sink.messages.append(mail)
         return "250 Message accepted for delivery"

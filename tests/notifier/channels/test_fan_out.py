@@ -188,3 +188,21 @@ async def test_call_in_flight_at_a_crash_is_not_repeated(
     assert [m.rcpt_tos for m in smtp.messages] == [[team.owner.email.lower()]]
     row = next(r for r in await deliveries(db, event.id, "email") if r.recipient == crashed)
     assert row.status == "failed" and row.last_error == CRASHED_IN_FLIGHT and row.attempts == 1
+
+
+async def test_emails_reuse_smtp_sessions(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_consumers: list[Consumer],
+    smtp: FakeSmtp,
+) -> None:
+    team = await make_team(db, engineers=3)
+    events = [await make_escalation(db, team, escalator=team.users[1]) for _ in range(4)]
+    for event in events:
+        await publish(amqp, event)
+        await wait_until(lambda e=event: all_final(db, e.id, 5), timeout=15, message="deliveries final")
+    # Three recipients per escalation, twelve emails: no more sessions than sent at once.
+    assert len(smtp.messages) == 12
+    rows = [r for e in events for r in await deliveries(db, e.id, "email")]
+    assert len(rows) == 12 and all(r.status == "sent" and r.attempts == 1 for r in rows)
+    assert len({m.peer for m in smtp.messages}) <= 3

@@ -31,6 +31,8 @@ class NotifierSettings(CoreSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 10.0
+    # SMTP sessions open at once per replica; each is reused for the next emails while it is idle.
+    smtp_pool_size: int = Field(default=10, ge=1)
     slack_api_url: str = "https://slack.com/api/"
     channel_max_attempts: int = 6
     channel_retry_base_seconds: float = 1.0

@@ -44,6 +44,7 @@ class ChannelConsumer(Consumer):
         """Stop retrying (calls in flight finish), then stop as any consumer."""
         self.channel.stopping.set()
         await super().stop()
+        await self.channel.close()
 
 
 def build_channel_consumers(

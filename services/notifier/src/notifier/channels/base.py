@@ -96,6 +96,9 @@ class Channel(ABC):
             session, account_id=event.account_id, kind=kind, box=SecretBox(self.settings.secret_key)
         )
 
+    async def close(self) -> None:  # noqa: B027 - optional hook, most channels hold nothing open
+        """Release what the channel keeps open between messages (nothing by default)."""
+
     @abstractmethod
     async def targets(self, event: AnyEvent, session: AsyncSession) -> list[Target]:
         """Whom this event goes to on this channel (read with the consumer's transaction)."""

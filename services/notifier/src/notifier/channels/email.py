@@ -10,11 +10,14 @@ import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot_shared.broker.topology import QueueSpec
 from flowpilot_shared.events import AnyEvent, HandoffEscalated
 from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN, User
 from flowpilot_shared.models.notifications import DeliveryChannel
 from notifier.channels.base import Channel, PermanentSendError, Sent, Target, TransientSendError
 from notifier.channels.render import render_escalation_email
+from notifier.channels.smtp_pool import SmtpPool
+from notifier.settings import NotifierSettings
 
 
 def _one_line(value: str) -> str:
@@ -42,6 +45,14 @@ class EmailChannel(Channel):
     """The escalation email to each recipient named by the event."""
 
     name = DeliveryChannel.email
+
+    def __init__(self, settings: NotifierSettings, spec: QueueSpec) -> None:
+        super().__init__(settings, spec)
+        self._pool = SmtpPool(settings, size=settings.smtp_pool_size)
+
+    async def close(self) -> None:
+        """Quit the pooled SMTP sessions."""
+        await self._pool.close()
 
     async def targets(self, event: AnyEvent, session: AsyncSession) -> list[Target]:
         """One target per recipient; people deactivated (or demoted) since the escalation are skipped."""
@@ -88,22 +99,13 @@ class EmailChannel(Channel):
         return message
 
     async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
-        """Send over SMTP (STARTTLS and auth as configured)."""
+        """Send over a pooled SMTP session (STARTTLS and auth as configured, once per session)."""
         if not isinstance(event, HandoffEscalated):
             raise PermanentSendError(f"email does not handle {event.type}")
         message = self.build_message(event, target, delivery_id)
-        settings = self.settings
         try:
-            await aiosmtplib.send(
-                message,
-                recipients=[target.recipient],
-                hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                username=settings.smtp_username or None,
-                password=settings.smtp_password or None,
-                start_tls=settings.smtp_starttls,
-                timeout=settings.smtp_timeout_seconds,
-            )
+            async with self._pool.client() as client:
+                await client.send_message(message, recipients=[target.recipient])
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise classify_smtp_error(exc) from exc
         return Sent(external_id=str(message["Message-ID"]))
