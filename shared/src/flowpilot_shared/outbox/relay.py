@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -184,8 +185,13 @@ class OutboxRelay:
 
     async def _publish_loop(self) -> None:
         backoff = 0.0
+        last_pass = 0.0
         while not self._stopping:
             await self._active.wait()
+            since = time.monotonic() - last_pass
+            if since < self._settings.outbox_min_pass_interval_seconds:
+                await asyncio.sleep(self._settings.outbox_min_pass_interval_seconds - since)
+            last_pass = time.monotonic()
             try:
                 published, failed = await self.publish_pending()
             except Exception as exc:  # broker or database down: keep the rows, retry later
