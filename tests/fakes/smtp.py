@@ -72,6 +72,10 @@ class _Handler:
             if self.sink.fail_remaining > 0:
                 self.sink.fail_remaining -= 1
                 return self.sink.fail_reply
+        if not self.sink.keep:
+            with self.sink.lock:
+                self.sink.accepted += 1
+            return "250 Message accepted for delivery"
         raw = envelope.original_content or envelope.content or b""
         mail = parse(
             str(envelope.mail_from), list(envelope.rcpt_tos), raw if isinstance(raw, bytes) else raw.encode()
@@ -85,8 +89,11 @@ class _Handler:
 class FakeSmtp:
     """An SMTP server on 127.0.0.1:`port` (fixed across stop/start, to simulate "down, then back")."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, keep: bool = True) -> None:
         self.host = "127.0.0.1"
+        # False: accept and count only (a benchmark's sink must not spend the box's CPU parsing).
+        self.keep = keep
+        self.accepted = 0
         self.port = port or free_port()
         self.messages: list[CaughtMail] = []
         self.rejected_recipients: dict[str, str] = {}
@@ -142,8 +149,9 @@ def main() -> None:
     """`python -m tests.fakes.smtp --port N`: print each caught message's recipients and subject."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--count-only", action="store_true", help="accept and count, keep nothing")
     args = parser.parse_args()
-    sink = FakeSmtp(args.port or None).start()
+    sink = FakeSmtp(args.port or None, keep=not args.count_only).start()
     print(f"SMTP sink listening on {sink.host}:{sink.port}", flush=True)
     seen = 0
     try:
