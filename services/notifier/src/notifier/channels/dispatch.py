@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import structlog
 
@@ -22,31 +23,47 @@ from notifier.channels.metrics import DELIVERIES, SEND_SECONDS
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class LedgerAccess:
+    """How ledger steps reach the database: a transaction, or one statement without one."""
+
+    new_uow: ledger.UowFactory
+    single: ledger.UowFactory
+
+    @classmethod
+    def of(cls, db: Database) -> LedgerAccess:
+        """Both ways, on `db`'s pool."""
+        return cls(new_uow=lambda: UnitOfWork(db.sessions), single=lambda: UnitOfWork(db.autocommit))
+
+
 async def deliver(
     channel: Channel,
     event: AnyEvent,
     target: Target,
-    new_uow: ledger.UowFactory,
+    access: LedgerAccess,
     deadline: float,
     calls: asyncio.Semaphore | None = None,
 ) -> DeliveryStatus | None:
     """Send one target through the ledger with bounded retries; the final status, None if not ours."""
     name = channel.name.value
+    single = access.single
     if target.skip_reason is not None:
         if await ledger.record_skipped(
-            new_uow, event=event, channel=name, recipient=target.recipient, reason=target.skip_reason
+            single, event=event, channel=name, recipient=target.recipient, reason=target.skip_reason
         ):
             DELIVERIES.labels(name, DeliveryStatus.skipped.value).inc()
         return DeliveryStatus.skipped
     await channel.yield_if_stopping()
-    claim = await ledger.claim(new_uow, event=event, channel=name, recipient=target.recipient)
+    claim = await ledger.claim(
+        access.new_uow, event=event, channel=name, recipient=target.recipient, single=single
+    )
     if claim is None:
         return None
     settings = channel.settings
     attempts, in_flight = claim.attempts, claim.in_flight
     while True:
         if not in_flight:
-            began = await ledger.begin_attempt(new_uow, claim.delivery_id, after=attempts)
+            began = await ledger.begin_attempt(single, claim.delivery_id, after=attempts)
             if began is None:
                 return None  # another processing of this event owns the row now
             attempts = began
@@ -73,7 +90,7 @@ async def deliver(
         else:
             SEND_SECONDS.labels(name, "sent").observe(time.monotonic() - started)
             await ledger.record_outcome(
-                new_uow, claim.delivery_id, status=DeliveryStatus.sent, external_id=sent.external_id
+                single, claim.delivery_id, status=DeliveryStatus.sent, external_id=sent.external_id
             )
             DELIVERIES.labels(name, DeliveryStatus.sent.value).inc()
             return DeliveryStatus.sent
@@ -88,7 +105,7 @@ async def deliver(
             error = f"gave up after {attempts} attempts (retry budget spent): {error}"
             permanent = True
         status = DeliveryStatus.failed if permanent else DeliveryStatus.retrying
-        await ledger.record_outcome(new_uow, claim.delivery_id, status=status, error=error)
+        await ledger.record_outcome(single, claim.delivery_id, status=status, error=error)
         DELIVERIES.labels(name, status.value).inc()
         log.warning(
             "channel send failed",
@@ -112,19 +129,18 @@ def channel_sender(channel: Channel, db: Database) -> Prepare:
     (this one failed, or a duplicate publish) runs it again and the ledger sends nothing twice.
     """
 
-    def new_uow() -> UnitOfWork:
-        return UnitOfWork(db.sessions)
+    access = LedgerAccess.of(db)
 
     async def send_all(event: AnyEvent, facts: Mapping[str, object]) -> None:
         if facts.get("replayed"):
             # An operator replayed a dead letter: definitively failed sends get another go.
-            await ledger.reopen_failed(new_uow, event.id, channel.name.value)
+            await ledger.reopen_failed(access.single, event.id, channel.name.value)
         async with db.autocommit() as session:
             targets = await channel.targets(event, session)
         deadline = time.monotonic() + channel.settings.channel_deadline_seconds
         calls = asyncio.Semaphore(channel.settings.channel_send_concurrency)
         results = await asyncio.gather(
-            *(deliver(channel, event, t, new_uow, deadline, calls) for t in targets),
+            *(deliver(channel, event, t, access, deadline, calls) for t in targets),
             return_exceptions=True,
         )
         # Every target has finished (none is left running behind a retry of this message).

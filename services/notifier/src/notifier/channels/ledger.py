@@ -1,7 +1,8 @@
 """The delivery ledger: a row per (event, channel, recipient), claimed before the external call.
 
 Each step commits on its own (never inside the consumer's inbox transaction), so what happened
-outside survives a crash. Row states: `pending` while a call is in flight (or just claimed),
+outside survives a crash. A step that is one statement may run without a transaction block (an
+autocommit session: one round trip instead of three). Row states: `pending` while a call is in flight (or just claimed),
 `retrying` after a transient failure (nothing in flight), then `sent`, `failed` or `skipped`.
 """
 
@@ -65,14 +66,23 @@ def _row(
     }
 
 
-async def claim(new_uow: UowFactory, *, event: AnyEvent, channel: str, recipient: str) -> Claim | None:
+async def claim(
+    new_uow: UowFactory,
+    *,
+    event: AnyEvent,
+    channel: str,
+    recipient: str,
+    single: UowFactory | None = None,
+) -> Claim | None:
     """Claim the row before any call; None when this (event, channel, recipient) must not be sent now.
 
     A new row is committed `pending` with attempt 1 in flight: the first call may start at once. A
     row left `pending` by a crashed attempt may or may not have gone out: it is marked `failed`
     rather than resent. A `retrying` row carries on where it stopped (its next attempt not begun).
+    The insert is one statement (`single` may run it without a transaction); judging an existing
+    row takes a locking read and a write, in a transaction from `new_uow`.
     """
-    async with new_uow() as uow:
+    async with (single or new_uow)() as uow:
         inserted = await uow.session.execute(
             insert(DELIVERIES)
             .values(**_row(event, channel, recipient, DeliveryStatus.pending, None, attempts=1))
@@ -80,9 +90,10 @@ async def claim(new_uow: UowFactory, *, event: AnyEvent, channel: str, recipient
             .returning(DELIVERIES.c.id)
         )
         new_id = inserted.scalar_one_or_none()
-        if new_id is not None:
-            await uow.commit()
-            return Claim(delivery_id=new_id, attempts=1, in_flight=True)
+        await uow.commit()
+    if new_id is not None:
+        return Claim(delivery_id=new_id, attempts=1, in_flight=True)
+    async with new_uow() as uow:
         existing = (
             await uow.session.execute(
                 select(Delivery)

@@ -179,9 +179,9 @@ class PushService:
             },
             where=PsaPush.status == PsaPushStatus.pending,
         ).returning(PsaPush.id, PsaPush.marker, PsaPush.attempts)
-        async with ctx.new_uow() as uow:
-            row = (await uow.session.execute(upsert)).first()
-            await uow.commit()
+        # One statement, committed at once: no transaction block needed (one round trip, not three).
+        async with ctx.db.autocommit() as session:
+            row = (await session.execute(upsert)).first()
         if row is None:
             log.info("psa push already settled", documentation_id=str(data.documentation_id))
             return None
