@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 from aio_pika.connection import make_url
 
 from flowpilot_shared.broker.topology import declare_exchanges
@@ -58,6 +58,7 @@ class Publisher:
         self._connection = connection
         self._timeout = timeout
         self._channel: AbstractChannel | None = None
+        self._exchanges: dict[str, AbstractExchange] = {}
 
     async def channel(self) -> AbstractChannel:
         """The confirming channel, opened (and the exchanges declared) on first use."""
@@ -65,12 +66,15 @@ class Publisher:
             channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
             await declare_exchanges(channel)
             self._channel = channel
+            self._exchanges = {}
         return self._channel
 
     async def publish(self, exchange: str, routing_key: str, message: aio_pika.Message) -> None:
         """Publish and wait for the broker's confirm; raises on nack, return or timeout."""
         channel = await self.channel()
-        target = await channel.get_exchange(exchange, ensure=False)
+        target = self._exchanges.get(exchange)
+        if target is None:
+            target = self._exchanges[exchange] = await channel.get_exchange(exchange, ensure=False)
         await target.publish(message, routing_key=routing_key, mandatory=True, timeout=self._timeout)
 
     async def close(self) -> None:

@@ -15,12 +15,12 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 import structlog
 from prometheus_client import Counter, Histogram
-from sqlalchemy import Row, Table, bindparam, delete, select, update
+from sqlalchemy import Row, Table, Text, bindparam, cast, delete, select, update
 
 from flowpilot_shared.broker.publisher import Publisher, build_message, connect
 from flowpilot_shared.closing import close_quietly
@@ -47,7 +47,8 @@ PUBLISH_COLUMNS = (
     OutboxEvent.exchange,
     OutboxEvent.routing_key,
     OutboxEvent.session_id,
-    OutboxEvent.payload,
+    # As PostgreSQL's own JSON text: published as is, never decoded into dicts and encoded again.
+    cast(OutboxEvent.payload, Text).label("payload"),
     OutboxEvent.created_at,
 )
 RETENTION_SWEEP_SECONDS = 60.0
@@ -132,7 +133,7 @@ class OutboxRelay:
                     update(OutboxEvent).where(OutboxEvent.id.in_(published)).values(published_at=now)
                 )
             if failures:
-                outbox = cast(Table, OutboxEvent.__table__)
+                outbox: Table = OutboxEvent.__table__  # type: ignore[assignment]
                 await conn.execute(
                     update(outbox)
                     .where(outbox.c.id == bindparam("row_id"))
@@ -148,7 +149,7 @@ class OutboxRelay:
         return len(published), len(failures)
 
     async def _publish_in_session_order(
-        self, publisher: Publisher, rows: Sequence[Row[Any]]
+        self, publisher: Publisher, rows: Sequence[Row[*tuple[Any, ...]]]
     ) -> list[BaseException | None]:
         """Publish many rows at once, but one session's rows one after another, in commit order.
 
@@ -174,11 +175,11 @@ class OutboxRelay:
         return results
 
     @staticmethod
-    async def _publish_row(publisher: Publisher, row: Row[Any]) -> None:
+    async def _publish_row(publisher: Publisher, row: Row[*tuple[Any, ...]]) -> None:
         message = build_message(
             event_id=str(row.id),
             event_type=row.routing_key,
-            body=row.payload,
+            body=row.payload.encode(),
             headers={"x-position": f"{row.txid}.{row.seq}"},
         )
         await publisher.publish(row.exchange, row.routing_key, message)
