@@ -9,6 +9,8 @@ Slow work that needs no transaction (a model call) goes in an optional `prepare`
 before the inbox transaction opens; its result reaches the handler as `ctx.prepared`, and it may
 return `ALREADY_DONE` to record the event as handled without running the handler. A handler that finds
 its effect already made (by a concurrent replica) returns `ALREADY_DONE` too, so metrics say so.
+A consumer whose `prepare` step makes and records its own effects (channel sends through their
+ledger) passes no handler: the runtime then only writes the inbox record, in one statement.
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ class Consumer:
         *,
         name: str,
         spec: QueueSpec,
-        handler: Handler,
+        handler: Handler | None,
         db: Database,
         settings: CoreSettings,
         max_attempts: int | None = None,
@@ -244,6 +246,11 @@ class Consumer:
     async def _run_once(self, event: AnyEvent, message: AbstractIncomingMessage, attempt: int) -> str:
         facts: dict[str, object] = {"replayed": bool((message.headers or {}).get("x-flowpilot-replayed"))}
         prepared = await self._prepare(event, facts) if self._prepare is not None else None
+        if self._handler is None:
+            # The prepare step did all the work (and recorded it): the inbox record is one statement.
+            async with self._slots(), UnitOfWork(self._db.autocommit) as uow:
+                claimed = await uow.claim_inbox(self.name, event.id)
+            return "processed" if claimed and prepared is not ALREADY_DONE else "duplicate"
         async with self._slots(), UnitOfWork(self._db.sessions) as uow:
             if not await uow.claim_inbox(self.name, event.id):
                 return "duplicate"

@@ -10,7 +10,7 @@ from flowpilot_shared.consumer.runtime import Consumer
 from flowpilot_shared.service import ServiceRuntime
 from flowpilot_shared.settings import CoreSettings
 from notifier.channels.base import Channel
-from notifier.channels.dispatch import channel_sender, record_handled
+from notifier.channels.dispatch import channel_sender
 from notifier.channels.email import EmailChannel
 from notifier.channels.slack import SlackChannel
 from notifier.channels.teams import TeamsChannel
@@ -58,7 +58,7 @@ def build_channel_consumers(
             channel=channel,
             name=f"notifier.{channel.name.value}",
             spec=channel.spec,
-            handler=record_handled,
+            handler=None,  # the sends record themselves on the ledger; the runtime adds the inbox row
             prepare=channel_sender(channel, runtime.db),
             db=runtime.db,
             settings=consumer_settings,

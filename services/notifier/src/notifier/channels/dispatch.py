@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from flowpilot_shared.consumer.runtime import HandlerContext, PermanentError, Prepare
+from flowpilot_shared.consumer.runtime import PermanentError, Prepare
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.notifications import DeliveryStatus
@@ -153,7 +153,3 @@ def channel_sender(channel: Channel, db: Database) -> Prepare:
             raise PermanentError(f"{channel.name.value} delivery failed for {len(failed)} recipient(s)")
 
     return send_all
-
-
-async def record_handled(event: AnyEvent, ctx: HandlerContext) -> None:
-    """The handler after `channel_sender`: only the inbox record (the sends are on the ledger)."""
