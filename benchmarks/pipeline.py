@@ -14,7 +14,7 @@ from benchmarks.seed import Team
 from benchmarks.stack import STREAM_REPLICA, Stack
 from benchmarks.streams import Listeners
 
-CANDIDATES = (25, 50, 100, 150, 200, 300)
+CANDIDATES = (10, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300)
 SUSTAIN_SECONDS = 60.0
 DRAIN_GRACE = 15.0  # after the last handoff, everything must be done within this to count as sustained
 
@@ -83,10 +83,21 @@ async def run(stack: Stack, api: HttpPool, teams: Sequence[Team], *, scale: floa
             break
         best = rate
     result["search"] = search
-    final_rate = best or CANDIDATES[0]
-    print(f"  pipeline sustained run: {final_rate}/s for {SUSTAIN_SECONDS:.0f}s ...", flush=True)
-    final = await sustained(stack, api, teams, rate=final_rate, seconds=SUSTAIN_SECONDS)
-    print(f"  {final['sustained']=} drain={final['drain_seconds']}s effects={final['effects']}", flush=True)
-    result["final"] = final
-    result["max_sustained_rate"] = final_rate if final["sustained"] else 0
+    # The full 60 s at the best step; a backlog that only shows over the longer run gets one more
+    # try a step lower, so the result names a rate that held rather than 0.
+    passed = [rate for rate in CANDIDATES if rate <= best]
+    tries = (passed[-2:] if len(passed) > 1 else passed or [CANDIDATES[0]])[::-1]
+    finals = []
+    for final_rate in tries:
+        print(f"  pipeline sustained run: {final_rate}/s for {SUSTAIN_SECONDS:.0f}s ...", flush=True)
+        final = await sustained(stack, api, teams, rate=final_rate, seconds=SUSTAIN_SECONDS)
+        print(
+            f"  {final['sustained']=} drain={final['drain_seconds']}s effects={final['effects']}", flush=True
+        )
+        finals.append(final)
+        if final["sustained"]:
+            break
+    result["final"] = finals[-1]
+    result["finals"] = finals
+    result["max_sustained_rate"] = finals[-1]["rate"] if finals[-1]["sustained"] else 0
     return result

@@ -57,6 +57,12 @@ def render(r: dict[str, Any]) -> str:
             "p99 ≤ 100 ms",
             sl["commit_to_stream_p99_ms"] <= 100 and sl["deliveries"] >= sl["expected_deliveries"],
         )
+        for tried in pipe.get("finals", [])[:-1]:
+            row(
+                f"full pipeline {tried['seconds']:.0f} s at {tried['rate']}/s",
+                f"not sustained: drained {tried.get('backlog_drained_after_s', tried['drain_seconds'])} s "
+                "after the last handoff",
+            )
         final = pipe["final"]
         row(
             f"full pipeline sustained {final['seconds']:.0f} s, drained",
