@@ -33,23 +33,19 @@ SECRET_KEY = "bench-secret-key-" + uuid.uuid4().hex
 # work queues (bell rows, email, chat), one serves the SSE streams (FLOWPILOT_NOTIFIER_QUEUES empty),
 # so stream latency does not queue behind sending.
 STREAM_REPLICA = "notifier-stream"
-# The notifier has the most work per escalation (a bell row and a message per recipient and channel):
-# its queues get two competing worker replicas.
-SECOND_WORKER = "notifier-2"
-SERVICES = ("handoff-api", "notifier", SECOND_WORKER, STREAM_REPLICA, "docgen", "psa-sync")
+SERVICES = ("handoff-api", "notifier", STREAM_REPLICA, "docgen", "psa-sync")
 # Consumers that do the after-commit work (bell rows, email, chat, documentation, PSA notes) run at a
 # lower CPU priority than the API and the stream replica, as a shared box should be set up (in
 # Kubernetes: CPU requests): the handoff and the live push come first, the rest catches up.
-BACKGROUND = frozenset({"notifier", SECOND_WORKER, "docgen", "psa-sync"})
+BACKGROUND = frozenset({"notifier", "docgen", "psa-sync"})
 BACKGROUND_NICE = 10
 # Streams only touch the database to authenticate and replay: a small pool keeps the total under the
 # 100 connections this PostgreSQL allows.
 REPLICA_OF = {
-    SECOND_WORKER: ("notifier", {"FLOWPILOT_DB_POOL_SIZE": "8", "FLOWPILOT_DB_MAX_OVERFLOW": "4"}),
     STREAM_REPLICA: (
         "notifier",
         {"FLOWPILOT_NOTIFIER_QUEUES": "", "FLOWPILOT_DB_POOL_SIZE": "4", "FLOWPILOT_DB_MAX_OVERFLOW": "4"},
-    ),
+    )
 }
 
 
