@@ -57,6 +57,26 @@ class Claim:
     ambiguous: bool
 
 
+def _push_row(
+    event: DocumentationGenerated, provider: str | None, ticket: str | None, status: str, *, attempts: int
+) -> dict[str, object]:
+    """Column values of the one push row a documentation gets."""
+    data = event.data
+    return {
+        "id": uuid.uuid4(),
+        "account_id": event.account_id,
+        "session_id": event.session_id,
+        "handoff_id": data.handoff_id,
+        "documentation_id": data.documentation_id,
+        "event_id": event.id,
+        "provider": provider,
+        "ticket_id": ticket,
+        "status": status,
+        "marker": note_marker(data.documentation_id),
+        "attempts": attempts,
+    }
+
+
 class PushService:
     """Handles `documentation.generated`: one note per documentation, whatever the deliveries."""
 
@@ -157,19 +177,7 @@ class PushService:
         outcome is unknown) moves to its next attempt; a settled row is left alone (nothing returned).
         """
         data = event.data
-        stmt = insert(PsaPush).values(
-            id=uuid.uuid4(),
-            account_id=event.account_id,
-            session_id=event.session_id,
-            handoff_id=data.handoff_id,
-            documentation_id=data.documentation_id,
-            event_id=event.id,
-            provider=provider,
-            ticket_id=ticket,
-            status=PsaPushStatus.pending,
-            marker=note_marker(data.documentation_id),
-            attempts=1,
-        )
+        stmt = insert(PsaPush).values(**_push_row(event, provider, ticket, PsaPushStatus.pending, attempts=1))
         upsert = stmt.on_conflict_do_update(
             index_elements=["documentation_id"],
             set_={
@@ -204,19 +212,7 @@ class PushService:
         data = event.data
         inserted = await ctx.uow.session.execute(
             insert(PsaPush)
-            .values(
-                id=uuid.uuid4(),
-                account_id=event.account_id,
-                session_id=event.session_id,
-                handoff_id=data.handoff_id,
-                documentation_id=data.documentation_id,
-                event_id=event.id,
-                provider=provider,
-                ticket_id=ticket,
-                status=PsaPushStatus.no_psa,
-                marker=note_marker(data.documentation_id),
-                attempts=0,
-            )
+            .values(**_push_row(event, provider, ticket, PsaPushStatus.no_psa, attempts=0))
             .on_conflict_do_nothing(index_elements=["documentation_id"])
             .returning(PsaPush.id)
         )
