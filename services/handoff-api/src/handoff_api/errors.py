@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 import structlog
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
@@ -12,18 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
-from flowpilot_shared.consumer.runtime import database_unavailable
+from flowpilot_shared.web.outage import install_outage_handlers
 
 log = structlog.get_logger(__name__)
-
-DB_RETRY_AFTER_SECONDS = 5
-# Raw asyncpg errors that mean "no usable connection" (raised unwrapped while connecting).
-ASYNCPG_UNAVAILABLE: tuple[type[Exception], ...] = (
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.InterfaceError,
-)
 
 
 class ApiError(Exception):
@@ -71,23 +61,6 @@ def _validation_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
     return {"detail": jsonable_encoder(cleaned)}
 
 
-def _is_connection_error(exc: sa_exc.DBAPIError) -> bool:
-    if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
-        return True
-    if database_unavailable(exc):  # by SQLSTATE: e.g. 57P03 "the database system is shutting down"
-        return True
-    text = f"{type(exc.orig).__name__} {exc.orig}".lower()
-    return any(w in text for w in ("connect", "connection", "cannotconnectnow", "shutdown", "closed"))
-
-
-def _unavailable() -> JSONResponse:
-    return JSONResponse(
-        {"detail": "Database unavailable, try again shortly"},
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": str(DB_RETRY_AFTER_SECONDS)},
-    )
-
-
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers: domain errors, validation, database outages and races."""
 
@@ -112,29 +85,4 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("integrity conflict", error=type(exc.orig).__name__)
         return JSONResponse({"detail": "Conflicts with existing data"}, status_code=status.HTTP_409_CONFLICT)
 
-    @app.exception_handler(sa_exc.DBAPIError)
-    async def dbapi_error(_: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
-        if _is_connection_error(exc):
-            log.warning("database unavailable", error=type(exc.orig).__name__)
-            return _unavailable()
-        if isinstance(exc, sa_exc.DataError):
-            return JSONResponse({"detail": "Invalid value"}, status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
-        raise exc
-
-    @app.exception_handler(sa_exc.TimeoutError)
-    async def pool_timeout(_: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
-        log.warning("database pool exhausted", error=str(exc))
-        return _unavailable()
-
-    async def asyncpg_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable", error=type(exc).__name__)
-        return _unavailable()
-
-    for cls in ASYNCPG_UNAVAILABLE:
-        app.add_exception_handler(cls, asyncpg_unavailable)
-
-    @app.exception_handler(OSError)
-    async def os_error(_: Request, exc: OSError) -> JSONResponse:
-        # asyncpg raises plain OSError/ConnectionRefusedError when it cannot open a connection.
-        log.warning("database unreachable", error=type(exc).__name__)
-        return _unavailable()
+    install_outage_handlers(app)

@@ -12,10 +12,10 @@ from flowpilot_shared.broker.topology import NOTIFIER_BELL
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.service import ServiceRuntime, runtime_readiness, service_lifespan
 from flowpilot_shared.web.app import ReadinessCheck, create_service_app
+from flowpilot_shared.web.outage import install_outage_handlers
 from notifier.bell.handler import build_bell_consumer
 from notifier.channels import build_channel_consumers
 from notifier.deliveries.views import router as deliveries_router
-from notifier.errors import install_error_handlers
 from notifier.notifications.views import router as notifications_router
 from notifier.settings import NotifierSettings
 from notifier.stream.hub import StreamHub
@@ -61,7 +61,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         readiness=readiness,
     )
     app.state.stream_hub = hub
-    install_error_handlers(app)
+    install_outage_handlers(app)
     # Deliveries first: its static `/notifications/deliveries` must win over any `/notifications/{id}`.
     app.include_router(deliveries_router, prefix=API_PREFIX)
     app.include_router(notifications_router, prefix=API_PREFIX)
