@@ -74,6 +74,7 @@ async def make_escalation(
     target: User | None = None,
     psa_ticket_id: str | None = "T-1001",
     steps: list[tuple[str, str]] | None = None,
+    title: str = "Outlook cannot connect",
 ) -> HandoffEscalated:
     """A session with steps and an escalation handoff in the database, and its event (not yet sent)."""
     now = datetime.now(UTC)
@@ -81,7 +82,7 @@ async def make_escalation(
         id=uuid.uuid4(),
         account_id=team.account.id,
         owner_id=escalator.id,
-        title="Outlook cannot connect",
+        title=title,
         problem="Users at Contoso get a password prompt loop in Outlook",
         client_name="Contoso",
         psa_ticket_id=psa_ticket_id,

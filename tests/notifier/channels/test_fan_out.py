@@ -20,7 +20,13 @@ from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import configure_chat, consumer_count, deliveries, publish
+from tests.notifier.channels.conftest import (
+    configure_chat,
+    consumer_count,
+    deliveries,
+    publish,
+    sync_probe,
+)
 
 FINAL = {DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.skipped}
 
@@ -90,6 +96,34 @@ async def test_escalation_reaches_three_seniors_one_slack_one_teams(
         slack.in_channel(chat.channel_id)[0].ts
     )
     assert next(r for r in rows if r.channel == "teams").recipient == "webhook"
+
+
+async def test_email_carries_any_script_intact(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_settings: NotifierSettings,
+    channel_consumers: list[Consumer],
+    smtp: FakeSmtp,
+) -> None:
+    title = "Écran noir chez Zoë, 打印机 🖨"
+    team = await make_team(db, engineers=1)
+    target = team.users[1]
+    event = await make_escalation(
+        db,
+        team,
+        escalator=team.users[0],
+        target=target,
+        title=title,
+        steps=[("action", "Redémarré le spouleur <b>deux fois</b>")],
+    )
+    await publish(amqp, event)
+    await wait_until(sync_probe(lambda: smtp.messages), timeout=15, message="one email")
+    assert len(smtp.messages) == 1
+    mail = smtp.messages[0]
+    assert title in mail.subject
+    assert title in mail.text and "Redémarré le spouleur <b>deux fois</b>" in mail.text
+    assert "Redémarré le spouleur &lt;b&gt;deux fois&lt;/b&gt;" in mail.html
+    assert mail.headers["Content-Type"].startswith("multipart/alternative")
 
 
 async def test_targeted_escalation_emails_only_the_target(
