@@ -117,7 +117,7 @@ class EmailChannel(Channel):
         """
         subject, text, html = self._render(event)
         message = MIMEMultipart("alternative")
-        message["Subject"] = _header(_one_line(subject))
+        message["Subject"] = _header(_one_line(subject))  # type: ignore[assignment]  # Header is accepted
         message["From"] = self.settings.smtp_from
         message["To"] = formataddr(
             (_one_line(str(target.params.get("name", ""))), target.recipient), charset="utf-8"
