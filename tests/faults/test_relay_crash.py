@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select
 
 from flowpilot_shared.broker.topology import ALL_QUEUES, declare_queue
+from flowpilot_shared.db import asyncpg_dsn
 from flowpilot_shared.models import OutboxEvent
-from flowpilot_shared.models.messaging import OutboxEvent as OutboxRow
 from flowpilot_shared.outbox.relay import OutboxRelay
 from tests.faults.accounting import settled
 from tests.faults.direct import commit_events, recipients, staged_escalations, wired_team
@@ -27,7 +28,7 @@ class RelayKilledBeforeMarking(RuntimeError):
 class CrashingRelay(OutboxRelay):
     """Publishes its batch with confirms, then dies before the transaction marking the rows commits."""
 
-    async def _publish_in_session_order(self, publisher, rows: Sequence[OutboxRow]):  # type: ignore[no-untyped-def]
+    async def _publish_in_session_order(self, publisher, rows: Sequence[asyncpg.Record]):  # type: ignore[no-untyped-def]
         results = await super()._publish_in_session_order(publisher, rows)
         assert all(r is None for r in results), results
         raise RelayKilledBeforeMarking(f"killed after publishing {len(rows)} rows")
@@ -48,11 +49,13 @@ async def test_relay_killed_between_publish_and_mark(system, db, amqp, core_sett
 
     await commit_events(db, events)
     relay = CrashingRelay(db=db, settings=core_settings, name="doomed")
+    conn = await asyncpg.connect(asyncpg_dsn(core_settings.database_url))
     try:
         with pytest.raises(RelayKilledBeforeMarking):
             while True:  # other tests' leftover rows may come first; run until our batch is sent
-                await relay.publish_pending()
+                await relay.publish_pending(conn)
     finally:
+        await conn.close()
         await relay.stop()
 
     def copies() -> Counter[str]:

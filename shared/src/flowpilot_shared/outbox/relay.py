@@ -5,6 +5,10 @@ all active, each commit's NOTIFY would wake every one of them for one row, and t
 publish two rows of one session out of order. So the relay holding a PostgreSQL advisory lock (on
 its LISTEN connection) is the active one; the others wait for the lock. When the active process dies
 its connection closes, the lock is released and a waiting standby takes over at once.
+
+The active relay publishes over that same connection, in plain asyncpg statements: a pass runs for
+nearly every commit, so it skips the pool and the ORM (about a quarter of the CPU per pass), and a
+relay whose connection (and so its lock) is gone cannot mark anything published.
 """
 
 from __future__ import annotations
@@ -15,12 +19,11 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import structlog
 from prometheus_client import Counter, Histogram
-from sqlalchemy import Row, Table, Text, bindparam, cast, delete, select, update
+from sqlalchemy import delete
 
 from flowpilot_shared.broker.publisher import Publisher, build_message, connect
 from flowpilot_shared.closing import close_quietly
@@ -39,18 +42,16 @@ LAG = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 MAX_BACKOFF_SECONDS = 5.0
-# What publishing a row needs (plain columns: no ORM entities on the relay's hot path).
-PUBLISH_COLUMNS = (
-    OutboxEvent.id,
-    OutboxEvent.seq,
-    OutboxEvent.txid,
-    OutboxEvent.exchange,
-    OutboxEvent.routing_key,
-    OutboxEvent.session_id,
-    # As PostgreSQL's own JSON text: published as is, never decoded into dicts and encoded again.
-    cast(OutboxEvent.payload, Text).label("payload"),
-    OutboxEvent.created_at,
-)
+# What publishing a row needs; the payload as PostgreSQL's own JSON text, published as is.
+SELECT_PENDING = """
+SELECT id, seq, txid, exchange, routing_key, session_id, payload::text AS payload, created_at
+FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+"""
+MARK_PUBLISHED = "UPDATE outbox SET published_at = $1 WHERE id = ANY($2::uuid[])"
+RECORD_FAILURES = """
+UPDATE outbox SET attempts = outbox.attempts + 1, last_error = f.error
+FROM unnest($1::uuid[], $2::text[]) AS f(id, error) WHERE outbox.id = f.id
+"""
 RETENTION_SWEEP_SECONDS = 60.0
 # pg_advisory_lock key of the active relay (any constant; advisory locks are per database).
 ACTIVE_RELAY_LOCK = 0x466C6F77_4F757462  # "FlowOutb"
@@ -66,6 +67,8 @@ class OutboxRelay:
         self._name = name
         self._wake = asyncio.Event()
         self._active = asyncio.Event()
+        # The connection holding the active-relay lock, while this relay is active.
+        self._conn: asyncpg.Connection | None = None
         self._publisher: Publisher | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -103,53 +106,36 @@ class OutboxRelay:
             self._publisher = Publisher(connection, self._settings.publish_timeout_seconds)
         return self._publisher
 
-    async def publish_pending(self) -> tuple[int, int]:
-        """Publish one batch of pending rows; returns (published, failed)."""
+    async def publish_pending(self, conn: asyncpg.Connection) -> tuple[int, int]:
+        """Publish one batch of pending rows over `conn`; returns (published, failed)."""
         publisher = await self._ensure_publisher()
-        # A Core connection, not an ORM session: plain statements, and this runs for every commit.
-        async with self._db.engine.begin() as conn:
-            rows = (
-                await conn.execute(
-                    select(*PUBLISH_COLUMNS)
-                    .where(OutboxEvent.published_at.is_(None))
-                    .order_by(OutboxEvent.seq)
-                    .limit(self._settings.outbox_batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+        async with conn.transaction():
+            rows = await conn.fetch(SELECT_PENDING, self._settings.outbox_batch_size)
             if not rows:
                 return 0, 0
             results = await self._publish_in_session_order(publisher, rows)
             now = datetime.now(UTC)
-            published = [row.id for row, result in zip(rows, results, strict=True) if result is None]
-            failures = [
-                {"row_id": row.id, "error": f"{type(result).__name__}: {result}"[:1000]}
-                for row, result in zip(rows, results, strict=True)
-                if result is not None
-            ]
-            # One statement marks the whole batch; failures (rare) are recorded row by row.
+            published = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
+            failed = [(row["id"], result) for row, result in zip(rows, results, strict=True) if result]
+            # One statement marks the whole batch; failures (rare) are recorded in one more.
             if published:
+                await conn.execute(MARK_PUBLISHED, now, published)
+            if failed:
                 await conn.execute(
-                    update(OutboxEvent).where(OutboxEvent.id.in_(published)).values(published_at=now)
-                )
-            if failures:
-                outbox: Table = OutboxEvent.__table__  # type: ignore[assignment]
-                await conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id == bindparam("row_id"))
-                    .values(attempts=outbox.c.attempts + 1, last_error=bindparam("error")),
-                    failures,
+                    RECORD_FAILURES,
+                    [row_id for row_id, _ in failed],
+                    [f"{type(error).__name__}: {error}"[:1000] for _, error in failed],
                 )
         for row, result in zip(rows, results, strict=True):
             if result is None:
-                PUBLISHED.labels(row.routing_key).inc()
-                LAG.observe(max((now - row.created_at).total_seconds(), 0.0))
+                PUBLISHED.labels(row["routing_key"]).inc()
+                LAG.observe(max((now - row["created_at"]).total_seconds(), 0.0))
             else:
                 PUBLISH_FAILURES.inc()
-        return len(published), len(failures)
+        return len(published), len(failed)
 
     async def _publish_in_session_order(
-        self, publisher: Publisher, rows: Sequence[Row[*tuple[Any, ...]]]
+        self, publisher: Publisher, rows: Sequence[asyncpg.Record]
     ) -> list[BaseException | None]:
         """Publish many rows at once, but one session's rows one after another, in commit order.
 
@@ -160,7 +146,7 @@ class OutboxRelay:
         results: list[BaseException | None] = [None] * len(rows)
         chains: dict[object, list[int]] = defaultdict(list)
         for index, row in enumerate(rows):
-            chains[row.session_id or row.id].append(index)
+            chains[row["session_id"] or row["id"]].append(index)
 
         async def publish_chain(indexes: list[int]) -> None:
             for position, index in enumerate(indexes):
@@ -175,26 +161,29 @@ class OutboxRelay:
         return results
 
     @staticmethod
-    async def _publish_row(publisher: Publisher, row: Row[*tuple[Any, ...]]) -> None:
+    async def _publish_row(publisher: Publisher, row: asyncpg.Record) -> None:
         message = build_message(
-            event_id=str(row.id),
-            event_type=row.routing_key,
-            body=row.payload.encode(),
-            headers={"x-position": f"{row.txid}.{row.seq}"},
+            event_id=str(row["id"]),
+            event_type=row["routing_key"],
+            body=row["payload"].encode(),
+            headers={"x-position": f"{row['txid']}.{row['seq']}"},
         )
-        await publisher.publish(row.exchange, row.routing_key, message)
+        await publisher.publish(row["exchange"], row["routing_key"], message)
 
     async def _publish_loop(self) -> None:
         backoff = 0.0
         last_pass = 0.0
         while not self._stopping:
             await self._active.wait()
+            conn = self._conn
+            if conn is None:
+                continue
             since = time.monotonic() - last_pass
             if since < self._settings.outbox_min_pass_interval_seconds:
                 await asyncio.sleep(self._settings.outbox_min_pass_interval_seconds - since)
             last_pass = time.monotonic()
             try:
-                published, failed = await self.publish_pending()
+                published, failed = await self.publish_pending(conn)
             except Exception as exc:  # broker or database down: keep the rows, retry later
                 log.warning("outbox relay pass failed", error=str(exc), relay=self._name)
                 published, failed = 0, 1
@@ -227,6 +216,7 @@ class OutboxRelay:
                 await conn.execute("SELECT pg_advisory_lock($1)", ACTIVE_RELAY_LOCK)
                 await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
                 log.info("outbox relay active", relay=self._name)
+                self._conn = conn
                 self._active.set()
                 self._wake.set()  # rows committed while no relay was active
                 await _until_closed(conn)
@@ -235,6 +225,7 @@ class OutboxRelay:
             finally:
                 # The lock went with the connection: stop publishing before another relay starts.
                 self._active.clear()
+                self._conn = None
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         await conn.close()
