@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from flowpilot_shared.broker.topology import ALL_QUEUES
-from flowpilot_shared.consumer.runtime import database_unavailable
-from flowpilot_shared.db import Database
+from flowpilot_shared.db import Database, database_unavailable
 from flowpilot_shared.models import Documentation, Notification, User
 from flowpilot_shared.models.notifications import Delivery
 from flowpilot_shared.models.psa import PsaPush

@@ -7,6 +7,9 @@ redelivery marked the delivered email `failed` (outcome unknown): an effect with
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import asyncpg
 import pytest
 from sqlalchemy import select
@@ -17,29 +20,42 @@ from notifier.channels import ledger
 from tests.harness.factories import make_escalation, make_team
 
 
+def failing_first(db, calls: dict[str, int], error: Exception, times: int) -> ledger.Connect:
+    """`db.driver`, except that its first `times` checkouts raise `error`."""
+
+    @asynccontextmanager
+    async def connect() -> AsyncIterator[asyncpg.Connection]:
+        calls["n"] += 1
+        if calls["n"] <= times:
+            raise error
+        async with db.driver() as conn:
+            yield conn
+
+    return connect
+
+
 @pytest.mark.faults
 async def test_outcome_waits_for_the_database(db):
     team = await make_team(db, engineers=1)
     event = await make_escalation(db, team, escalator=team.owner)
     claim = await ledger.claim(
-        lambda: UnitOfWork(db.sessions), event=event, channel="email", recipient="senior@example.com"
+        lambda: UnitOfWork(db.sessions),
+        event=event,
+        channel="email",
+        recipient="senior@example.com",
+        connect=db.driver,
     )
     assert claim is not None
-    refusals = {"left": 3}
-
-    class Refusing(UnitOfWork):
-        async def __aenter__(self) -> UnitOfWork:
-            if refusals["left"] > 0:
-                refusals["left"] -= 1
-                raise asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already")
-            return await super().__aenter__()
-
-    await ledger.record_outcome(
-        lambda: Refusing(db.sessions), claim.delivery_id, status=DeliveryStatus.sent, external_id="<m@x>"
+    calls = {"n": 0}
+    refusing = failing_first(
+        db, calls, asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"), times=3
     )
+
+    await ledger.record_outcome(refusing, claim.delivery_id, status=DeliveryStatus.sent, external_id="<m@x>")
     async with db.sessions() as s:
         row = await s.get(Delivery, claim.delivery_id)
-    assert row is not None and row.status == DeliveryStatus.sent and refusals["left"] == 0
+    assert row is not None and row.status == DeliveryStatus.sent and row.external_id == "<m@x>"
+    assert calls["n"] == 4
 
 
 @pytest.mark.faults
@@ -47,20 +63,18 @@ async def test_other_errors_are_not_retried(db):
     team = await make_team(db, engineers=1)
     event = await make_escalation(db, team, escalator=team.owner)
     claim = await ledger.claim(
-        lambda: UnitOfWork(db.sessions), event=event, channel="email", recipient="senior@example.com"
+        lambda: UnitOfWork(db.sessions),
+        event=event,
+        channel="email",
+        recipient="senior@example.com",
+        connect=db.driver,
     )
     assert claim is not None
     calls = {"n": 0}
-
-    class Broken(UnitOfWork):
-        async def __aenter__(self) -> UnitOfWork:
-            calls["n"] += 1
-            raise ValueError("a bug, not an outage")
+    broken = failing_first(db, calls, ValueError("a bug, not an outage"), times=100)
 
     with pytest.raises(ValueError):
-        await ledger.record_outcome(
-            lambda: Broken(db.sessions), claim.delivery_id, status=DeliveryStatus.sent
-        )
+        await ledger.record_outcome(broken, claim.delivery_id, status=DeliveryStatus.sent)
     assert calls["n"] == 1
     async with db.sessions() as s:
         status = await s.scalar(select(Delivery.status).where(Delivery.id == claim.delivery_id))

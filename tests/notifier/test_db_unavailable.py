@@ -39,7 +39,7 @@ async def test_database_outage_answers_503(error: Exception) -> None:
 
     # No lifespan: the state the lifespan would set, with a database that refuses every session.
     app.state.settings = settings
-    app.state.db = SimpleNamespace(sessions=sessions, autocommit=sessions)
+    app.state.db = SimpleNamespace(sessions=sessions, autocommit=sessions, driver=sessions)
     token = issue_token(
         user_id=uuid.uuid4(), account_id=uuid.uuid4(), secret=settings.jwt_secret, ttl_seconds=60
     )

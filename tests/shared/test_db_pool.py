@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -61,3 +62,48 @@ async def test_autocommit_sessions_run_without_a_transaction(core_settings: Core
             assert not await _in_transaction_block(session)
     finally:
         await db.dispose()
+
+
+async def test_driver_connections_share_the_pool(core_settings: CoreSettings) -> None:
+    # One connection: driver-level use and ORM sessions take turns on it.
+    db = Database.from_settings(core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
+    try:
+        async with db.driver() as conn:
+            pid = await conn.fetchval("SELECT pg_backend_pid()")
+            # No transaction block: a statement's effect is committed when it returns.
+            assert not conn.is_in_transaction()
+            await conn.execute("SET statement_timeout = 4321")
+        async with db.sessions() as session:
+            assert (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one() == pid
+        async with db.driver() as conn:
+            async with conn.transaction():
+                assert conn.is_in_transaction()
+            assert await conn.fetchval("SELECT pg_backend_pid()") == pid
+    finally:
+        await db.dispose()
+
+
+async def test_driver_connection_lost_in_use_is_replaced(db: Database, core_settings: CoreSettings) -> None:
+    pooled = Database.from_settings(
+        core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0})
+    )
+    try:
+        # What asyncpg raises depends on when it notices (shutdown notice, closed, protocol state).
+        with pytest.raises(Exception):  # noqa: B017
+            async with pooled.driver() as conn:
+                pid = await conn.fetchval("SELECT pg_backend_pid()")
+                await _kill(db, pid)
+                await conn.fetchval("SELECT 1")
+        # Invalidated on the way back: the next checkout gets a new backend, no error.
+        async with pooled.driver() as conn:
+            assert await conn.fetchval("SELECT pg_backend_pid()") != pid
+        # A statement PostgreSQL refused leaves the connection sound: it stays in the pool.
+        async with pooled.driver() as conn:
+            kept = await conn.fetchval("SELECT pg_backend_pid()")
+        with pytest.raises(asyncpg.exceptions.DivisionByZeroError):
+            async with pooled.driver() as conn:
+                await conn.fetchval("SELECT 1 / 0")
+        async with pooled.driver() as conn:
+            assert await conn.fetchval("SELECT pg_backend_pid()") == kept
+    finally:
+        await pooled.dispose()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, text
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from flowpilot_shared.settings import CoreSettings
@@ -16,6 +19,25 @@ from flowpilot_shared.settings import CoreSettings
 # an idle pool). A busy pool is not: the asyncpg ping is three round trips (BEGIN, ";", ROLLBACK)
 # on every checkout, and a disconnect met under load invalidates the whole pool anyway.
 IDLE_PING_SECONDS = 2.0
+# SQLSTATE classes of a database that is not there for anyone: connection exceptions (08),
+# insufficient resources such as too many connections (53), operator intervention (57P: shutdown).
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what it wraps) says the database is unreachable rather than the work wrong."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
+        if isinstance(exc, ConnectionError | asyncpg.exceptions.ConnectionDoesNotExistError):
+            return True
+        sqlstate = getattr(exc, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
 
 
 def ping_after_idle(engine: AsyncEngine, *, seconds: float) -> None:
@@ -71,6 +93,28 @@ class Database:
                 engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
             ),
         )
+
+    @asynccontextmanager
+    async def driver(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection at the driver level, for the hottest few-statement steps.
+
+        Plain asyncpg statements skip SQLAlchemy's per-statement work (statement building, cache
+        keys, execution context, result wrapping): a one-row ledger insert costs ~0.2 ms of CPU
+        instead of ~1 ms. Outside `conn.transaction()` every statement commits by itself.
+        The connection goes back to the pool only when it is known to be sound: after success, or
+        after PostgreSQL refused a statement (say a unique violation). Anything else (connection
+        lost, a protocol error, a cancelled query) discards it.
+        """
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver: asyncpg.Connection = raw.driver_connection
+            try:
+                yield driver
+            except BaseException as exc:
+                refused = isinstance(exc, asyncpg.PostgresError) and not database_unavailable(exc)
+                if not refused or driver.is_closed() or driver.is_in_transaction():
+                    await conn.invalidate()
+                raise
 
     async def ping(self) -> None:
         """Raise if the database does not answer."""

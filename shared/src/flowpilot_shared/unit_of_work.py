@@ -34,6 +34,10 @@ INBOX_CLAIM = (
     .on_conflict_do_nothing()
     .returning(_INBOX.c.event_id)
 )
+# The same record as one driver-level statement (`Database.driver`), for consumers with no transaction.
+INBOX_RECORD_SQL = (
+    "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id"
+)
 
 
 class UnitOfWork:

@@ -22,21 +22,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
-import asyncpg
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
 
 from flowpilot_shared.broker.publisher import build_message
 from flowpilot_shared.broker.topology import DLX_EXCHANGE, QueueSpec, declare_queue
 from flowpilot_shared.closing import close_quietly
-from flowpilot_shared.db import Database
+from flowpilot_shared.db import Database, database_unavailable
 from flowpilot_shared.events import AnyEvent, parse_event
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import INBOX_RECORD_SQL, UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -93,27 +91,6 @@ Handler = Callable[[AnyEvent, HandlerContext], Awaitable[object]]
 # Work done before the inbox transaction opens (slow calls must not hold a pooled connection): it
 # gets the event and the delivery facts (`HandlerContext.extra`); what it returns is `prepared`.
 Prepare = Callable[[AnyEvent, Mapping[str, object]], Awaitable[Any]]
-
-
-# SQLSTATE classes of a database that is not there for anyone: connection exceptions (08),
-# insufficient resources such as too many connections (53), operator intervention (57P: shutdown).
-UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
-
-
-def database_unavailable(exc: BaseException | None) -> bool:
-    """Whether `exc` (or what it wraps) says the database is unreachable rather than the work wrong."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-            return True
-        if isinstance(exc, ConnectionError | asyncpg.exceptions.ConnectionDoesNotExistError):
-            return True
-        sqlstate = getattr(exc, "sqlstate", None)
-        if isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES):
-            return True
-        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
-    return False
 
 
 def share_of_pool(settings: CoreSettings, consumers: int) -> int:
@@ -248,8 +225,8 @@ class Consumer:
         prepared = await self._prepare(event, facts) if self._prepare is not None else None
         if self._handler is None:
             # The prepare step did all the work (and recorded it): the inbox record is one statement.
-            async with self._slots(), UnitOfWork(self._db.autocommit) as uow:
-                claimed = await uow.claim_inbox(self.name, event.id)
+            async with self._slots(), self._db.driver() as conn:
+                claimed = await conn.fetchval(INBOX_RECORD_SQL, self.name, event.id) is not None
             return "processed" if claimed and prepared is not ALREADY_DONE else "duplicate"
         async with self._slots(), UnitOfWork(self._db.sessions) as uow:
             if not await uow.claim_inbox(self.name, event.id):

@@ -8,10 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN, OWNER_OR_ADMIN, User
+from flowpilot_shared.db import Database
+from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN, OWNER_OR_ADMIN
 from flowpilot_shared.security.tokens import InvalidToken, read_token
 
 ENGINEER_OR_ADMIN_REQUIRED = "Engineer or admin access required"
@@ -47,28 +46,31 @@ def _unauthorized(detail: str = "Not authenticated") -> HTTPException:
     )
 
 
-async def authenticate(token: str, *, jwt_secret: str, sessions: async_sessionmaker[AsyncSession]) -> Caller:
+# Every request re-checks that the user is still active (a deactivated user loses access at once).
+ACTIVE_USER_SQL = """
+SELECT id, account_id, email, name, role FROM users
+WHERE id = $1 AND account_id = $2 AND is_active AND deleted_at IS NULL
+"""
+
+
+async def authenticate(token: str, *, jwt_secret: str, db: Database) -> Caller:
     """The active user a token names; raises 401 otherwise."""
     try:
         claims = read_token(token, secret=jwt_secret)
     except InvalidToken as exc:
         raise _unauthorized("Invalid or expired token") from exc
-    # Every request re-checks that the user is still active (a deactivated user loses access at
-    # once); plain columns, not a User entity, and no transaction (one statement) keep it cheap.
-    async with sessions() as session:
-        user = (
-            await session.execute(
-                select(User.id, User.account_id, User.email, User.name, User.role).where(
-                    User.id == claims.user_id,
-                    User.account_id == claims.account_id,
-                    User.is_active.is_(True),
-                    User.deleted_at.is_(None),
-                )
-            )
-        ).one_or_none()
+    # Runs for every request: one driver-level statement, no transaction block.
+    async with db.driver() as conn:
+        user = await conn.fetchrow(ACTIVE_USER_SQL, claims.user_id, claims.account_id)
     if user is None:
         raise _unauthorized("Invalid or expired token")
-    return Caller(id=user.id, account_id=user.account_id, email=user.email, name=user.name, role=user.role)
+    return Caller(
+        id=user["id"],
+        account_id=user["account_id"],
+        email=user["email"],
+        name=user["name"],
+        role=user["role"],
+    )
 
 
 async def current_caller(
@@ -78,9 +80,7 @@ async def current_caller(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized()
     state = request.app.state
-    return await authenticate(
-        credentials.credentials, jwt_secret=state.settings.jwt_secret, sessions=state.db.autocommit
-    )
+    return await authenticate(credentials.credentials, jwt_secret=state.settings.jwt_secret, db=state.db)
 
 
 async def engineer_or_admin(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
-from flowpilot_shared.consumer.runtime import database_unavailable
+from flowpilot_shared.db import database_unavailable
 
 log = structlog.get_logger(__name__)
 

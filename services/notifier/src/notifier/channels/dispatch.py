@@ -25,15 +25,15 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class LedgerAccess:
-    """How ledger steps reach the database: a transaction, or one statement without one."""
+    """How ledger steps reach the database: a transaction, or one driver-level statement."""
 
     new_uow: ledger.UowFactory
-    single: ledger.UowFactory
+    connect: ledger.Connect
 
     @classmethod
     def of(cls, db: Database) -> LedgerAccess:
         """Both ways, on `db`'s pool."""
-        return cls(new_uow=lambda: UnitOfWork(db.sessions), single=lambda: UnitOfWork(db.autocommit))
+        return cls(new_uow=lambda: UnitOfWork(db.sessions), connect=db.driver)
 
 
 async def deliver(
@@ -46,16 +46,16 @@ async def deliver(
 ) -> DeliveryStatus | None:
     """Send one target through the ledger with bounded retries; the final status, None if not ours."""
     name = channel.name.value
-    single = access.single
+    connect = access.connect
     if target.skip_reason is not None:
         if await ledger.record_skipped(
-            single, event=event, channel=name, recipient=target.recipient, reason=target.skip_reason
+            connect, event=event, channel=name, recipient=target.recipient, reason=target.skip_reason
         ):
             DELIVERIES.labels(name, DeliveryStatus.skipped.value).inc()
         return DeliveryStatus.skipped
     await channel.yield_if_stopping()
     claim = await ledger.claim(
-        access.new_uow, event=event, channel=name, recipient=target.recipient, single=single
+        access.new_uow, event=event, channel=name, recipient=target.recipient, connect=connect
     )
     if claim is None:
         return None
@@ -63,7 +63,7 @@ async def deliver(
     attempts, in_flight = claim.attempts, claim.in_flight
     while True:
         if not in_flight:
-            began = await ledger.begin_attempt(single, claim.delivery_id, after=attempts)
+            began = await ledger.begin_attempt(connect, claim.delivery_id, after=attempts)
             if began is None:
                 return None  # another processing of this event owns the row now
             attempts = began
@@ -90,7 +90,7 @@ async def deliver(
         else:
             SEND_SECONDS.labels(name, "sent").observe(time.monotonic() - started)
             await ledger.record_outcome(
-                single, claim.delivery_id, status=DeliveryStatus.sent, external_id=sent.external_id
+                connect, claim.delivery_id, status=DeliveryStatus.sent, external_id=sent.external_id
             )
             DELIVERIES.labels(name, DeliveryStatus.sent.value).inc()
             return DeliveryStatus.sent
@@ -105,7 +105,7 @@ async def deliver(
             error = f"gave up after {attempts} attempts (retry budget spent): {error}"
             permanent = True
         status = DeliveryStatus.failed if permanent else DeliveryStatus.retrying
-        await ledger.record_outcome(single, claim.delivery_id, status=status, error=error)
+        await ledger.record_outcome(connect, claim.delivery_id, status=status, error=error)
         DELIVERIES.labels(name, status.value).inc()
         log.warning(
             "channel send failed",
@@ -134,7 +134,7 @@ def channel_sender(channel: Channel, db: Database) -> Prepare:
     async def send_all(event: AnyEvent, facts: Mapping[str, object]) -> None:
         if facts.get("replayed"):
             # An operator replayed a dead letter: definitively failed sends get another go.
-            await ledger.reopen_failed(access.single, event.id, channel.name.value)
+            await ledger.reopen_failed(access.connect, event.id, channel.name.value)
         async with db.autocommit() as session:
             targets = await channel.targets(event, session)
         deadline = time.monotonic() + channel.settings.channel_deadline_seconds

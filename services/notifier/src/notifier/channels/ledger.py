@@ -1,9 +1,10 @@
 """The delivery ledger: a row per (event, channel, recipient), claimed before the external call.
 
 Each step commits on its own (never inside the consumer's inbox transaction), so what happened
-outside survives a crash. A step that is one statement may run without a transaction block (an
-autocommit session: one round trip instead of three). Row states: `pending` while a call is in flight (or just claimed),
-`retrying` after a transient failure (nothing in flight), then `sent`, `failed` or `skipped`.
+outside survives a crash. The one-statement steps (every send runs two) are plain driver-level
+statements without a transaction block (`Database.driver`): one round trip and a fifth of the CPU of
+the same statement through the ORM. Row states: `pending` while a call is in flight (or just
+claimed), `retrying` after a transient failure (nothing in flight), then `sent`, `failed` or `skipped`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import cast
 
-from sqlalchemy import Table, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+import asyncpg
+from sqlalchemy import select
 
-from flowpilot_shared.consumer.runtime import database_unavailable
+from flowpilot_shared.db import database_unavailable
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
 from flowpilot_shared.unit_of_work import UnitOfWork
@@ -28,10 +29,34 @@ ERROR_LIMIT = 1000
 # How long recording a call's outcome waits for an unreachable database before giving up.
 OUTCOME_PATIENCE_SECONDS = 60.0
 FINAL = (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.skipped)
-# Table-level DML: every send runs these, and the ORM's bulk-DML path adds nothing here.
-DELIVERIES = cast(Table, Delivery.__table__)
 
 UowFactory = Callable[[], UnitOfWork]
+# A pooled driver-level connection (`Database.driver`).
+Connect = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
+
+INSERT_ROW = """
+INSERT INTO deliveries
+  (id, account_id, session_id, handoff_id, event_id, event_type, channel, recipient, status, attempts, last_error)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (event_id, channel, recipient) DO NOTHING
+RETURNING id
+"""
+BEGIN_ATTEMPT = """
+UPDATE deliveries SET status = 'pending', attempts = attempts + 1, updated_at = now()
+WHERE id = $1 AND attempts = $2 AND status IN ('pending', 'retrying')
+RETURNING attempts
+"""
+# NULL arguments keep what the row has: a `sent` row keeps the error of its last failed attempt.
+RECORD_OUTCOME = """
+UPDATE deliveries
+SET status = $2, last_error = coalesce($3, last_error), external_id = coalesce($4, external_id),
+    updated_at = now()
+WHERE id = $1
+"""
+REOPEN_FAILED = """
+UPDATE deliveries SET status = 'retrying', attempts = 0, updated_at = now()
+WHERE event_id = $1 AND channel = $2 AND status = 'failed' AND last_error IS DISTINCT FROM $3
+"""
 
 
 @dataclass(frozen=True)
@@ -48,22 +73,32 @@ def _handoff_id(event: AnyEvent) -> uuid.UUID | None:
     return getattr(event.data, "handoff_id", None)
 
 
-def _row(
-    event: AnyEvent, channel: str, recipient: str, status: str, error: str | None, attempts: int = 0
-) -> dict[str, object]:
-    return {
-        "id": uuid.uuid4(),
-        "account_id": event.account_id,
-        "session_id": event.session_id,
-        "handoff_id": _handoff_id(event),
-        "event_id": event.id,
-        "event_type": event.type,
-        "channel": channel,
-        "recipient": recipient,
-        "status": status,
-        "attempts": attempts,
-        "last_error": error,
-    }
+async def _insert_row(
+    connect: Connect,
+    event: AnyEvent,
+    channel: str,
+    recipient: str,
+    status: DeliveryStatus,
+    error: str | None,
+    attempts: int = 0,
+) -> uuid.UUID | None:
+    """Insert the (event, channel, recipient) row; its id, or None when it already existed."""
+    async with connect() as conn:
+        row_id: uuid.UUID | None = await conn.fetchval(
+            INSERT_ROW,
+            uuid.uuid4(),
+            event.account_id,
+            event.session_id,
+            _handoff_id(event),
+            event.id,
+            event.type,
+            channel,
+            recipient,
+            status.value,
+            attempts,
+            error,
+        )
+    return row_id
 
 
 async def claim(
@@ -72,25 +107,17 @@ async def claim(
     event: AnyEvent,
     channel: str,
     recipient: str,
-    single: UowFactory | None = None,
+    connect: Connect,
 ) -> Claim | None:
     """Claim the row before any call; None when this (event, channel, recipient) must not be sent now.
 
     A new row is committed `pending` with attempt 1 in flight: the first call may start at once. A
     row left `pending` by a crashed attempt may or may not have gone out: it is marked `failed`
     rather than resent. A `retrying` row carries on where it stopped (its next attempt not begun).
-    The insert is one statement (`single` may run it without a transaction); judging an existing
-    row takes a locking read and a write, in a transaction from `new_uow`.
+    The insert is one driver-level statement; judging an existing row (a redelivery, rare) takes a
+    locking read and a write, in a transaction from `new_uow`.
     """
-    async with (single or new_uow)() as uow:
-        inserted = await uow.session.execute(
-            insert(DELIVERIES)
-            .values(**_row(event, channel, recipient, DeliveryStatus.pending, None, attempts=1))
-            .on_conflict_do_nothing(index_elements=["event_id", "channel", "recipient"])
-            .returning(DELIVERIES.c.id)
-        )
-        new_id = inserted.scalar_one_or_none()
-        await uow.commit()
+    new_id = await _insert_row(connect, event, channel, recipient, DeliveryStatus.pending, None, attempts=1)
     if new_id is not None:
         return Claim(delivery_id=new_id, attempts=1, in_flight=True)
     async with new_uow() as uow:
@@ -115,46 +142,28 @@ async def claim(
 
 
 async def record_skipped(
-    new_uow: UowFactory, *, event: AnyEvent, channel: str, recipient: str, reason: str
+    connect: Connect, *, event: AnyEvent, channel: str, recipient: str, reason: str
 ) -> bool:
     """A visible `skipped` row (no integration, recipient deactivated); False if one already existed."""
-    async with new_uow() as uow:
-        inserted = await uow.session.execute(
-            insert(DELIVERIES)
-            .values(**_row(event, channel, recipient, DeliveryStatus.skipped, reason[:ERROR_LIMIT]))
-            .on_conflict_do_nothing(index_elements=["event_id", "channel", "recipient"])
-            .returning(DELIVERIES.c.id)
-        )
-        created = inserted.scalar_one_or_none() is not None
-        await uow.commit()
-    return created
+    row_id = await _insert_row(
+        connect, event, channel, recipient, DeliveryStatus.skipped, reason[:ERROR_LIMIT]
+    )
+    return row_id is not None
 
 
-async def begin_attempt(new_uow: UowFactory, delivery_id: uuid.UUID, *, after: int) -> int | None:
+async def begin_attempt(connect: Connect, delivery_id: uuid.UUID, *, after: int) -> int | None:
     """Mark a call in flight (`pending`, attempts + 1) and commit before the call is made.
 
     Compare-and-set on `after` (the attempts this processing knows of): None when another
     processing (a redelivery elsewhere) has moved the row on, so two never send at once.
     """
-    async with new_uow() as uow:
-        attempts = (
-            await uow.session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.id == delivery_id,
-                    Delivery.attempts == after,
-                    Delivery.status.in_([DeliveryStatus.pending, DeliveryStatus.retrying]),
-                )
-                .values(status=DeliveryStatus.pending, attempts=Delivery.attempts + 1, updated_at=func.now())
-                .returning(Delivery.attempts)
-            )
-        ).scalar_one_or_none()
-        await uow.commit()
+    async with connect() as conn:
+        attempts = await conn.fetchval(BEGIN_ATTEMPT, delivery_id, after)
     return None if attempts is None else int(attempts)
 
 
 async def record_outcome(
-    new_uow: UowFactory,
+    connect: Connect,
     delivery_id: uuid.UUID,
     *,
     status: DeliveryStatus,
@@ -162,23 +171,20 @@ async def record_outcome(
     external_id: str | None = None,
 ) -> None:
     """Record what the call did: `sent` (with the channel's id), `retrying` or `failed` (with why)."""
-    values: dict[str, object] = {"status": status, "updated_at": func.now()}
-    # A `sent` row keeps the error of its last failed attempt: the retry stays on record.
-    if error is not None:
-        values["last_error"] = error[:ERROR_LIMIT]
-    if external_id is not None:
-        values["external_id"] = external_id[:300]
+    args = (
+        delivery_id,
+        status.value,
+        None if error is None else error[:ERROR_LIMIT],
+        None if external_id is None else external_id[:300],
+    )
     # The call has been made: losing its outcome to a database blip would leave the row `pending`,
     # and the redelivery would then record a sent message as failed. Wait for the database instead.
     deadline = time.monotonic() + OUTCOME_PATIENCE_SECONDS
     delay = 0.1
     while True:
         try:
-            async with new_uow() as uow:
-                await uow.session.execute(
-                    update(DELIVERIES).where(DELIVERIES.c.id == delivery_id).values(**values)
-                )
-                await uow.commit()
+            async with connect() as conn:
+                await conn.execute(RECORD_OUTCOME, *args)
             return
         except Exception as exc:
             if not database_unavailable(exc) or time.monotonic() + delay > deadline:
@@ -187,21 +193,11 @@ async def record_outcome(
             delay = min(delay * 2, 2.0)
 
 
-async def reopen_failed(new_uow: UowFactory, event_id: uuid.UUID, channel: str) -> int:
+async def reopen_failed(connect: Connect, event_id: uuid.UUID, channel: str) -> int:
     """For a deliberate replay: let definitively failed rows of an event be tried again.
 
     Rows failed by a crash mid-call are left alone (the message may have gone out).
     """
-    async with new_uow() as uow:
-        result = await uow.session.execute(
-            update(Delivery)
-            .where(
-                Delivery.event_id == event_id,
-                Delivery.channel == channel,
-                Delivery.status == DeliveryStatus.failed,
-                Delivery.last_error.is_distinct_from(CRASHED_IN_FLIGHT),
-            )
-            .values(status=DeliveryStatus.retrying, attempts=0, updated_at=func.now())
-        )
-        await uow.commit()
-    return int(getattr(result, "rowcount", 0) or 0)
+    async with connect() as conn:
+        status = await conn.execute(REOPEN_FAILED, event_id, channel, CRASHED_IN_FLIGHT)
+    return int(status.rsplit(" ", 1)[-1])

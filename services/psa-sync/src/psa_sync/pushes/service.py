@@ -57,6 +57,32 @@ class Claim:
     ambiguous: bool
 
 
+PUSH_COLUMNS = (
+    "id",
+    "account_id",
+    "session_id",
+    "handoff_id",
+    "documentation_id",
+    "event_id",
+    "provider",
+    "ticket_id",
+    "status",
+    "marker",
+    "attempts",
+)
+# A new row starts at attempt 1; a `pending` row (an earlier attempt failed or its outcome is
+# unknown) moves to its next attempt; a settled row is left alone (nothing returned).
+CLAIM_SQL = f"""
+INSERT INTO psa_pushes ({", ".join(PUSH_COLUMNS)})
+VALUES ({", ".join(f"${i}" for i in range(1, len(PUSH_COLUMNS) + 1))})
+ON CONFLICT (documentation_id) DO UPDATE
+SET attempts = psa_pushes.attempts + 1, provider = excluded.provider, ticket_id = excluded.ticket_id,
+    updated_at = now()
+WHERE psa_pushes.status = 'pending'
+RETURNING id, marker, attempts
+"""
+
+
 def _push_row(
     event: DocumentationGenerated, provider: str | None, ticket: str | None, status: str, *, attempts: int
 ) -> dict[str, object]:
@@ -171,29 +197,19 @@ class PushService:
     async def _claim(
         self, ctx: HandlerContext, event: DocumentationGenerated, provider: str | None, ticket: str
     ) -> Claim | None:
-        """Create or advance the push row in its own committed transaction, before the PSA is called.
+        """Create or advance the push row, committed before the PSA is called (`CLAIM_SQL`).
 
-        One upsert: a new row starts at attempt 1; a `pending` row (an earlier attempt failed or its
-        outcome is unknown) moves to its next attempt; a settled row is left alone (nothing returned).
+        One driver-level statement without a transaction block: one round trip, little CPU.
         """
         data = event.data
-        stmt = insert(PsaPush).values(**_push_row(event, provider, ticket, PsaPushStatus.pending, attempts=1))
-        upsert = stmt.on_conflict_do_update(
-            index_elements=["documentation_id"],
-            set_={
-                "attempts": PsaPush.attempts + 1,
-                "provider": stmt.excluded.provider,
-                "ticket_id": stmt.excluded.ticket_id,
-            },
-            where=PsaPush.status == PsaPushStatus.pending,
-        ).returning(PsaPush.id, PsaPush.marker, PsaPush.attempts)
-        # One statement, committed at once: no transaction block needed (one round trip, not three).
-        async with ctx.db.autocommit() as session:
-            row = (await session.execute(upsert)).first()
+        values = _push_row(event, provider, ticket, PsaPushStatus.pending, attempts=1)
+        async with ctx.db.driver() as conn:
+            row = await conn.fetchrow(CLAIM_SQL, *(values[column] for column in PUSH_COLUMNS))
         if row is None:
             log.info("psa push already settled", documentation_id=str(data.documentation_id))
             return None
-        return Claim(push_id=row.id, marker=row.marker, attempt=row.attempts, ambiguous=row.attempts > 1)
+        attempts = int(row["attempts"])
+        return Claim(push_id=row["id"], marker=row["marker"], attempt=attempts, ambiguous=attempts > 1)
 
     async def _record_retrying(self, ctx: HandlerContext, claim: Claim, error: str) -> None:
         # Its own transaction: the inbox transaction is rolled back for the retry.
