@@ -7,13 +7,13 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OUTBOX_CHUNK, OUTBOX_INSERT_SQL, UnitOfWork
 from tests.harness.broker import capture
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
@@ -127,8 +127,9 @@ async def test_row_committing_after_a_higher_sequence_is_still_published(db, amq
     await relay.start()
     try:
         async with UnitOfWork(db.sessions) as slow:
-            slow.add_event(early)
-            await slow.session.flush()  # takes the lower sequence number, stays uncommitted
+            # Written mid-transaction, as the handoff hot path does: takes the lower sequence
+            # number and stays uncommitted.
+            await slow.session.execute(text(OUTBOX_INSERT_SQL), slow.outbox_params(early))
             async with UnitOfWork(db.sessions) as fast:
                 fast.add_event(late)
                 await fast.commit()
@@ -146,3 +147,39 @@ async def test_row_committing_after_a_higher_sequence_is_still_published(db, amq
             ).all()
         )
     assert seqs[early.id] < seqs[late.id]
+
+
+async def test_staged_events_are_written_at_commit_in_order(db):
+    team = await make_team(db)
+    template = await make_escalation(db, team, escalator=team.users[1])
+    # More than one statement's worth of rows: all of them, in the order they were staged.
+    events = [template.model_copy(update={"id": uuid.uuid4()}) for _ in range(OUTBOX_CHUNK * 2 + 5)]
+    ids = [e.id for e in events]
+
+    async def written() -> list[uuid.UUID]:
+        async with db.sessions() as session:
+            rows = await session.execute(
+                select(OutboxEvent.id).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.seq)
+            )
+            return list(rows.scalars())
+
+    async with UnitOfWork(db.sessions) as uow:
+        for event in events[:10]:
+            uow.add_event(event)
+        await uow.rollback()
+    assert await written() == []
+    try:
+        async with UnitOfWork(db.sessions) as uow:
+            for event in events:
+                uow.add_event(event, user_id=team.users[0].id)
+            assert await written() == []  # staged, not written
+            await uow.commit()
+        assert await written() == ids
+        async with db.sessions() as session:
+            payload = await session.scalar(select(OutboxEvent.payload).where(OutboxEvent.id == ids[-1]))
+        assert payload == json.loads(events[-1].model_dump_json())
+    finally:
+        # Never published: later tests' relays and consumers must not meet 2,000 stray escalations.
+        async with db.sessions() as session:
+            await session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(ids)))
+            await session.commit()

@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from functools import lru_cache
 from types import TracebackType
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table, TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flowpilot_shared.events import AnyEvent, event_exchange, event_to_json
-from flowpilot_shared.models.messaging import InboxRecord, OutboxEvent
+from flowpilot_shared.events import AnyEvent, event_exchange
+from flowpilot_shared.models.messaging import InboxRecord
 
 OUTBOX_CHANNEL = "flowpilot_outbox"
 # For a hot path that writes its outbox row inside its own statement (`outbox_params`): the INSERT,
 # and the select-list item that wakes the relays (NOTIFY is delivered on commit, never on rollback).
-OUTBOX_INSERT_SQL = (
-    "INSERT INTO outbox (id, exchange, routing_key, account_id, session_id, user_id, payload) "
-    "VALUES (:outbox_id, :outbox_exchange, :outbox_routing_key, :outbox_account_id, "
-    ":outbox_session_id, :outbox_user_id, CAST(CAST(:outbox_payload AS text) AS jsonb))"
+_OUTBOX_COLUMNS = (
+    "INSERT INTO outbox (id, exchange, routing_key, account_id, session_id, user_id, payload) VALUES "
 )
+_OUTBOX_ROW = (
+    "(:outbox_id{n}, :outbox_exchange{n}, :outbox_routing_key{n}, :outbox_account_id{n}, "
+    ":outbox_session_id{n}, :outbox_user_id{n}, CAST(CAST(:outbox_payload{n} AS text) AS jsonb))"
+)
+OUTBOX_INSERT_SQL = _OUTBOX_COLUMNS + _OUTBOX_ROW.format(n="")
 NOTIFY_OUTBOX_SQL = f"pg_notify('{OUTBOX_CHANNEL}', '')"
+# Staged events are written at commit, this many rows per statement (7 parameters each).
+OUTBOX_CHUNK = 1000
 log = structlog.get_logger(__name__)
 # Built once (every consumed message runs it): table-level DML skips the ORM's bulk-insert path,
 # and a reused statement object keeps its compiled-cache key.
@@ -40,17 +46,24 @@ INBOX_RECORD_SQL = (
 )
 
 
+@lru_cache(maxsize=64)
+def _outbox_write(rows: int) -> TextClause:
+    """`rows` outbox rows and the relays' wake-up (NOTIFY is delivered on commit) in one statement."""
+    values = ", ".join(_OUTBOX_ROW.format(n=f"_{i}") for i in range(rows))
+    return text(f"WITH o AS ({_OUTBOX_COLUMNS}{values}) SELECT {NOTIFY_OUTBOX_SQL}")
+
+
 class UnitOfWork:
     """One transaction: state writes, outbox rows and inbox records commit or vanish as one."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self._has_events = False
+        self._events: list[dict[str, Any]] = []
         self.session: AsyncSession
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessions()
-        self._has_events = False
+        self._events = []
         return self
 
     async def __aexit__(
@@ -75,19 +88,12 @@ class UnitOfWork:
             await self.session.close()
 
     def add_event(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> None:
-        """Stage an event: it is written to the outbox in this transaction and published after commit."""
-        self.session.add(
-            OutboxEvent(
-                id=event.id,
-                exchange=event_exchange(event),
-                routing_key=event.type,
-                account_id=event.account_id,
-                session_id=event.session_id,
-                user_id=user_id,
-                payload=event_to_json(event),
-            )
-        )
-        self._has_events = True
+        """Stage an event: it is written to the outbox in this transaction and published after commit.
+
+        Rows are written at commit, all in one statement with the relays' wake-up: no ORM flush
+        (which cost more than the rest of a typical handler) and one round trip however many.
+        """
+        self._events.append(self.outbox_params(event, user_id=user_id))
 
     @staticmethod
     def outbox_params(event: AnyEvent, *, user_id: uuid.UUID | None = None) -> dict[str, Any]:
@@ -108,13 +114,15 @@ class UnitOfWork:
         return inserted.first() is not None
 
     async def commit(self) -> None:
-        """Commit; when events were staged, wake the outbox relays (NOTIFY is sent on commit)."""
-        if self._has_events:
-            await self.session.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
+        """Write the staged events (waking the relays: NOTIFY is sent on commit), then commit."""
+        for start in range(0, len(self._events), OUTBOX_CHUNK):
+            chunk = self._events[start : start + OUTBOX_CHUNK]
+            params = {f"{key}_{i}": value for i, row in enumerate(chunk) for key, value in row.items()}
+            await self.session.execute(_outbox_write(len(chunk)), params)
+        self._events = []
         await self.session.commit()
-        self._has_events = False
 
     async def rollback(self) -> None:
         """Abandon everything staged in this transaction."""
         await self.session.rollback()
-        self._has_events = False
+        self._events = []
