@@ -6,11 +6,10 @@ import uuid
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
+from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.models import AiSession, Handoff, OutboxEvent
 from flowpilot_shared.security.tokens import issue_token
-from flowpilot_shared.unit_of_work import UnitOfWork
 from tests.harness.api import api_settings, running_api
 from tests.harness.broker import capture
 from tests.harness.people import API, PASSWORD, add_user, auth, create_session, escalate, signup
@@ -64,19 +63,21 @@ async def test_commit_failure_after_outbox_insert_leaves_nothing(api, amqp, db, 
     junior = await add_user(api, tenant, "engineer")
     doomed = await create_session(api, junior.token, title="Doomed")
     marker = await create_session(api, junior.token, title="Marker")
-    real_commit = UnitOfWork.commit
+    real_commit = DriverUnitOfWork.commit
 
-    async def failing_commit(self: UnitOfWork) -> None:
-        await self.session.flush()  # the handoff, the session change and the outbox row are written...
-        raise OperationalError("COMMIT", {}, ConnectionResetError("connection lost at commit"))
+    async def failing_commit(self: DriverUnitOfWork) -> None:
+        # The handoff, the session change and the outbox row are written (uncommitted)...
+        assert await self.conn.fetchval("SELECT count(*) FROM handoffs WHERE session_id = $1", doomed_id) == 1
+        raise ConnectionResetError("connection lost at commit")
 
-    monkeypatch.setattr(UnitOfWork, "commit", failing_commit)
+    doomed_id = uuid.UUID(doomed["id"])
+    monkeypatch.setattr(DriverUnitOfWork, "commit", failing_commit)
     response = await api.post(
         f"{API}/ai-sessions/{doomed['id']}/handoff",
         headers=junior.headers,
         json={"intent": "escalate", "reason": "r"},
     )
-    monkeypatch.setattr(UnitOfWork, "commit", real_commit)
+    monkeypatch.setattr(DriverUnitOfWork, "commit", real_commit)
     assert response.status_code == 503  # ...and rolled back: never a 2xx for an unsaved write
     await escalate(api, junior.token, marker["id"])
 
@@ -86,7 +87,6 @@ async def test_commit_failure_after_outbox_insert_leaves_nothing(api, amqp, db, 
     await wait_until(marker_seen, message="later escalation published")
     assert not [b for b in captured.of_account(tenant.account_id) if b["session_id"] == doomed["id"]]
     async with db.sessions() as s:
-        doomed_id = uuid.UUID(doomed["id"])
         assert (
             await s.scalar(select(func.count()).select_from(Handoff).where(Handoff.session_id == doomed_id))
             == 0

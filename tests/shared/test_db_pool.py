@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import pytest
 from sqlalchemy import text
@@ -9,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from flowpilot_shared.db import Database, ping_after_idle
+from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.settings import CoreSettings
 
 
@@ -107,3 +110,28 @@ async def test_driver_connection_lost_in_use_is_replaced(db: Database, core_sett
             assert await conn.fetchval("SELECT pg_backend_pid()") == kept
     finally:
         await pooled.dispose()
+
+
+async def test_driver_unit_of_work_commits_or_leaves_nothing(core_settings: CoreSettings) -> None:
+    db = Database.from_settings(core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
+    name = f"uow_probe_{uuid.uuid4().hex[:8]}"
+    try:
+        async with db.driver() as conn:
+            await conn.execute(f"CREATE TABLE {name} (v int)")
+        with pytest.raises(RuntimeError):
+            async with DriverUnitOfWork(db) as uow:
+                await uow.conn.execute(f"INSERT INTO {name} VALUES (1)")
+                raise RuntimeError("a check failed after the write")
+        async with DriverUnitOfWork(db) as uow:
+            await uow.conn.execute(f"INSERT INTO {name} VALUES (2)")
+        async with DriverUnitOfWork(db) as uow:  # not committed: rolled back on the way out
+            await uow.conn.execute(f"INSERT INTO {name} VALUES (3)")
+        async with DriverUnitOfWork(db) as uow:
+            await uow.conn.execute(f"INSERT INTO {name} VALUES (4)")
+            await uow.commit()
+        async with db.driver() as conn:
+            assert not conn.is_in_transaction()
+            assert [r["v"] for r in await conn.fetch(f"SELECT v FROM {name}")] == [4]
+            await conn.execute(f"DROP TABLE {name}")
+    finally:
+        await db.dispose()

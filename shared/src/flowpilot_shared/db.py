@@ -115,6 +115,8 @@ class Database:
                 if not refused or driver.is_closed() or driver.is_in_transaction():
                     await conn.invalidate()
                 raise
+            if driver.is_closed() or driver.is_in_transaction():
+                await conn.invalidate()  # never hand the next user a dead or half-done connection
 
     async def ping(self) -> None:
         """Raise if the database does not answer."""

@@ -19,14 +19,14 @@ from flowpilot_shared.models.messaging import InboxRecord
 OUTBOX_CHANNEL = "flowpilot_outbox"
 # For a hot path that writes its outbox row inside its own statement (`outbox_params`): the INSERT,
 # and the select-list item that wakes the relays (NOTIFY is delivered on commit, never on rollback).
-_OUTBOX_COLUMNS = (
+OUTBOX_INSERT_PREFIX = (
     "INSERT INTO outbox (id, exchange, routing_key, account_id, session_id, user_id, payload) VALUES "
 )
 _OUTBOX_ROW = (
     "(:outbox_id{n}, :outbox_exchange{n}, :outbox_routing_key{n}, :outbox_account_id{n}, "
     ":outbox_session_id{n}, :outbox_user_id{n}, CAST(CAST(:outbox_payload{n} AS text) AS jsonb))"
 )
-OUTBOX_INSERT_SQL = _OUTBOX_COLUMNS + _OUTBOX_ROW.format(n="")
+OUTBOX_INSERT_SQL = OUTBOX_INSERT_PREFIX + _OUTBOX_ROW.format(n="")
 NOTIFY_OUTBOX_SQL = f"pg_notify('{OUTBOX_CHANNEL}', '')"
 # Staged events are written at commit, this many rows per statement (7 parameters each).
 OUTBOX_CHUNK = 1000
@@ -50,7 +50,7 @@ INBOX_RECORD_SQL = (
 def _outbox_write(rows: int) -> TextClause:
     """`rows` outbox rows and the relays' wake-up (NOTIFY is delivered on commit) in one statement."""
     values = ", ".join(_OUTBOX_ROW.format(n=f"_{i}") for i in range(rows))
-    return text(f"WITH o AS ({_OUTBOX_COLUMNS}{values}) SELECT {NOTIFY_OUTBOX_SQL}")
+    return text(f"WITH o AS ({OUTBOX_INSERT_PREFIX}{values}) SELECT {NOTIFY_OUTBOX_SQL}")
 
 
 class UnitOfWork:

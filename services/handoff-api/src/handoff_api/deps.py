@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
+from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import Caller, current_caller
@@ -17,6 +18,12 @@ from handoff_api.settings import ApiSettings
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
     """One unit of work per request; it rolls back whatever was not committed."""
     async with UnitOfWork(request.app.state.db.sessions) as uow:
+        yield uow
+
+
+async def get_driver_uow(request: Request) -> AsyncIterator[DriverUnitOfWork]:
+    """The hot path's unit of work (the handoff): plain asyncpg statements, same contract."""
+    async with DriverUnitOfWork(request.app.state.db) as uow:
         yield uow
 
 
@@ -50,5 +57,6 @@ async def account_rate_limit(request: Request, caller: Annotated[Caller, Depends
 
 
 Uow = Annotated[UnitOfWork, Depends(get_uow)]
+DriverUow = Annotated[DriverUnitOfWork, Depends(get_driver_uow)]
 Settings = Annotated[ApiSettings, Depends(get_settings)]
 Box = Annotated[SecretBox, Depends(get_secret_box)]

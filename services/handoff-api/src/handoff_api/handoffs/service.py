@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Row, select
+import asyncpg
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot_shared.driver_uow import DriverUnitOfWork, outbox_args
 from flowpilot_shared.events import (
     HandoffEscalated,
     HandoffEscalatedData,
@@ -27,7 +28,6 @@ from flowpilot_shared.models import (
     IntegrationKind,
     SessionStatus,
 )
-from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import Conflict, Forbidden, InvalidField, NotFound
 from handoff_api.handoffs import sql
@@ -46,12 +46,12 @@ NOT_PARKABLE = NOT_ESCALATABLE | {SessionStatus.parked}
 _ROLES = [str(r) for r in ENGINEER_OR_ADMIN]
 
 
-def _check_target(caller: Caller, target_user_id: uuid.UUID | None, row: Row[Any], field: str) -> None:
+def _check_target(caller: Caller, target_user_id: uuid.UUID | None, row: asyncpg.Record, field: str) -> None:
     if target_user_id is None:
         return
     if target_user_id == caller.id:
         raise InvalidField(field, "You cannot hand a session off to yourself")
-    if row.t_id is None:
+    if row["t_id"] is None:
         raise InvalidField(field, "The target must be an active engineer or admin of this account")
 
 
@@ -62,37 +62,39 @@ def _check_transition(status: str, intent: HandoffIntent) -> None:
         raise Conflict(f"Session is {status} and cannot be {verb}")
 
 
-def _snapshot(row: Row[Any], session_id: uuid.UUID, status: SessionStatus) -> SessionSnapshot:
+def _snapshot(row: asyncpg.Record, session_id: uuid.UUID, status: SessionStatus) -> SessionSnapshot:
     steps = zip(
-        row.step_ids or (),
-        row.step_kinds or (),
-        row.step_contents or (),
-        row.step_authors or (),
-        row.step_created or (),
+        row["step_ids"] or (),
+        row["step_kinds"] or (),
+        row["step_contents"] or (),
+        row["step_authors"] or (),
+        row["step_created"] or (),
         strict=True,
     )
     return SessionSnapshot(
         id=session_id,
-        title=row.title,
-        problem=row.problem,
-        client_name=row.client_name,
-        psa_ticket_id=row.psa_ticket_id,
+        title=row["title"],
+        problem=row["problem"],
+        client_name=row["client_name"],
+        psa_ticket_id=row["psa_ticket_id"],
         status=status,
-        owner_id=row.owner_id,
-        created_at=row.created_at,
+        owner_id=row["owner_id"],
+        created_at=row["created_at"],
         steps=[StepSnapshot(id=i, kind=k, content=c, author_id=a, created_at=t) for i, k, c, a, t in steps],
     )
 
 
-def _recipients(row: Row[Any]) -> list[UserRef]:
+def _recipients(row: asyncpg.Record) -> list[UserRef]:
     """Everyone an untargeted escalation notifies: active owners, admins, engineers but the escalator."""
-    people = zip(row.r_ids or (), row.r_names or (), row.r_emails or (), row.r_roles or (), strict=True)
+    people = zip(
+        row["r_ids"] or (), row["r_names"] or (), row["r_emails"] or (), row["r_roles"] or (), strict=True
+    )
     return [UserRef(id=i, name=n, email=e, role=r) for i, n, e, r in people]
 
 
 async def hand_off(
     *,
-    uow: UnitOfWork,
+    uow: DriverUnitOfWork,
     caller: Caller,
     session_id: uuid.UUID,
     intent: HandoffIntent,
@@ -102,29 +104,26 @@ async def hand_off(
 ) -> Handoff:
     """Park or escalate a session (owner only); the handoff row, the session and the event commit as one.
 
-    Two statements (a locking read of everything the checks and the event need, then one write of the
-    handoff, the session and the outbox row) instead of ORM loads and flushes: the hot path.
+    Two driver-level statements (a locking read of everything the checks and the event need, then
+    one write of the handoff, the session and the outbox row) instead of ORM loads and flushes: the
+    hot path.
     """
     escalate = intent == HandoffIntent.escalate
-    row = (
-        await uow.session.execute(
-            sql.READ,
-            {
-                "session_id": session_id,
-                "account_id": caller.account_id,
-                "target": target_user_id,
-                "caller": caller.id,
-                "roles": _ROLES,
-                "recipients": escalate and target_user_id is None,
-            },
-        )
-    ).one_or_none()
+    row = await uow.conn.fetchrow(
+        sql.READ,
+        session_id,
+        caller.account_id,
+        target_user_id,
+        caller.id,
+        _ROLES,
+        escalate and target_user_id is None,
+    )
     if row is None:
         raise NotFound(SESSION_NOT_FOUND)
-    if row.owner_id != caller.id:
+    if row["owner_id"] != caller.id:
         raise Forbidden("Only the session's owner can hand it off")
     _check_target(caller, target_user_id, row, target_field)
-    _check_transition(row.status, intent)
+    _check_transition(row["status"], intent)
     now = datetime.now(UTC)
     handoff = Handoff(
         id=uuid.uuid4(),
@@ -143,7 +142,7 @@ async def hand_off(
     event: HandoffEscalated | HandoffParked
     if escalate:
         target = (
-            UserRef(id=row.t_id, name=row.t_name, email=row.t_email, role=row.t_role)
+            UserRef(id=row["t_id"], name=row["t_name"], email=row["t_email"], role=row["t_role"])
             if target_user_id is not None
             else None
         )
@@ -166,19 +165,17 @@ async def hand_off(
             parked_by=me,
         )
         event = HandoffParked(account_id=caller.account_id, session_id=session_id, data=parked)
-    await uow.session.execute(
+    await uow.conn.execute(
         sql.WRITE_ESCALATE if escalate else sql.WRITE_PARK,
-        {
-            "handoff_id": handoff.id,
-            "account_id": caller.account_id,
-            "session_id": session_id,
-            "intent": str(intent),
-            "reason": reason,
-            "caller": caller.id,
-            "target": target_user_id,
-            "now": now,
-            **uow.outbox_params(event),
-        },
+        handoff.id,
+        caller.account_id,
+        session_id,
+        str(intent),
+        reason,
+        caller.id,
+        target_user_id,
+        now,
+        *outbox_args(event),
     )
     await uow.commit()
     return handoff
@@ -197,13 +194,14 @@ async def _psa_status(session: AsyncSession, row: AiSession) -> PsaResultStatus:
 
 async def escalate_legacy(
     *,
-    uow: UnitOfWork,
+    uow: DriverUnitOfWork,
+    session: AsyncSession,
     caller: Caller,
     session_id: uuid.UUID,
     reason: str,
     escalated_to_id: uuid.UUID | None,
 ) -> LegacyEscalateResponse:
-    """The legacy `/escalate`: the same escalation as `/handoff`, answered in the old shape."""
+    """The legacy `/escalate`: the same escalation as `/handoff`, answered in the old shape (read after)."""
     handoff = await hand_off(
         uow=uow,
         caller=caller,
@@ -213,14 +211,14 @@ async def escalate_legacy(
         target_user_id=escalated_to_id,
         target_field="escalated_to_id",
     )
-    row = await get_session(uow.session, caller=caller, session_id=session_id)
+    row = await get_session(session, caller=caller, session_id=session_id)
     return LegacyEscalateResponse(
         session_id=row.id,
         status=SessionStatus(row.status),
         handoff_id=handoff.id,
         # A new escalation's documentation is generated after the commit, never before.
         documentation=DocumentationStatus(status="pending"),
-        psa_result=await _psa_status(uow.session, row),
+        psa_result=await _psa_status(session, row),
     )
 
 

@@ -1,16 +1,15 @@
-"""The handoff transaction as two plain statements: one locking read, one write (Core text, no ORM)."""
+"""The handoff transaction as two plain asyncpg statements: one locking read, one write."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
-from flowpilot_shared.unit_of_work import NOTIFY_OUTBOX_SQL, OUTBOX_INSERT_SQL
+from flowpilot_shared.driver_uow import outbox_sql
+from flowpilot_shared.unit_of_work import NOTIFY_OUTBOX_SQL
 
 # The session (locked), the target when one is named (active engineer or admin of this account), the
 # session's steps and the untargeted escalation's recipients: one round trip. Aggregates are ordered
-# alike so the parallel arrays zip row by row; `recipients` is NULL unless asked for.
-READ = text(
-    """
+# alike so the parallel arrays zip row by row; the recipients are NULL unless asked for.
+# $1 session, $2 account, $3 target (or NULL), $4 caller, $5 senior roles, $6 list recipients?
+READ = """
 SELECT s.owner_id, s.status, s.title, s.problem, s.client_name, s.psa_ticket_id, s.created_at,
        t.id AS t_id, t.name AS t_name, t.email AS t_email, t.role AS t_role,
        st.ids AS step_ids, st.kinds AS step_kinds, st.contents AS step_contents,
@@ -18,8 +17,8 @@ SELECT s.owner_id, s.status, s.title, s.problem, s.client_name, s.psa_ticket_id,
        r.ids AS r_ids, r.names AS r_names, r.emails AS r_emails, r.roles AS r_roles
 FROM ai_sessions s
 LEFT JOIN users t
-  ON t.id = :target AND t.account_id = s.account_id AND t.is_active AND t.deleted_at IS NULL
-     AND t.role = ANY(:roles)
+  ON t.id = $3 AND t.account_id = s.account_id AND t.is_active AND t.deleted_at IS NULL
+     AND t.role = ANY($5::text[])
 LEFT JOIN LATERAL (
   SELECT array_agg(x.id ORDER BY x.position) AS ids, array_agg(x.kind ORDER BY x.position) AS kinds,
          array_agg(x.content ORDER BY x.position) AS contents,
@@ -32,33 +31,31 @@ LEFT JOIN LATERAL (
          array_agg(u.email ORDER BY u.name, u.id) AS emails,
          array_agg(u.role ORDER BY u.name, u.id) AS roles
   FROM users u
-  WHERE CAST(:recipients AS boolean) AND u.account_id = s.account_id AND u.id <> :caller
-    AND u.is_active AND u.deleted_at IS NULL AND u.role = ANY(:roles)
+  WHERE $6::boolean AND u.account_id = s.account_id AND u.id <> $4
+    AND u.is_active AND u.deleted_at IS NULL AND u.role = ANY($5::text[])
 ) r ON true
-WHERE s.id = :session_id AND s.account_id = :account_id
+WHERE s.id = $1 AND s.account_id = $2
 FOR UPDATE OF s
 """
-)
 
+# $1 handoff, $2 account, $3 session, $4 intent, $5 reason, $6 caller, $7 target, $8 now, $9.. outbox
 _HANDOFF = """
 WITH h AS (
   INSERT INTO handoffs (id, account_id, session_id, intent, reason, from_user_id, target_user_id, created_at)
-  VALUES (:handoff_id, :account_id, :session_id, :intent, :reason, :caller, :target, :now)
+  VALUES ($1, $2, $3::uuid, $4, $5::text, $6, $7::uuid, $8::timestamptz)
 ), s AS (
-  UPDATE ai_sessions SET {assignments}, updated_at = :now WHERE id = :session_id
+  UPDATE ai_sessions SET {assignments}, updated_at = $8::timestamptz WHERE id = $3::uuid
 ), o AS ({outbox})
 SELECT {notify}
 """
+WRITE_OUTBOX_FIRST = 9
 
 # Handoff row, session update, outbox row and the relays' wake-up (delivered on commit): one round trip.
-WRITE_ESCALATE = text(
-    _HANDOFF.format(
-        assignments="status = 'escalated', escalation_reason = :reason, escalated_to_id = :target, "
-        "picked_up_by = NULL",
-        outbox=OUTBOX_INSERT_SQL,
-        notify=NOTIFY_OUTBOX_SQL,
-    )
+WRITE_ESCALATE = _HANDOFF.format(
+    assignments="status = 'escalated', escalation_reason = $5::text, escalated_to_id = $7::uuid, picked_up_by = NULL",
+    outbox=outbox_sql(WRITE_OUTBOX_FIRST),
+    notify=NOTIFY_OUTBOX_SQL,
 )
-WRITE_PARK = text(
-    _HANDOFF.format(assignments="status = 'parked'", outbox=OUTBOX_INSERT_SQL, notify=NOTIFY_OUTBOX_SQL)
+WRITE_PARK = _HANDOFF.format(
+    assignments="status = 'parked'", outbox=outbox_sql(WRITE_OUTBOX_FIRST), notify=NOTIFY_OUTBOX_SQL
 )

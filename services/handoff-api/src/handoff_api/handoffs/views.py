@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, status
 
 from flowpilot_shared.web.auth import CurrentCaller, EngineerOrAdmin
-from handoff_api.deps import Uow, account_rate_limit
+from handoff_api.deps import DriverUow, Uow, account_rate_limit
 from handoff_api.handoffs import claims, service
 from handoff_api.handoffs.schemas import (
     ClaimConflict,
@@ -27,7 +27,9 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/{session_id}/handoff", status_code=status.HTTP_201_CREATED, response_model=HandoffOut)
-async def hand_off(session_id: uuid.UUID, body: HandoffCreate, caller: CurrentCaller, uow: Uow) -> HandoffOut:
+async def hand_off(
+    session_id: uuid.UUID, body: HandoffCreate, caller: CurrentCaller, uow: DriverUow
+) -> HandoffOut:
     """Park or escalate the caller's session."""
     handoff = await service.hand_off(
         uow=uow,
@@ -42,11 +44,12 @@ async def hand_off(session_id: uuid.UUID, body: HandoffCreate, caller: CurrentCa
 
 @router.post("/{session_id}/escalate", response_model=LegacyEscalateResponse)
 async def escalate_legacy(
-    session_id: uuid.UUID, body: LegacyEscalateRequest, caller: CurrentCaller, uow: Uow
+    session_id: uuid.UUID, body: LegacyEscalateRequest, caller: CurrentCaller, uow: DriverUow, reads: Uow
 ) -> LegacyEscalateResponse:
     """Legacy escalation (same code path as `/handoff` with intent `escalate`)."""
     return await service.escalate_legacy(
         uow=uow,
+        session=reads.session,
         caller=caller,
         session_id=session_id,
         reason=body.escalation_reason,
