@@ -36,17 +36,25 @@ async def wait_drained(
     *,
     timeout: float,
     per_escalation: dict[str, int] | None = None,
+    interval: float = 0.25,
 ) -> dict[str, Any]:
-    """Poll until every effect exists, every queue is empty and the outbox is published (or time out)."""
+    """Poll until every effect exists, every queue is empty and the outbox is published (or time out).
+
+    `effects_seconds` is when every effect was first seen (polled every `interval`), before the
+    slower queue-depth check that confirms nothing else is left.
+    """
     want = {k: v * len(handoff_ids) for k, v in (per_escalation or PER_ESCALATION).items()}
     started = time.perf_counter()
     conn = await asyncpg.connect(stack.dsn)
     counts: dict[str, int] = {}
     depths: dict[str, int] = {}
     unpublished = -1
+    effects_seconds: float | None = None
     try:
         while True:
             counts = await count_effects(conn, handoff_ids)
+            if effects_seconds is None and all(counts[k] >= want[k] for k in want):
+                effects_seconds = time.perf_counter() - started
             unpublished = int(await conn.fetchval(UNPUBLISHED))
             complete = all(counts[k] >= want[k] for k in want) and unpublished == 0
             if complete:
@@ -56,7 +64,7 @@ async def wait_drained(
             if time.perf_counter() - started > timeout:
                 depths = await stack.queue_depths()
                 break
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(interval)
     finally:
         await conn.close()
     drained = (
@@ -67,6 +75,7 @@ async def wait_drained(
     return {
         "drained": drained,
         "drain_seconds": round(time.perf_counter() - started, 2),
+        "effects_seconds": None if effects_seconds is None else round(effects_seconds, 3),
         "effects": counts,
         "expected": want,
         "duplicates": {k: max(counts.get(k, 0) - want[k], 0) for k in want},
