@@ -11,9 +11,12 @@ import asyncpg
 import pytest
 from sqlalchemy.exc import DBAPIError
 
+from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.unit_of_work import UnitOfWork
 from tests.harness.api import api_settings, running_api
 from tests.harness.people import API, create_session, signup
+
+SHUTTING_DOWN = "the database system is shutting down"
 
 
 @pytest.mark.faults
@@ -22,18 +25,24 @@ async def test_database_shutting_down_answers_503(core_settings, monkeypatch):
         tenant = await signup(api)
         session = await create_session(api, tenant.owner.token)
 
-        async def shutting_down(self: UnitOfWork) -> None:
-            cause = asyncpg.exceptions.CannotConnectNowError("the database system is shutting down")
-            error = DBAPIError("COMMIT", {}, Exception("the database system is shutting down"))
+        async def orm_shutting_down(self: UnitOfWork) -> None:
+            # Through SQLAlchemy: a plain DBAPIError whose cause carries SQLSTATE 57P03.
+            cause = asyncpg.exceptions.CannotConnectNowError(SHUTTING_DOWN)
+            error = DBAPIError("COMMIT", {}, Exception(SHUTTING_DOWN))
             error.__cause__ = cause
             error.orig.__cause__ = cause  # type: ignore[union-attr]
             raise error
 
-        monkeypatch.setattr(UnitOfWork, "commit", shutting_down)
-        response = await api.post(
-            f"{API}/ai-sessions/{session['id']}/handoff",
-            headers=tenant.owner.headers,
-            json={"intent": "escalate", "reason": "r"},
-        )
-        assert response.status_code == 503, response.text
-        assert response.headers["Retry-After"]
+        async def driver_shutting_down(self: DriverUnitOfWork) -> None:
+            # The handoff's own unit of work speaks asyncpg directly: the error arrives unwrapped.
+            raise asyncpg.exceptions.CannotConnectNowError(SHUTTING_DOWN)
+
+        monkeypatch.setattr(UnitOfWork, "commit", orm_shutting_down)
+        monkeypatch.setattr(DriverUnitOfWork, "commit", driver_shutting_down)
+        for path, body in (
+            (f"{API}/ai-sessions", {"title": "t", "problem": "p"}),
+            (f"{API}/ai-sessions/{session['id']}/handoff", {"intent": "escalate", "reason": "r"}),
+        ):
+            response = await api.post(path, headers=tenant.owner.headers, json=body)
+            assert response.status_code == 503, (path, response.text)
+            assert response.headers["Retry-After"]
