@@ -30,6 +30,7 @@ def test_what_counts_as_the_database_being_unavailable():
     )
     assert database_unavailable(asyncpg.exceptions.AdminShutdownError("terminating connection"))
     assert database_unavailable(ConnectionRefusedError(111, "Connection refused"))
+    assert database_unavailable(asyncpg.exceptions.InternalClientError("cannot switch to state 15"))
     wrapped = RuntimeError("wrapper")
     wrapped.__cause__ = asyncpg.exceptions.TooManyConnectionsError("too many")
     assert database_unavailable(wrapped)

@@ -19,6 +19,12 @@ from notifier.settings import NotifierSettings
 TOO_MANY = asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already")
 OUTAGES = [
     pytest.param(TOO_MANY, id="asyncpg-too-many-clients"),
+    pytest.param(
+        asyncpg.exceptions.InternalClientError(
+            "cannot switch to state 15; another operation (2) is in progress"
+        ),
+        id="asyncpg-connection-confused-by-shutdown",
+    ),
     pytest.param(sa_exc.DBAPIError("SELECT 1", {}, TOO_MANY), id="wrapped-too-many-clients"),
     pytest.param(sa_exc.OperationalError("connect", {}, ConnectionRefusedError()), id="operational"),
     pytest.param(ConnectionRefusedError(111, "Connection refused"), id="refused"),

@@ -33,6 +33,10 @@ def database_unavailable(exc: BaseException | None) -> bool:
             return True
         if isinstance(exc, ConnectionError | asyncpg.exceptions.ConnectionDoesNotExistError):
             return True
+        # A connection confused by the server's unsolicited shutdown notice ("cannot switch to
+        # state ..."): the connection is bad, not the work (seen while PostgreSQL restarts).
+        if isinstance(exc, asyncpg.exceptions.InternalClientError):
+            return True
         sqlstate = getattr(exc, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES):
             return True

@@ -14,11 +14,14 @@ log = structlog.get_logger(__name__)
 
 DB_RETRY_AFTER_SECONDS = 5
 # Raw asyncpg errors that mean "no usable connection" (raised unwrapped while connecting).
+# The driver-level hot paths (`Database.driver`) raise these unwrapped mid-request too; an
+# InternalClientError is a connection left unusable by PostgreSQL's shutdown notice.
 ASYNCPG_UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
 )
 _OUTAGE_WORDS = ("connect", "cannotconnectnow", "too many clients", "shutdown", "closed")
 
