@@ -51,7 +51,12 @@ async def stream_latency(
 async def sustained(
     stack: Stack, api: HttpPool, teams: Sequence[Team], *, rate: int, seconds: float
 ) -> dict[str, Any]:
-    """Run `rate`/s for `seconds`; sustained if the API kept up and everything drained within the grace."""
+    """Run `rate`/s for `seconds`; sustained if the API kept up and everything drained within the grace.
+
+    Also where the CPU went: each process' CPU from the first handoff until everything drained,
+    per escalation (the box-wide PostgreSQL and RabbitMQ figures include whatever else they served).
+    """
+    before = stack.cpu_snapshot()
     load = await run_handoffs(api, teams, rate=rate, seconds=seconds)
     drain = await wait_drained(stack, [h for _, h, _ in load.handoffs], timeout=DRAIN_GRACE)
     row: dict[str, Any] = {"rate": rate, "seconds": seconds, "api": load.summary(), **drain}
@@ -61,6 +66,10 @@ async def sustained(
         late = await wait_drained(stack, [h for _, h, _ in load.handoffs], timeout=120)
         row["backlog_drained_after_s"] = round(DRAIN_GRACE + late["drain_seconds"], 1)
         row["effects"], row["duplicates"] = late["effects"], late["duplicates"]
+    after = stack.cpu_snapshot()
+    row["cpu_ms_per_escalation"] = {
+        name: round((after[name] - before[name]) * 1000 / max(load.ok, 1), 2) for name in before
+    }
     return row
 
 

@@ -71,6 +71,12 @@ def render(r: dict[str, Any]) -> str:
             "≥ 150/s",
             pipe["max_sustained_rate"] >= 150,
         )
+        cpu = final.get("cpu_ms_per_escalation")
+        if cpu:
+            row(
+                f"CPU per escalation in that run (ms, until drained; {sum(cpu.values()):.0f} in all)",
+                ", ".join(f"{name} {ms}" for name, ms in cpu.items()),
+            )
     sc = r.get("scale", {})
     for rec in sc.get("recipients", []):
         row(

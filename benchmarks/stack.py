@@ -101,6 +101,26 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+# Box-wide processes of the shared servers (their CPU includes anything else they serve meanwhile).
+SERVER_PROCESSES = {"postgresql": "postgres", "rabbitmq": "beam.smp"}
+
+
+def server_cpu_seconds(comm: str) -> float:
+    """User + system CPU of every process named `comm` (all PostgreSQL backends, say)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != comm:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Stack:
     """Database, vhost, fakes and service processes of one benchmark run."""
@@ -211,6 +231,12 @@ class Stack:
         proc.start(wait=False)
         self.services[name] = proc
         proc.wait_ready(timeout=90)
+
+    def cpu_snapshot(self) -> dict[str, float]:
+        """CPU seconds so far of each service (with its workers) and of PostgreSQL and RabbitMQ."""
+        snapshot = {name: cpu_seconds(self.pid(name)) for name in self.services}
+        snapshot.update({name: server_cpu_seconds(comm) for name, comm in SERVER_PROCESSES.items()})
+        return snapshot
 
     def pid(self, name: str) -> int:
         """The pid of a running service."""
