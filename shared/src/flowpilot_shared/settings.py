@@ -27,7 +27,8 @@ class CoreSettings(BaseSettings):
     log_json: bool = False
 
     jwt_ttl_seconds: int = 12 * 3600
-    # Four services (and their replicas) share PostgreSQL's max_connections (100 by default).
+    # Four services (and their replicas) share PostgreSQL's max_connections (100 by default). A process
+    # opens up to pool + overflow connections on demand and keeps them (see Database.from_settings).
     db_pool_size: int = 10
     db_max_overflow: int = 5
     outbox_retention_hours: float = 72.0
