@@ -210,7 +210,13 @@ class OutboxRelay:
         while not self._stopping:
             conn = None
             try:
-                conn = await asyncpg.connect(asyncpg_dsn(self._settings.database_url))
+                conn = await asyncpg.connect(
+                    asyncpg_dsn(self._settings.database_url),
+                    # Plan each pass for the table as it is now: a generic plan made while the outbox
+                    # was small (a seq scan) was kept as it grew when no ANALYZE came to invalidate
+                    # it (autovacuum off or behind), reading every retained row ~100 times a second.
+                    server_settings={"plan_cache_mode": "force_custom_plan"},
+                )
                 # Blocks (server side) while another relay is active: a standby takes over the
                 # moment the active relay's connection ends.
                 await conn.execute("SELECT pg_advisory_lock($1)", ACTIVE_RELAY_LOCK)
