@@ -110,10 +110,14 @@ async def test_retries_are_bounded_then_failed(db: Database, amqp, fake_psa: Fak
         pending = await wait_until(retrying, message="pending with last_error while retrying")
         assert "502" in (pending.last_error or "")
         row = await settled_row(db, event.data.documentation_id)
+        # Committed with the failed row; published by the app's relay while it runs (an event
+        # committed just before a stop waits in the outbox for the next active relay).
+        await wait_until(
+            lambda: _events(captured, scenario.account_id, "psa.push_failed"), message="push_failed"
+        )
     assert row.status == "failed" and row.attempts == 3
     assert "gave up after 3 attempts" in (row.last_error or "")
     assert len(fake_psa.calls("autotask", "create_note")) == 3
-    await wait_until(lambda: _events(captured, scenario.account_id, "psa.push_failed"), message="push_failed")
 
 
 async def test_halopsa_token_cached_across_pushes_and_renewed_on_401(
