@@ -8,8 +8,8 @@ from typing import Any
 
 from benchmarks.http import HttpPool
 from benchmarks.load import run_handoffs
+from benchmarks.procstats import cpu_seconds
 from benchmarks.seed import Team
-from benchmarks.stack import cpu_seconds
 
 FIXED_RATES = (50, 100, 200)
 P99_LIMIT_MS = 100.0

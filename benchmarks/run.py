@@ -21,9 +21,10 @@ import uvloop
 
 from benchmarks import api, pipeline, raw, scale
 from benchmarks.http import HttpPool
+from benchmarks.procstats import raise_fd_limit, rss_mb
 from benchmarks.report import render
 from benchmarks.seed import configure_integrations, seed_teams, vacuum_analyze
-from benchmarks.stack import JWT_SECRET, SERVICES, Stack, raise_fd_limit, rss_mb
+from benchmarks.stack import JWT_SECRET, SERVICES, Stack
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 PHASES_OFF = set(os.environ.get("BENCH_SKIP", "").split(","))

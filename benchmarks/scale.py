@@ -11,8 +11,9 @@ from typing import Any
 
 from benchmarks.effects import wait_drained
 from benchmarks.http import HttpPool
+from benchmarks.procstats import rss_mb
 from benchmarks.seed import Team, seed_teams
-from benchmarks.stack import JWT_SECRET, STREAM_REPLICA, Stack, rss_mb
+from benchmarks.stack import JWT_SECRET, STREAM_REPLICA, Stack
 from benchmarks.streams import Listeners
 
 RECIPIENTS = (3, 30, 300)
