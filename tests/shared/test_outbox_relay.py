@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import delete, func, select, text
 
 from flowpilot_shared.db import Database
+from flowpilot_shared.driver_uow import DriverUnitOfWork, outbox_args, outbox_sql
 from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import OUTBOX_CHUNK, OUTBOX_INSERT_SQL, UnitOfWork
+from flowpilot_shared.unit_of_work import OUTBOX_CHUNK, UnitOfWork
 from tests.harness.broker import capture
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
@@ -126,10 +127,10 @@ async def test_row_committing_after_a_higher_sequence_is_still_published(db, amq
     relay = OutboxRelay(db=db, settings=core_settings, name="test")
     await relay.start()
     try:
-        async with UnitOfWork(db.sessions) as slow:
+        async with DriverUnitOfWork(db) as slow:
             # Written mid-transaction, as the handoff hot path does: takes the lower sequence
             # number and stays uncommitted.
-            await slow.session.execute(text(OUTBOX_INSERT_SQL), slow.outbox_params(early))
+            await slow.conn.execute(outbox_sql(1), *outbox_args(early))
             async with UnitOfWork(db.sessions) as fast:
                 fast.add_event(late)
                 await fast.commit()

@@ -17,8 +17,8 @@ from flowpilot_shared.events import AnyEvent, event_exchange
 from flowpilot_shared.models.messaging import InboxRecord
 
 OUTBOX_CHANNEL = "flowpilot_outbox"
-# For a hot path that writes its outbox row inside its own statement (`outbox_params`): the INSERT,
-# and the select-list item that wakes the relays (NOTIFY is delivered on commit, never on rollback).
+# The outbox INSERT (rows appended per statement), and the select-list item that wakes the relays
+# (NOTIFY is delivered on commit, never on rollback); `driver_uow.outbox_sql` builds on the same prefix.
 OUTBOX_INSERT_PREFIX = (
     "INSERT INTO outbox (id, exchange, routing_key, account_id, session_id, user_id, payload) VALUES "
 )
@@ -26,7 +26,6 @@ _OUTBOX_ROW = (
     "(:outbox_id{n}, :outbox_exchange{n}, :outbox_routing_key{n}, :outbox_account_id{n}, "
     ":outbox_session_id{n}, :outbox_user_id{n}, CAST(CAST(:outbox_payload{n} AS text) AS jsonb))"
 )
-OUTBOX_INSERT_SQL = OUTBOX_INSERT_PREFIX + _OUTBOX_ROW.format(n="")
 NOTIFY_OUTBOX_SQL = f"pg_notify('{OUTBOX_CHANNEL}', '')"
 # Staged events are written at commit, this many rows per statement (7 parameters each).
 OUTBOX_CHUNK = 1000
@@ -97,7 +96,7 @@ class UnitOfWork:
 
     @staticmethod
     def outbox_params(event: AnyEvent, *, user_id: uuid.UUID | None = None) -> dict[str, Any]:
-        """Bind values of `OUTBOX_INSERT_SQL` for `event` (the statement must also select `NOTIFY_OUTBOX_SQL`)."""
+        """The outbox row's values for `event`, in column order (keys name the statement's parameters)."""
         return {
             "outbox_id": event.id,
             "outbox_exchange": event_exchange(event),
