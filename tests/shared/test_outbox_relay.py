@@ -103,12 +103,26 @@ async def test_one_relay_is_active_and_a_standby_takes_over(db, amqp, core_setti
         [before] = await _stage(db, 1)
         await wait_until(lambda: _found(captured, before), message="published by the active relay")
         assert first.active and not second.active  # one active relay: a NOTIFY wakes only it
+        # A waiting standby must not pin the database's xmin horizon (a blocked lock statement
+        # did, so VACUUM could remove nothing for as long as the active relay lived).
+        await wait_until(lambda: _no_snapshot_held(db), message="no backend holding a snapshot")
         await first.stop()  # its lock goes with its connection
         await wait_until(lambda: _async(second.active), message="the standby active")
         [after] = await _stage(db, 1)
         await wait_until(lambda: _found(captured, after), message="published by the new active relay")
     finally:
         await asyncio.gather(first.stop(), second.stop())
+
+
+async def _no_snapshot_held(db: Database) -> bool:
+    async with db.sessions() as session:
+        held = await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL"
+            )
+        )
+    return held == 0
 
 
 async def _async(value: bool) -> bool:
