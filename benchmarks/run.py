@@ -23,7 +23,8 @@ from benchmarks import api, pipeline, raw, scale
 from benchmarks.http import HttpPool
 from benchmarks.procstats import raise_fd_limit, rss_mb
 from benchmarks.report import render
-from benchmarks.seed import configure_integrations, seed_teams, vacuum_analyze
+from benchmarks.maintenance import AutovacuumStandIn, vacuum_analyze
+from benchmarks.seed import configure_integrations, seed_teams
 from benchmarks.stack import JWT_SECRET, SERVICES, Stack
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
@@ -94,6 +95,7 @@ async def main() -> dict[str, Any]:
     # The box may be shared (other test runs): say how busy it was, the numbers depend on it.
     results["loadavg_start"] = Path("/proc/loadavg").read_text().split()[0]
     stack = Stack()
+    autovacuum = AutovacuumStandIn(stack.dsn)
     print(
         f"benchmark run {stack.run_id}: database {stack.db_name}, vhost {stack.vhost}, logs {stack.workdir}",
         flush=True,
@@ -122,6 +124,7 @@ async def main() -> dict[str, Any]:
             stack.dsn, secret=JWT_SECRET, teams=100, seniors=3, sessions_per_team=350, tag="pipe"
         )
         await vacuum_analyze(stack.dsn)
+        results["autovacuum_stand_in"] = await autovacuum.start()
         # handoff-api alone first: its events are published (confirmed) but no consumer queue exists yet.
         stack.start("handoff-api")
         # Idle memory with the default settings (one process); the load phases then run the API with
@@ -178,6 +181,7 @@ async def main() -> dict[str, Any]:
         results["error"] = f"{type(exc).__name__}: {exc}"
         print(f"benchmark stopped early: {results['error']}", flush=True)
     finally:
+        await autovacuum.stop()
         await stack.teardown()
     results["finished"] = time.time()
     return results

@@ -150,11 +150,3 @@ async def configure_integrations(api: HttpPool, teams: list[Team], *, psa_port: 
         if slack.status >= 300 or psa.status >= 300:
             raise RuntimeError(f"integration setup failed: {slack.status} {psa.status} {psa.body[:300]!r}")
 
-
-async def vacuum_analyze(dsn: str) -> None:
-    """Settle the seeded tables (statistics, visibility map) so autovacuum does not run mid-measurement."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute("VACUUM ANALYZE")
-    finally:
-        await conn.close()
