@@ -21,9 +21,9 @@ import uvloop
 
 from benchmarks import api, pipeline, raw, scale
 from benchmarks.http import HttpPool
+from benchmarks.maintenance import AutovacuumStandIn, vacuum_analyze
 from benchmarks.procstats import raise_fd_limit, rss_mb
 from benchmarks.report import render
-from benchmarks.maintenance import AutovacuumStandIn, vacuum_analyze
 from benchmarks.seed import configure_integrations, seed_teams
 from benchmarks.stack import JWT_SECRET, SERVICES, Stack
 
