@@ -266,7 +266,9 @@ async def _acquire_active_lock(conn: asyncpg.Connection) -> None:
     standby's would have held back the whole database's xmin horizon for as long as the active
     relay lived, so that neither VACUUM nor index scans could drop any row dead since.
     """
-    while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", ACTIVE_RELAY_LOCK):
+    while True:
+        if await conn.fetchval("SELECT pg_try_advisory_lock($1)", ACTIVE_RELAY_LOCK):
+            return
         await asyncio.sleep(STANDBY_POLL_SECONDS)
 
 
