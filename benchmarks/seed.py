@@ -149,4 +149,3 @@ async def configure_integrations(api: HttpPool, teams: list[Team], *, psa_port: 
         )
         if slack.status >= 300 or psa.status >= 300:
             raise RuntimeError(f"integration setup failed: {slack.status} {psa.status} {psa.body[:300]!r}")
-
