@@ -73,8 +73,11 @@ def render(r: dict[str, Any]) -> str:
         )
         cpu = final.get("cpu_ms_per_escalation")
         if cpu:
+            box = final.get("box_cpu_ms_per_escalation")
             row(
-                f"CPU per escalation in that run (ms, until drained; {sum(cpu.values()):.0f} in all)",
+                f"CPU per escalation in that run (ms, until drained; {sum(cpu.values()):.0f} in these"
+                + (f", {box:.0f} box-wide" if box is not None else "")
+                + ")",
                 ", ".join(f"{name} {ms}" for name, ms in cpu.items()),
             )
     sc = r.get("scale", {})

@@ -19,7 +19,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from tests.harness.processes import ServiceProcess, free_port
 
-from benchmarks.procstats import SERVER_PROCESSES, cpu_seconds, server_cpu_seconds
+from benchmarks.procstats import SERVER_PROCESSES, cpu_seconds, own_cpu_seconds, server_cpu_seconds
 from flowpilot_shared.broker.topology import ALL_QUEUES, UNROUTED_QUEUE
 from flowpilot_shared.migrations.cli import upgrade
 
@@ -161,9 +161,12 @@ class Stack:
         proc.wait_ready(timeout=90)
 
     def cpu_snapshot(self) -> dict[str, float]:
-        """CPU seconds so far of each service (with its workers) and of PostgreSQL and RabbitMQ."""
+        """CPU seconds so far of each service (with its workers), PostgreSQL, RabbitMQ, each fake and
+        the benchmark itself: everything that shares the box's cores during a run."""
         snapshot = {name: cpu_seconds(self.pid(name)) for name in self.services}
         snapshot.update({name: server_cpu_seconds(comm) for name, comm in SERVER_PROCESSES.items()})
+        snapshot.update({f"{name} fake": cpu_seconds(proc.pid) for name, proc in self.fakes.items()})
+        snapshot["benchmark"] = own_cpu_seconds()
         return snapshot
 
     def pid(self, name: str) -> int:
