@@ -61,10 +61,15 @@ async def test_secrets_never_returned_and_sealed(api, db, core_settings):
                 b"PRIVATE-SECRET" not in row.secret_ciphertext
                 and b"SLACK-SECRET" not in row.secret_ciphertext
             )
+    async with db.driver() as conn:
         loaded = await load_integration(
-            s, account_id=tenant.account_id, kind=IntegrationKind.psa, box=SecretBox(core_settings.secret_key)
+            conn,
+            account_id=tenant.account_id,
+            kind=IntegrationKind.psa,
+            box=SecretBox(core_settings.secret_key),
         )
     assert loaded is not None and loaded.secrets == CW["credentials"]
+    assert loaded.provider == "connectwise" and loaded.config == {"base_url": CW["base_url"]}
 
     assert (await api.delete(f"{API}/integrations/slack", headers=headers)).status_code == 204
     assert (await api.delete(f"{API}/integrations/slack", headers=headers)).status_code == 404

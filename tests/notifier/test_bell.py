@@ -123,6 +123,8 @@ async def test_handler_twice_inserts_once_and_stages_one_stream_event(db):
     event = await make_escalation(db, team, escalator=team.users[1])
     for attempt in (1, 2):
         async with UnitOfWork(db.sessions) as uow:
+            # As the consumer runtime does: the inbox record first, then the handler.
+            assert await uow.claim_inbox(f"direct-{attempt}", event.id)
             await handle(event, HandlerContext(uow=uow, db=db, consumer=f"direct-{attempt}", attempt=1))
             await uow.commit()
     rows = await bell_rows(db, event.id)

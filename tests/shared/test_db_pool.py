@@ -10,9 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from flowpilot_shared.db import Database, ping_after_idle
+from flowpilot_shared.db import Database, driver_connection, ping_after_idle
 from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.settings import CoreSettings
+from flowpilot_shared.unit_of_work import UnitOfWork
 
 
 async def _backend_pid(engine: AsyncEngine) -> int:
@@ -132,6 +133,30 @@ async def test_driver_unit_of_work_commits_or_leaves_nothing(core_settings: Core
         async with db.driver() as conn:
             assert not conn.is_in_transaction()
             assert [r["v"] for r in await conn.fetch(f"SELECT v FROM {name}")] == [4]
+            await conn.execute(f"DROP TABLE {name}")
+    finally:
+        await db.dispose()
+
+
+async def test_driver_connection_of_a_session_is_inside_its_transaction(core_settings: CoreSettings) -> None:
+    db = Database.from_settings(core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
+    name = f"session_probe_{uuid.uuid4().hex[:8]}"
+    try:
+        async with db.driver() as conn:
+            await conn.execute(f"CREATE TABLE {name} (v int)")
+        async with UnitOfWork(db.sessions) as uow:
+            # Before the session's first statement there is no transaction to join: refused.
+            with pytest.raises(RuntimeError):
+                await driver_connection(uow.session)
+            await uow.session.execute(text(f"INSERT INTO {name} VALUES (1)"))
+            await (await driver_connection(uow.session)).execute(f"INSERT INTO {name} VALUES (2)")
+            # not committed: both writes go with the rollback
+        async with UnitOfWork(db.sessions) as uow:
+            await uow.session.execute(text(f"INSERT INTO {name} VALUES (3)"))
+            await (await driver_connection(uow.session)).execute(f"INSERT INTO {name} VALUES (4)")
+            await uow.commit()
+        async with db.driver() as conn:
+            assert sorted(r["v"] for r in await conn.fetch(f"SELECT v FROM {name}")) == [3, 4]
             await conn.execute(f"DROP TABLE {name}")
     finally:
         await db.dispose()

@@ -132,6 +132,21 @@ class Database:
         await self.engine.dispose()
 
 
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under an ORM session, inside the session's transaction.
+
+    For a driver-level statement in the middle of a unit of work; the session owns the connection.
+    SQLAlchemy opens the database transaction with its first statement: before that, a statement
+    on the driver would commit on its own, outside the unit of work, so that is refused.
+    """
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    if not driver.is_in_transaction():
+        raise RuntimeError("the session has not begun its transaction: run a statement through it first")
+    return driver
+
+
 def asyncpg_dsn(database_url: str) -> str:
     """The plain libpq DSN (for asyncpg LISTEN connections) of a SQLAlchemy URL."""
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)

@@ -8,11 +8,12 @@ Storage format (one row per account and kind):
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+import asyncpg
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,19 +34,28 @@ class LoadedIntegration:
         return f"LoadedIntegration(kind={self.kind!r}, provider={self.provider!r}, config={self.config!r})"
 
 
+# The config as JSON text: decoded here, whatever codecs the connection has.
+LOAD_INTEGRATION = """
+SELECT provider, config::text AS config, secret_ciphertext FROM integrations WHERE account_id = $1 AND kind = $2
+"""
+
+
 async def load_integration(
-    session: AsyncSession, *, account_id: uuid.UUID, kind: IntegrationKind, box: SecretBox
+    conn: asyncpg.Connection, *, account_id: uuid.UUID, kind: IntegrationKind, box: SecretBox
 ) -> LoadedIntegration | None:
-    """The account's integration of `kind`, decrypted, or None when not configured."""
-    row = (
-        await session.execute(
-            select(Integration).where(Integration.account_id == account_id, Integration.kind == kind)
-        )
-    ).scalar_one_or_none()
+    """The account's integration of `kind`, decrypted, or None when not configured.
+
+    On a driver-level connection (`Database.driver`, or `driver_connection` of a session's
+    transaction): it runs for every escalation on each chat channel and in psa-sync.
+    """
+    row = await conn.fetchrow(LOAD_INTEGRATION, account_id, kind.value)
     if row is None:
         return None
     return LoadedIntegration(
-        kind=kind, provider=row.provider, config=dict(row.config), secrets=box.open(row.secret_ciphertext)
+        kind=kind,
+        provider=row["provider"],
+        config=json.loads(row["config"]),
+        secrets=box.open(row["secret_ciphertext"]),
     )
 
 

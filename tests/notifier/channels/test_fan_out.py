@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from email.utils import parseaddr, parsedate_to_datetime
 
 from aio_pika.abc import AbstractRobustConnection
 from sqlalchemy import update
@@ -31,8 +32,8 @@ from tests.notifier.channels.conftest import (
 FINAL = {DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.skipped}
 
 
-async def all_final(db: Database, event_id: uuid.UUID, expected: int) -> bool:
-    rows = await deliveries(db, event_id)
+async def all_final(db: Database, event_id: uuid.UUID, expected: int, channel: str | None = None) -> bool:
+    rows = await deliveries(db, event_id, channel)
     return len(rows) == expected and all(r.status in FINAL for r in rows)
 
 
@@ -124,6 +125,15 @@ async def test_email_carries_any_script_intact(
     assert title in mail.text and "Redémarré le spouleur <b>deux fois</b>" in mail.text
     assert "Redémarré le spouleur &lt;b&gt;deux fois&lt;/b&gt;" in mail.html
     assert mail.headers["Content-Type"].startswith("multipart/alternative")
+    # The headers a mail client and an MTA need, the recipient named, the row's Message-ID.
+    assert mail.to == f"{target.name} <{target.email.lower()}>"
+    assert mail.mail_from == parseaddr(channel_settings.smtp_from)[1]
+    assert mail.headers["From"] == channel_settings.smtp_from
+    assert parsedate_to_datetime(mail.headers["Date"]).tzinfo is not None
+    assert mail.headers["X-FlowPilot-Event-ID"] == str(event.id)
+    await wait_until(lambda: all_final(db, event.id, 1, "email"), timeout=15, message="the email recorded")
+    [row] = await deliveries(db, event.id, "email")
+    assert row.external_id == mail.headers["Message-ID"] and row.id.hex in row.external_id
 
 
 async def test_targeted_escalation_emails_only_the_target(

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import cast
 
+import asyncpg
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import Row, Table, select
-from sqlalchemy.dialects.postgresql import insert
 
 from flowpilot_shared.broker.topology import NOTIFIER_BELL
 from flowpilot_shared.consumer import Consumer, HandlerContext
+from flowpilot_shared.db import driver_connection
 from flowpilot_shared.events import (
     AnyEvent,
     HandoffClaimed,
@@ -23,15 +21,23 @@ from flowpilot_shared.events import (
     PsaPushFailed,
     UserRef,
 )
-from flowpilot_shared.models import ENGINEER_OR_ADMIN, Notification, User
+from flowpilot_shared.models import ENGINEER_OR_ADMIN
 from flowpilot_shared.service import ServiceRuntime
 
 log = structlog.get_logger(__name__)
 
 BELL_ROWS = Counter("flowpilot_notifier_bell_notifications_total", "Bell rows created", ["type"])
 CONSUMER_NAME = "notifier.bell"
-NOTIFICATIONS = cast(Table, Notification.__table__)  # table-level DML: no ORM bulk-insert path
-INSERT_CHUNK = 1000  # rows per INSERT: 10 parameters each, well under PostgreSQL's 32,767
+ACTIVE_USERS = """
+SELECT id, role FROM users WHERE id = ANY($1::uuid[]) AND account_id = $2 AND is_active AND deleted_at IS NULL
+"""
+# Every recipient's row in one statement, however many (arrays, not a parameter per value).
+INSERT_BELL_ROWS = """
+INSERT INTO notifications (id, user_id, account_id, event_id, type, title, body, link, session_id, handoff_id)
+SELECT r.id, r.user_id, $3, $4, $5, $6, $7, $8, $9, $10 FROM unnest($1::uuid[], $2::uuid[]) AS r(id, user_id)
+ON CONFLICT (event_id, user_id, type) DO NOTHING
+RETURNING id, user_id, created_at
+"""
 
 
 @dataclass(frozen=True)
@@ -105,25 +111,19 @@ def rows_for(event: AnyEvent) -> tuple[list[UserRef], BellRow] | None:
     return None
 
 
-async def _active_recipients(ctx: HandlerContext, event: AnyEvent, refs: list[UserRef]) -> list[uuid.UUID]:
+async def _active_recipients(
+    conn: asyncpg.Connection, event: AnyEvent, refs: list[UserRef]
+) -> list[uuid.UUID]:
     """Recipients still active in the event's account; escalations only reach engineers or admins.
 
     The event lists who was eligible at commit time; someone deactivated (or made a viewer) since
     must not get a row.
     """
-    ids = {r.id for r in refs}
-    if not ids:
+    if not refs:
         return []
-    rows = await ctx.uow.session.execute(
-        select(User.id, User.role).where(
-            User.id.in_(ids),
-            User.account_id == event.account_id,
-            User.is_active.is_(True),
-            User.deleted_at.is_(None),
-        )
-    )
+    rows = await conn.fetch(ACTIVE_USERS, list({r.id for r in refs}), event.account_id)
     seniors_only = isinstance(event, HandoffEscalated)
-    return [r.id for r in rows if r.role in ENGINEER_OR_ADMIN or not seniors_only]
+    return [r["id"] for r in rows if r["role"] in ENGINEER_OR_ADMIN or not seniors_only]
 
 
 async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
@@ -132,53 +132,44 @@ async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
     if planned is None:
         return
     refs, row = planned
-    user_ids = sorted(await _active_recipients(ctx, event, refs))
+    # Plain statements in the consumer's transaction: this runs for every event on the bell queue.
+    conn = await driver_connection(ctx.uow.session)
+    user_ids = sorted(await _active_recipients(conn, event, refs))
     if not user_ids:
         return
-    # One statement per chunk of recipients (bound parameters are limited); a row that already
-    # exists (a redelivery that slipped past the inbox) is not returned: no second stream event.
-    inserted: list[Row[uuid.UUID, uuid.UUID, datetime]] = []
-    for start in range(0, len(user_ids), INSERT_CHUNK):
-        values = [
-            {
-                "id": uuid.uuid4(),
-                "account_id": event.account_id,
-                "user_id": user_id,
-                "event_id": event.id,
-                "type": row.type,
-                "title": row.title,
-                "body": row.body,
-                "link": row.link,
-                "session_id": event.session_id,
-                "handoff_id": row.handoff_id,
-            }
-            for user_id in user_ids[start : start + INSERT_CHUNK]
-        ]
-        result = await ctx.uow.session.execute(
-            insert(NOTIFICATIONS)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["event_id", "user_id", "type"])
-            .returning(NOTIFICATIONS.c.id, NOTIFICATIONS.c.user_id, NOTIFICATIONS.c.created_at)
-        )
-        inserted.extend(result.all())
-    for created in sorted(inserted, key=lambda r: r.user_id):
+    # A row that already exists (a redelivery that slipped past the inbox) is not returned: no
+    # second stream event.
+    inserted = await conn.fetch(
+        INSERT_BELL_ROWS,
+        [uuid.uuid4() for _ in user_ids],
+        user_ids,
+        event.account_id,
+        event.id,
+        row.type,
+        row.title,
+        row.body,
+        row.link,
+        event.session_id,
+        row.handoff_id,
+    )
+    for created in sorted(inserted, key=lambda r: r["user_id"]):
         BELL_ROWS.labels(row.type).inc()
         ctx.uow.add_event(
             NotificationCreated(
                 account_id=event.account_id,
                 session_id=event.session_id,
                 data=NotificationCreatedData(
-                    notification_id=created.id,
-                    user_id=created.user_id,
+                    notification_id=created["id"],
+                    user_id=created["user_id"],
                     type=row.type,
                     title=row.title,
                     body=row.body,
                     link=row.link,
                     handoff_id=row.handoff_id,
-                    created_at=created.created_at,
+                    created_at=created["created_at"],
                 ),
             ),
-            user_id=created.user_id,
+            user_id=created["user_id"],
         )
 
 

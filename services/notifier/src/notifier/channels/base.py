@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
 from flowpilot_shared.broker.topology import QueueSpec
 from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
@@ -70,6 +70,7 @@ class Channel(ABC):
     def __init__(self, settings: NotifierSettings, spec: QueueSpec) -> None:
         self.settings = settings
         self.spec = spec
+        self._box = SecretBox(settings.secret_key)
         # Set when the process stops: no new attempts, backoff waits end (the message is redelivered).
         self.stopping = asyncio.Event()
 
@@ -87,21 +88,19 @@ class Channel(ABC):
             await asyncio.sleep(0)  # the cancellation lands here, before anything else is started
 
     async def chat_integration(
-        self, event: AnyEvent, session: AsyncSession, kind: IntegrationKind
+        self, event: AnyEvent, conn: asyncpg.Connection, kind: IntegrationKind
     ) -> LoadedIntegration | None:
         """The account's chat integration of `kind` for an escalation or claim (None otherwise or unset)."""
         if not isinstance(event, HandoffEscalated | HandoffClaimed):
             return None
-        return await load_integration(
-            session, account_id=event.account_id, kind=kind, box=SecretBox(self.settings.secret_key)
-        )
+        return await load_integration(conn, account_id=event.account_id, kind=kind, box=self._box)
 
     async def close(self) -> None:  # noqa: B027 - optional hook, most channels hold nothing open
         """Release what the channel keeps open between messages (nothing by default)."""
 
     @abstractmethod
-    async def targets(self, event: AnyEvent, session: AsyncSession) -> list[Target]:
-        """Whom this event goes to on this channel (read with the consumer's transaction)."""
+    async def targets(self, event: AnyEvent, conn: asyncpg.Connection) -> list[Target]:
+        """Whom this event goes to on this channel (read on a driver-level connection, no transaction)."""
 
     @abstractmethod
     async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:

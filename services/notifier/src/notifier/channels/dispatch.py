@@ -135,8 +135,8 @@ def channel_sender(channel: Channel, db: Database) -> Prepare:
         if facts.get("replayed"):
             # An operator replayed a dead letter: definitively failed sends get another go.
             await ledger.reopen_failed(access.connect, event.id, channel.name.value)
-        async with db.autocommit() as session:
-            targets = await channel.targets(event, session)
+        async with db.driver() as conn:
+            targets = await channel.targets(event, conn)
         deadline = time.monotonic() + channel.settings.channel_deadline_seconds
         calls = asyncio.Semaphore(channel.settings.channel_send_concurrency)
         results = await asyncio.gather(

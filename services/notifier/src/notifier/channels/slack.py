@@ -7,15 +7,14 @@ import uuid
 from typing import Any
 
 import aiohttp
+import asyncpg
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
 from flowpilot_shared.models.integrations import IntegrationKind
-from flowpilot_shared.models.notifications import Delivery, DeliveryChannel, DeliveryStatus
+from flowpilot_shared.models.notifications import DeliveryChannel, DeliveryStatus
 from flowpilot_shared.retry import parse_retry_after
 from notifier.channels.base import (
     NO_RECIPIENT,
@@ -33,6 +32,12 @@ TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 UNSETTLED = (DeliveryStatus.pending, DeliveryStatus.retrying)
+# The Slack delivery of the escalation a claim updates (its external_id is "channel:ts").
+ESCALATION_MESSAGE = """
+SELECT status, external_id FROM deliveries
+WHERE account_id = $1 AND handoff_id = $2 AND channel = 'slack' AND event_type = 'handoff.escalated'
+ORDER BY created_at DESC LIMIT 1
+"""
 
 
 def esc(text: str) -> str:
@@ -111,11 +116,11 @@ class SlackChannel(Channel):
 
     name = DeliveryChannel.slack
 
-    async def targets(self, event: AnyEvent, session: AsyncSession) -> list[Target]:
+    async def targets(self, event: AnyEvent, conn: asyncpg.Connection) -> list[Target]:
         """The account's channel, or a `skipped` record when Slack is not configured."""
         if not isinstance(event, HandoffEscalated | HandoffClaimed):
             return []
-        integration = await self.chat_integration(event, session, IntegrationKind.slack)
+        integration = await self.chat_integration(event, conn, IntegrationKind.slack)
         if integration is None:
             return [Target(recipient=NO_RECIPIENT, skip_reason="Slack is not configured")]
         channel_id = str(integration.config.get("channel_id") or "")
@@ -124,40 +129,44 @@ class SlackChannel(Channel):
             return [Target(recipient=channel_id or NO_RECIPIENT, skip_reason="Slack integration incomplete")]
         params: dict[str, Any] = {"channel": channel_id, "token": token}
         if isinstance(event, HandoffClaimed):
-            original = await self._escalation_message(session, event)
-            if original is None or original.status != DeliveryStatus.sent or not original.external_id:
-                state = original.status if original is not None else "missing"
+            original = await self._escalation_message(conn, event)
+            if original is None or original["status"] != DeliveryStatus.sent or not original["external_id"]:
+                state = original["status"] if original is not None else "missing"
                 reason = f"no Slack message of the escalation to update (its delivery is {state})"
                 return [Target(recipient=channel_id, skip_reason=reason)]
-            posted_channel, _, ts = original.external_id.partition(":")
+            posted_channel, _, ts = original["external_id"].partition(":")
             params.update(channel=posted_channel, ts=ts)
         return [Target(recipient=channel_id, params=params)]
 
-    async def _escalation_message(self, session: AsyncSession, event: HandoffClaimed) -> Delivery | None:
-        """The escalation's Slack delivery, waiting (bounded) while it is still being posted."""
+    async def _escalation_message(
+        self, conn: asyncpg.Connection, event: HandoffClaimed
+    ) -> asyncpg.Record | None:
+        """The escalation's Slack delivery (status, external_id), waiting (bounded) while it is being posted."""
         deadline = time.monotonic() + self.settings.channel_deadline_seconds
         while True:
-            row = (
-                await session.execute(
-                    select(Delivery)
-                    .where(
-                        Delivery.account_id == event.account_id,
-                        Delivery.handoff_id == event.data.handoff_id,
-                        Delivery.channel == DeliveryChannel.slack.value,
-                        Delivery.event_type == "handoff.escalated",
-                    )
-                    .order_by(Delivery.created_at.desc())
-                    .limit(1)
-                    .execution_options(populate_existing=True)
-                )
-            ).scalar_one_or_none()
-            if row is None or row.status not in UNSETTLED or time.monotonic() > deadline:
+            row = await conn.fetchrow(ESCALATION_MESSAGE, event.account_id, event.data.handoff_id)
+            if row is None or row["status"] not in UNSETTLED or time.monotonic() > deadline:
                 return row
             await self.pause(0.5)
 
+    _http: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        """Close the pooled HTTP connections to the Web API."""
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
     def client(self, token: str) -> AsyncWebClient:
-        """A Web API client against FLOWPILOT_SLACK_API_URL that waits out one 429 by itself."""
+        """A Web API client against FLOWPILOT_SLACK_API_URL that waits out one 429 by itself.
+
+        Every client (one per account's token) shares one HTTP session: without it the SDK opens
+        a session, and a connection, for every call.
+        """
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession()
         client = AsyncWebClient(
+            session=self._http,
             token=token,
             base_url=self.settings.slack_api_url,
             timeout=int(self.settings.slack_timeout_seconds),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import asyncpg
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
 from flowpilot_shared.models.integrations import IntegrationKind
@@ -91,11 +91,11 @@ class TeamsChannel(Channel):
 
     name = DeliveryChannel.teams
 
-    async def targets(self, event: AnyEvent, session: AsyncSession) -> list[Target]:
+    async def targets(self, event: AnyEvent, conn: asyncpg.Connection) -> list[Target]:
         """The account's webhook, or a `skipped` record when Teams is not configured."""
         if not isinstance(event, HandoffEscalated | HandoffClaimed):
             return []
-        integration = await self.chat_integration(event, session, IntegrationKind.teams)
+        integration = await self.chat_integration(event, conn, IntegrationKind.teams)
         url = str(integration.secrets.get("webhook_url") or "") if integration is not None else ""
         if not url:
             return [Target(recipient=NO_RECIPIENT, skip_reason="Teams is not configured")]

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from flowpilot_shared.consumer.runtime import HandlerContext, PermanentError, TransientError
+from flowpilot_shared.db import driver_connection
 from flowpilot_shared.events import (
     AnyEvent,
     DocumentationGenerated,
@@ -133,7 +134,10 @@ class PushService:
             raise PermanentError(f"psa-sync cannot handle {event.type} without a session")
         data = event.data
         integration = await load_integration(
-            ctx.uow.session, account_id=event.account_id, kind=IntegrationKind.psa, box=self._box
+            await driver_connection(ctx.uow.session),
+            account_id=event.account_id,
+            kind=IntegrationKind.psa,
+            box=self._box,
         )
         ticket = (data.psa_ticket_id or "").strip() or None
         provider_name = integration.provider if integration else None
