@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+import asyncpg
 
 from docgen.content import DocInput, Generation
 from docgen.generation import Generator
 from docgen.metrics import DUPLICATES, GENERATIONS
 from docgen.settings import DocgenSettings
-from docgen.store import is_documented, is_unique_violation, store_generation
+from docgen.store import is_documented, store_generation
 from flowpilot_shared.broker.topology import DOCGEN_ESCALATIONS
 from flowpilot_shared.consumer.runtime import ALREADY_DONE, Consumer, HandlerContext, PermanentError
 from flowpilot_shared.db import Database
@@ -44,8 +44,8 @@ class DocgenConsumer(Consumer):
         """Outside any transaction: skip a documented handoff, else generate (AI or template)."""
         if not isinstance(event, HandoffEscalated):
             raise PermanentError(f"unexpected event type {event.type}")
-        async with self._db.sessions() as session:
-            if await is_documented(session, event.data.handoff_id):
+        async with self._db.driver() as conn:
+            if await is_documented(conn, event.data.handoff_id):
                 DUPLICATES.inc()
                 return ALREADY_DONE
         doc = DocInput.from_event(event)
@@ -56,11 +56,10 @@ class DocgenConsumer(Consumer):
         doc, generation = ctx.prepared
         assert isinstance(doc, DocInput) and isinstance(generation, Generation)
         try:
-            async with ctx.uow.session.begin_nested():
-                await store_generation(ctx.uow, doc, generation, version=1)
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise PermanentError(f"cannot store documentation: {exc.orig}") from exc
+            stored = await store_generation(ctx.uow, doc, generation, version=1)
+        except asyncpg.IntegrityConstraintViolationError as exc:  # say the session is gone
+            raise PermanentError(f"cannot store documentation: {exc}") from exc
+        if stored is None:
             DUPLICATES.inc()
             return ALREADY_DONE
         GENERATIONS.labels(generation.generated_by).inc()

@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+
+import asyncpg
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from docgen.content import DocInput, Generation
+from flowpilot_shared.db import driver_connection
 from flowpilot_shared.events import DocumentationGenerated, DocumentationGeneratedData
 from flowpilot_shared.models.documentation import Documentation, EscalationPackage
 from flowpilot_shared.unit_of_work import UnitOfWork
 
+IS_DOCUMENTED = "SELECT EXISTS (SELECT 1 FROM documentation WHERE handoff_id = $1)"
+# The documentation row decides: the package is written only with it, and neither when another
+# writer holds this version (ON CONFLICT waits for that writer's transaction to end).
+STORE_GENERATION = """
+WITH d AS (
+  INSERT INTO documentation (id, account_id, session_id, handoff_id, version, content_markdown, generated_by,
+                             model, input_tokens, output_tokens, latency_ms, fallback_reason)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+  ON CONFLICT (handoff_id, version) DO NOTHING
+  RETURNING created_at
+), p AS (
+  INSERT INTO escalation_packages (id, account_id, session_id, handoff_id, version, content, generated_by, model)
+  SELECT $13, $2, $3, $4, $5, $14::text::jsonb, $7, $8 FROM d
+  ON CONFLICT (handoff_id, version) DO NOTHING
+)
+SELECT created_at FROM d
+"""
 
-async def is_documented(session: AsyncSession, handoff_id: object) -> bool:
+
+async def is_documented(conn: asyncpg.Connection, handoff_id: uuid.UUID) -> bool:
     """Whether any documentation exists for this handoff already."""
-    found = await session.execute(
-        select(Documentation.id).where(Documentation.handoff_id == handoff_id).limit(1)
-    )
-    return found.first() is not None
+    return bool(await conn.fetchval(IS_DOCUMENTED, handoff_id))
 
 
 async def next_version(session: AsyncSession, handoff_id: object) -> int:
@@ -33,21 +52,16 @@ async def next_version(session: AsyncSession, handoff_id: object) -> int:
     )
 
 
-async def store_generation(uow: UnitOfWork, doc: DocInput, gen: Generation, *, version: int) -> Documentation:
-    """Insert both rows at `version` and stage the event; raises IntegrityError if the version exists."""
-    session = uow.session
-    session.add(
-        EscalationPackage(
-            account_id=doc.account_id,
-            session_id=doc.session.id,
-            handoff_id=doc.handoff_id,
-            version=version,
-            content=gen.package_json(),
-            generated_by=gen.generated_by,
-            model=gen.model,
-        )
-    )
+async def store_generation(
+    uow: UnitOfWork, doc: DocInput, gen: Generation, *, version: int
+) -> Documentation | None:
+    """Insert both rows at `version` and stage the event; None (nothing written) if the version exists.
+
+    One plain statement in the unit of work's transaction: it runs for every escalation, and a
+    version another writer took is answered by the statement itself, with no savepoint to undo.
+    """
     documentation = Documentation(
+        id=uuid.uuid4(),
         account_id=doc.account_id,
         session_id=doc.session.id,
         handoff_id=doc.handoff_id,
@@ -60,9 +74,27 @@ async def store_generation(uow: UnitOfWork, doc: DocInput, gen: Generation, *, v
         latency_ms=gen.latency_ms,
         fallback_reason=gen.fallback_reason,
     )
-    session.add(documentation)
-    # Flush now: a concurrent replica's row surfaces as IntegrityError here, before the event is staged.
-    await session.flush()
+    conn = await driver_connection(uow.session)
+    created_at = await conn.fetchval(
+        STORE_GENERATION,
+        documentation.id,
+        doc.account_id,
+        doc.session.id,
+        doc.handoff_id,
+        version,
+        gen.markdown,
+        gen.generated_by,
+        gen.model,
+        gen.input_tokens,
+        gen.output_tokens,
+        gen.latency_ms,
+        gen.fallback_reason,
+        uuid.uuid4(),
+        json.dumps(gen.package_json()),
+    )
+    if created_at is None:
+        return None
+    documentation.created_at = created_at
     uow.add_event(
         DocumentationGenerated(
             account_id=doc.account_id,
@@ -81,8 +113,3 @@ async def store_generation(uow: UnitOfWork, doc: DocInput, gen: Generation, *, v
         )
     )
     return documentation
-
-
-def is_unique_violation(exc: IntegrityError) -> bool:
-    """True for a duplicate key (another writer got there first), not for e.g. a missing session."""
-    return getattr(exc.orig, "sqlstate", None) == "23505"

@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from docgen.content import DocInput
 from docgen.generation import Generator
 from docgen.metrics import GENERATIONS
-from docgen.store import is_unique_violation, next_version, store_generation
+from docgen.store import next_version, store_generation
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import UserRef
 from flowpilot_shared.models import AiSession, Handoff, User
@@ -25,6 +24,10 @@ VERSION_ATTEMPTS = 5
 
 class NotFound(Exception):
     """No such session in the caller's account."""
+
+
+class VersionContention(Exception):
+    """Other regenerations took every version this one tried (it may be retried)."""
 
 
 class Forbidden(Exception):
@@ -90,18 +93,13 @@ async def regenerate(
     """Generate again and store it as the next version; the model call runs outside the transaction."""
     doc = await load_doc_input(db, caller=caller, session_id=session_id)
     generation = await generator.generate(doc)
-    for attempt in range(1, VERSION_ATTEMPTS + 1):
-        try:
-            async with UnitOfWork(db.sessions) as uow:
-                version = await next_version(uow.session, doc.handoff_id)
-                documentation = await store_generation(uow, doc, generation, version=version)
-                await uow.session.refresh(documentation, attribute_names=["created_at"])
-                await uow.commit()
-        except IntegrityError as exc:
-            # Two regenerations at once: the loser takes the next number.
-            if not is_unique_violation(exc) or attempt == VERSION_ATTEMPTS:
-                raise
-            continue
+    for _ in range(VERSION_ATTEMPTS):
+        async with UnitOfWork(db.sessions) as uow:
+            version = await next_version(uow.session, doc.handoff_id)
+            documentation = await store_generation(uow, doc, generation, version=version)
+            if documentation is None:
+                continue  # two regenerations at once: the loser takes the next number
+            await uow.commit()
         GENERATIONS.labels(generation.generated_by).inc()
         return documentation
-    raise AssertionError("unreachable")
+    raise VersionContention(f"no free version after {VERSION_ATTEMPTS} attempts")

@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel
 
-from docgen.regenerate.service import Forbidden, NotEscalated, NotFound, regenerate
+from docgen.regenerate.service import Forbidden, NotEscalated, NotFound, VersionContention, regenerate
 from flowpilot_shared.web.auth import CurrentCaller
 
 router = APIRouter(prefix="/api/v1", tags=["documentation"])
@@ -48,6 +48,12 @@ async def regenerate_documentation(
         raise HTTPException(status.HTTP_403_FORBIDDEN, SESSION_OWNER_OR_ADMIN_REQUIRED) from exc
     except NotEscalated as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, "Session has not been escalated") from exc
+    except VersionContention as exc:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "Other regenerations are in progress; try again",
+            headers={"Retry-After": "1"},
+        ) from exc
     return DocumentationOut(
         id=doc.id,
         session_id=doc.session_id,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+import asyncpg
 import httpx
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from flowpilot_shared.consumer.runtime import HandlerContext, PermanentError, TransientError
@@ -82,6 +82,15 @@ SET attempts = psa_pushes.attempts + 1, provider = excluded.provider, ticket_id 
 WHERE psa_pushes.status = 'pending'
 RETURNING id, marker, attempts
 """
+# A push's outcome, written in the inbox transaction with the event that announces it.
+SETTLE_SQL = """
+UPDATE psa_pushes
+SET status = $2, last_error = $3, external_note_id = coalesce($4, external_note_id), updated_at = now()
+WHERE id = $1
+RETURNING id, documentation_id, handoff_id, provider, ticket_id, attempts
+"""
+# Held until the transaction ends: two deliveries of one documentation never push at once.
+PUSH_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
 
 
 def _push_row(
@@ -144,9 +153,8 @@ class PushService:
         if integration is None or ticket is None:
             await self._record_no_psa(ctx, event, provider_name, ticket)
             return
-        # Two deliveries of one documentation never push at once (held until the outcome commits).
-        locked = await ctx.uow.session.scalar(
-            select(func.pg_try_advisory_xact_lock(func.hashtextextended(str(data.documentation_id), 0)))
+        locked = await (await driver_connection(ctx.uow.session)).fetchval(
+            PUSH_LOCK_SQL, str(data.documentation_id)
         )
         if not locked:
             raise TransientError("another worker is pushing this documentation", retry_after=1.0)
@@ -244,36 +252,41 @@ class PushService:
 
     @staticmethod
     async def _settle(
-        ctx: HandlerContext, claim: Claim, status: PsaPushStatus, *, error: str | None
-    ) -> PsaPush:
-        """The claimed push row, locked in the inbox transaction, with its final status and error."""
-        row = await ctx.uow.session.get(PsaPush, claim.push_id, with_for_update=True)
+        ctx: HandlerContext,
+        claim: Claim,
+        status: PsaPushStatus,
+        *,
+        error: str | None,
+        note_id: str | None = None,
+    ) -> asyncpg.Record:
+        """Give the claimed push row its final status, error and note, in the inbox transaction."""
+        conn = await driver_connection(ctx.uow.session)
+        row = await conn.fetchrow(SETTLE_SQL, claim.push_id, status.value, error, note_id)
         assert row is not None, "the push row was claimed before the call"
-        row.status = status
-        row.last_error = error
         return row
 
     async def _record_pushed(
         self, ctx: HandlerContext, event: DocumentationGenerated, claim: Claim, note_id: str
     ) -> None:
-        row = await self._settle(ctx, claim, PsaPushStatus.pushed, error=None)
-        row.external_note_id = note_id
+        row = await self._settle(ctx, claim, PsaPushStatus.pushed, error=None, note_id=note_id)
         ctx.uow.add_event(
             PsaNotePushed(
                 account_id=event.account_id,
                 session_id=event.session_id,
                 data=PsaNotePushedData(
-                    push_id=row.id,
-                    documentation_id=row.documentation_id,
-                    handoff_id=row.handoff_id,
-                    provider=row.provider or "",
-                    ticket_id=row.ticket_id or "",
+                    push_id=row["id"],
+                    documentation_id=row["documentation_id"],
+                    handoff_id=row["handoff_id"],
+                    provider=row["provider"] or "",
+                    ticket_id=row["ticket_id"] or "",
                     external_note_id=note_id,
                 ),
             )
         )
-        PUSHES.labels(row.provider or "unknown", "pushed").inc()
-        log.info("psa note pushed", push_id=str(row.id), provider=row.provider, attempts=row.attempts)
+        PUSHES.labels(row["provider"] or "unknown", "pushed").inc()
+        log.info(
+            "psa note pushed", push_id=str(row["id"]), provider=row["provider"], attempts=row["attempts"]
+        )
 
     async def _record_failed(
         self, ctx: HandlerContext, event: DocumentationGenerated, claim: Claim, error: str
@@ -284,16 +297,16 @@ class PushService:
                 account_id=event.account_id,
                 session_id=event.session_id,
                 data=PsaPushFailedData(
-                    push_id=row.id,
-                    documentation_id=row.documentation_id,
-                    handoff_id=row.handoff_id,
-                    provider=row.provider,
-                    ticket_id=row.ticket_id,
+                    push_id=row["id"],
+                    documentation_id=row["documentation_id"],
+                    handoff_id=row["handoff_id"],
+                    provider=row["provider"],
+                    ticket_id=row["ticket_id"],
                     error=error,
                     session_title=event.data.session_title,
                     escalator=event.data.escalator,
                 ),
             )
         )
-        PUSHES.labels(row.provider or "unknown", "failed").inc()
-        log.warning("psa push failed", push_id=str(row.id), provider=row.provider, error=error)
+        PUSHES.labels(row["provider"] or "unknown", "failed").inc()
+        log.warning("psa push failed", push_id=str(row["id"]), provider=row["provider"], error=error)
