@@ -14,7 +14,7 @@ from flowpilot_shared.driver_uow import DriverUnitOfWork, outbox_args, outbox_sq
 from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import OUTBOX_CHUNK, UnitOfWork
+from flowpilot_shared.unit_of_work import UnitOfWork
 from tests.harness.broker import capture
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
@@ -167,8 +167,9 @@ async def test_row_committing_after_a_higher_sequence_is_still_published(db, amq
 async def test_staged_events_are_written_at_commit_in_order(db):
     team = await make_team(db)
     template = await make_escalation(db, team, escalator=team.users[1])
-    # More than one statement's worth of rows: all of them, in the order they were staged.
-    events = [template.model_copy(update={"id": uuid.uuid4()}) for _ in range(OUTBOX_CHUNK * 2 + 5)]
+    # Thousands of rows (more than one statement of bound parameters could take): all of them, in
+    # the order they were staged.
+    events = [template.model_copy(update={"id": uuid.uuid4()}) for _ in range(2005)]
     ids = [e.id for e in events]
 
     async def written() -> list[uuid.UUID]:

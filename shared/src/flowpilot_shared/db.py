@@ -137,13 +137,13 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
 
     For a driver-level statement in the middle of a unit of work; the session owns the connection.
     SQLAlchemy opens the database transaction with its first statement: before that, a statement
-    on the driver would commit on its own, outside the unit of work, so that is refused.
+    on the driver would commit on its own, outside the unit of work, so one is run through it first.
     """
     conn = await session.connection()
     raw = await conn.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
     if not driver.is_in_transaction():
-        raise RuntimeError("the session has not begun its transaction: run a statement through it first")
+        await session.execute(text("SELECT 1"))
     return driver
 
 

@@ -4,31 +4,32 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from functools import lru_cache
 from types import TracebackType
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, TextClause, bindparam, text
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from flowpilot_shared.db import driver_connection
 from flowpilot_shared.events import AnyEvent, event_exchange
 from flowpilot_shared.models.messaging import InboxRecord
 
 OUTBOX_CHANNEL = "flowpilot_outbox"
-# The outbox INSERT (rows appended per statement), and the select-list item that wakes the relays
-# (NOTIFY is delivered on commit, never on rollback); `driver_uow.outbox_sql` builds on the same prefix.
-OUTBOX_INSERT_PREFIX = (
-    "INSERT INTO outbox (id, exchange, routing_key, account_id, session_id, user_id, payload) VALUES "
-)
-_OUTBOX_ROW = (
-    "(:outbox_id{n}, :outbox_exchange{n}, :outbox_routing_key{n}, :outbox_account_id{n}, "
-    ":outbox_session_id{n}, :outbox_user_id{n}, CAST(CAST(:outbox_payload{n} AS text) AS jsonb))"
-)
+# The outbox INSERT's head, and the select-list item that wakes the relays (NOTIFY is delivered on
+# commit, never on rollback); `driver_uow.outbox_sql` builds on the same prefix.
+OUTBOX_INSERT = "INSERT INTO outbox (id, exchange, routing_key, account_id, session_id, user_id, payload)"
+OUTBOX_INSERT_PREFIX = f"{OUTBOX_INSERT} VALUES "
 NOTIFY_OUTBOX_SQL = f"pg_notify('{OUTBOX_CHANNEL}', '')"
-# Staged events are written at commit, this many rows per statement (7 parameters each).
-OUTBOX_CHUNK = 1000
+# Every staged event in one statement, however many (one array per column), in staged order.
+OUTBOX_WRITE_SQL = f"""
+WITH o AS (
+  {OUTBOX_INSERT}
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[])
+)
+SELECT {NOTIFY_OUTBOX_SQL}
+"""
 log = structlog.get_logger(__name__)
 # Built once (every consumed message runs it): table-level DML skips the ORM's bulk-insert path,
 # and a reused statement object keeps its compiled-cache key.
@@ -45,19 +46,12 @@ INBOX_RECORD_SQL = (
 )
 
 
-@lru_cache(maxsize=64)
-def _outbox_write(rows: int) -> TextClause:
-    """`rows` outbox rows and the relays' wake-up (NOTIFY is delivered on commit) in one statement."""
-    values = ", ".join(_OUTBOX_ROW.format(n=f"_{i}") for i in range(rows))
-    return text(f"WITH o AS ({OUTBOX_INSERT_PREFIX}{values}) SELECT {NOTIFY_OUTBOX_SQL}")
-
-
 class UnitOfWork:
     """One transaction: state writes, outbox rows and inbox records commit or vanish as one."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self._events: list[dict[str, Any]] = []
+        self._events: list[tuple[Any, ...]] = []
         self.session: AsyncSession
 
     async def __aenter__(self) -> UnitOfWork:
@@ -89,10 +83,10 @@ class UnitOfWork:
     def add_event(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> None:
         """Stage an event: it is written to the outbox in this transaction and published after commit.
 
-        Rows are written at commit, all in one statement with the relays' wake-up: no ORM flush
-        (which cost more than the rest of a typical handler) and one round trip however many.
+        Rows are written at commit, all in one plain statement with the relays' wake-up: no ORM
+        flush (which cost more than the rest of a typical handler) and one round trip however many.
         """
-        self._events.append(self.outbox_params(event, user_id=user_id))
+        self._events.append(tuple(self.outbox_params(event, user_id=user_id).values()))
 
     @staticmethod
     def outbox_params(event: AnyEvent, *, user_id: uuid.UUID | None = None) -> dict[str, Any]:
@@ -114,10 +108,11 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Write the staged events (waking the relays: NOTIFY is sent on commit), then commit."""
-        for start in range(0, len(self._events), OUTBOX_CHUNK):
-            chunk = self._events[start : start + OUTBOX_CHUNK]
-            params = {f"{key}_{i}": value for i, row in enumerate(chunk) for key, value in row.items()}
-            await self.session.execute(_outbox_write(len(chunk)), params)
+        if self._events:
+            conn = await driver_connection(self.session)
+            await conn.execute(
+                OUTBOX_WRITE_SQL, *(list(column) for column in zip(*self._events, strict=True))
+            )
         self._events = []
         await self.session.commit()
 
