@@ -170,6 +170,8 @@ class StreamHub:
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         HUB_MESSAGES.inc()
+        if not self._subscribers:
+            return  # nobody to push to (a worker replica, a quiet hour): not even worth parsing
         try:
             body = json.loads(message.body)
             position = (message.headers or {}).get("x-position")
