@@ -199,3 +199,34 @@ async def test_staged_events_are_written_at_commit_in_order(db):
         async with db.sessions() as session:
             await session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(ids)))
             await session.commit()
+
+
+@pytest.mark.parametrize("writer", ["same process", "another process"])
+async def test_commit_wakes_the_active_relay_at_once(db, amqp, core_settings, writer):
+    # The relay would poll only every 30 s: each row below can only go out this fast if its
+    # commit woke the relay (directly in its own process, by NOTIFY from another one).
+    slow_poll = core_settings.model_copy(update={"outbox_poll_seconds": 30.0})
+    captured = await capture(amqp)
+    relay = OutboxRelay(db=db, settings=slow_poll, name="test")
+    other = Database.from_settings(core_settings)
+    writer_db = db if writer == "same process" else other
+    await relay.start()
+    try:
+        await wait_until(lambda: _async(relay.active), message="the relay active")
+        team = await make_team(db)
+        for kind in ("orm", "driver"):
+            event = await make_escalation(db, team, escalator=team.users[1])
+            if kind == "orm":
+                async with UnitOfWork(writer_db.sessions) as uow:
+                    uow.add_event(event)
+                    await uow.commit()
+            else:
+                async with DriverUnitOfWork(writer_db) as duow:
+                    await duow.conn.execute(outbox_sql(1), *duow.outbox_args(event))
+                    await duow.commit()
+            await wait_until(
+                lambda e=event: _found(captured, e.id), timeout=5, message=f"{kind} row published"
+            )
+    finally:
+        await relay.stop()
+        await other.dispose()

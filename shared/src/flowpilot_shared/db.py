@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -13,6 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from flowpilot_shared.outbox.wake import OUTBOX_WAKER, OutboxWaker
 from flowpilot_shared.settings import CoreSettings
 
 # A connection idle this long is pinged before use (a restart of PostgreSQL is most often noticed by
@@ -73,8 +74,16 @@ class Database:
     # Same pool, no transaction: for one-statement reads (the per-request auth lookup), which then
     # cost one round trip instead of three (BEGIN, the query, ROLLBACK).
     autocommit: async_sessionmaker[AsyncSession]
+    # Tells the active outbox relay of committed rows (set up by `from_settings`).
+    outbox_waker: OutboxWaker = field(init=False)
     # How many consumers of this process share the pool (each registers itself; see share_of_pool).
     consumers: int = 0
+
+    def __post_init__(self) -> None:
+        self.outbox_waker = OutboxWaker(self.driver)
+        # Units of work find it on their session (`Session.info`), whatever made the session.
+        for factory in (self.sessions, self.autocommit):
+            factory.kw.setdefault("info", {})[OUTBOX_WAKER] = self.outbox_waker
 
     @classmethod
     def from_settings(cls, settings: CoreSettings) -> Database:
@@ -128,7 +137,8 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Send a relay wake-up still in flight, then close every pooled connection."""
+        await self.outbox_waker.close()
         await self.engine.dispose()
 
 

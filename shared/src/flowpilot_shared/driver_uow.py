@@ -3,7 +3,7 @@
 Same contract as `UnitOfWork` (only it commits; whatever was not committed is rolled back), but its
 statements are plain asyncpg ones on `Database.driver`: the handoff's two statements then cost a
 fraction of the CPU they take through SQLAlchemy. The outbox row goes in with the state change,
-through `outbox_sql` / `outbox_args`, in the same transaction.
+through `outbox_sql` / `DriverUnitOfWork.outbox_args`, in the same transaction.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class DriverUnitOfWork:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._open = False
+        self._wrote_outbox = False
         self._stack = contextlib.AsyncExitStack()
         self.conn: asyncpg.Connection
 
@@ -74,7 +75,14 @@ class DriverUnitOfWork:
         finally:
             await self._stack.__aexit__(exc_type, exc, tb)
 
+    def outbox_args(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> tuple[Any, ...]:
+        """`outbox_args` of `event`, noting that this transaction writes an outbox row."""
+        self._wrote_outbox = True
+        return outbox_args(event, user_id=user_id)
+
     async def commit(self) -> None:
-        """Commit the transaction."""
+        """Commit the transaction, then tell the active relay of its outbox rows (`outbox.wake`)."""
         self._open = False
         await self._transaction.commit()
+        if self._wrote_outbox:
+            self._db.outbox_waker.poke()

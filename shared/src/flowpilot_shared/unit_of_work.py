@@ -15,20 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flowpilot_shared.db import driver_connection
 from flowpilot_shared.events import AnyEvent, event_exchange
 from flowpilot_shared.models.messaging import InboxRecord
+from flowpilot_shared.outbox.wake import OUTBOX_WAKER
 
-OUTBOX_CHANNEL = "flowpilot_outbox"
-# The outbox INSERT's head, and the select-list item that wakes the relays (NOTIFY is delivered on
-# commit, never on rollback); `driver_uow.outbox_sql` builds on the same prefix.
+# The outbox INSERT's head; `driver_uow.outbox_sql` builds on the same prefix. The relays are told
+# after commit (`outbox.wake`), never by a NOTIFY inside the transaction.
 OUTBOX_INSERT = "INSERT INTO outbox (id, exchange, routing_key, account_id, session_id, user_id, payload)"
 OUTBOX_INSERT_PREFIX = f"{OUTBOX_INSERT} VALUES "
-NOTIFY_OUTBOX_SQL = f"pg_notify('{OUTBOX_CHANNEL}', '')"
 # Every staged event in one statement, however many (one array per column), in staged order.
 OUTBOX_WRITE_SQL = f"""
-WITH o AS (
-  {OUTBOX_INSERT}
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[])
-)
-SELECT {NOTIFY_OUTBOX_SQL}
+{OUTBOX_INSERT}
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[])
 """
 log = structlog.get_logger(__name__)
 # Built once (every consumed message runs it): table-level DML skips the ORM's bulk-insert path,
@@ -107,14 +103,18 @@ class UnitOfWork:
         return inserted.first() is not None
 
     async def commit(self) -> None:
-        """Write the staged events (waking the relays: NOTIFY is sent on commit), then commit."""
-        if self._events:
+        """Write the staged events, commit, then tell the active relay (`outbox.wake`)."""
+        wrote = bool(self._events)
+        if wrote:
             conn = await driver_connection(self.session)
             await conn.execute(
                 OUTBOX_WRITE_SQL, *(list(column) for column in zip(*self._events, strict=True))
             )
         self._events = []
         await self.session.commit()
+        waker = self.session.info.get(OUTBOX_WAKER)
+        if wrote and waker is not None:
+            waker.poke()
 
     async def rollback(self) -> None:
         """Abandon everything staged in this transaction."""

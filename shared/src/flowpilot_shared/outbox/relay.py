@@ -29,8 +29,8 @@ from flowpilot_shared.broker.publisher import Publisher, build_message, connect
 from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.db import Database, asyncpg_dsn
 from flowpilot_shared.models.messaging import OutboxEvent
+from flowpilot_shared.outbox.wake import OUTBOX_CHANNEL
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import OUTBOX_CHANNEL
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +77,7 @@ class OutboxRelay:
 
     async def start(self) -> None:
         """Start publishing, listening and retention sweeps in the background."""
+        self._db.outbox_waker.attach(self._wake_if_active)
         self._tasks = [
             asyncio.create_task(self._publish_loop(), name=f"{self._name}-relay"),
             asyncio.create_task(self._listen_loop(), name=f"{self._name}-relay-listen"),
@@ -85,6 +86,7 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         """Stop the background tasks and close the broker connection."""
+        self._db.outbox_waker.detach(self._wake_if_active)
         self._stopping = True
         for task in self._tasks:
             task.cancel()
@@ -97,6 +99,13 @@ class OutboxRelay:
     def active(self) -> bool:
         """Whether this relay holds the active-relay lock (the others stand by)."""
         return self._active.is_set()
+
+    def _wake_if_active(self) -> bool:
+        """This process committed outbox rows: start a pass if this is the active relay."""
+        if self._active.is_set():
+            self._wake.set()
+            return True
+        return False
 
     def wake(self) -> None:
         """Ask for a publish pass now (NOTIFY does; a standby ignores it until it is active)."""

@@ -9,7 +9,7 @@ import asyncpg
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot_shared.driver_uow import DriverUnitOfWork, outbox_args
+from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import (
     HandoffEscalated,
     HandoffEscalatedData,
@@ -175,7 +175,7 @@ async def hand_off(
         caller.id,
         target_user_id,
         now,
-        *outbox_args(event),
+        *uow.outbox_args(event),
     )
     await uow.commit()
     return handoff

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flowpilot_shared.driver_uow import outbox_sql
-from flowpilot_shared.unit_of_work import NOTIFY_OUTBOX_SQL
 
 # The session (locked), the target when one is named (active engineer or admin of this account), the
 # session's steps and the untargeted escalation's recipients: one round trip. Aggregates are ordered
@@ -45,17 +44,14 @@ WITH h AS (
   VALUES ($1, $2, $3::uuid, $4, $5::text, $6, $7::uuid, $8::timestamptz)
 ), s AS (
   UPDATE ai_sessions SET {assignments}, updated_at = $8::timestamptz WHERE id = $3::uuid
-), o AS ({outbox})
-SELECT {notify}
+)
+{outbox}
 """
 WRITE_OUTBOX_FIRST = 9
 
-# Handoff row, session update, outbox row and the relays' wake-up (delivered on commit): one round trip.
+# Handoff row, session update and outbox row: one round trip (the relay is told after commit).
 WRITE_ESCALATE = _HANDOFF.format(
     assignments="status = 'escalated', escalation_reason = $5::text, escalated_to_id = $7::uuid, picked_up_by = NULL",
     outbox=outbox_sql(WRITE_OUTBOX_FIRST),
-    notify=NOTIFY_OUTBOX_SQL,
 )
-WRITE_PARK = _HANDOFF.format(
-    assignments="status = 'parked'", outbox=outbox_sql(WRITE_OUTBOX_FIRST), notify=NOTIFY_OUTBOX_SQL
-)
+WRITE_PARK = _HANDOFF.format(assignments="status = 'parked'", outbox=outbox_sql(WRITE_OUTBOX_FIRST))
