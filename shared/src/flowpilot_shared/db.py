@@ -74,14 +74,14 @@ class Database:
     # Same pool, no transaction: for one-statement reads (the per-request auth lookup), which then
     # cost one round trip instead of three (BEGIN, the query, ROLLBACK).
     autocommit: async_sessionmaker[AsyncSession]
-    # Tells the active outbox relay of committed rows (set up by `from_settings`).
+    # Tells the active outbox relay of committed rows (made with the Database, on its pool).
     outbox_waker: OutboxWaker = field(init=False)
     # How many consumers of this process share the pool (each registers itself; see share_of_pool).
     consumers: int = 0
 
     def __post_init__(self) -> None:
         self.outbox_waker = OutboxWaker(self.driver)
-        # Units of work find it on their session (`Session.info`), whatever made the session.
+        # A UnitOfWork finds it on its session (`Session.info`): it is given only a session factory.
         for factory in (self.sessions, self.autocommit):
             factory.kw.setdefault("info", {})[OUTBOX_WAKER] = self.outbox_waker
 
