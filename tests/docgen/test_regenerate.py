@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -118,3 +120,24 @@ async def test_regenerate_uses_current_steps_and_the_ai(db, docgen_settings, fak
     assert "Reset MFA" in sent and "ghp_16C7e42F292c6912E7710c838347Ae178B4a" not in sent
     # The fixed instructions are cached: the second call reads what the first one wrote.
     assert len(fake_anthropic.bodies) == 2 and last["system"] == fake_anthropic.bodies[0]["system"]
+
+
+async def test_concurrent_regenerations_each_get_their_own_version(db, docgen_settings, fake_anthropic):
+    # They read the same highest version; the losers of each insert take the next number.
+    team = await make_team(db)
+    junior = team.users[1]
+    event = await make_escalation(db, team, escalator=junior)
+    settings = docgen_settings(anthropic_api_key=None)
+    url = f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate"
+    async with running_docgen(settings) as app:
+        await stage(db, event)
+        await wait_until(lambda: documentation_rows(db, event.data.handoff_id), message="first documentation")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://docgen") as client:
+            answers = await asyncio.gather(
+                *(client.post(url, headers=_auth(junior, settings)) for _ in range(4))
+            )
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    assert sorted(a.json()["version"] for a in answers) == [2, 3, 4, 5]
+    assert [d.version for d in await documentation_rows(db, event.data.handoff_id)] == [1, 2, 3, 4, 5]
+    assert [p.version for p in await package_rows(db, event.data.handoff_id)] == [1, 2, 3, 4, 5]
