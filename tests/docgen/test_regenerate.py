@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from docgen.settings import DocgenSettings
-from flowpilot_shared.models import User
+from flowpilot_shared.models import SessionStep, User
 from flowpilot_shared.security.tokens import issue_token
 from tests.docgen.conftest import documentation_rows, package_rows, running_docgen, stage
 from tests.harness.broker import capture
@@ -29,6 +31,18 @@ async def _async(value):
     return value
 
 
+@contextlib.asynccontextmanager
+async def documented(db, settings: DocgenSettings, event) -> AsyncIterator[httpx.AsyncClient]:
+    """A running docgen that has written the escalation's first documentation, and a client of it."""
+    async with running_docgen(settings) as app:
+        await stage(db, event)
+        await wait_until(lambda: documentation_rows(db, event.data.handoff_id), message="first documentation")
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://docgen"
+        ) as client:
+            yield client
+
+
 async def test_regenerate_makes_new_versions_with_permission_checks(
     db, amqp, docgen_settings, fake_anthropic
 ):
@@ -39,24 +53,20 @@ async def test_regenerate_makes_new_versions_with_permission_checks(
     captured = await capture(amqp, "documentation.generated")
     settings = docgen_settings(anthropic_api_key=None)
     url = f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate"
-    async with running_docgen(settings) as app:
-        await stage(db, event)
-        await wait_until(lambda: documentation_rows(db, event.data.handoff_id), message="first documentation")
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://docgen") as client:
-            assert (await client.post(url)).status_code == 401
-            other = await client.post(url, headers=_auth(other_engineer, settings))
-            assert other.status_code == 403
-            assert other.json()["detail"] == "Session owner or admin access required"
-            assert (await client.post(url, headers=_auth(viewer, settings))).status_code == 403
-            assert (await client.post(url, headers=_auth(stranger, settings))).status_code == 404
-            missing = url.replace(str(event.session_id), "00000000-0000-0000-0000-000000000000")
-            assert (await client.post(missing, headers=_auth(junior, settings))).status_code == 404
-            bad_id = "/api/v1/ai-sessions/nope/documentation/regenerate"
-            assert (await client.post(bad_id, headers=_auth(junior, settings))).status_code == 422
+    async with documented(db, settings, event) as client:
+        assert (await client.post(url)).status_code == 401
+        other = await client.post(url, headers=_auth(other_engineer, settings))
+        assert other.status_code == 403
+        assert other.json()["detail"] == "Session owner or admin access required"
+        assert (await client.post(url, headers=_auth(viewer, settings))).status_code == 403
+        assert (await client.post(url, headers=_auth(stranger, settings))).status_code == 404
+        missing = url.replace(str(event.session_id), "00000000-0000-0000-0000-000000000000")
+        assert (await client.post(missing, headers=_auth(junior, settings))).status_code == 404
+        bad_id = "/api/v1/ai-sessions/nope/documentation/regenerate"
+        assert (await client.post(bad_id, headers=_auth(junior, settings))).status_code == 422
 
-            by_owner_of_session = await client.post(url, headers=_auth(junior, settings))
-            by_account_owner = await client.post(url, headers=_auth(team.owner, settings))
+        by_owner_of_session = await client.post(url, headers=_auth(junior, settings))
+        by_account_owner = await client.post(url, headers=_auth(team.owner, settings))
         await wait_until(
             lambda: _async(len(captured.of_account(team.account.id)) >= 3),
             message="three documentation events",
@@ -93,11 +103,7 @@ async def test_regenerate_uses_current_steps_and_the_ai(db, docgen_settings, fak
         db, team, escalator=junior, steps=[("action", "Cleared credential manager")]
     )
     settings = docgen_settings()
-    async with running_docgen(settings) as app:
-        await stage(db, event)
-        await wait_until(lambda: documentation_rows(db, event.data.handoff_id), message="first documentation")
-        from flowpilot_shared.models import SessionStep
-
+    async with documented(db, settings, event) as client:
         async with db.sessions() as session, session.begin():
             session.add(
                 SessionStep(
@@ -107,12 +113,10 @@ async def test_regenerate_uses_current_steps_and_the_ai(db, docgen_settings, fak
                     content="Reset MFA with token=ghp_16C7e42F292c6912E7710c838347Ae178B4a",
                 )
             )
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://docgen") as client:
-            response = await client.post(
-                f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate",
-                headers=_auth(junior, settings),
-            )
+        response = await client.post(
+            f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate",
+            headers=_auth(junior, settings),
+        )
     assert response.status_code == 201, response.text
     assert response.json()["generated_by"] == "ai" and response.json()["model"] == settings.docgen_model
     last = fake_anthropic.bodies[-1]
@@ -129,14 +133,8 @@ async def test_concurrent_regenerations_each_get_their_own_version(db, docgen_se
     event = await make_escalation(db, team, escalator=junior)
     settings = docgen_settings(anthropic_api_key=None)
     url = f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate"
-    async with running_docgen(settings) as app:
-        await stage(db, event)
-        await wait_until(lambda: documentation_rows(db, event.data.handoff_id), message="first documentation")
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://docgen") as client:
-            answers = await asyncio.gather(
-                *(client.post(url, headers=_auth(junior, settings)) for _ in range(4))
-            )
+    async with documented(db, settings, event) as client:
+        answers = await asyncio.gather(*(client.post(url, headers=_auth(junior, settings)) for _ in range(4)))
     assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
     assert sorted(a.json()["version"] for a in answers) == [2, 3, 4, 5]
     assert [d.version for d in await documentation_rows(db, event.data.handoff_id)] == [1, 2, 3, 4, 5]

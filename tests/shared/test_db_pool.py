@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -25,6 +27,30 @@ async def _kill(db: Database, pid: int) -> None:
     async with db.engine.connect() as conn:
         assert (await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})).scalar_one()
         await conn.commit()
+
+
+def _one_connection(core_settings: CoreSettings) -> Database:
+    """A Database whose pool holds a single connection."""
+    return Database.from_settings(core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
+
+
+@contextlib.asynccontextmanager
+async def _probe_table(db: Database) -> AsyncIterator[str]:
+    """A scratch table `(v int)` for the test, dropped afterwards."""
+    name = f"probe_{uuid.uuid4().hex[:8]}"
+    async with db.driver() as conn:
+        await conn.execute(f"CREATE TABLE {name} (v int)")
+    try:
+        yield name
+    finally:
+        async with db.driver() as conn:
+            await conn.execute(f"DROP TABLE {name}")
+
+
+async def _values(db: Database, table: str) -> list[int]:
+    async with db.driver() as conn:
+        assert not conn.is_in_transaction()
+        return sorted(r["v"] for r in await conn.fetch(f"SELECT v FROM {table}"))
 
 
 @pytest.mark.parametrize("idle_threshold", [0.0, 3600.0], ids=["idle-pinged", "busy-not-pinged"])
@@ -56,7 +82,7 @@ async def _in_transaction_block(session: AsyncSession) -> bool:
 
 async def test_autocommit_sessions_run_without_a_transaction(core_settings: CoreSettings) -> None:
     # One connection: the autocommit and the transactional session take turns on it.
-    db = Database.from_settings(core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
+    db = _one_connection(core_settings)
     try:
         async with db.autocommit() as session:
             assert not await _in_transaction_block(session)  # no BEGIN was sent
@@ -70,7 +96,7 @@ async def test_autocommit_sessions_run_without_a_transaction(core_settings: Core
 
 async def test_driver_connections_share_the_pool(core_settings: CoreSettings) -> None:
     # One connection: driver-level use and ORM sessions take turns on it.
-    db = Database.from_settings(core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
+    db = _one_connection(core_settings)
     try:
         async with db.driver() as conn:
             pid = await conn.fetchval("SELECT pg_backend_pid()")
@@ -88,9 +114,7 @@ async def test_driver_connections_share_the_pool(core_settings: CoreSettings) ->
 
 
 async def test_driver_connection_lost_in_use_is_replaced(db: Database, core_settings: CoreSettings) -> None:
-    pooled = Database.from_settings(
-        core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0})
-    )
+    pooled = _one_connection(core_settings)
     try:
         # What asyncpg raises depends on when it notices (shutdown notice, closed, protocol state).
         with pytest.raises(Exception):  # noqa: B017
@@ -114,47 +138,38 @@ async def test_driver_connection_lost_in_use_is_replaced(db: Database, core_sett
 
 
 async def test_driver_unit_of_work_commits_or_leaves_nothing(core_settings: CoreSettings) -> None:
-    db = Database.from_settings(core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
-    name = f"uow_probe_{uuid.uuid4().hex[:8]}"
+    db = _one_connection(core_settings)
     try:
-        async with db.driver() as conn:
-            await conn.execute(f"CREATE TABLE {name} (v int)")
-        with pytest.raises(RuntimeError):
+        async with _probe_table(db) as name:
+            with pytest.raises(RuntimeError):
+                async with DriverUnitOfWork(db) as uow:
+                    await uow.conn.execute(f"INSERT INTO {name} VALUES (1)")
+                    raise RuntimeError("a check failed after the write")
             async with DriverUnitOfWork(db) as uow:
-                await uow.conn.execute(f"INSERT INTO {name} VALUES (1)")
-                raise RuntimeError("a check failed after the write")
-        async with DriverUnitOfWork(db) as uow:
-            await uow.conn.execute(f"INSERT INTO {name} VALUES (2)")
-        async with DriverUnitOfWork(db) as uow:  # not committed: rolled back on the way out
-            await uow.conn.execute(f"INSERT INTO {name} VALUES (3)")
-        async with DriverUnitOfWork(db) as uow:
-            await uow.conn.execute(f"INSERT INTO {name} VALUES (4)")
-            await uow.commit()
-        async with db.driver() as conn:
-            assert not conn.is_in_transaction()
-            assert [r["v"] for r in await conn.fetch(f"SELECT v FROM {name}")] == [4]
-            await conn.execute(f"DROP TABLE {name}")
+                await uow.conn.execute(f"INSERT INTO {name} VALUES (2)")
+            async with DriverUnitOfWork(db) as uow:  # not committed: rolled back on the way out
+                await uow.conn.execute(f"INSERT INTO {name} VALUES (3)")
+            async with DriverUnitOfWork(db) as uow:
+                await uow.conn.execute(f"INSERT INTO {name} VALUES (4)")
+                await uow.commit()
+            assert await _values(db, name) == [4]
     finally:
         await db.dispose()
 
 
 async def test_driver_connection_of_a_session_is_inside_its_transaction(core_settings: CoreSettings) -> None:
-    db = Database.from_settings(core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
-    name = f"session_probe_{uuid.uuid4().hex[:8]}"
+    db = _one_connection(core_settings)
     try:
-        async with db.driver() as conn:
-            await conn.execute(f"CREATE TABLE {name} (v int)")
-        async with UnitOfWork(db.sessions) as uow:
-            # Before the session's first statement too: the transaction is begun, not skipped.
-            await (await driver_connection(uow.session)).execute(f"INSERT INTO {name} VALUES (1)")
-            await uow.session.execute(text(f"INSERT INTO {name} VALUES (2)"))
-            # not committed: both writes go with the rollback
-        async with UnitOfWork(db.sessions) as uow:
-            await uow.session.execute(text(f"INSERT INTO {name} VALUES (3)"))
-            await (await driver_connection(uow.session)).execute(f"INSERT INTO {name} VALUES (4)")
-            await uow.commit()
-        async with db.driver() as conn:
-            assert sorted(r["v"] for r in await conn.fetch(f"SELECT v FROM {name}")) == [3, 4]
-            await conn.execute(f"DROP TABLE {name}")
+        async with _probe_table(db) as name:
+            async with UnitOfWork(db.sessions) as uow:
+                # Before the session's first statement too: the transaction is begun, not skipped.
+                await (await driver_connection(uow.session)).execute(f"INSERT INTO {name} VALUES (1)")
+                await uow.session.execute(text(f"INSERT INTO {name} VALUES (2)"))
+                # not committed: both writes go with the rollback
+            async with UnitOfWork(db.sessions) as uow:
+                await uow.session.execute(text(f"INSERT INTO {name} VALUES (3)"))
+                await (await driver_connection(uow.session)).execute(f"INSERT INTO {name} VALUES (4)")
+                await uow.commit()
+            assert await _values(db, name) == [3, 4]
     finally:
         await db.dispose()
