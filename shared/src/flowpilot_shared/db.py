@@ -12,6 +12,7 @@ import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
 from flowpilot_shared.outbox.wake import OUTBOX_WAKER, OutboxWaker
 from flowpilot_shared.settings import CoreSettings
@@ -118,18 +119,22 @@ class Database:
         after PostgreSQL refused a statement (say a unique violation). Anything else (connection
         lost, a protocol error, a cancelled query) discards it.
         """
-        async with self.engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            driver: asyncpg.Connection = raw.driver_connection
-            try:
-                yield driver
-            except BaseException as exc:
-                refused = isinstance(exc, asyncpg.PostgresError) and not database_unavailable(exc)
-                if not refused or driver.is_closed() or driver.is_in_transaction():
-                    await conn.invalidate()
-                raise
-            if driver.is_closed() or driver.is_in_transaction():
-                await conn.invalidate()  # never hand the next user a dead or half-done connection
+        # The pool's connection itself, without a Connection around it: a checkout then costs one
+        # greenlet hop instead of three (connect, get_raw_connection, close).
+        pooled = await self.engine.raw_connection()
+        driver: asyncpg.Connection = pooled.driver_connection
+        sound = False
+        try:
+            yield driver
+            sound = True
+        except BaseException as exc:
+            sound = isinstance(exc, asyncpg.PostgresError) and not database_unavailable(exc)
+            raise
+        finally:
+            # Never hand the next user a dead or half-done connection.
+            if not sound or driver.is_closed() or driver.is_in_transaction():
+                await greenlet_spawn(pooled.invalidate)
+            await greenlet_spawn(pooled.close)
 
     async def ping(self) -> None:
         """Raise if the database does not answer."""
