@@ -12,6 +12,7 @@ from aio_pika.abc import AbstractRobustConnection
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from flowpilot_shared.broker.topology import NOTIFIER_CHAT, NOTIFIER_EMAIL, NOTIFIER_TEAMS, declare_queue
 from flowpilot_shared.consumer.runtime import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent, event_to_json
@@ -79,9 +80,20 @@ def channel_settings(core_settings: CoreSettings, smtp: FakeSmtp, slack: FakeSla
 async def channel_consumers(
     channel_settings: NotifierSettings, db: Database, amqp: AbstractRobustConnection
 ) -> AsyncIterator[list[Consumer]]:
-    """The email, Slack and Teams consumers consuming this worker's vhost."""
+    """The email, Slack and Teams consumers consuming this worker's vhost; earlier tests' events gone.
+
+    Earlier tests on this worker share its database and vhost: their escalations left in the channel
+    queues, or still unpublished in the outbox (for the next test's relay to publish), would be sent
+    into this test's fakes.
+    """
     runtime = ServiceRuntime(name="notifier-test", settings=channel_settings, db=db)
     consumers = build_channel_consumers(runtime)
+    async with amqp.channel() as channel:
+        for spec in (NOTIFIER_EMAIL, NOTIFIER_CHAT, NOTIFIER_TEAMS):
+            queue = await declare_queue(channel, spec, channel_settings.delivery_limit)
+            await queue.purge()
+    async with db.driver() as conn:
+        await conn.execute("UPDATE outbox SET published_at = now() WHERE published_at IS NULL")
     for consumer in consumers:
         await consumer.start(amqp)
     yield consumers
