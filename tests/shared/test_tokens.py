@@ -15,7 +15,11 @@ SECRET = "test-secret-" + uuid.uuid4().hex
 
 def _token(ttl_seconds: int = 600) -> tuple[str, uuid.UUID, uuid.UUID]:
     user, account = uuid.uuid4(), uuid.uuid4()
-    return issue_token(user_id=user, account_id=account, secret=SECRET, ttl_seconds=ttl_seconds), user, account
+    return (
+        issue_token(user_id=user, account_id=account, secret=SECRET, ttl_seconds=ttl_seconds),
+        user,
+        account,
+    )
 
 
 def test_reused_token_is_verified_once_and_names_its_user() -> None:
