@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
+
+from sse_starlette import ServerSentEvent
 
 from flowpilot_shared.events import (
     AnyEvent,
@@ -35,6 +38,11 @@ class StreamEvent:
     account_id: uuid.UUID
     event_id: str
     user_id: uuid.UUID | None = None
+
+    @cached_property
+    def frame(self) -> bytes:
+        """The SSE frame, encoded once: the same bytes go to every client the event reaches."""
+        return ServerSentEvent(data=json.dumps(self.data), event=self.event, id=self.id).encode()
 
 
 def _person(ref: Any) -> dict[str, Any] | None:

@@ -30,7 +30,7 @@ class ClientStream(EventSourceResponse):
 
     def __init__(
         self,
-        content: AsyncIterator[ServerSentEvent],
+        content: AsyncIterator[ServerSentEvent | bytes],
         *,
         subscriber: Subscriber,
         hub: StreamHub,
@@ -57,9 +57,9 @@ class ClientStream(EventSourceResponse):
             self._hub.unsubscribe(self._subscriber)
 
 
-def _sse(event: StreamEvent) -> ServerSentEvent:
+def _sse(event: StreamEvent) -> bytes:
     PUSHED.labels(event.event).inc()
-    return ServerSentEvent(data=json.dumps(event.data), event=event.event, id=event.id)
+    return event.frame
 
 
 async def _plan(db: Database, caller: Caller, resume: str | None, limit: int) -> ReplayPlan:
@@ -85,7 +85,7 @@ async def _events(
     resume: str | None,
     limit: int,
     heartbeat: float,
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[ServerSentEvent | bytes]:
     # The subscriber was registered before this replay query runs: live events arriving meanwhile
     # wait in its buffer and are de-duplicated against what the replay sent.
     try:
