@@ -173,3 +173,20 @@ async def test_driver_connection_of_a_session_is_inside_its_transaction(core_set
             assert await _values(db, name) == [3, 4]
     finally:
         await db.dispose()
+
+
+async def test_driver_raises_connect_failures_as_engine_connect_does(core_settings: CoreSettings) -> None:
+    """The APIs' 503 mapping and the consumers' outage handling see SQLAlchemy's wrapper either way."""
+    missing = core_settings.database_url.rsplit("/", 1)[0] + f"/missing_{uuid.uuid4().hex[:8]}"
+    db = Database.from_settings(core_settings.model_copy(update={"database_url": missing}))
+    try:
+        with pytest.raises(DBAPIError) as via_engine:
+            async with db.engine.connect():
+                pass
+        with pytest.raises(DBAPIError) as via_driver:
+            async with db.driver():
+                pass
+        assert type(via_driver.value) is type(via_engine.value)
+        assert isinstance(via_driver.value.orig.__cause__, asyncpg.InvalidCatalogNameError)
+    finally:
+        await db.dispose()

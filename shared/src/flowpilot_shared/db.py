@@ -12,6 +12,7 @@ import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
 from flowpilot_shared.outbox.wake import OUTBOX_WAKER, OutboxWaker
@@ -121,7 +122,7 @@ class Database:
         """
         # The pool's connection itself, without a Connection around it: a checkout then costs one
         # greenlet hop instead of three (connect, get_raw_connection, close).
-        pooled = await self.engine.raw_connection()
+        pooled = await self._checkout()
         driver: asyncpg.Connection = pooled.driver_connection
         sound = False
         try:
@@ -135,6 +136,25 @@ class Database:
             if not sound or driver.is_closed() or driver.is_in_transaction():
                 await greenlet_spawn(pooled.invalidate)
             await greenlet_spawn(pooled.close)
+
+    async def _checkout(self) -> PoolProxiedConnection:
+        """A pooled connection; a failure to connect raised as `engine.connect()` would raise it.
+
+        The pool raises the driver's own error class; callers (the APIs' 503 mapping, consumers'
+        outage handling) expect SQLAlchemy's wrapper of it, flagged when it means a lost server.
+        """
+        dialect = self.engine.dialect
+        try:
+            return await self.engine.raw_connection()
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(
+                None,
+                None,
+                exc,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=dialect.is_disconnect(exc, None, None),
+                dialect=dialect,
+            ) from exc
 
     async def ping(self) -> None:
         """Raise if the database does not answer."""
