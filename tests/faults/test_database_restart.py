@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from flowpilot_shared.models import AiSession, Handoff, OutboxEvent
+from notifier.settings import NotifierSettings
 from tests.faults.accounting import settled
 from tests.faults.system import Escalation, escalate_one, make_team, new_ticket_id
 from tests.harness.people import API
@@ -20,7 +21,6 @@ from tests.harness.waiting import wait_until
 PG_RESTART = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"]
 PG_START = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"]
 WORKERS = 8
-MAX_AMBIGUOUS = 5
 
 
 def _restart_postgres() -> None:
@@ -137,9 +137,12 @@ async def test_postgres_restarted_under_load(system, db, infra):
     # Every saved escalation (acknowledged or not) has each effect once, each on record.
     saved = [Escalation(str(sid), str(hid), str(tickets[sid])) for hid, sid in handoffs.items()]
     # A send whose "attempt begins" commit was cut by the restart is marked failed (outcome unknown) on
-    # redelivery rather than risk a duplicate: on record, never silent, and only a handful.
+    # redelivery rather than risk a duplicate: on record, never silent. Only sends in flight at that
+    # instant can be caught so: at most each channel consumer's prefetch times its sends per
+    # escalation (one email per senior, one Slack post). 0-7 of them in runs on the 2-core VMs.
+    in_flight = NotifierSettings.model_fields["channel_prefetch"].default * (len(team.recipient_emails) + 1)
     report = await settled(
-        db, system.fakes, saved, team.recipient_emails, infra=infra, timeout=150, max_ambiguous=MAX_AMBIGUOUS
+        db, system.fakes, saved, team.recipient_emails, infra=infra, timeout=150, max_ambiguous=in_flight
     )
     print(report)
 
