@@ -93,9 +93,12 @@ async def test_targeted_escalation_reaches_only_the_target(notifier, db):
     marker = await make_escalation(db, team, escalator=escalator)
     await emit(db, event)
     await emit(db, marker)
-    await wait_until(lambda: _rows_when(db, marker.id, 3), message="later escalation processed")
-    rows = await bell_rows(db, event.id)
+    # One handler transaction writes all of an event's rows: once any exist, all do. The bell
+    # consumer handles messages concurrently, so the marker being done says nothing about the other.
+    rows = await wait_until(lambda: _rows_when(db, event.id, 1), message="targeted escalation processed")
+    await wait_until(lambda: _rows_when(db, marker.id, 3), message="untargeted escalation processed")
     assert [r.user_id for r in rows] == [target.id]
+    assert [r.user_id for r in await bell_rows(db, event.id)] == [target.id]
     assert "to you" in rows[0].title
 
 
