@@ -33,12 +33,13 @@ async def test_database_shutting_down_answers_503(core_settings, monkeypatch):
             error.orig.__cause__ = cause  # type: ignore[union-attr]
             raise error
 
-        async def driver_shutting_down(self: DriverUnitOfWork) -> None:
-            # The handoff's own unit of work speaks asyncpg directly: the error arrives unwrapped.
+        async def driver_shutting_down(self: DriverUnitOfWork, query: str, *args: object) -> int:
+            # The handoff's own unit of work speaks asyncpg directly (its write is its commit): the
+            # error arrives unwrapped.
             raise asyncpg.exceptions.CannotConnectNowError(SHUTTING_DOWN)
 
         monkeypatch.setattr(UnitOfWork, "commit", orm_shutting_down)
-        monkeypatch.setattr(DriverUnitOfWork, "commit", driver_shutting_down)
+        monkeypatch.setattr(DriverUnitOfWork, "commit_statement", driver_shutting_down)
         for path, body in (
             (f"{API}/ai-sessions", {"title": "t", "problem": "p"}),
             (f"{API}/ai-sessions/{session['id']}/handoff", {"intent": "escalate", "reason": "r"}),

@@ -4,6 +4,11 @@ Same contract as `UnitOfWork` (only it commits; whatever was not committed is ro
 statements are plain asyncpg ones on `Database.driver`: the handoff's two statements then cost a
 fraction of the CPU they take through SQLAlchemy. The outbox row goes in with the state change,
 through `outbox_sql` / `DriverUnitOfWork.outbox_args`, in the same transaction.
+
+A handler whose every write fits in one statement (data-modifying CTEs) may open it with
+`single_statement=True`: no BEGIN and no COMMIT round trip, PostgreSQL commits that one statement as a
+whole. Its reads then lock nothing, so the write must be guarded against what changed since (a
+compare-and-set, e.g. on the row's `xmin`) and report how many rows it wrote.
 """
 
 from __future__ import annotations
@@ -18,15 +23,25 @@ import structlog
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
-from flowpilot_shared.unit_of_work import OUTBOX_INSERT_PREFIX, UnitOfWork
+from flowpilot_shared.unit_of_work import OUTBOX_INSERT, OUTBOX_INSERT_PREFIX, UnitOfWork
 
 log = structlog.get_logger(__name__)
 
 
-def outbox_sql(first: int) -> str:
-    """The outbox INSERT with its seven parameters numbered from `first` (see `outbox_args`)."""
-    n = [f"${i}" for i in range(first, first + 7)]
-    return f"{OUTBOX_INSERT_PREFIX}({', '.join(n[:6])}, CAST({n[6]}::text AS jsonb))"
+# The outbox columns' types, for the parameters of `outbox_sql` (in `outbox_args` order).
+_OUTBOX_TYPES = ("uuid", "text", "text", "uuid", "uuid", "uuid", "text::jsonb")
+
+
+def outbox_sql(first: int, *, only_with: str | None = None) -> str:
+    """The outbox INSERT with its seven parameters numbered from `first` (see `outbox_args`).
+
+    With `only_with` (a CTE of the same statement) the row goes in once per row of it: none when the
+    guarded write it names changed nothing.
+    """
+    values = ", ".join(f"${i}::{t}" for i, t in enumerate(_OUTBOX_TYPES, start=first))
+    if only_with is None:
+        return f"{OUTBOX_INSERT_PREFIX}({values})"
+    return f"{OUTBOX_INSERT} SELECT {values} FROM {only_with}"
 
 
 def outbox_args(event: AnyEvent, *, user_id: uuid.UUID | None = None) -> tuple[Any, ...]:
@@ -37,8 +52,9 @@ def outbox_args(event: AnyEvent, *, user_id: uuid.UUID | None = None) -> tuple[A
 class DriverUnitOfWork:
     """One transaction on a pooled asyncpg connection: commit or vanish as one."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, single_statement: bool = False) -> None:
         self._db = db
+        self._single_statement = single_statement
         self._open = False
         self._wrote_outbox = False
         self._stack = contextlib.AsyncExitStack()
@@ -46,6 +62,8 @@ class DriverUnitOfWork:
 
     async def __aenter__(self) -> DriverUnitOfWork:
         self.conn = await self._stack.enter_async_context(self._db.driver())
+        if self._single_statement:
+            return self
         try:
             self._transaction = self.conn.transaction()
             await self._transaction.start()
@@ -82,7 +100,15 @@ class DriverUnitOfWork:
 
     async def commit(self) -> None:
         """Commit the transaction, then tell the active relay of its outbox rows (`outbox.wake`)."""
-        self._open = False
-        await self._transaction.commit()
+        if self._open:
+            self._open = False
+            await self._transaction.commit()
         if self._wrote_outbox:
             self._db.outbox_waker.poke()
+
+    async def commit_statement(self, query: str, *args: Any) -> int:
+        """Run the last writing statement and commit; the rows its outermost command wrote."""
+        status = await self.conn.execute(query, *args)
+        written = int(status.rsplit(" ", 1)[-1])
+        await self.commit()
+        return written

@@ -10,7 +10,7 @@ from fastapi import Depends, HTTPException, Request, status
 from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.unit_of_work import UnitOfWork
-from flowpilot_shared.web.auth import Caller, current_caller
+from flowpilot_shared.web.auth import VerifiedClaims
 from handoff_api.ratelimit import SlidingWindowLimiter, retry_after_header
 from handoff_api.settings import ApiSettings
 
@@ -22,8 +22,8 @@ async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
 
 
 async def get_driver_uow(request: Request) -> AsyncIterator[DriverUnitOfWork]:
-    """The hot path's unit of work (the handoff): plain asyncpg statements, same contract."""
-    async with DriverUnitOfWork(request.app.state.db) as uow:
+    """The hot path's unit of work (the handoff): plain asyncpg statements, its write a single one."""
+    async with DriverUnitOfWork(request.app.state.db, single_statement=True) as uow:
         yield uow
 
 
@@ -51,9 +51,9 @@ def limit_key(request: Request, key: str) -> None:
         )
 
 
-async def account_rate_limit(request: Request, caller: Annotated[Caller, Depends(current_caller)]) -> None:
-    """Dependency: count the request against the caller's account."""
-    limit_key(request, f"account:{caller.account_id}")
+async def account_rate_limit(request: Request, claims: VerifiedClaims) -> None:
+    """Dependency: count the request against the account its (verified) token names."""
+    limit_key(request, f"account:{claims.account_id}")
 
 
 Uow = Annotated[UnitOfWork, Depends(get_uow)]

@@ -11,10 +11,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN, OWNER_OR_ADMIN
-from flowpilot_shared.security.tokens import InvalidToken, read_token
+from flowpilot_shared.security.tokens import InvalidToken, TokenClaims, read_token
 
 ENGINEER_OR_ADMIN_REQUIRED = "Engineer or admin access required"
 OWNER_OR_ADMIN_REQUIRED = "Owner or admin access required"
+INVALID_TOKEN = "Invalid or expired token"
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from POST /api/v1/auth/login")
 
@@ -53,17 +54,35 @@ WHERE id = $1 AND account_id = $2 AND is_active AND deleted_at IS NULL
 """
 
 
-async def authenticate(token: str, *, jwt_secret: str, db: Database) -> Caller:
-    """The active user a token names; raises 401 otherwise."""
+async def token_claims(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> TokenClaims:
+    """Dependency: what the request's bearer token asserts, verified (no database); 401 otherwise.
+
+    Not yet a caller: whoever takes claims instead of `current_caller` must itself check, in the
+    statement it runs anyway, that the user is active (`inactive_caller` is the answer when not).
+    """
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized()
     try:
-        claims = read_token(token, secret=jwt_secret)
+        return read_token(credentials.credentials, secret=request.app.state.settings.jwt_secret)
     except InvalidToken as exc:
-        raise _unauthorized("Invalid or expired token") from exc
+        raise _unauthorized(INVALID_TOKEN) from exc
+
+
+def inactive_caller() -> HTTPException:
+    """The 401 for a verified token whose user is deactivated, deleted or gone."""
+    return _unauthorized(INVALID_TOKEN)
+
+
+async def current_caller(request: Request, claims: Annotated[TokenClaims, Depends(token_claims)]) -> Caller:
+    """Dependency: the active user the request's token names (app.state must hold `settings` and `db`)."""
+    db: Database = request.app.state.db
     # Runs for every request: one driver-level statement, no transaction block.
     async with db.driver() as conn:
         user = await conn.fetchrow(ACTIVE_USER_SQL, claims.user_id, claims.account_id)
     if user is None:
-        raise _unauthorized("Invalid or expired token")
+        raise inactive_caller()
     return Caller(
         id=user["id"],
         account_id=user["account_id"],
@@ -71,16 +90,6 @@ async def authenticate(token: str, *, jwt_secret: str, db: Database) -> Caller:
         name=user["name"],
         role=user["role"],
     )
-
-
-async def current_caller(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Caller:
-    """Dependency: the caller of this request (app.state must hold `settings` and `db`)."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise _unauthorized()
-    state = request.app.state
-    return await authenticate(credentials.credentials, jwt_secret=state.settings.jwt_secret, db=state.db)
 
 
 async def engineer_or_admin(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
@@ -97,6 +106,7 @@ async def owner_or_admin(caller: Annotated[Caller, Depends(current_caller)]) -> 
     return caller
 
 
+VerifiedClaims = Annotated[TokenClaims, Depends(token_claims)]
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 EngineerOrAdmin = Annotated[Caller, Depends(engineer_or_admin)]
 OwnerOrAdmin = Annotated[Caller, Depends(owner_or_admin)]

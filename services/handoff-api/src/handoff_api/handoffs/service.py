@@ -28,7 +28,8 @@ from flowpilot_shared.models import (
     IntegrationKind,
     SessionStatus,
 )
-from flowpilot_shared.web.auth import Caller
+from flowpilot_shared.security.tokens import TokenClaims
+from flowpilot_shared.web.auth import Caller, inactive_caller
 from handoff_api.errors import Conflict, Forbidden, InvalidField, NotFound
 from handoff_api.handoffs import sql
 from handoff_api.handoffs.schemas import (
@@ -46,10 +47,12 @@ NOT_PARKABLE = NOT_ESCALATABLE | {SessionStatus.parked}
 _ROLES = [str(r) for r in ENGINEER_OR_ADMIN]
 
 
-def _check_target(caller: Caller, target_user_id: uuid.UUID | None, row: asyncpg.Record, field: str) -> None:
+def _check_target(
+    caller_id: uuid.UUID, target_user_id: uuid.UUID | None, row: asyncpg.Record, field: str
+) -> None:
     if target_user_id is None:
         return
-    if target_user_id == caller.id:
+    if target_user_id == caller_id:
         raise InvalidField(field, "You cannot hand a session off to yourself")
     if row["t_id"] is None:
         raise InvalidField(field, "The target must be an active engineer or admin of this account")
@@ -92,10 +95,14 @@ def _recipients(row: asyncpg.Record) -> list[UserRef]:
     return [UserRef(id=i, name=n, email=e, role=r) for i, n, e, r in people]
 
 
+# A handoff whose session changed between its read and its write reads again, this many times at most.
+HANDOFF_ATTEMPTS = 5
+
+
 async def hand_off(
     *,
     uow: DriverUnitOfWork,
-    caller: Caller,
+    claims: TokenClaims,
     session_id: uuid.UUID,
     intent: HandoffIntent,
     reason: str,
@@ -104,41 +111,69 @@ async def hand_off(
 ) -> Handoff:
     """Park or escalate a session (owner only); the handoff row, the session and the event commit as one.
 
-    Two driver-level statements (a locking read of everything the checks and the event need, then
-    one write of the handoff, the session and the outbox row) instead of ORM loads and flushes: the
-    hot path.
+    The hot path, so two driver-level statements and no transaction block: one read of the caller
+    (this request's authentication) and of everything the checks and the event need, then one
+    statement writing the handoff, the session and the outbox row, only if the session is still as
+    read (else it is read and checked again).
     """
+    for _ in range(HANDOFF_ATTEMPTS):
+        handoff = await _try_hand_off(
+            uow=uow,
+            claims=claims,
+            session_id=session_id,
+            intent=intent,
+            reason=reason,
+            target_user_id=target_user_id,
+            target_field=target_field,
+        )
+        if handoff is not None:
+            return handoff
+    raise Conflict("The session kept changing while it was being handed off; try again")
+
+
+async def _try_hand_off(
+    *,
+    uow: DriverUnitOfWork,
+    claims: TokenClaims,
+    session_id: uuid.UUID,
+    intent: HandoffIntent,
+    reason: str,
+    target_user_id: uuid.UUID | None,
+    target_field: str,
+) -> Handoff | None:
+    """One read, checks and guarded write; None when the session changed in between (nothing written)."""
     escalate = intent == HandoffIntent.escalate
     row = await uow.conn.fetchrow(
         sql.READ,
         session_id,
-        caller.account_id,
+        claims.account_id,
         target_user_id,
-        caller.id,
+        claims.user_id,
         _ROLES,
         escalate and target_user_id is None,
     )
     if row is None:
+        raise inactive_caller()
+    if row["s_id"] is None:
         raise NotFound(SESSION_NOT_FOUND)
-    if row["owner_id"] != caller.id:
+    if row["owner_id"] != claims.user_id:
         raise Forbidden("Only the session's owner can hand it off")
-    _check_target(caller, target_user_id, row, target_field)
+    _check_target(claims.user_id, target_user_id, row, target_field)
     _check_transition(row["status"], intent)
     now = datetime.now(UTC)
     handoff = Handoff(
         id=uuid.uuid4(),
-        account_id=caller.account_id,
+        account_id=claims.account_id,
         session_id=session_id,
         intent=intent,
         reason=reason,
-        from_user_id=caller.id,
+        from_user_id=claims.user_id,
         target_user_id=target_user_id,
         created_at=now,
         claimed_at=None,
         claimed_by=None,
     )
-    # The caller was loaded (active, this account) by authentication moments ago: no second query.
-    me = UserRef(id=caller.id, name=caller.name, email=caller.email, role=caller.role)
+    me = UserRef(id=claims.user_id, name=row["c_name"], email=row["c_email"], role=row["c_role"])
     event: HandoffEscalated | HandoffParked
     if escalate:
         target = (
@@ -155,7 +190,7 @@ async def hand_off(
             target=target,
             recipients=[target] if target else _recipients(row),
         )
-        event = HandoffEscalated(account_id=caller.account_id, session_id=session_id, data=data)
+        event = HandoffEscalated(account_id=claims.account_id, session_id=session_id, data=data)
     else:
         parked = HandoffParkedData(
             handoff_id=handoff.id,
@@ -164,21 +199,21 @@ async def hand_off(
             session=_snapshot(row, session_id, SessionStatus.parked),
             parked_by=me,
         )
-        event = HandoffParked(account_id=caller.account_id, session_id=session_id, data=parked)
-    await uow.conn.execute(
+        event = HandoffParked(account_id=claims.account_id, session_id=session_id, data=parked)
+    written = await uow.commit_statement(
         sql.WRITE_ESCALATE if escalate else sql.WRITE_PARK,
         handoff.id,
-        caller.account_id,
+        claims.account_id,
         session_id,
         str(intent),
         reason,
-        caller.id,
+        claims.user_id,
         target_user_id,
         now,
+        row["version"],
         *uow.outbox_args(event),
     )
-    await uow.commit()
-    return handoff
+    return handoff if written else None
 
 
 async def _psa_status(session: AsyncSession, row: AiSession) -> PsaResultStatus:
@@ -196,6 +231,7 @@ async def escalate_legacy(
     *,
     uow: DriverUnitOfWork,
     session: AsyncSession,
+    claims: TokenClaims,
     caller: Caller,
     session_id: uuid.UUID,
     reason: str,
@@ -204,7 +240,7 @@ async def escalate_legacy(
     """The legacy `/escalate`: the same escalation as `/handoff`, answered in the old shape (read after)."""
     handoff = await hand_off(
         uow=uow,
-        caller=caller,
+        claims=claims,
         session_id=session_id,
         intent=HandoffIntent.escalate,
         reason=reason,

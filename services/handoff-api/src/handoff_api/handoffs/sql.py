@@ -1,20 +1,25 @@
-"""The handoff transaction as two plain asyncpg statements: one locking read, one write."""
+"""The handoff as two plain asyncpg statements and no transaction block: one read, one guarded write."""
 
 from __future__ import annotations
 
 from flowpilot_shared.driver_uow import outbox_sql
 
-# The session (locked), the target when one is named (active engineer or admin of this account), the
-# session's steps and the untargeted escalation's recipients: one round trip. Aggregates are ordered
-# alike so the parallel arrays zip row by row; the recipients are NULL unless asked for.
+# The caller (no row unless still active in this account: the request's authentication), the session
+# with its version (`xmin`, which every update of the row changes), the target when one is named
+# (active engineer or admin of this account), the session's steps and the untargeted escalation's
+# recipients: one round trip. Aggregates are ordered alike so the parallel arrays zip row by row; the
+# recipients are NULL unless asked for.
 # $1 session, $2 account, $3 target (or NULL), $4 caller, $5 senior roles, $6 list recipients?
 READ = """
-SELECT s.owner_id, s.status, s.title, s.problem, s.client_name, s.psa_ticket_id, s.created_at,
+SELECT c.name AS c_name, c.email AS c_email, c.role AS c_role,
+       s.id AS s_id, s.xmin AS version, s.owner_id, s.status, s.title, s.problem, s.client_name,
+       s.psa_ticket_id, s.created_at,
        t.id AS t_id, t.name AS t_name, t.email AS t_email, t.role AS t_role,
        st.ids AS step_ids, st.kinds AS step_kinds, st.contents AS step_contents,
        st.authors AS step_authors, st.created AS step_created,
        r.ids AS r_ids, r.names AS r_names, r.emails AS r_emails, r.roles AS r_roles
-FROM ai_sessions s
+FROM users c
+LEFT JOIN ai_sessions s ON s.id = $1 AND s.account_id = c.account_id
 LEFT JOIN users t
   ON t.id = $3 AND t.account_id = s.account_id AND t.is_active AND t.deleted_at IS NULL
      AND t.role = ANY($5::text[])
@@ -33,25 +38,34 @@ LEFT JOIN LATERAL (
   WHERE $6::boolean AND u.account_id = s.account_id AND u.id <> $4
     AND u.is_active AND u.deleted_at IS NULL AND u.role = ANY($5::text[])
 ) r ON true
-WHERE s.id = $1 AND s.account_id = $2
-FOR UPDATE OF s
+WHERE c.id = $4 AND c.account_id = $2 AND c.is_active AND c.deleted_at IS NULL
 """
 
-# $1 handoff, $2 account, $3 session, $4 intent, $5 reason, $6 caller, $7 target, $8 now, $9.. outbox
+# Compare-and-set: the session moves only if it is still the version READ saw (an update since, such
+# as a step added or a concurrent handoff, leaves it alone), and the handoff and outbox rows go in only
+# with it. PostgreSQL re-checks the version after waiting for a concurrent writer's row lock. The
+# statement's own row count (the outbox INSERT) says whether it happened.
+# $1 handoff, $2 account, $3 session, $4 intent, $5 reason, $6 caller, $7 target, $8 now, $9 version,
+# $10.. outbox
 _HANDOFF = """
-WITH h AS (
+WITH s AS (
+  UPDATE ai_sessions SET {assignments}, updated_at = $8::timestamptz
+  WHERE id = $3::uuid AND xmin = $9::xid
+  RETURNING id
+), h AS (
   INSERT INTO handoffs (id, account_id, session_id, intent, reason, from_user_id, target_user_id, created_at)
-  VALUES ($1, $2, $3::uuid, $4, $5::text, $6, $7::uuid, $8::timestamptz)
-), s AS (
-  UPDATE ai_sessions SET {assignments}, updated_at = $8::timestamptz WHERE id = $3::uuid
+  SELECT $1::uuid, $2::uuid, s.id, $4::text, $5::text, $6::uuid, $7::uuid, $8::timestamptz FROM s
 )
 {outbox}
 """
-WRITE_OUTBOX_FIRST = 9
+WRITE_OUTBOX_FIRST = 10
 
-# Handoff row, session update and outbox row: one round trip (the relay is told after commit).
+# Handoff row, session update and outbox row: one statement, committed as a whole (the relay is told
+# after).
 WRITE_ESCALATE = _HANDOFF.format(
     assignments="status = 'escalated', escalation_reason = $5::text, escalated_to_id = $7::uuid, picked_up_by = NULL",
-    outbox=outbox_sql(WRITE_OUTBOX_FIRST),
+    outbox=outbox_sql(WRITE_OUTBOX_FIRST, only_with="s"),
 )
-WRITE_PARK = _HANDOFF.format(assignments="status = 'parked'", outbox=outbox_sql(WRITE_OUTBOX_FIRST))
+WRITE_PARK = _HANDOFF.format(
+    assignments="status = 'parked'", outbox=outbox_sql(WRITE_OUTBOX_FIRST, only_with="s")
+)

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, status
 
-from flowpilot_shared.web.auth import CurrentCaller, EngineerOrAdmin
+from flowpilot_shared.web.auth import CurrentCaller, EngineerOrAdmin, VerifiedClaims
 from handoff_api.deps import DriverUow, Uow, account_rate_limit
 from handoff_api.handoffs import claims, service
 from handoff_api.handoffs.schemas import (
@@ -28,12 +28,12 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
 
 @router.post("/{session_id}/handoff", status_code=status.HTTP_201_CREATED, response_model=HandoffOut)
 async def hand_off(
-    session_id: uuid.UUID, body: HandoffCreate, caller: CurrentCaller, uow: DriverUow
+    session_id: uuid.UUID, body: HandoffCreate, claims: VerifiedClaims, uow: DriverUow
 ) -> HandoffOut:
-    """Park or escalate the caller's session."""
+    """Park or escalate the caller's session (the service checks the caller is active)."""
     handoff = await service.hand_off(
         uow=uow,
-        caller=caller,
+        claims=claims,
         session_id=session_id,
         intent=body.intent,
         reason=body.reason,
@@ -44,12 +44,18 @@ async def hand_off(
 
 @router.post("/{session_id}/escalate", response_model=LegacyEscalateResponse)
 async def escalate_legacy(
-    session_id: uuid.UUID, body: LegacyEscalateRequest, caller: CurrentCaller, uow: DriverUow, reads: Uow
+    session_id: uuid.UUID,
+    body: LegacyEscalateRequest,
+    claims: VerifiedClaims,
+    caller: CurrentCaller,
+    uow: DriverUow,
+    reads: Uow,
 ) -> LegacyEscalateResponse:
     """Legacy escalation (same code path as `/handoff` with intent `escalate`)."""
     return await service.escalate_legacy(
         uow=uow,
         session=reads.session,
+        claims=claims,
         caller=caller,
         session_id=session_id,
         reason=body.escalation_reason,
