@@ -158,3 +158,21 @@ async def test_write_cut_off_mid_statement_leaves_nothing(api, amqp, db):
 
     [event] = await wait_until(doomed_seen, message="the retried escalation published")
     assert event["data"]["handoff_id"] == handoff["id"]
+
+
+async def test_deactivated_owner_cannot_hand_off(api, db):
+    tenant = await signup(api)
+    junior = await add_user(api, tenant, "engineer")
+    session = await create_session(api, junior.token)
+    deactivated = await api.patch(
+        f"{API}/users/{junior.id}", headers=tenant.owner.headers, json={"is_active": False}
+    )
+    assert deactivated.status_code == 200
+    response = await api.post(
+        f"{API}/ai-sessions/{session['id']}/handoff",
+        headers=junior.headers,
+        json={"intent": "escalate", "reason": "r"},
+    )
+    # The handoff authenticates in its own read: a still-valid token of a deactivated user is refused.
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
+    assert await _count(db, Handoff, uuid.UUID(session["id"])) == 0
