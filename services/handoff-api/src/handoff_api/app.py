@@ -26,14 +26,16 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     """Every route of the contract under one router (mounted at /api/v1)."""
     router = APIRouter()
-    # The queue's literal paths go before `/ai-sessions/{id}` so "queue" is never read as an id.
+    # Routes are matched in this order, one by one: the handoff (the hot path) first, its paths
+    # overlapping no other's. The queue's literal paths go before `/ai-sessions/{id}` so "queue" is
+    # never read as an id.
     for sub in (
+        handoffs_router,
         accounts_router,
         auth_router,
         users_router,
         queue_router,
         sessions_router,
-        handoffs_router,
         documents_router,
         integrations_router,
     ):

@@ -108,7 +108,7 @@ async def hand_off(
     reason: str,
     target_user_id: uuid.UUID | None,
     target_field: str = "target_user_id",
-) -> Handoff:
+) -> HandoffOut:
     """Park or escalate a session (owner only); the handoff row, the session and the event commit as one.
 
     The hot path, so two driver-level statements and no transaction block: one read of the caller
@@ -140,7 +140,7 @@ async def _try_hand_off(
     reason: str,
     target_user_id: uuid.UUID | None,
     target_field: str,
-) -> Handoff | None:
+) -> HandoffOut | None:
     """One read, checks and guarded write; None when the session changed in between (nothing written)."""
     escalate = intent == HandoffIntent.escalate
     row = await uow.conn.fetchrow(
@@ -161,9 +161,9 @@ async def _try_hand_off(
     _check_target(claims.user_id, target_user_id, row, target_field)
     _check_transition(row["status"], intent)
     now = datetime.now(UTC)
-    handoff = Handoff(
+    # The response body itself (the row is written below): no ORM instance for a row never loaded.
+    handoff = HandoffOut(
         id=uuid.uuid4(),
-        account_id=claims.account_id,
         session_id=session_id,
         intent=intent,
         reason=reason,

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, status
 
 from flowpilot_shared.web.auth import CurrentCaller, EngineerOrAdmin, VerifiedClaims
-from handoff_api.deps import DriverUow, Uow, account_rate_limit
+from handoff_api.deps import Db, Uow, account_rate_limit, handoff_uow
 from handoff_api.handoffs import claims, service
 from handoff_api.handoffs.schemas import (
     ClaimConflict,
@@ -27,19 +27,17 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/{session_id}/handoff", status_code=status.HTTP_201_CREATED, response_model=HandoffOut)
-async def hand_off(
-    session_id: uuid.UUID, body: HandoffCreate, claims: VerifiedClaims, uow: DriverUow
-) -> HandoffOut:
+async def hand_off(session_id: uuid.UUID, body: HandoffCreate, claims: VerifiedClaims, db: Db) -> HandoffOut:
     """Park or escalate the caller's session (the service checks the caller is active)."""
-    handoff = await service.hand_off(
-        uow=uow,
-        claims=claims,
-        session_id=session_id,
-        intent=body.intent,
-        reason=body.reason,
-        target_user_id=body.target_user_id,
-    )
-    return HandoffOut.model_validate(handoff)
+    async with handoff_uow(db) as uow:
+        return await service.hand_off(
+            uow=uow,
+            claims=claims,
+            session_id=session_id,
+            intent=body.intent,
+            reason=body.reason,
+            target_user_id=body.target_user_id,
+        )
 
 
 @router.post("/{session_id}/escalate", response_model=LegacyEscalateResponse)
@@ -48,19 +46,20 @@ async def escalate_legacy(
     body: LegacyEscalateRequest,
     claims: VerifiedClaims,
     caller: CurrentCaller,
-    uow: DriverUow,
+    db: Db,
     reads: Uow,
 ) -> LegacyEscalateResponse:
     """Legacy escalation (same code path as `/handoff` with intent `escalate`)."""
-    return await service.escalate_legacy(
-        uow=uow,
-        session=reads.session,
-        claims=claims,
-        caller=caller,
-        session_id=session_id,
-        reason=body.escalation_reason,
-        escalated_to_id=body.escalated_to_id,
-    )
+    async with handoff_uow(db) as uow:
+        return await service.escalate_legacy(
+            uow=uow,
+            session=reads.session,
+            claims=claims,
+            caller=caller,
+            session_id=session_id,
+            reason=body.escalation_reason,
+            escalated_to_id=body.escalated_to_id,
+        )
 
 
 @router.get("/{session_id}/handoffs", response_model=list[HandoffOut])
