@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -42,20 +43,27 @@ async def deliver(
     target: Target,
     access: LedgerAccess,
     deadline: float,
+    created: Mapping[str, uuid.UUID],
     calls: asyncio.Semaphore | None = None,
 ) -> DeliveryStatus | None:
-    """Send one target through the ledger with bounded retries; the final status, None if not ours."""
+    """Send one target through the ledger with bounded retries; the final status, None if not ours.
+
+    `created`: the ledger rows `ledger.insert_rows` just made for the event's targets (by recipient).
+    """
     name = channel.name.value
     connect = access.connect
     if target.skip_reason is not None:
-        if await ledger.record_skipped(
-            connect, event=event, channel=name, recipient=target.recipient, reason=target.skip_reason
-        ):
+        if target.recipient in created:
             DELIVERIES.labels(name, DeliveryStatus.skipped.value).inc()
         return DeliveryStatus.skipped
     await channel.yield_if_stopping()
     claim = await ledger.claim(
-        access.new_uow, event=event, channel=name, recipient=target.recipient, connect=connect
+        access.new_uow,
+        event=event,
+        channel=name,
+        recipient=target.recipient,
+        connect=connect,
+        created=created,
     )
     if claim is None:
         return None
@@ -137,10 +145,17 @@ def channel_sender(channel: Channel, db: Database) -> Prepare:
             await ledger.reopen_failed(access.connect, event.id, channel.name.value)
         async with db.driver() as conn:
             targets = await channel.targets(event, conn)
+        # Every target's ledger row in one statement, before any call.
+        created = await ledger.insert_rows(
+            access.connect,
+            event=event,
+            channel=channel.name.value,
+            rows=[(t.recipient, t.skip_reason) for t in targets],
+        )
         deadline = time.monotonic() + channel.settings.channel_deadline_seconds
         calls = asyncio.Semaphore(channel.settings.channel_send_concurrency)
         results = await asyncio.gather(
-            *(deliver(channel, event, t, access, deadline, calls) for t in targets),
+            *(deliver(channel, event, t, access, deadline, created, calls) for t in targets),
             return_exceptions=True,
         )
         # Every target has finished (none is left running behind a retry of this message).

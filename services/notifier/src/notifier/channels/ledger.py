@@ -1,9 +1,10 @@
 """The delivery ledger: a row per (event, channel, recipient), claimed before the external call.
 
 Each step commits on its own (never inside the consumer's inbox transaction), so what happened
-outside survives a crash. The one-statement steps (every send runs two) are plain driver-level
-statements without a transaction block (`Database.driver`): one round trip and a fifth of the CPU of
-the same statement through the ORM. Row states: `pending` while a call is in flight (or just
+outside survives a crash. The one-statement steps are plain driver-level statements without a
+transaction block (`Database.driver`): one round trip and a fifth of the CPU of the same statement
+through the ORM. Every target of an event gets its row in one statement (`insert_rows`), then each
+send records its own outcome. Row states: `pending` while a call is in flight (or just
 claimed), `retrying` after a transient failure (nothing in flight), then `sent`, `failed` or `skipped`.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
@@ -34,12 +35,14 @@ UowFactory = Callable[[], UnitOfWork]
 # A pooled driver-level connection (`Database.driver`).
 Connect = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
-INSERT_ROW = """
+# One row per target (one array per column), those that already exist left alone.
+INSERT_ROWS = """
 INSERT INTO deliveries
   (id, account_id, session_id, handoff_id, event_id, event_type, channel, recipient, status, attempts, last_error)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+SELECT r.id, $1, $2, $3, $4, $5, $6, r.recipient, r.status, r.attempts, r.error
+FROM unnest($7::uuid[], $8::text[], $9::text[], $10::int[], $11::text[]) AS r(id, recipient, status, attempts, error)
 ON CONFLICT (event_id, channel, recipient) DO NOTHING
-RETURNING id
+RETURNING id, recipient
 """
 BEGIN_ATTEMPT = """
 UPDATE deliveries SET status = 'pending', attempts = attempts + 1, updated_at = now()
@@ -73,32 +76,34 @@ def _handoff_id(event: AnyEvent) -> uuid.UUID | None:
     return getattr(event.data, "handoff_id", None)
 
 
-async def _insert_row(
-    connect: Connect,
-    event: AnyEvent,
-    channel: str,
-    recipient: str,
-    status: DeliveryStatus,
-    error: str | None,
-    attempts: int = 0,
-) -> uuid.UUID | None:
-    """Insert the (event, channel, recipient) row; its id, or None when it already existed."""
+async def insert_rows(
+    connect: Connect, *, event: AnyEvent, channel: str, rows: Sequence[tuple[str, str | None]]
+) -> dict[str, uuid.UUID]:
+    """Insert the ledger rows of `rows` (recipient, skip reason or None) in one statement.
+
+    A recipient to send to gets a `pending` row with its first attempt in flight (the call may start
+    at once, one commit in all); a skipped one a visible `skipped` row with the reason. Returns the
+    ids of the rows this call created, by recipient: the others already existed (a redelivery).
+    """
+    if not rows:
+        return {}
+    skipped = [reason is not None for _, reason in rows]
     async with connect() as conn:
-        row_id: uuid.UUID | None = await conn.fetchval(
-            INSERT_ROW,
-            uuid.uuid4(),
+        created = await conn.fetch(
+            INSERT_ROWS,
             event.account_id,
             event.session_id,
             _handoff_id(event),
             event.id,
             event.type,
             channel,
-            recipient,
-            status.value,
-            attempts,
-            error,
+            [uuid.uuid4() for _ in rows],
+            [recipient for recipient, _ in rows],
+            [(DeliveryStatus.skipped if skip else DeliveryStatus.pending).value for skip in skipped],
+            [0 if skip else 1 for skip in skipped],
+            [None if reason is None else reason[:ERROR_LIMIT] for _, reason in rows],
         )
-    return row_id
+    return {row["recipient"]: row["id"] for row in created}
 
 
 async def claim(
@@ -108,16 +113,19 @@ async def claim(
     channel: str,
     recipient: str,
     connect: Connect,
+    created: Mapping[str, uuid.UUID] | None = None,
 ) -> Claim | None:
     """Claim the row before any call; None when this (event, channel, recipient) must not be sent now.
 
-    A new row is committed `pending` with attempt 1 in flight: the first call may start at once. A
-    row left `pending` by a crashed attempt may or may not have gone out: it is marked `failed`
-    rather than resent. A `retrying` row carries on where it stopped (its next attempt not begun).
-    The insert is one driver-level statement; judging an existing row (a redelivery, rare) takes a
+    `created` holds the rows `insert_rows` just made for the event (inserted here when not given): a
+    new row is claimed with attempt 1 in flight. A row left `pending` by a crashed attempt may or may
+    not have gone out: it is marked `failed` rather than resent. A `retrying` row carries on where it
+    stopped (its next attempt not begun). Judging an existing row (a redelivery, rare) takes a
     locking read and a write, in a transaction from `new_uow`.
     """
-    new_id = await _insert_row(connect, event, channel, recipient, DeliveryStatus.pending, None, attempts=1)
+    if created is None:
+        created = await insert_rows(connect, event=event, channel=channel, rows=[(recipient, None)])
+    new_id = created.get(recipient)
     if new_id is not None:
         return Claim(delivery_id=new_id, attempts=1, in_flight=True)
     async with new_uow() as uow:
@@ -139,16 +147,6 @@ async def claim(
             existing.last_error = CRASHED_IN_FLIGHT
             await uow.commit()
         return None
-
-
-async def record_skipped(
-    connect: Connect, *, event: AnyEvent, channel: str, recipient: str, reason: str
-) -> bool:
-    """A visible `skipped` row (no integration, recipient deactivated); False if one already existed."""
-    row_id = await _insert_row(
-        connect, event, channel, recipient, DeliveryStatus.skipped, reason[:ERROR_LIMIT]
-    )
-    return row_id is not None
 
 
 async def begin_attempt(connect: Connect, delivery_id: uuid.UUID, *, after: int) -> int | None:
