@@ -35,7 +35,7 @@ class CoreSettings(BaseSettings):
     outbox_poll_seconds: float = 1.0
     outbox_batch_size: int = 200
     # A relay pass starts at most this often: under load a NOTIFY arrives every few milliseconds and
-    # each pass costs four round trips, so waiting a little gathers the commits into one batch.
+    # each pass costs two round trips, so waiting a little gathers the commits into one batch.
     outbox_min_pass_interval_seconds: float = 0.01
     publish_timeout_seconds: float = 5.0
     consumer_prefetch: int = 32
