@@ -36,7 +36,7 @@ async def test_handlers_needing_a_second_connection_never_starve_the_pool(db, am
     name = f"pool-{uuid.uuid4().hex[:8]}"
 
     async def handler(event: AnyEvent, ctx: HandlerContext) -> None:
-        await ctx.uow.session.execute(text("SELECT 1"))
+        await (await ctx.uow.connection()).execute("SELECT 1")
         async with ctx.new_uow() as ledger:  # a claim committed before an external call
             await ledger.session.execute(text("SELECT pg_sleep(0.02)"))
             await ledger.commit()

@@ -9,9 +9,9 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
 from flowpilot_shared.consumer import HandlerContext
+from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import event_to_json
 from flowpilot_shared.models import Notification, OutboxEvent, User
-from flowpilot_shared.unit_of_work import UnitOfWork
 from notifier.bell.handler import handle
 from tests.harness.broker import publish_raw
 from tests.harness.factories import make_escalation, make_team
@@ -125,7 +125,7 @@ async def test_handler_twice_inserts_once_and_stages_one_stream_event(db):
     team = await make_team(db, engineers=1)
     event = await make_escalation(db, team, escalator=team.users[1])
     for attempt in (1, 2):
-        async with UnitOfWork(db.sessions) as uow:
+        async with DriverUnitOfWork(db) as uow:
             # As the consumer runtime does: the inbox record first, then the handler.
             assert await uow.claim_inbox(f"direct-{attempt}", event.id)
             await handle(event, HandlerContext(uow=uow, db=db, consumer=f"direct-{attempt}", attempt=1))

@@ -1,9 +1,10 @@
-"""A unit of work on a driver-level connection, for the hottest write paths (the handoff itself).
+"""A unit of work on a driver-level connection, for the hottest write paths (the handoff, consumers).
 
 Same contract as `UnitOfWork` (only it commits; whatever was not committed is rolled back), but its
 statements are plain asyncpg ones on `Database.driver`: the handoff's two statements then cost a
-fraction of the CPU they take through SQLAlchemy. The outbox row goes in with the state change,
-through `outbox_sql` / `DriverUnitOfWork.outbox_args`, in the same transaction.
+fraction of the CPU they take through SQLAlchemy. The outbox row goes in with the state change, in
+the same transaction: inside a statement through `outbox_sql` / `DriverUnitOfWork.outbox_args`, or
+staged with `add_event` and written at commit (as `UnitOfWork` does).
 
 A handler whose every write fits in one statement (data-modifying CTEs) may open it with
 `single_statement=True`: no BEGIN and no COMMIT round trip, PostgreSQL commits that one statement as a
@@ -23,7 +24,13 @@ import structlog
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
-from flowpilot_shared.unit_of_work import OUTBOX_INSERT, OUTBOX_INSERT_PREFIX, UnitOfWork
+from flowpilot_shared.unit_of_work import (
+    INBOX_RECORD_SQL,
+    OUTBOX_INSERT,
+    OUTBOX_INSERT_PREFIX,
+    StagedEvents,
+    outbox_params,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +53,7 @@ def outbox_sql(first: int, *, only_with: str | None = None) -> str:
 
 def outbox_args(event: AnyEvent, *, user_id: uuid.UUID | None = None) -> tuple[Any, ...]:
     """The values of `outbox_sql`'s parameters for `event`, in order."""
-    return tuple(UnitOfWork.outbox_params(event, user_id=user_id).values())
+    return tuple(outbox_params(event, user_id=user_id).values())
 
 
 class DriverUnitOfWork:
@@ -57,6 +64,7 @@ class DriverUnitOfWork:
         self._single_statement = single_statement
         self._open = False
         self._wrote_outbox = False
+        self._events = StagedEvents()
         self._stack = contextlib.AsyncExitStack()
         self.conn: asyncpg.Connection
 
@@ -98,9 +106,25 @@ class DriverUnitOfWork:
         self._wrote_outbox = True
         return outbox_args(event, user_id=user_id)
 
+    async def connection(self) -> asyncpg.Connection:
+        """The connection, inside the transaction (as `UnitOfWork.connection`)."""
+        return self.conn
+
+    def add_event(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> None:
+        """Stage an event, written to the outbox at commit (in a transaction, not `single_statement`)."""
+        if self._single_statement:
+            raise RuntimeError("a single-statement unit writes its outbox row in that statement")
+        self._events.add(event, user_id=user_id)
+        self._wrote_outbox = True
+
+    async def claim_inbox(self, consumer: str, event_id: uuid.UUID) -> bool:
+        """Record that `consumer` processes `event_id` now; False if it already did (a duplicate)."""
+        return await self.conn.fetchval(INBOX_RECORD_SQL, consumer, event_id) is not None
+
     async def commit(self) -> None:
-        """Commit the transaction, then tell the active relay of its outbox rows (`outbox.wake`)."""
+        """Write staged events, commit, then tell the active relay of the outbox rows (`outbox.wake`)."""
         if self._open:
+            await self._events.write(self.conn)
             self._open = False
             await self._transaction.commit()
         if self._wrote_outbox:

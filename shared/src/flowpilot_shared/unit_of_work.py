@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import uuid
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
+import asyncpg
 import structlog
 from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects.postgresql import insert
@@ -42,17 +43,69 @@ INBOX_RECORD_SQL = (
 )
 
 
+def outbox_params(event: AnyEvent, *, user_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """The outbox row's values for `event`, in column order (keys name the statement's parameters)."""
+    return {
+        "outbox_id": event.id,
+        "outbox_exchange": event_exchange(event),
+        "outbox_routing_key": event.type,
+        "outbox_account_id": event.account_id,
+        "outbox_session_id": event.session_id,
+        "outbox_user_id": user_id,
+        "outbox_payload": event.model_dump_json(),
+    }
+
+
+class StagedEvents:
+    """Events staged in a transaction, written to the outbox at its commit in one statement.
+
+    No ORM flush (which cost more than the rest of a typical handler) and one round trip however many.
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[Any, ...]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._rows)
+
+    def add(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> None:
+        """Stage `event` (its outbox row is written by `write`)."""
+        self._rows.append(tuple(outbox_params(event, user_id=user_id).values()))
+
+    async def write(self, conn: asyncpg.Connection) -> None:
+        """Write every staged row on `conn`, in staged order, and forget them."""
+        rows, self._rows = self._rows, []
+        if rows:
+            await conn.execute(OUTBOX_WRITE_SQL, *(list(column) for column in zip(*rows, strict=True)))
+
+    def clear(self) -> None:
+        """Forget what was staged (the transaction was abandoned)."""
+        self._rows = []
+
+
+class EventUnit(Protocol):
+    """What handlers and store functions need of either unit of work: its connection and the outbox."""
+
+    async def connection(self) -> asyncpg.Connection:
+        """The driver-level connection inside the unit's transaction."""
+        ...
+
+    def add_event(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> None:
+        """Stage an event: written to the outbox in this transaction, published after commit."""
+        ...
+
+
 class UnitOfWork:
     """One transaction: state writes, outbox rows and inbox records commit or vanish as one."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self._events: list[tuple[Any, ...]] = []
+        self._events = StagedEvents()
         self.session: AsyncSession
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessions()
-        self._events = []
+        self._events.clear()
         return self
 
     async def __aexit__(
@@ -77,25 +130,12 @@ class UnitOfWork:
             await self.session.close()
 
     def add_event(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> None:
-        """Stage an event: it is written to the outbox in this transaction and published after commit.
+        """Stage an event: it is written to the outbox in this transaction and published after commit."""
+        self._events.add(event, user_id=user_id)
 
-        Rows are written at commit, all in one plain statement with the relays' wake-up: no ORM
-        flush (which cost more than the rest of a typical handler) and one round trip however many.
-        """
-        self._events.append(tuple(self.outbox_params(event, user_id=user_id).values()))
-
-    @staticmethod
-    def outbox_params(event: AnyEvent, *, user_id: uuid.UUID | None = None) -> dict[str, Any]:
-        """The outbox row's values for `event`, in column order (keys name the statement's parameters)."""
-        return {
-            "outbox_id": event.id,
-            "outbox_exchange": event_exchange(event),
-            "outbox_routing_key": event.type,
-            "outbox_account_id": event.account_id,
-            "outbox_session_id": event.session_id,
-            "outbox_user_id": user_id,
-            "outbox_payload": event.model_dump_json(),
-        }
+    async def connection(self) -> asyncpg.Connection:
+        """The asyncpg connection under the session, inside its transaction (`driver_connection`)."""
+        return await driver_connection(self.session)
 
     async def claim_inbox(self, consumer: str, event_id: uuid.UUID) -> bool:
         """Record that `consumer` processes `event_id` now; False if it already did (a duplicate)."""
@@ -106,11 +146,7 @@ class UnitOfWork:
         """Write the staged events, commit, then tell the active relay (`outbox.wake`)."""
         wrote = bool(self._events)
         if wrote:
-            conn = await driver_connection(self.session)
-            await conn.execute(
-                OUTBOX_WRITE_SQL, *(list(column) for column in zip(*self._events, strict=True))
-            )
-        self._events = []
+            await self._events.write(await driver_connection(self.session))
         await self.session.commit()
         waker = self.session.info.get(OUTBOX_WAKER)
         if wrote and waker is not None:
@@ -119,4 +155,4 @@ class UnitOfWork:
     async def rollback(self) -> None:
         """Abandon everything staged in this transaction."""
         await self.session.rollback()
-        self._events = []
+        self._events.clear()

@@ -10,10 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from docgen.content import DocInput, Generation
-from flowpilot_shared.db import driver_connection
 from flowpilot_shared.events import DocumentationGenerated, DocumentationGeneratedData
 from flowpilot_shared.models.documentation import Documentation, EscalationPackage
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import EventUnit
 
 IS_DOCUMENTED = "SELECT EXISTS (SELECT 1 FROM documentation WHERE handoff_id = $1)"
 # The documentation row decides: the package is written only with it, and neither when another
@@ -53,7 +52,7 @@ async def next_version(session: AsyncSession, handoff_id: object) -> int:
 
 
 async def store_generation(
-    uow: UnitOfWork, doc: DocInput, gen: Generation, *, version: int
+    uow: EventUnit, doc: DocInput, gen: Generation, *, version: int
 ) -> Documentation | None:
     """Insert both rows at `version` and stage the event; None (nothing written) if the version exists.
 
@@ -74,7 +73,7 @@ async def store_generation(
         latency_ms=gen.latency_ms,
         fallback_reason=gen.fallback_reason,
     )
-    conn = await driver_connection(uow.session)
+    conn = await uow.connection()
     created_at = await conn.fetchval(
         STORE_GENERATION,
         documentation.id,

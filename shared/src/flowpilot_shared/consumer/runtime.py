@@ -31,6 +31,7 @@ from flowpilot_shared.broker.publisher import build_message
 from flowpilot_shared.broker.topology import DLX_EXCHANGE, QueueSpec, declare_queue
 from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.db import Database, database_unavailable
+from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import AnyEvent, parse_event
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.settings import CoreSettings
@@ -73,7 +74,9 @@ ALREADY_DONE: Any = _AlreadyDone()
 class HandlerContext:
     """What a handler gets besides the event: the inbox transaction and a way to open others."""
 
-    uow: UnitOfWork
+    # Driver-level: a handler's plain statements go on `await uow.connection()`, its events through
+    # `uow.add_event`; this runs for every message, so no ORM session per message.
+    uow: DriverUnitOfWork
     db: Database
     consumer: str
     attempt: int
@@ -228,7 +231,7 @@ class Consumer:
             async with self._slots(), self._db.driver() as conn:
                 claimed = await conn.fetchval(INBOX_RECORD_SQL, self.name, event.id) is not None
             return "processed" if claimed and prepared is not ALREADY_DONE else "duplicate"
-        async with self._slots(), UnitOfWork(self._db.sessions) as uow:
+        async with self._slots(), DriverUnitOfWork(self._db) as uow:
             if not await uow.claim_inbox(self.name, event.id):
                 return "duplicate"
             if prepared is ALREADY_DONE:

@@ -11,7 +11,6 @@ from prometheus_client import Counter
 
 from flowpilot_shared.broker.topology import NOTIFIER_BELL
 from flowpilot_shared.consumer import Consumer, HandlerContext
-from flowpilot_shared.db import driver_connection
 from flowpilot_shared.events import (
     AnyEvent,
     HandoffClaimed,
@@ -133,7 +132,7 @@ async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
         return
     refs, row = planned
     # Plain statements in the consumer's transaction: this runs for every event on the bell queue.
-    conn = await driver_connection(ctx.uow.session)
+    conn = await ctx.uow.connection()
     user_ids = sorted(await _active_recipients(conn, event, refs))
     if not user_ids:
         return

@@ -9,10 +9,8 @@ import asyncpg
 import httpx
 import structlog
 from prometheus_client import Counter
-from sqlalchemy.dialects.postgresql import insert
 
 from flowpilot_shared.consumer.runtime import HandlerContext, PermanentError, TransientError
-from flowpilot_shared.db import driver_connection
 from flowpilot_shared.events import (
     AnyEvent,
     DocumentationGenerated,
@@ -27,7 +25,7 @@ from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.urls import guarded_client
 from psa_sync.providers import PROVIDERS, PsaPermanentError, PsaProvider, PsaTransientError, TokenCache
-from psa_sync.pushes.sql import CLAIM_SQL, PUSH_COLUMNS, PUSH_LOCK_SQL, SETTLE_SQL
+from psa_sync.pushes.sql import CLAIM_SQL, PUSH_COLUMNS, PUSH_LOCK_SQL, RECORD_NO_PSA_SQL, SETTLE_SQL
 from psa_sync.settings import PsaSyncSettings
 
 log = structlog.get_logger(__name__)
@@ -108,8 +106,9 @@ class PushService:
         if not isinstance(event, DocumentationGenerated) or event.session_id is None:
             raise PermanentError(f"psa-sync cannot handle {event.type} without a session")
         data = event.data
+        conn = await ctx.uow.connection()
         integration = await load_integration(
-            await driver_connection(ctx.uow.session),
+            conn,
             account_id=event.account_id,
             kind=IntegrationKind.psa,
             box=self._box,
@@ -119,9 +118,7 @@ class PushService:
         if integration is None or ticket is None:
             await self._record_no_psa(ctx, event, provider_name, ticket)
             return
-        locked = await (await driver_connection(ctx.uow.session)).fetchval(
-            PUSH_LOCK_SQL, str(data.documentation_id)
-        )
+        locked = await conn.fetchval(PUSH_LOCK_SQL, str(data.documentation_id))
         if not locked:
             raise TransientError("another worker is pushing this documentation", retry_after=1.0)
         claim = await self._claim(ctx, event, provider_name, ticket)
@@ -204,13 +201,9 @@ class PushService:
         self, ctx: HandlerContext, event: DocumentationGenerated, provider: str | None, ticket: str | None
     ) -> None:
         data = event.data
-        inserted = await ctx.uow.session.execute(
-            insert(PsaPush)
-            .values(**_push_row(event, provider, ticket, PsaPushStatus.no_psa, attempts=0))
-            .on_conflict_do_nothing(index_elements=["documentation_id"])
-            .returning(PsaPush.id)
-        )
-        if inserted.first() is not None:
+        values = _push_row(event, provider, ticket, PsaPushStatus.no_psa, attempts=0)
+        conn = await ctx.uow.connection()
+        if await conn.fetchval(RECORD_NO_PSA_SQL, *(values[column] for column in PUSH_COLUMNS)):
             PUSHES.labels(provider or "none", "no_psa").inc()
             log.info(
                 "no psa push", documentation_id=str(data.documentation_id), has_ticket=ticket is not None
@@ -226,7 +219,7 @@ class PushService:
         note_id: str | None = None,
     ) -> asyncpg.Record:
         """Give the claimed push row its final status, error and note, in the inbox transaction."""
-        conn = await driver_connection(ctx.uow.session)
+        conn = await ctx.uow.connection()
         row = await conn.fetchrow(SETTLE_SQL, claim.push_id, status.value, error, note_id)
         assert row is not None, "the push row was claimed before the call"
         return row

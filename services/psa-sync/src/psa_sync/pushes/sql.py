@@ -26,6 +26,14 @@ SET attempts = psa_pushes.attempts + 1, provider = excluded.provider, ticket_id 
 WHERE psa_pushes.status = 'pending'
 RETURNING id, marker, attempts
 """
+# A documentation with nothing to push (no PSA integration or no ticket) gets one visible row saying so;
+# its id is returned only when this call made it.
+RECORD_NO_PSA_SQL = f"""
+INSERT INTO psa_pushes ({", ".join(PUSH_COLUMNS)})
+VALUES ({", ".join(f"${i}" for i in range(1, len(PUSH_COLUMNS) + 1))})
+ON CONFLICT (documentation_id) DO NOTHING
+RETURNING id
+"""
 # A push's outcome, written in the inbox transaction with the event that announces it.
 SETTLE_SQL = """
 UPDATE psa_pushes
