@@ -16,6 +16,17 @@ async def _rows(db, event_id) -> dict[str, tuple[str, int, str | None]]:
         return {d.recipient: (d.status, d.attempts, d.last_error) for d in found}
 
 
+async def _claim(db, event, recipient: str, created) -> ledger.Claim | None:
+    return await ledger.claim(
+        lambda: UnitOfWork(db.sessions),
+        event=event,
+        channel="email",
+        recipient=recipient,
+        connect=db.driver,
+        created=created,
+    )
+
+
 async def test_targets_inserted_at_once_and_redelivery_judged(db):
     team = await make_team(db, engineers=1)
     event = await make_escalation(db, team, escalator=team.owner)
@@ -31,14 +42,7 @@ async def test_targets_inserted_at_once_and_redelivery_judged(db):
         "b@example.com": (DeliveryStatus.pending, 1, None),
         "gone@example.com": (DeliveryStatus.skipped, 0, "recipient no longer active"),
     }
-    claim = await ledger.claim(
-        lambda: UnitOfWork(db.sessions),
-        event=event,
-        channel="email",
-        recipient="a@example.com",
-        connect=db.driver,
-        created=created,
-    )
+    claim = await _claim(db, event, "a@example.com", created)
     assert claim is not None and claim.in_flight and claim.delivery_id == created["a@example.com"]
     await ledger.record_outcome(db.driver, claim.delivery_id, status=DeliveryStatus.sent)
 
@@ -49,15 +53,7 @@ async def test_targets_inserted_at_once_and_redelivery_judged(db):
     )
     assert set(again) == {"c@example.com"}
     claims = {
-        recipient: await ledger.claim(
-            lambda: UnitOfWork(db.sessions),
-            event=event,
-            channel="email",
-            recipient=recipient,
-            connect=db.driver,
-            created=again,
-        )
-        for recipient in ("a@example.com", "b@example.com", "c@example.com")
+        r: await _claim(db, event, r, again) for r in ("a@example.com", "b@example.com", "c@example.com")
     }
     assert claims["a@example.com"] is None and claims["b@example.com"] is None
     assert claims["c@example.com"] is not None and claims["c@example.com"].attempts == 1

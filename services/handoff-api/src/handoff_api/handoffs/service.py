@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -99,16 +100,20 @@ def _recipients(row: asyncpg.Record) -> list[UserRef]:
 HANDOFF_ATTEMPTS = 5
 
 
-async def hand_off(
-    *,
-    uow: DriverUnitOfWork,
-    claims: TokenClaims,
-    session_id: uuid.UUID,
-    intent: HandoffIntent,
-    reason: str,
-    target_user_id: uuid.UUID | None,
-    target_field: str = "target_user_id",
-) -> HandoffOut:
+@dataclass(frozen=True)
+class HandOff:
+    """The command: park or escalate a session as the user the request's token names."""
+
+    claims: TokenClaims
+    session_id: uuid.UUID
+    intent: HandoffIntent
+    reason: str
+    target_user_id: uuid.UUID | None
+    # The request field a bad target is reported on (the legacy body names it differently).
+    target_field: str = "target_user_id"
+
+
+async def hand_off(*, uow: DriverUnitOfWork, command: HandOff) -> HandoffOut:
     """Park or escalate a session (owner only); the handoff row, the session and the event commit as one.
 
     The hot path, so two driver-level statements and no transaction block: one read of the caller
@@ -117,31 +122,16 @@ async def hand_off(
     read (else it is read and checked again).
     """
     for _ in range(HANDOFF_ATTEMPTS):
-        handoff = await _try_hand_off(
-            uow=uow,
-            claims=claims,
-            session_id=session_id,
-            intent=intent,
-            reason=reason,
-            target_user_id=target_user_id,
-            target_field=target_field,
-        )
+        handoff = await _try_hand_off(uow, command)
         if handoff is not None:
             return handoff
     raise Conflict("The session kept changing while it was being handed off; try again")
 
 
-async def _try_hand_off(
-    *,
-    uow: DriverUnitOfWork,
-    claims: TokenClaims,
-    session_id: uuid.UUID,
-    intent: HandoffIntent,
-    reason: str,
-    target_user_id: uuid.UUID | None,
-    target_field: str,
-) -> HandoffOut | None:
+async def _try_hand_off(uow: DriverUnitOfWork, command: HandOff) -> HandoffOut | None:
     """One read, checks and guarded write; None when the session changed in between (nothing written)."""
+    claims, session_id, intent, reason = command.claims, command.session_id, command.intent, command.reason
+    target_user_id = command.target_user_id
     escalate = intent == HandoffIntent.escalate
     row = await uow.conn.fetchrow(
         sql.READ,
@@ -158,7 +148,7 @@ async def _try_hand_off(
         raise NotFound(SESSION_NOT_FOUND)
     if row["owner_id"] != claims.user_id:
         raise Forbidden("Only the session's owner can hand it off")
-    _check_target(claims.user_id, target_user_id, row, target_field)
+    _check_target(claims.user_id, target_user_id, row, command.target_field)
     _check_transition(row["status"], intent)
     now = datetime.now(UTC)
     # The response body itself (the row is written below): no ORM instance for a row never loaded.
@@ -238,8 +228,7 @@ async def escalate_legacy(
     escalated_to_id: uuid.UUID | None,
 ) -> LegacyEscalateResponse:
     """The legacy `/escalate`: the same escalation as `/handoff`, answered in the old shape (read after)."""
-    handoff = await hand_off(
-        uow=uow,
+    command = HandOff(
         claims=claims,
         session_id=session_id,
         intent=HandoffIntent.escalate,
@@ -247,6 +236,7 @@ async def escalate_legacy(
         target_user_id=escalated_to_id,
         target_field="escalated_to_id",
     )
+    handoff = await hand_off(uow=uow, command=command)
     row = await get_session(session, caller=caller, session_id=session_id)
     return LegacyEscalateResponse(
         session_id=row.id,

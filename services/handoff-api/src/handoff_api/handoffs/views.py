@@ -29,15 +29,15 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
 @router.post("/{session_id}/handoff", status_code=status.HTTP_201_CREATED, response_model=HandoffOut)
 async def hand_off(session_id: uuid.UUID, body: HandoffCreate, claims: VerifiedClaims, db: Db) -> HandoffOut:
     """Park or escalate the caller's session (the service checks the caller is active)."""
+    command = service.HandOff(
+        claims=claims,
+        session_id=session_id,
+        intent=body.intent,
+        reason=body.reason,
+        target_user_id=body.target_user_id,
+    )
     async with handoff_uow(db) as uow:
-        return await service.hand_off(
-            uow=uow,
-            claims=claims,
-            session_id=session_id,
-            intent=body.intent,
-            reason=body.reason,
-            target_user_id=body.target_user_id,
-        )
+        return await service.hand_off(uow=uow, command=command)
 
 
 @router.post("/{session_id}/escalate", response_model=LegacyEscalateResponse)
