@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from flowpilot_shared.web.auth import CurrentCaller, EngineerOrAdmin, VerifiedClaims
 from handoff_api.deps import Db, Uow, account_rate_limit, handoff_uow
@@ -27,7 +27,9 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/{session_id}/handoff", status_code=status.HTTP_201_CREATED, response_model=HandoffOut)
-async def hand_off(session_id: uuid.UUID, body: HandoffCreate, claims: VerifiedClaims, db: Db) -> HandoffOut:
+async def hand_off(
+    session_id: uuid.UUID, body: HandoffCreate, claims: VerifiedClaims, request: Request
+) -> Response:
     """Park or escalate the caller's session (the service checks the caller is active)."""
     command = service.HandOff(
         claims=claims,
@@ -36,8 +38,10 @@ async def hand_off(session_id: uuid.UUID, body: HandoffCreate, claims: VerifiedC
         reason=body.reason,
         target_user_id=body.target_user_id,
     )
-    async with handoff_uow(db) as uow:
-        return await service.hand_off(uow=uow, command=command)
+    async with handoff_uow(request.app.state.db) as uow:
+        handoff = await service.hand_off(uow=uow, command=command)
+    # The body the service built is already a valid HandoffOut: sent as is, not validated again.
+    return Response(handoff.model_dump_json(), status.HTTP_201_CREATED, media_type="application/json")
 
 
 @router.post("/{session_id}/escalate", response_model=LegacyEscalateResponse)
