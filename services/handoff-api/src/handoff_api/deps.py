@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-from flowpilot_shared.db import Database
 from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.unit_of_work import UnitOfWork
@@ -22,19 +21,13 @@ async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
         yield uow
 
 
-async def get_db(request: Request) -> Database:
-    """The app's database (a plain coroutine: FastAPI runs a sync dependency in a thread)."""
-    db: Database = request.app.state.db
-    return db
-
-
-def handoff_uow(db: Database) -> DriverUnitOfWork:
+def handoff_uow(request: Request) -> DriverUnitOfWork:
     """The hot path's unit of work (the handoff): plain asyncpg statements, its write a single one.
 
     Opened by the view itself rather than as a yield dependency, whose exit stack and cancel scope
     cost more CPU than the unit of work.
     """
-    return DriverUnitOfWork(db, single_statement=True)
+    return DriverUnitOfWork(request.app.state.db, single_statement=True)
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -67,6 +60,5 @@ async def account_rate_limit(request: Request, claims: VerifiedClaims) -> None:
 
 
 Uow = Annotated[UnitOfWork, Depends(get_uow)]
-Db = Annotated[Database, Depends(get_db)]
 Settings = Annotated[ApiSettings, Depends(get_settings)]
 Box = Annotated[SecretBox, Depends(get_secret_box)]

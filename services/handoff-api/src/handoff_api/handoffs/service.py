@@ -222,7 +222,6 @@ async def escalate_legacy(
     uow: DriverUnitOfWork,
     session: AsyncSession,
     claims: TokenClaims,
-    caller: Caller,
     session_id: uuid.UUID,
     reason: str,
     escalated_to_id: uuid.UUID | None,
@@ -237,7 +236,8 @@ async def escalate_legacy(
         target_field="escalated_to_id",
     )
     handoff = await hand_off(uow=uow, command=command)
-    row = await get_session(session, caller=caller, session_id=session_id)
+    # The handoff's read authenticated the caller: the session is read in the token's account.
+    row = await get_session(session, caller=claims, session_id=session_id)
     return LegacyEscalateResponse(
         session_id=row.id,
         status=SessionStatus(row.status),

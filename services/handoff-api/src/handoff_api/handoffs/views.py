@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from flowpilot_shared.web.auth import CurrentCaller, EngineerOrAdmin, VerifiedClaims
-from handoff_api.deps import Db, Uow, account_rate_limit, handoff_uow
+from handoff_api.deps import Uow, account_rate_limit, handoff_uow
 from handoff_api.handoffs import claims, service
 from handoff_api.handoffs.schemas import (
     ClaimConflict,
@@ -38,7 +38,7 @@ async def hand_off(
         reason=body.reason,
         target_user_id=body.target_user_id,
     )
-    async with handoff_uow(request.app.state.db) as uow:
+    async with handoff_uow(request) as uow:
         handoff = await service.hand_off(uow=uow, command=command)
     # The body the service built is already a valid HandoffOut: sent as is, not validated again.
     return Response(handoff.model_dump_json(), status.HTTP_201_CREATED, media_type="application/json")
@@ -49,17 +49,15 @@ async def escalate_legacy(
     session_id: uuid.UUID,
     body: LegacyEscalateRequest,
     claims: VerifiedClaims,
-    caller: CurrentCaller,
-    db: Db,
+    request: Request,
     reads: Uow,
 ) -> LegacyEscalateResponse:
     """Legacy escalation (same code path as `/handoff` with intent `escalate`)."""
-    async with handoff_uow(db) as uow:
+    async with handoff_uow(request) as uow:
         return await service.escalate_legacy(
             uow=uow,
             session=reads.session,
             claims=claims,
-            caller=caller,
             session_id=session_id,
             reason=body.escalation_reason,
             escalated_to_id=body.escalated_to_id,

@@ -13,6 +13,7 @@ from flowpilot_shared.events import (
     SessionResolvedData,
 )
 from flowpilot_shared.models import AiSession, SessionStatus, SessionStep, User
+from flowpilot_shared.security.tokens import TokenClaims
 from flowpilot_shared.snapshots import session_snapshot, steps_of, user_ref
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import Caller
@@ -23,7 +24,7 @@ SESSION_NOT_FOUND = "Session not found"
 
 
 async def get_session(
-    session: AsyncSession, *, caller: Caller, session_id: uuid.UUID, for_update: bool = False
+    session: AsyncSession, *, caller: Caller | TokenClaims, session_id: uuid.UUID, for_update: bool = False
 ) -> AiSession:
     """A session of the caller's account (404 for anyone else's); optionally row-locked."""
     query = select(AiSession).where(AiSession.id == session_id, AiSession.account_id == caller.account_id)

@@ -47,8 +47,6 @@ class Target:
     recipient: str
     params: dict[str, Any] = field(default_factory=dict)
     skip_reason: str | None = None
-    # A target that cannot be sent yet (e.g. the Slack message to edit is still being posted).
-    not_ready: bool = False
 
     def __repr__(self) -> str:
         # params may hold a bot token or a signed webhook URL: keep them out of logs.
