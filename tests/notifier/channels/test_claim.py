@@ -67,6 +67,30 @@ async def test_claim_updates_the_slack_message_and_posts_a_teams_follow_up(
     assert slack_row.handoff_id == escalation.data.handoff_id
 
 
+async def test_claim_handled_before_its_escalation_still_updates_the_message(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_settings: NotifierSettings,
+    channel_consumers: list[Consumer],
+    slack: FakeSlack,
+) -> None:
+    """The claim's lookup can come before the escalation's ledger row exists (both delivered at once)."""
+    team = await make_team(db, engineers=2)
+    chat = await configure_chat(db, channel_settings, team, slack=slack)
+    escalation = await make_escalation(db, team, escalator=team.users[1])
+    claim = claim_of(team, escalation)
+    await publish(amqp, claim)
+    await publish(amqp, escalation)
+
+    async def claim_sent() -> bool:
+        return [r.status for r in await deliveries(db, claim.id, "slack")] == ["sent"]
+
+    await wait_until(claim_sent, timeout=15, message="claim delivered to Slack")
+    (message,) = slack.in_channel(chat.channel_id)
+    (update,) = slack.of("chat.update")
+    assert update.body["ts"] == message.ts
+
+
 async def test_claim_without_a_posted_message_is_recorded_as_skipped(
     db: Database,
     amqp: AbstractRobustConnection,

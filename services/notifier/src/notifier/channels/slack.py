@@ -32,6 +32,9 @@ TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 UNSETTLED = (DeliveryStatus.pending, DeliveryStatus.retrying)
+# A claim delivered with its escalation can be looked at a moment before the escalation's row is
+# inserted: a missing row is waited for this long (a row being posted, until the channel's deadline).
+MISSING_ROW_GRACE_SECONDS = 5.0
 # The Slack delivery of the escalation a claim updates (its external_id is "channel:ts").
 ESCALATION_MESSAGE = """
 SELECT status, external_id FROM deliveries
@@ -142,10 +145,14 @@ class SlackChannel(Channel):
         self, conn: asyncpg.Connection, event: HandoffClaimed
     ) -> asyncpg.Record | None:
         """The escalation's Slack delivery (status, external_id), waiting (bounded) while it is being posted."""
-        deadline = time.monotonic() + self.settings.channel_deadline_seconds
+        started = time.monotonic()
+        deadline = started + self.settings.channel_deadline_seconds
         while True:
             row = await conn.fetchrow(ESCALATION_MESSAGE, event.account_id, event.data.handoff_id)
-            if row is None or row["status"] not in UNSETTLED or time.monotonic() > deadline:
+            now = time.monotonic()
+            if row is None and now > started + MISSING_ROW_GRACE_SECONDS:
+                return None  # the escalation never went to Slack (configured since, or skipped)
+            if row is not None and (row["status"] not in UNSETTLED or now > deadline):
                 return row
             await self.pause(0.5)
 
