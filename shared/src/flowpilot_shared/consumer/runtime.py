@@ -10,7 +10,8 @@ before the inbox transaction opens; its result reaches the handler as `ctx.prepa
 return `ALREADY_DONE` to record the event as handled without running the handler. A handler that finds
 its effect already made (by a concurrent replica) returns `ALREADY_DONE` too, so metrics say so.
 A consumer whose `prepare` step makes and records its own effects (channel sends through their
-ledger) passes no handler: the runtime then only writes the inbox record, in one statement.
+ledger) passes no handler: its records are its tracking records, and the runtime writes none of its
+own (the step returns `ALREADY_DONE` when it found everything already done).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import AnyEvent, parse_event
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import INBOX_RECORD_SQL, UnitOfWork
+from flowpilot_shared.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -227,10 +228,10 @@ class Consumer:
         facts: dict[str, object] = {"replayed": bool((message.headers or {}).get("x-flowpilot-replayed"))}
         prepared = await self._prepare(event, facts) if self._prepare is not None else None
         if self._handler is None:
-            # The prepare step did all the work (and recorded it): the inbox record is one statement.
-            async with self._slots(), self._db.driver() as conn:
-                claimed = await conn.fetchval(INBOX_RECORD_SQL, self.name, event.id) is not None
-            return "processed" if claimed and prepared is not ALREADY_DONE else "duplicate"
+            # The prepare step did all the work and recorded it (a row per recipient, committed before
+            # and after each call): an inbox row per event would be a commit per message telling
+            # nothing more, and it would not guard anything, since the step runs before any check.
+            return "duplicate" if prepared is ALREADY_DONE else "processed"
         async with self._slots(), DriverUnitOfWork(self._db) as uow:
             if not await uow.claim_inbox(self.name, event.id):
                 return "duplicate"

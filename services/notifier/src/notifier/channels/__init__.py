@@ -58,7 +58,7 @@ def build_channel_consumers(
             channel=channel,
             name=f"notifier.{channel.name.value}",
             spec=channel.spec,
-            handler=None,  # the sends record themselves on the ledger; the runtime adds the inbox row
+            handler=None,  # the sends record themselves on the ledger: no inbox row
             prepare=channel_sender(channel, runtime.db),
             db=runtime.db,
             settings=consumer_settings,

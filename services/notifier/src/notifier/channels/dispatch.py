@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from flowpilot_shared.consumer.runtime import PermanentError, Prepare
+from flowpilot_shared.consumer.runtime import ALREADY_DONE, PermanentError, Prepare
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.notifications import DeliveryStatus
@@ -132,14 +132,15 @@ async def deliver(
 def channel_sender(channel: Channel, db: Database) -> Prepare:
     """The consumer's prepare step: send `event` to every target of `channel`, each on its own.
 
-    It runs before the inbox transaction opens: a slow SMTP server or chat API must not keep pooled
-    connections idle in transactions (each ledger step commits on its own, briefly). A redelivery
-    (this one failed, or a duplicate publish) runs it again and the ledger sends nothing twice.
+    The ledger rows are the consumer's tracking records (it has no handler, so no inbox row): each
+    step commits on its own, briefly, so a slow SMTP server or chat API never keeps a pooled
+    connection idle in a transaction. A redelivery (this one failed, or a duplicate publish) runs
+    it again and the ledger sends nothing twice.
     """
 
     access = LedgerAccess.of(db)
 
-    async def send_all(event: AnyEvent, facts: Mapping[str, object]) -> None:
+    async def send_all(event: AnyEvent, facts: Mapping[str, object]) -> object:
         if facts.get("replayed"):
             # An operator replayed a dead letter: definitively failed sends get another go.
             await ledger.reopen_failed(access.connect, event.id, channel.name.value)
@@ -166,5 +167,8 @@ def channel_sender(channel: Channel, db: Database) -> Prepare:
         if failed:
             # Recorded on the ledger; dead-lettering the event makes it visible and replayable.
             raise PermanentError(f"{channel.name.value} delivery failed for {len(failed)} recipient(s)")
+        if targets and not created and all(r in (None, DeliveryStatus.skipped) for r in results):
+            return ALREADY_DONE  # a redelivery: every row existed and none of them was sent now
+        return None
 
     return send_all
