@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aio_pika.abc import AbstractRobustConnection
@@ -14,7 +15,7 @@ from tests.fakes.slack import FakeSlack
 from tests.fakes.teams import FakeTeams
 from tests.harness.factories import Team, make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import configure_chat, deliveries, publish
+from tests.notifier.channels.conftest import Chat, configure_chat, deliveries, publish
 
 
 def claim_of(team: Team, escalation: HandoffEscalated, claimer_index: int = 2) -> HandoffClaimed:
@@ -30,6 +31,25 @@ def claim_of(team: Team, escalation: HandoffEscalated, claimer_index: int = 2) -
             escalator=escalation.data.escalator,
         ),
     )
+
+
+async def slack_escalation_and_claim(
+    db: Database, settings: NotifierSettings, slack: FakeSlack
+) -> tuple[Chat, HandoffEscalated, HandoffClaimed]:
+    """A team with Slack configured, one of its escalations and a claim of it (neither published)."""
+    team = await make_team(db, engineers=2)
+    chat = await configure_chat(db, settings, team, slack=slack)
+    escalation = await make_escalation(db, team, escalator=team.users[1])
+    return chat, escalation, claim_of(team, escalation)
+
+
+def slack_status_is(db: Database, claim: HandoffClaimed, status: str) -> Callable[[], Awaitable[bool]]:
+    """A condition: the claim's one Slack delivery row has `status`."""
+
+    async def check() -> bool:
+        return [r.status for r in await deliveries(db, claim.id, "slack")] == [status]
+
+    return check
 
 
 async def test_claim_updates_the_slack_message_and_posts_a_teams_follow_up(
@@ -75,17 +95,11 @@ async def test_claim_handled_before_its_escalation_still_updates_the_message(
     slack: FakeSlack,
 ) -> None:
     """The claim's lookup can come before the escalation's ledger row exists (both delivered at once)."""
-    team = await make_team(db, engineers=2)
-    chat = await configure_chat(db, channel_settings, team, slack=slack)
-    escalation = await make_escalation(db, team, escalator=team.users[1])
-    claim = claim_of(team, escalation)
+    chat, escalation, claim = await slack_escalation_and_claim(db, channel_settings, slack)
     await publish(amqp, claim)
     await publish(amqp, escalation)
 
-    async def claim_sent() -> bool:
-        return [r.status for r in await deliveries(db, claim.id, "slack")] == ["sent"]
-
-    await wait_until(claim_sent, timeout=15, message="claim delivered to Slack")
+    await wait_until(slack_status_is(db, claim, "sent"), timeout=15, message="claim delivered to Slack")
     (message,) = slack.in_channel(chat.channel_id)
     (update,) = slack.of("chat.update")
     assert update.body["ts"] == message.ts
@@ -98,14 +112,8 @@ async def test_claim_without_a_posted_message_is_recorded_as_skipped(
     channel_consumers: list[Consumer],
     slack: FakeSlack,
 ) -> None:
-    team = await make_team(db, engineers=2)
-    await configure_chat(db, channel_settings, team, slack=slack)
-    escalation = await make_escalation(db, team, escalator=team.users[1])
-    claim = claim_of(team, escalation)
+    _, _, claim = await slack_escalation_and_claim(db, channel_settings, slack)
     await publish(amqp, claim)  # the escalation itself never reached Slack
 
-    async def skipped() -> bool:
-        return [r.status for r in await deliveries(db, claim.id, "slack")] == ["skipped"]
-
-    await wait_until(skipped, timeout=10, message="claim recorded as skipped")
+    await wait_until(slack_status_is(db, claim, "skipped"), timeout=10, message="claim recorded as skipped")
     assert slack.of("chat.update") == []
