@@ -9,7 +9,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
-from flowpilot_shared.broker.topology import declare_exchanges
+from flowpilot_shared.broker.topology import QueueSpec, declare_exchanges
 from flowpilot_shared.events import EVENTS_EXCHANGE
 
 
@@ -70,3 +70,16 @@ async def publish_raw(
         timeout=10,
     )
     await channel.close()
+
+
+async def dead_letters(
+    connection: AbstractRobustConnection, spec: QueueSpec
+) -> list[AbstractIncomingMessage]:
+    """Take every message off `spec`'s dead-letter queue."""
+    channel = await connection.channel()
+    queue = await channel.get_queue(spec.dlq)
+    out = []
+    while (message := await queue.get(fail=False, no_ack=True)) is not None:
+        out.append(message)
+    await channel.close()
+    return out

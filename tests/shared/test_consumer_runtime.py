@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
-import pytest
 
-from flowpilot_shared.broker.topology import QueueSpec
 from flowpilot_shared.consumer import Consumer, HandlerContext, PermanentError, TransientError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated
-from tests.harness.broker import publish_raw
+from tests.harness.broker import dead_letters, publish_raw
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
-
-ROUTING_KEY = "handoff.escalated"
+from tests.shared.conftest import ROUTING_KEY
 
 
 class Recorder:
@@ -33,16 +29,6 @@ class Recorder:
             raise self.failures.pop(0)
 
 
-@pytest.fixture
-async def queue_spec(amqp) -> AsyncIterator[QueueSpec]:
-    spec = QueueSpec(f"test.runtime.{uuid.uuid4().hex[:8]}", (ROUTING_KEY,))
-    yield spec
-    channel = await amqp.channel()
-    for name in (spec.name, spec.dlq):
-        await channel.queue_delete(name, if_unused=False, if_empty=False)
-    await channel.close()
-
-
 async def _start(amqp, db, core_settings, spec, handler, **kwargs: Any) -> Consumer:
     consumer = Consumer(name=spec.name, spec=spec, handler=handler, db=db, settings=core_settings, **kwargs)
     await consumer.start(amqp)
@@ -52,16 +38,6 @@ async def _start(amqp, db, core_settings, spec, handler, **kwargs: Any) -> Consu
 async def _event(db) -> HandoffEscalated:
     team = await make_team(db)
     return await make_escalation(db, team, escalator=team.users[1])
-
-
-async def _dead_letters(amqp, spec: QueueSpec) -> list[aio_pika.abc.AbstractIncomingMessage]:
-    channel = await amqp.channel()
-    queue = await channel.get_queue(spec.dlq)
-    out = []
-    while (message := await queue.get(fail=False, no_ack=True)) is not None:
-        out.append(message)
-    await channel.close()
-    return out
 
 
 async def test_duplicate_delivery_runs_the_effect_once(amqp, db, core_settings, queue_spec):
@@ -93,7 +69,7 @@ async def test_transient_errors_are_retried_then_succeed(amqp, db, core_settings
         await wait_until(lambda: _async(len(handler.calls) == 3), message="third attempt")
     finally:
         await consumer.stop()
-    assert await _dead_letters(amqp, queue_spec) == []
+    assert await dead_letters(amqp, queue_spec) == []
 
 
 async def test_handler_failing_every_time_is_dead_lettered_after_the_limit(
@@ -104,7 +80,7 @@ async def test_handler_failing_every_time_is_dead_lettered_after_the_limit(
     event = await _event(db)
     await publish_raw(amqp, ROUTING_KEY, event.model_dump_json().encode(), message_id=str(event.id))
     try:
-        dead = await wait_until(lambda: _dead_letters(amqp, queue_spec), message="dead-lettered")
+        dead = await wait_until(lambda: dead_letters(amqp, queue_spec), message="dead-lettered")
     finally:
         await consumer.stop()
     assert handler.calls == [event.id] * 3
@@ -124,7 +100,7 @@ async def test_poison_goes_straight_to_the_dead_letter_queue_and_consuming_conti
     dead: list[aio_pika.abc.AbstractIncomingMessage] = []
 
     async def both_dead() -> bool:
-        dead.extend(await _dead_letters(amqp, queue_spec))
+        dead.extend(await dead_letters(amqp, queue_spec))
         return len(dead) >= 2
 
     try:
@@ -143,7 +119,7 @@ async def test_permanent_error_dead_letters_without_retry(amqp, db, core_setting
     event = await _event(db)
     await publish_raw(amqp, ROUTING_KEY, event.model_dump_json().encode(), message_id=str(event.id))
     try:
-        dead = await wait_until(lambda: _dead_letters(amqp, queue_spec), message="dead-lettered")
+        dead = await wait_until(lambda: dead_letters(amqp, queue_spec), message="dead-lettered")
     finally:
         await consumer.stop()
     assert handler.calls == [event.id]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -119,7 +120,12 @@ class DriverUnitOfWork:
 
     async def claim_inbox(self, consumer: str, event_id: uuid.UUID) -> bool:
         """Record that `consumer` processes `event_id` now; False if it already did (a duplicate)."""
-        return await self.conn.fetchval(INBOX_RECORD_SQL, consumer, event_id) is not None
+        return bool(await self.claim_inbox_many(consumer, [event_id]))
+
+    async def claim_inbox_many(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Record that `consumer` processes these events now; the ones it had not already."""
+        rows = await self.conn.fetch(INBOX_RECORD_SQL, consumer, list(dict.fromkeys(event_ids)))
+        return {row["event_id"] for row in rows}
 
     async def commit(self) -> None:
         """Write staged events, commit, then tell the active relay of the outbox rows (`outbox.wake`)."""

@@ -40,6 +40,9 @@ class CoreSettings(BaseSettings):
     publish_timeout_seconds: float = 5.0
     consumer_prefetch: int = 32
     consumer_max_attempts: int = 5
+    # Most messages a database-only consumer (bell, docgen) handles in one inbox transaction when
+    # they are ready together (see consumer.batch); 1 handles each on its own.
+    consumer_batch_limit: int = Field(default=16, ge=1)
     consumer_retry_base_seconds: float = 0.5
     consumer_retry_max_seconds: float = 10.0
     delivery_limit: int = Field(default=5, description="x-delivery-limit of every durable queue")

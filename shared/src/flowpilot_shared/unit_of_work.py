@@ -37,9 +37,10 @@ INBOX_CLAIM = (
     .on_conflict_do_nothing()
     .returning(_INBOX.c.event_id)
 )
-# The same record as one driver-level statement (`Database.driver`), for consumers with no transaction.
+# The same records as one driver-level statement (`Database.driver`), for any number of events.
 INBOX_RECORD_SQL = (
-    "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id"
+    "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING "
+    "RETURNING event_id"
 )
 
 

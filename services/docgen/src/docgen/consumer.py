@@ -37,6 +37,8 @@ class DocgenConsumer(Consumer):
             prepare=self._generate,
             db=db,
             settings=settings,
+            # The model call is the prepare step, outside the transaction: storing is database work.
+            batch_limit=settings.consumer_batch_limit,
         )
         self._generator = generator
 

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from flowpilot_shared.broker.publisher import build_message
 from flowpilot_shared.broker.topology import DLX_EXCHANGE, QueueSpec, declare_queue
 from flowpilot_shared.closing import close_quietly
+from flowpilot_shared.consumer.batch import InboxBatcher, ReadyMessage
 from flowpilot_shared.db import Database, database_unavailable
 from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import AnyEvent, parse_event
@@ -122,6 +123,7 @@ class Consumer:
         settings: CoreSettings,
         max_attempts: int | None = None,
         prepare: Prepare | None = None,
+        batch_limit: int = 1,
     ) -> None:
         self.name = name
         self.spec = spec
@@ -133,11 +135,18 @@ class Consumer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._held: asyncio.Semaphore | None = None
+        # Above 1: messages that are ready together share an inbox transaction (`consumer.batch`).
+        self._batch_limit = batch_limit
+        self._batcher: InboxBatcher | None = None
         db.consumers += 1
 
     async def start(self, connection: AbstractRobustConnection) -> None:
         """Declare the queue (idempotent) and consume, holding at most this consumer's share of the pool."""
-        self._slots()  # sized now: every consumer of the process has been built
+        slots = self._slots()  # sized now: every consumer of the process has been built
+        if self._batch_limit > 1 and self._handler is not None:
+            self._batcher = InboxBatcher(
+                consumer=self.name, db=self._db, slots=slots, limit=self._batch_limit, apply=self._apply
+            )
         channel = await connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=self._settings.consumer_prefetch)
         queue = await declare_queue(channel, self.spec, self._settings.delivery_limit)
@@ -232,23 +241,34 @@ class Consumer:
             # and after each call): an inbox row per event would be a commit per message telling
             # nothing more, and it would not guard anything, since the step runs before any check.
             return "duplicate" if prepared is ALREADY_DONE else "processed"
+        ready = ReadyMessage(event=event, message=message, prepared=prepared, facts=facts, attempt=attempt)
+        if self._batcher is not None and attempt == 1:
+            outcome = await self._batcher.handle(ready)
+            if outcome is not None:
+                return outcome
+            # Its batch failed as a whole: on its own, it either succeeds or shows its own fault.
         async with self._slots(), DriverUnitOfWork(self._db) as uow:
             if not await uow.claim_inbox(self.name, event.id):
                 return "duplicate"
-            if prepared is ALREADY_DONE:
-                await uow.commit()
-                return "duplicate"
-            context = HandlerContext(
-                uow=uow,
-                db=self._db,
-                consumer=self.name,
-                attempt=attempt,
-                redelivered=bool(message.redelivered),
-                prepared=prepared,
-                extra=facts,
-            )
-            result = await self._handler(event, context)
+            outcome = await self._apply(uow, ready)
             await uow.commit()
+        return outcome
+
+    async def _apply(self, uow: DriverUnitOfWork, ready: ReadyMessage) -> str:
+        """Run the handler in `uow` for a message whose inbox row it has just claimed."""
+        if ready.prepared is ALREADY_DONE:
+            return "duplicate"
+        context = HandlerContext(
+            uow=uow,
+            db=self._db,
+            consumer=self.name,
+            attempt=ready.attempt,
+            redelivered=bool(ready.message.redelivered),
+            prepared=ready.prepared,
+            extra=ready.facts,
+        )
+        assert self._handler is not None
+        result = await self._handler(ready.event, context)
         return "duplicate" if result is ALREADY_DONE else "processed"
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str, attempts: int) -> None:

@@ -175,5 +175,10 @@ async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
 def build_bell_consumer(runtime: ServiceRuntime) -> Consumer:
     """The bell consumer on its own quorum queue."""
     return Consumer(
-        name=CONSUMER_NAME, spec=NOTIFIER_BELL, handler=handle, db=runtime.db, settings=runtime.settings
+        name=CONSUMER_NAME,
+        spec=NOTIFIER_BELL,
+        handler=handle,
+        db=runtime.db,
+        settings=runtime.settings,
+        batch_limit=runtime.settings.consumer_batch_limit,  # database work only: batches are safe
     )

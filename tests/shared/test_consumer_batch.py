@@ -1,0 +1,121 @@
+"""Batched inbox transactions: ready messages share one commit, a failing one costs the others nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from flowpilot_shared.broker.topology import QueueSpec
+from flowpilot_shared.consumer import Consumer, HandlerContext, PermanentError
+from flowpilot_shared.events import AnyEvent, HandoffEscalated
+from tests.harness.broker import dead_letters, publish_raw
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.waiting import wait_until
+from tests.shared.conftest import ROUTING_KEY
+
+BURST = 40
+
+
+class SlowRecorder:
+    """Records each handled event with its transaction id; the first calls wait to let a backlog form."""
+
+    def __init__(self, *, fail: set[uuid.UUID] | None = None) -> None:
+        self.handled: dict[uuid.UUID, int] = {}
+        self.calls: list[uuid.UUID] = []
+        self.fail = fail or set()
+        self.release = asyncio.Event()
+
+    async def __call__(self, event: AnyEvent, ctx: HandlerContext) -> None:
+        self.calls.append(event.id)
+        await asyncio.wait_for(self.release.wait(), timeout=30)
+        conn = await ctx.uow.connection()
+        self.handled[event.id] = await conn.fetchval("SELECT txid_current()")
+        if event.id in self.fail:
+            raise PermanentError("this one is broken")
+
+
+async def _events(db, count: int) -> list[HandoffEscalated]:
+    team = await make_team(db)
+    return [await make_escalation(db, team, escalator=team.users[1]) for _ in range(count)]
+
+
+async def _start(amqp, db, core_settings, spec: QueueSpec, handler: Any) -> Consumer:
+    consumer = Consumer(
+        name=spec.name, spec=spec, handler=handler, db=db, settings=core_settings, batch_limit=16
+    )
+    await consumer.start(amqp)
+    return consumer
+
+
+async def _inbox_transactions(db, consumer: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each event's inbox row and the transaction that wrote it (its xmin)."""
+    async with db.driver() as conn:
+        rows = await conn.fetch(
+            "SELECT event_id, xmin::text AS tx FROM inbox WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
+            consumer,
+            ids,
+        )
+    return {row["event_id"]: row["tx"] for row in rows}
+
+
+async def test_a_backlog_is_handled_in_few_transactions_each_event_once(amqp, db, core_settings, queue_spec):
+    handler = SlowRecorder()
+    consumer = await _start(amqp, db, core_settings, queue_spec, handler)
+    events = await _events(db, BURST)
+    try:
+        for event in events:
+            await publish_raw(amqp, ROUTING_KEY, event.model_dump_json().encode(), message_id=str(event.id))
+        # A duplicate publish of one of them, in the same backlog.
+        await publish_raw(
+            amqp, ROUTING_KEY, events[5].model_dump_json().encode(), message_id=str(events[5].id)
+        )
+        await wait_until(lambda: _is(len(handler.calls) >= 2), message="two batches started")
+        handler.release.set()
+        ids = [e.id for e in events]
+        inbox = await wait_until(
+            lambda: _when_all(_inbox_transactions(db, queue_spec.name, ids), BURST), message="all recorded"
+        )
+    finally:
+        await consumer.stop()
+    assert sorted(handler.calls) == sorted(ids)  # each once, the duplicate not at all
+    # Each event's inbox row was written by the transaction its handler ran in...
+    assert all(inbox[i] == str(handler.handled[i]) for i in ids)
+    # ...and the backlog that formed behind the first two shared transactions.
+    assert len(set(inbox.values())) < BURST // 2
+
+
+async def test_a_failing_event_in_a_batch_leaves_the_others_handled(amqp, db, core_settings, queue_spec):
+    events = await _events(db, 12)
+    broken = events[7].id
+    handler = SlowRecorder(fail={broken})
+    consumer = await _start(amqp, db, core_settings, queue_spec, handler)
+    try:
+        for event in events:
+            await publish_raw(amqp, ROUTING_KEY, event.model_dump_json().encode(), message_id=str(event.id))
+        await wait_until(lambda: _is(len(handler.calls) >= 2), message="two batches started")
+        handler.release.set()
+        good = [e.id for e in events if e.id != broken]
+        inbox = await wait_until(
+            lambda: _when_all(_inbox_transactions(db, queue_spec.name, good), len(good)),
+            message="the others recorded",
+        )
+        dead = await wait_until(
+            lambda: dead_letters(amqp, queue_spec), message="the broken one dead-lettered"
+        )
+    finally:
+        await consumer.stop()
+    assert [m.message_id for m in dead] == [str(broken)]
+    assert broken not in await _inbox_transactions(db, queue_spec.name, [broken])
+    assert set(inbox) == set(good)
+    # It was tried in a batch with others (which rolled back), then on its own.
+    assert handler.calls.count(broken) == 2
+
+
+async def _is(value: bool) -> bool:
+    return value
+
+
+async def _when_all(rows: Any, count: int) -> dict[uuid.UUID, str] | None:
+    found = await rows
+    return found if len(found) == count else None
