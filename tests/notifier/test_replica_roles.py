@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import aio_pika
 import pytest
 
 from flowpilot_shared.broker.topology import NOTIFIER_BELL, NOTIFIER_CHAT, NOTIFIER_EMAIL, NOTIFIER_TEAMS
 from notifier.settings import NotifierSettings
+from notifier.stream import hub as hub_module
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
@@ -75,3 +78,60 @@ async def _async(value: bool) -> bool:
 def test_unknown_queue_name_is_refused_at_start(core_settings):
     with pytest.raises(ValueError, match="unknown notifier queues"):
         NotifierSettings(**core_settings.model_dump(), notifier_queues="notifier.bell,notifier.sms")
+
+
+async def _bindings(infra, queue: str) -> set[tuple[str, str]]:
+    """(exchange, routing key) of every binding of `queue` but the default exchange's."""
+    listing = subprocess.run(
+        [
+            *infra.rabbitmqctl,
+            "list_bindings",
+            "-p",
+            infra.vhost,
+            "source_name",
+            "destination_name",
+            "routing_key",
+            "--quiet",
+            "--no-table-headers",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = set()
+    for line in listing.splitlines():
+        source, destination, key = [*line.split("\t"), "", "", ""][:3]
+        if destination == queue and source:
+            found.add((source, key))
+    return found
+
+
+async def test_a_replica_receives_stream_events_only_while_it_has_clients(
+    core_settings, notifier_settings, db, http, token_for, infra, monkeypatch
+):
+    monkeypatch.setattr(hub_module, "UNBIND_AFTER_SECONDS", 0.3)
+    team = await make_team(db)
+    async with serve_notifier(notifier_settings) as replica:
+        queue = replica.hub.queue_name
+        # Consuming (ready), but no client: none of the tenants' stream traffic comes its way.
+        assert await _bindings(infra, queue) == set()
+        async with open_stream(http, replica.url(STREAM), headers=token_for(team.owner)) as stream:
+            await stream.wait_event("ready")
+            assert await _bindings(infra, queue) == set(hub_module.STREAM_BINDINGS)
+            event = await make_escalation(db, team, escalator=team.users[1])
+            await emit(db, event)
+            created = await stream.wait_event("handoff_created")
+            assert created.json()["handoff_id"] == str(event.data.handoff_id)
+
+        async def unbound() -> bool:
+            return await _bindings(infra, queue) == set()
+
+        await wait_until(unbound, message="unbound once the last client left")
+        # A client coming back finds it bound again before its replay, and gets live events.
+        async with open_stream(http, replica.url(STREAM), headers=token_for(team.owner)) as stream:
+            await stream.wait_event("ready")
+            later = await make_escalation(db, team, escalator=team.users[1])
+            await emit(db, later)
+            again = await stream.wait_event("handoff_created")
+            while again.json()["handoff_id"] != str(later.data.handoff_id):
+                again = await stream.wait_event("handoff_created")

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, text
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.driver_uow import DriverUnitOfWork, outbox_args, outbox_sql
+from flowpilot_shared.events import NotificationCreated, NotificationCreatedData
 from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
@@ -230,3 +231,43 @@ async def test_commit_wakes_the_active_relay_at_once(db, amqp, core_settings, wr
     finally:
         await relay.stop()
         await other.dispose()
+
+
+async def test_a_stream_event_with_no_listener_does_not_hold_up_its_session(db, amqp, core_settings):
+    # No notifier replica has a client, so nothing is bound to the stream exchange: the bell's
+    # live push has nobody to reach, and the domain event behind it in the session still goes out.
+    captured = await capture(amqp)
+    team = await make_team(db)
+    escalated = await make_escalation(db, team, escalator=team.users[1])
+    recipient = escalated.data.recipients[0]
+    bell = NotificationCreated(
+        account_id=escalated.account_id,
+        session_id=escalated.session_id,
+        data=NotificationCreatedData(
+            notification_id=uuid.uuid4(),
+            user_id=recipient.id,
+            type="handoff_escalated",
+            title="escalated to you",
+            body="",
+            link=None,
+            handoff_id=escalated.data.handoff_id,
+            created_at=escalated.occurred_at,
+        ),
+    )
+    async with UnitOfWork(db.sessions) as uow:
+        uow.add_event(bell, user_id=recipient.id)
+        uow.add_event(escalated)
+        await uow.commit()
+    relay = OutboxRelay(db=db, settings=core_settings, name="test")
+    await relay.start()
+    try:
+        await wait_until(lambda: _found(captured, escalated.id), message="the session's next event published")
+    finally:
+        await relay.stop()
+    async with db.sessions() as session:
+        unpublished = await session.scalar(
+            select(func.count())
+            .select_from(OutboxEvent)
+            .where(OutboxEvent.id.in_([bell.id, escalated.id]), OutboxEvent.published_at.is_(None))
+        )
+    assert unpublished == 0

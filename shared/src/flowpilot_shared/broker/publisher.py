@@ -11,6 +11,7 @@ from aio_pika.connection import make_url
 
 from flowpilot_shared.broker.topology import declare_exchanges
 from flowpilot_shared.closing import close_quietly
+from flowpilot_shared.events import STREAM_EXCHANGE
 
 
 def robust_connection(amqp_url: str, name: str) -> AbstractRobustConnection:
@@ -70,12 +71,18 @@ class Publisher:
         return self._channel
 
     async def publish(self, exchange: str, routing_key: str, message: aio_pika.Message) -> None:
-        """Publish and wait for the broker's confirm; raises on nack, return or timeout."""
+        """Publish and wait for the broker's confirm; raises on nack, return or timeout.
+
+        A domain event no queue takes is returned (and raises). A stream-only event is a live push
+        to the notifier replicas that have clients right now: with none, nobody is waiting for it,
+        and a client that connects later replays it from the event log.
+        """
         channel = await self.channel()
         target = self._exchanges.get(exchange)
         if target is None:
             target = self._exchanges[exchange] = await channel.get_exchange(exchange, ensure=False)
-        await target.publish(message, routing_key=routing_key, mandatory=True, timeout=self._timeout)
+        mandatory = exchange != STREAM_EXCHANGE
+        await target.publish(message, routing_key=routing_key, mandatory=mandatory, timeout=self._timeout)
 
     async def close(self) -> None:
         """Close the channel and the connection."""

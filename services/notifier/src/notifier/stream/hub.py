@@ -1,4 +1,10 @@
-"""Per-process fan-out: one private broker queue per replica, bounded queues per SSE client."""
+"""Per-process fan-out: one private broker queue per replica, bounded queues per SSE client.
+
+The replica's queue is bound to the stream events only while the replica has clients (and for a
+while after the last one left): a replica that serves no streams, such as a worker replica behind
+a gateway that sends every stream to the stream replicas, then receives none of every tenant's
+traffic. The first client waits for the bindings before its replay runs, so it misses nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,14 @@ import contextlib
 import json
 import os
 import socket
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from prometheus_client import Counter, Gauge
 
 from flowpilot_shared.broker.topology import STREAM_EVENT_TYPES, declare_exchanges
@@ -29,6 +36,13 @@ DROPPED = Counter("flowpilot_notifier_stream_dropped_clients_total", "SSE client
 HUB_MESSAGES = Counter("flowpilot_notifier_stream_hub_messages_total", "Broker messages seen by the hub")
 
 RECENT_IDS = 4096  # duplicate deliveries (a relay re-publishing after a crash) are pushed once
+# How long the queue stays bound after the last client left: reconnecting clients find it bound.
+UNBIND_AFTER_SECONDS = 30.0
+# What the replica's queue is bound to while it has clients.
+STREAM_BINDINGS: tuple[tuple[str, str], ...] = (
+    *((EVENTS_EXCHANGE, routing_key) for routing_key in STREAM_EVENT_TYPES),
+    (STREAM_EXCHANGE, "#"),
+)
 
 
 @dataclass(eq=False)
@@ -71,6 +85,11 @@ class StreamHub:
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._channel: AbstractChannel | None = None
         self._connection: AbstractRobustConnection | None = None
+        self._queue: AbstractQueue | None = None
+        self._bound = False
+        self._binding = asyncio.Lock()
+        self._idle_since = time.monotonic()
+        self._unbinder: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self.queue_name = f"notifier.stream.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
 
@@ -110,14 +129,42 @@ class StreamHub:
         # Exclusive + auto-delete: it lives exactly as long as this replica's connection; the robust
         # channel re-declares, re-binds and re-consumes it after a broker restart.
         queue = await channel.declare_queue(self.queue_name, exclusive=True, auto_delete=True)
-        for routing_key in STREAM_EVENT_TYPES:
-            await queue.bind(EVENTS_EXCHANGE, routing_key=routing_key)
-        await queue.bind(STREAM_EXCHANGE, routing_key="#")
         await queue.consume(self._on_message, no_ack=True)
         connection.reconnect_callbacks.add(self._on_reconnect)
+        self._queue = queue
         self._channel = channel
         self._connection = connection
         log.info("stream hub consuming", queue=self.queue_name)
+
+    async def _ensure_bound(self) -> None:
+        async with self._binding:
+            if self._bound:
+                return
+            if self._queue is None:
+                raise RuntimeError("stream hub not consuming")
+            for exchange, routing_key in STREAM_BINDINGS:
+                await self._queue.bind(exchange, routing_key=routing_key)
+            self._bound = True
+            log.info("stream hub bound", queue=self.queue_name)
+
+    async def _unbind_when_idle(self) -> None:
+        """Unbind once no client has been connected for `UNBIND_AFTER_SECONDS`."""
+        while True:
+            await asyncio.sleep(max(self._idle_since + UNBIND_AFTER_SECONDS - time.monotonic(), 0.0))
+            async with self._binding:
+                if self._subscribers or not self._bound or self._queue is None:
+                    return
+                if time.monotonic() < self._idle_since + UNBIND_AFTER_SECONDS:
+                    continue  # clients came and went meanwhile: idle for less than that
+                try:
+                    for exchange, routing_key in STREAM_BINDINGS:
+                        await self._queue.unbind(exchange, routing_key=routing_key)
+                except Exception as exc:  # bound (or half bound) still: events arrive and are dropped
+                    log.warning("stream hub could not unbind", error=str(exc))
+                    return
+                self._bound = False
+                log.info("stream hub unbound: no clients", queue=self.queue_name)
+                return
 
     def _on_reconnect(self, *_: Any) -> None:
         # Whatever was published while we were away never reached this queue: let every client
@@ -127,10 +174,11 @@ class StreamHub:
     async def stop(self) -> None:
         """End every stream and stop consuming."""
         self.drop_all("shutdown")
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        for task in (self._task, self._unbinder):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self._connection is not None:
             self._connection.reconnect_callbacks.discard(self._on_reconnect)
         if self._channel is not None:
@@ -138,11 +186,16 @@ class StreamHub:
                 await self._channel.close()
         self._channel = None
 
-    def subscribe(self, *, account_id: uuid.UUID, user_id: uuid.UUID) -> Subscriber:
-        """Register a client; events of its account are buffered for it from now on."""
+    async def subscribe(self, *, account_id: uuid.UUID, user_id: uuid.UUID) -> Subscriber:
+        """Register a client; events of its account are buffered for it once this returns."""
         subscriber = Subscriber(account_id=account_id, user_id=user_id, buffer=self._buffer)
         self._subscribers.setdefault(account_id, set()).add(subscriber)
         CONNECTIONS.inc()
+        try:
+            await self._ensure_bound()
+        except BaseException:
+            self.unsubscribe(subscriber)
+            raise
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -154,6 +207,12 @@ class StreamHub:
         if not group:
             del self._subscribers[subscriber.account_id]
         CONNECTIONS.dec()
+        if not self._subscribers:
+            self._idle_since = time.monotonic()
+            if self._unbinder is None or self._unbinder.done():
+                self._unbinder = asyncio.get_running_loop().create_task(
+                    self._unbind_when_idle(), name="stream-hub-unbind"
+                )
 
     def drop_all(self, reason: str) -> None:
         """Disconnect every client of this replica."""

@@ -132,7 +132,12 @@ async def escalation_stream(
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "Live stream not available yet", headers={"Retry-After": "1"}
         )
-    subscriber = hub.subscribe(account_id=caller.account_id, user_id=caller.id)
+    try:
+        subscriber = await hub.subscribe(account_id=caller.account_id, user_id=caller.id)
+    except Exception as exc:  # the broker went away between the readiness check and the binding
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "Live stream not available yet", headers={"Retry-After": "1"}
+        ) from exc
     resume = last_event_id_header or last_event_id
     content = _events(
         db=request.app.state.db,
