@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
@@ -62,3 +64,37 @@ async def test_targets_inserted_at_once_and_redelivery_judged(db):
     assert after["b@example.com"][:2] == (DeliveryStatus.failed, 1)
     assert after["b@example.com"][2] == ledger.CRASHED_IN_FLIGHT
     assert after["gone@example.com"][0] == DeliveryStatus.skipped
+
+
+async def test_outcomes_finishing_together_share_a_statement_and_each_is_kept(db):
+    team = await make_team(db, engineers=1)
+    event = await make_escalation(db, team, escalator=team.owner)
+    recipients = [f"r{i}@example.com" for i in range(4)]
+    created = await ledger.insert_rows(
+        db.driver, event=event, channel="email", rows=[(r, None) for r in recipients]
+    )
+    writer = ledger.OutcomeWriter(db.driver)
+    outcomes = [
+        ledger.outcome(created[recipients[0]], status=DeliveryStatus.sent, external_id="<m0@x>"),
+        ledger.outcome(created[recipients[1]], status=DeliveryStatus.sent, external_id="<m1@x>"),
+        ledger.outcome(created[recipients[2]], status=DeliveryStatus.retrying, error="451 try later"),
+        ledger.outcome(created[recipients[3]], status=DeliveryStatus.failed, error="550 no such user"),
+    ]
+    await asyncio.gather(*(writer.record(o) for o in outcomes))
+    async with db.driver() as conn:
+        rows = {
+            r["recipient"]: r
+            for r in await conn.fetch(
+                "SELECT recipient, status, external_id, last_error, updated_at FROM deliveries WHERE event_id = $1",
+                event.id,
+            )
+        }
+    assert [(rows[r]["status"], rows[r]["external_id"], rows[r]["last_error"]) for r in recipients] == [
+        ("sent", "<m0@x>", None),
+        ("sent", "<m1@x>", None),
+        ("retrying", None, "451 try later"),
+        ("failed", None, "550 no such user"),
+    ]
+    # The first went on its own; the three that finished while it was being written went in one
+    # statement (one transaction: one now()).
+    assert len({rows[r]["updated_at"] for r in recipients}) == 2

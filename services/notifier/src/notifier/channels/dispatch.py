@@ -26,15 +26,21 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class LedgerAccess:
-    """How ledger steps reach the database: a transaction, or one driver-level statement."""
+    """How ledger steps reach the database: a transaction, one driver-level statement, or the
+    channel's outcome writer (outcomes of calls that finish together share a statement)."""
 
     new_uow: ledger.UowFactory
     connect: ledger.Connect
+    outcomes: ledger.OutcomeWriter
 
     @classmethod
     def of(cls, db: Database) -> LedgerAccess:
-        """Both ways, on `db`'s pool."""
-        return cls(new_uow=lambda: UnitOfWork(db.sessions), connect=db.driver)
+        """Every way, on `db`'s pool."""
+        return cls(
+            new_uow=lambda: UnitOfWork(db.sessions),
+            connect=db.driver,
+            outcomes=ledger.OutcomeWriter(db.driver),
+        )
 
 
 async def deliver(
@@ -97,8 +103,8 @@ async def deliver(
             error, permanent = f"{type(exc).__name__}: {exc}", True
         else:
             SEND_SECONDS.labels(name, "sent").observe(time.monotonic() - started)
-            await ledger.record_outcome(
-                connect, claim.delivery_id, status=DeliveryStatus.sent, external_id=sent.external_id
+            await access.outcomes.record(
+                ledger.outcome(claim.delivery_id, status=DeliveryStatus.sent, external_id=sent.external_id)
             )
             DELIVERIES.labels(name, DeliveryStatus.sent.value).inc()
             return DeliveryStatus.sent
@@ -113,7 +119,7 @@ async def deliver(
             error = f"gave up after {attempts} attempts (retry budget spent): {error}"
             permanent = True
         status = DeliveryStatus.failed if permanent else DeliveryStatus.retrying
-        await ledger.record_outcome(connect, claim.delivery_id, status=status, error=error)
+        await access.outcomes.record(ledger.outcome(claim.delivery_id, status=status, error=error))
         DELIVERIES.labels(name, status.value).inc()
         log.warning(
             "channel send failed",

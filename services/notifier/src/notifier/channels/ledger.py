@@ -49,12 +49,14 @@ UPDATE deliveries SET status = 'pending', attempts = attempts + 1, updated_at = 
 WHERE id = $1 AND attempts = $2 AND status IN ('pending', 'retrying')
 RETURNING attempts
 """
-# NULL arguments keep what the row has: a `sent` row keeps the error of its last failed attempt.
-RECORD_OUTCOME = """
-UPDATE deliveries
-SET status = $2, last_error = coalesce($3, last_error), external_id = coalesce($4, external_id),
-    updated_at = now()
-WHERE id = $1
+# Outcomes of any number of rows (one array per column). NULLs keep what the row has: a `sent`
+# row keeps the error of its last failed attempt.
+RECORD_OUTCOMES = """
+UPDATE deliveries AS d
+SET status = o.status, last_error = coalesce(o.error, d.last_error),
+    external_id = coalesce(o.external_id, d.external_id), updated_at = now()
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS o(id, status, error, external_id)
+WHERE d.id = o.id
 """
 REOPEN_FAILED = """
 UPDATE deliveries SET status = 'retrying', attempts = 0, updated_at = now()
@@ -160,6 +162,44 @@ async def begin_attempt(connect: Connect, delivery_id: uuid.UUID, *, after: int)
     return None if attempts is None else int(attempts)
 
 
+Outcome = tuple[uuid.UUID, str, str | None, str | None]
+
+
+def outcome(
+    delivery_id: uuid.UUID,
+    *,
+    status: DeliveryStatus,
+    error: str | None = None,
+    external_id: str | None = None,
+) -> Outcome:
+    """What a call did, as `record_outcomes` writes it."""
+    return (
+        delivery_id,
+        status.value,
+        None if error is None else error[:ERROR_LIMIT],
+        None if external_id is None else external_id[:300],
+    )
+
+
+async def record_outcomes(connect: Connect, outcomes: Sequence[Outcome]) -> None:
+    """Record what calls did: `sent` (with the channel's id), `retrying` or `failed` (with why)."""
+    columns = [list(column) for column in zip(*outcomes, strict=True)]
+    # The calls have been made: losing their outcome to a database blip would leave the rows
+    # `pending`, and the redelivery would then record sent messages as failed. Wait for the database.
+    deadline = time.monotonic() + OUTCOME_PATIENCE_SECONDS
+    delay = 0.1
+    while True:
+        try:
+            async with connect() as conn:
+                await conn.execute(RECORD_OUTCOMES, *columns)
+            return
+        except Exception as exc:
+            if not database_unavailable(exc) or time.monotonic() + delay > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 async def record_outcome(
     connect: Connect,
     delivery_id: uuid.UUID,
@@ -168,27 +208,44 @@ async def record_outcome(
     error: str | None = None,
     external_id: str | None = None,
 ) -> None:
-    """Record what the call did: `sent` (with the channel's id), `retrying` or `failed` (with why)."""
-    args = (
-        delivery_id,
-        status.value,
-        None if error is None else error[:ERROR_LIMIT],
-        None if external_id is None else external_id[:300],
+    """Record what one call did (see `record_outcomes`)."""
+    await record_outcomes(
+        connect, [outcome(delivery_id, status=status, error=error, external_id=external_id)]
     )
-    # The call has been made: losing its outcome to a database blip would leave the row `pending`,
-    # and the redelivery would then record a sent message as failed. Wait for the database instead.
-    deadline = time.monotonic() + OUTCOME_PATIENCE_SECONDS
-    delay = 0.1
-    while True:
-        try:
-            async with connect() as conn:
-                await conn.execute(RECORD_OUTCOME, *args)
-            return
-        except Exception as exc:
-            if not database_unavailable(exc) or time.monotonic() + delay > deadline:
-                raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+
+
+class OutcomeWriter:
+    """Records the outcomes of a channel's calls, those that finish together in one statement.
+
+    Three emails of an escalation answer within a millisecond of each other: one statement records
+    the three. One statement is in flight at a time; the outcomes arriving meanwhile go in the next.
+    Each caller returns once its own outcome is committed, as with `record_outcome`.
+    """
+
+    def __init__(self, connect: Connect) -> None:
+        self._connect = connect
+        self._turn = asyncio.Lock()
+        self._waiting: list[tuple[Outcome, asyncio.Future[None]]] = []
+
+    async def record(self, done: Outcome) -> None:
+        """Record `done` (with whatever else is waiting); returns once committed."""
+        committed = asyncio.get_running_loop().create_future()
+        self._waiting.append((done, committed))
+        # Each waiting caller takes a turn and each turn writes whatever waits: none is left behind.
+        async with self._turn:
+            batch, self._waiting = self._waiting, []
+            if batch:
+                try:
+                    await record_outcomes(self._connect, [item for item, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                else:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(None)
+        await committed
 
 
 async def reopen_failed(connect: Connect, event_id: uuid.UUID, channel: str) -> int:
