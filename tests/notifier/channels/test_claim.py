@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+import pytest
 from aio_pika.abc import AbstractRobustConnection
 
-from flowpilot_shared.consumer.runtime import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import HandoffClaimed, HandoffClaimedData, HandoffEscalated
 from notifier.settings import NotifierSettings
@@ -16,6 +16,9 @@ from tests.fakes.teams import FakeTeams
 from tests.harness.factories import Team, make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.notifier.channels.conftest import Chat, configure_chat, deliveries, publish
+
+# Every test here runs with the channel consumers started (the fixture starts and stops them).
+pytestmark = pytest.mark.usefixtures("channel_consumers")
 
 
 def claim_of(team: Team, escalation: HandoffEscalated, claimer_index: int = 2) -> HandoffClaimed:
@@ -56,7 +59,6 @@ async def test_claim_updates_the_slack_message_and_posts_a_teams_follow_up(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     slack: FakeSlack,
     teams: FakeTeams,
 ) -> None:
@@ -91,7 +93,6 @@ async def test_claim_handled_before_its_escalation_still_updates_the_message(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     slack: FakeSlack,
 ) -> None:
     """The claim's lookup can come before the escalation's ledger row exists (both delivered at once)."""
@@ -109,7 +110,6 @@ async def test_claim_without_a_posted_message_is_recorded_as_skipped(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     slack: FakeSlack,
 ) -> None:
     _, _, claim = await slack_escalation_and_claim(db, channel_settings, slack)

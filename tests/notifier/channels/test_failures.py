@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
 from aio_pika.abc import AbstractRobustConnection
 
-from flowpilot_shared.consumer.runtime import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.models.notifications import DeliveryStatus
 from notifier.settings import NotifierSettings
@@ -24,6 +24,9 @@ from tests.notifier.channels.conftest import (
     sync_probe,
 )
 
+# Every test here runs with the channel consumers started (the fixture starts and stops them).
+pytestmark = pytest.mark.usefixtures("channel_consumers")
+
 
 async def statuses(db: Database, event_id: uuid.UUID, channel: str) -> list[str]:
     return [r.status for r in await deliveries(db, event_id, channel)]
@@ -33,7 +36,6 @@ async def test_smtp_down_then_back_sends_each_email_once_without_delaying_slack(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
     slack: FakeSlack,
 ) -> None:
@@ -70,7 +72,6 @@ async def test_smtp_down_then_back_sends_each_email_once_without_delaying_slack(
 async def test_smtp_4xx_is_retried_and_5xx_fails_at_once(
     db: Database,
     amqp: AbstractRobustConnection,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
 ) -> None:
     team = await make_team(db, engineers=2)
@@ -101,7 +102,6 @@ async def test_slack_429_with_retry_after_then_200_posts_once(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     slack: FakeSlack,
 ) -> None:
     team = await make_team(db, engineers=1)
@@ -124,7 +124,6 @@ async def test_slack_rate_limited_past_the_sdk_retry_is_retried_by_the_ledger(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     slack: FakeSlack,
 ) -> None:
     team = await make_team(db, engineers=1)
@@ -147,7 +146,6 @@ async def test_slack_invalid_auth_fails_without_retries_and_email_is_unaffected(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     slack: FakeSlack,
     smtp: FakeSmtp,
 ) -> None:
@@ -173,7 +171,6 @@ async def test_teams_5xx_is_retried_and_4xx_is_final(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     teams: FakeTeams,
 ) -> None:
     team = await make_team(db, engineers=1)
