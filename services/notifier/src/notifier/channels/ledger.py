@@ -217,8 +217,9 @@ async def record_outcome(
 class OutcomeWriter:
     """Records the outcomes of a channel's calls, those that finish together in one statement.
 
-    Three emails of an escalation answer within a millisecond of each other: one statement records
-    the three. One statement is in flight at a time; the outcomes arriving meanwhile go in the next.
+    An escalation's emails are sent concurrently and their outcomes often arrive together: one
+    statement records them. One statement is in flight at a time; those arriving meanwhile go in the
+    next.
     Each caller returns once its own outcome is committed, as with `record_outcome`.
     """
 

@@ -57,6 +57,12 @@ class ClientStream(EventSourceResponse):
             self._hub.unsubscribe(self._subscriber)
 
 
+def _not_available() -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE, "Live stream not available yet", headers={"Retry-After": "1"}
+    )
+
+
 def _sse(event: StreamEvent) -> bytes:
     PUSHED.labels(event.event).inc()
     return event.frame
@@ -129,15 +135,11 @@ async def escalation_stream(
     hub: StreamHub = request.app.state.stream_hub
     settings: NotifierSettings = request.app.state.settings
     if not hub.ready:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "Live stream not available yet", headers={"Retry-After": "1"}
-        )
+        raise _not_available()
     try:
         subscriber = await hub.subscribe(account_id=caller.account_id, user_id=caller.id)
     except Exception as exc:  # the broker went away between the readiness check and the binding
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "Live stream not available yet", headers={"Retry-After": "1"}
-        ) from exc
+        raise _not_available() from exc
     resume = last_event_id_header or last_event_id
     content = _events(
         db=request.app.state.db,
