@@ -94,6 +94,7 @@ async def test_a_failing_event_in_a_batch_leaves_the_others_handled(amqp, db, co
         for event in events:
             await publish_raw(amqp, ROUTING_KEY, event.model_dump_json().encode(), message_id=str(event.id))
         await wait_until(lambda: _is(len(handler.calls) >= 2), message="two batches started")
+        await wait_until(lambda: _all_delivered(amqp, queue_spec), message="the rest delivered, waiting")
         handler.release.set()
         good = [e.id for e in events if e.id != broken]
         inbox = await wait_until(
@@ -114,6 +115,16 @@ async def test_a_failing_event_in_a_batch_leaves_the_others_handled(amqp, db, co
 
 async def _is(value: bool) -> bool:
     return value
+
+
+async def _all_delivered(amqp, spec: QueueSpec) -> bool:
+    """Nothing left in the queue itself: every message is with the consumer (unacked)."""
+    channel = await amqp.channel()
+    try:
+        queue = await channel.declare_queue(spec.name, passive=True)
+        return queue.declaration_result.message_count == 0
+    finally:
+        await channel.close()
 
 
 async def _when_all(rows: Any, count: int) -> dict[uuid.UUID, str] | None:
