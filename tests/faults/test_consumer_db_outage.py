@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from flowpilot_shared.broker.topology import QueueSpec, declare_queue
-from flowpilot_shared.consumer.runtime import Consumer, HandlerContext
+from flowpilot_shared.consumer import Consumer, HandlerContext
 from flowpilot_shared.db import database_unavailable
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models import InboxRecord

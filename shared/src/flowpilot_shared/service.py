@@ -17,7 +17,7 @@ from prometheus_client import Gauge
 
 from flowpilot_shared.broker.publisher import connect
 from flowpilot_shared.closing import close_quietly
-from flowpilot_shared.consumer.runtime import Consumer
+from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.logging import configure_logging
 from flowpilot_shared.outbox.relay import OutboxRelay

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from flowpilot_shared.broker.topology import NOTIFIER_CHAT, NOTIFIER_EMAIL, NOTIFIER_TEAMS, declare_queue
-from flowpilot_shared.consumer.runtime import Consumer
+from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent, event_to_json
 from flowpilot_shared.integrations import save_integration

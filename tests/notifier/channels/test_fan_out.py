@@ -8,7 +8,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 from aio_pika.abc import AbstractRobustConnection
 from sqlalchemy import update
 
-from flowpilot_shared.consumer.runtime import Consumer
+from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.models import User
 from flowpilot_shared.models.notifications import Delivery, DeliveryStatus

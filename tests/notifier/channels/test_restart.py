@@ -6,7 +6,7 @@ import time
 
 from aio_pika.abc import AbstractRobustConnection
 
-from flowpilot_shared.consumer.runtime import Consumer
+from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.service import ServiceRuntime
 from notifier.channels import build_channel_consumers

@@ -8,7 +8,7 @@ from docgen.consumer import build_consumers
 from docgen.generation import Generator
 from docgen.regenerate.views import router as regenerate_router
 from docgen.settings import DocgenSettings
-from flowpilot_shared.consumer.runtime import Consumer
+from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.service import ServiceRuntime, runtime_readiness, service_lifespan
 from flowpilot_shared.web.app import create_service_app
 

@@ -19,7 +19,7 @@ from docgen.metrics import DUPLICATES, GENERATIONS
 from docgen.settings import DocgenSettings
 from docgen.store import is_documented, store_generation
 from flowpilot_shared.broker.topology import DOCGEN_ESCALATIONS
-from flowpilot_shared.consumer.runtime import ALREADY_DONE, Consumer, HandlerContext, PermanentError
+from flowpilot_shared.consumer import ALREADY_DONE, Consumer, HandlerContext, PermanentError
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent, HandoffEscalated
 

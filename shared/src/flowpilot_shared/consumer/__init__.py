@@ -1,11 +1,21 @@
 """Consumer runtime: inbox dedupe, ack after commit, bounded retries, dead-lettering."""
 
-from flowpilot_shared.consumer.runtime import (
+from flowpilot_shared.consumer.contract import (
     ALREADY_DONE,
-    Consumer,
+    Handler,
     HandlerContext,
     PermanentError,
+    Prepare,
     TransientError,
 )
+from flowpilot_shared.consumer.runtime import Consumer
 
-__all__ = ["ALREADY_DONE", "Consumer", "HandlerContext", "PermanentError", "TransientError"]
+__all__ = [
+    "ALREADY_DONE",
+    "Consumer",
+    "Handler",
+    "HandlerContext",
+    "PermanentError",
+    "Prepare",
+    "TransientError",
+]

@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 import aio_pika
 import structlog
@@ -32,12 +29,19 @@ from flowpilot_shared.broker.publisher import build_message
 from flowpilot_shared.broker.topology import DLX_EXCHANGE, QueueSpec, declare_queue
 from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.consumer.batch import InboxBatcher, ReadyMessage
+from flowpilot_shared.consumer.contract import (
+    ALREADY_DONE,
+    Handler,
+    HandlerContext,
+    PermanentError,
+    Prepare,
+    TransientError,
+)
 from flowpilot_shared.db import Database, database_unavailable
 from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import AnyEvent, parse_event
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -51,51 +55,6 @@ EVENT_LAG = Histogram(
     ["consumer"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
-
-
-class TransientError(Exception):
-    """Worth retrying (a 5xx, a timeout, a refused connection); `retry_after` in seconds if known."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class PermanentError(Exception):
-    """Retrying cannot help: the message goes to the dead-letter queue at once."""
-
-
-class _AlreadyDone:
-    """Marker a `prepare` step returns when the event's effect already exists."""
-
-
-ALREADY_DONE: Any = _AlreadyDone()
-
-
-@dataclass
-class HandlerContext:
-    """What a handler gets besides the event: the inbox transaction and a way to open others."""
-
-    # Driver-level: a handler's plain statements go on `await uow.connection()`, its events through
-    # `uow.add_event`; this runs for every message, so no ORM session per message.
-    uow: DriverUnitOfWork
-    db: Database
-    consumer: str
-    attempt: int
-    redelivered: bool = False
-    prepared: Any = None
-    # Delivery facts a handler may act on, e.g. {"replayed": True} for an operator's DLQ replay.
-    extra: dict[str, object] = field(default_factory=dict)
-
-    def new_uow(self) -> UnitOfWork:
-        """A separate transaction (e.g. to claim a ledger row before an external call)."""
-        return UnitOfWork(self.db.sessions)
-
-
-Handler = Callable[[AnyEvent, HandlerContext], Awaitable[object]]
-# Work done before the inbox transaction opens (slow calls must not hold a pooled connection): it
-# gets the event and the delivery facts (`HandlerContext.extra`); what it returns is `prepared`.
-Prepare = Callable[[AnyEvent, Mapping[str, object]], Awaitable[Any]]
 
 
 def share_of_pool(settings: CoreSettings, consumers: int) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from flowpilot_shared.consumer.runtime import ALREADY_DONE, PermanentError, Prepare
+from flowpilot_shared.consumer import ALREADY_DONE, PermanentError, Prepare
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.notifications import DeliveryStatus

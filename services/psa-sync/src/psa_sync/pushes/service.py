@@ -10,7 +10,7 @@ import httpx
 import structlog
 from prometheus_client import Counter
 
-from flowpilot_shared.consumer.runtime import HandlerContext, PermanentError, TransientError
+from flowpilot_shared.consumer import HandlerContext, PermanentError, TransientError
 from flowpilot_shared.events import (
     AnyEvent,
     DocumentationGenerated,
