@@ -28,15 +28,8 @@ from pydantic import ValidationError
 from flowpilot_shared.broker.publisher import build_message
 from flowpilot_shared.broker.topology import DLX_EXCHANGE, QueueSpec, declare_queue
 from flowpilot_shared.closing import close_quietly
+from flowpilot_shared.consumer import contract
 from flowpilot_shared.consumer.batch import InboxBatcher, ReadyMessage
-from flowpilot_shared.consumer.contract import (
-    ALREADY_DONE,
-    Handler,
-    HandlerContext,
-    PermanentError,
-    Prepare,
-    TransientError,
-)
 from flowpilot_shared.db import Database, database_unavailable
 from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import AnyEvent, parse_event
@@ -77,11 +70,11 @@ class Consumer:
         *,
         name: str,
         spec: QueueSpec,
-        handler: Handler | None,
+        handler: contract.Handler | None,
         db: Database,
         settings: CoreSettings,
         max_attempts: int | None = None,
-        prepare: Prepare | None = None,
+        prepare: contract.Prepare | None = None,
         batch_limit: int = 1,
     ) -> None:
         self.name = name
@@ -143,7 +136,7 @@ class Consumer:
                 PROCESSED.labels(self.name, outcome).inc()
                 await message.ack()
                 return
-            except PermanentError as exc:
+            except contract.PermanentError as exc:
                 await self._dead_letter(message, f"permanent: {exc}", attempts=attempt)
                 return
             except Exception as exc:
@@ -163,7 +156,7 @@ class Consumer:
                         )
                     )
                     continue
-                retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+                retry_after = exc.retry_after if isinstance(exc, contract.TransientError) else None
                 log.warning(
                     "handler failed",
                     consumer=self.name,
@@ -199,7 +192,7 @@ class Consumer:
             # The prepare step did all the work and recorded it (a row per recipient, committed before
             # and after each call): an inbox row per event would be a commit per message telling
             # nothing more, and it would not guard anything, since the step runs before any check.
-            return "duplicate" if prepared is ALREADY_DONE else "processed"
+            return "duplicate" if prepared is contract.ALREADY_DONE else "processed"
         ready = ReadyMessage(event=event, message=message, prepared=prepared, facts=facts, attempt=attempt)
         if self._batcher is not None and attempt == 1:
             outcome = await self._batcher.handle(ready)
@@ -215,9 +208,9 @@ class Consumer:
 
     async def _apply(self, uow: DriverUnitOfWork, ready: ReadyMessage) -> str:
         """Run the handler in `uow` for a message whose inbox row it has just claimed."""
-        if ready.prepared is ALREADY_DONE:
+        if ready.prepared is contract.ALREADY_DONE:
             return "duplicate"
-        context = HandlerContext(
+        context = contract.HandlerContext(
             uow=uow,
             db=self._db,
             consumer=self.name,
@@ -228,7 +221,7 @@ class Consumer:
         )
         assert self._handler is not None
         result = await self._handler(ready.event, context)
-        return "duplicate" if result is ALREADY_DONE else "processed"
+        return "duplicate" if result is contract.ALREADY_DONE else "processed"
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str, attempts: int) -> None:
         """Publish a copy to the dead-letter queue with the reason, then ack the original."""
