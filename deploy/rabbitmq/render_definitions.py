@@ -29,14 +29,16 @@ _SALT = b"\x90\x8d\xc6\x0a"
 GUEST_HASH = base64.b64encode(_SALT + hashlib.sha256(_SALT + b"guest").digest()).decode()
 
 
-def _exchange(name: str, kind: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+def _exchange(
+    name: str, kind: str, arguments: dict[str, Any] | None = None, *, internal: bool = False
+) -> dict[str, Any]:
     return {
         "name": name,
         "vhost": VHOST,
         "type": kind,
         "durable": True,
         "auto_delete": False,
-        "internal": False,
+        "internal": internal,
         "arguments": arguments or {},
     }
 
@@ -45,12 +47,12 @@ def _queue(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "vhost": VHOST, "durable": True, "auto_delete": False, "arguments": arguments}
 
 
-def _binding(source: str, queue: str, key: str) -> dict[str, Any]:
+def _binding(source: str, destination: str, key: str, kind: str = "queue") -> dict[str, Any]:
     return {
         "source": source,
         "vhost": VHOST,
-        "destination": queue,
-        "destination_type": "queue",
+        "destination": destination,
+        "destination_type": kind,
         "routing_key": key,
         "arguments": {},
     }
@@ -75,6 +77,10 @@ def definitions() -> dict[str, Any]:
         queues.append(_queue(spec.dlq, {"x-queue-type": "quorum"}))
         bindings.append(_binding(topology.DLX_EXCHANGE, spec.dlq, spec.dlq))
         bindings.extend(_binding(EVENTS_EXCHANGE, spec.name, key) for key in spec.bindings)
+    bindings.extend(
+        _binding(EVENTS_EXCHANGE, topology.UNCONSUMED_EXCHANGE, key, "exchange")
+        for key in topology.UNCONSUMED_EVENT_TYPES
+    )
     return {
         "rabbitmq_version": "3.13.7",
         "users": [
@@ -107,6 +113,7 @@ def definitions() -> dict[str, Any]:
             _exchange(topology.DLX_EXCHANGE, "direct"),
             _exchange(STREAM_EXCHANGE, "topic"),
             _exchange(EVENTS_EXCHANGE, "topic", {"alternate-exchange": topology.UNROUTED_EXCHANGE}),
+            _exchange(topology.UNCONSUMED_EXCHANGE, "fanout", internal=True),
         ],
         "queues": queues,
         "bindings": bindings,

@@ -2,7 +2,11 @@
 
 Durable queues are quorum queues with `x-delivery-limit` and a dead-letter queue each
 (`<queue>.dlq`, bound to the `flowpilot.dlx` direct exchange). Unroutable events go to the
-`flowpilot.unrouted` alternate exchange instead of vanishing.
+`flowpilot.unrouted` alternate exchange instead of vanishing. Event types no FlowPilot queue consumes
+(yet) are bound to `flowpilot.events.unconsumed`, an internal exchange with no queue: they are
+published for whoever binds to them later and otherwise dropped, so the unrouted queue holds only
+what was misrouted, not every note pushed (a quorum queue on RabbitMQ 3.10 keeps its messages in
+memory, up to its 100,000-message cap).
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
-from flowpilot_shared.events import EVENTS_EXCHANGE, STREAM_EXCHANGE
+from flowpilot_shared.events import DOMAIN_EVENT_TYPES, EVENTS_EXCHANGE, STREAM_EXCHANGE
 
 DLX_EXCHANGE = "flowpilot.dlx"
 UNROUTED_EXCHANGE = "flowpilot.unrouted"
 UNROUTED_QUEUE = "flowpilot.unrouted"
 UNROUTED_MAX_LENGTH = 100_000
+UNCONSUMED_EXCHANGE = "flowpilot.events.unconsumed"
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,11 @@ ALL_QUEUES: tuple[QueueSpec, ...] = (
     PSA_SYNC_DOCUMENTATION,
 )
 
+# Published, but no FlowPilot queue is bound to them (derived, so a new consumer queue takes its type off).
+UNCONSUMED_EVENT_TYPES: tuple[str, ...] = tuple(
+    t for t in DOMAIN_EVENT_TYPES if not any(t in spec.bindings for spec in ALL_QUEUES)
+)
+
 # Event types every notifier replica's private stream queue receives.
 STREAM_EVENT_TYPES: tuple[str, ...] = ("handoff.escalated", "handoff.claimed", "documentation.generated")
 
@@ -73,12 +83,19 @@ async def declare_exchanges(channel: AbstractChannel) -> AbstractExchange:
     await unrouted_queue.bind(unrouted)
     await channel.declare_exchange(DLX_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True)
     await channel.declare_exchange(STREAM_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
-    return await channel.declare_exchange(
+    events = await channel.declare_exchange(
         EVENTS_EXCHANGE,
         aio_pika.ExchangeType.TOPIC,
         durable=True,
         arguments={"alternate-exchange": UNROUTED_EXCHANGE},
     )
+    # Routed to an exchange counts as routed: the alternate exchange no longer sees these types.
+    unconsumed = await channel.declare_exchange(
+        UNCONSUMED_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True, internal=True
+    )
+    for routing_key in UNCONSUMED_EVENT_TYPES:
+        await unconsumed.bind(events, routing_key=routing_key)
+    return events
 
 
 def queue_arguments(spec: QueueSpec, delivery_limit: int) -> dict[str, Any]:

@@ -1,0 +1,51 @@
+"""The broker topology: what reaches the unrouted queue, against the real RabbitMQ."""
+
+from __future__ import annotations
+
+import uuid
+
+from aio_pika.abc import AbstractRobustConnection
+
+from flowpilot_shared.broker.topology import UNCONSUMED_EVENT_TYPES, UNROUTED_QUEUE
+from tests.harness.broker import capture, publish_raw
+from tests.harness.waiting import wait_until
+
+
+async def _take_unrouted(connection: AbstractRobustConnection, seen: set[str]) -> None:
+    """Take what the unrouted queue holds now, remembering the message ids."""
+    channel = await connection.channel()
+    queue = await channel.get_queue(UNROUTED_QUEUE)
+    while (message := await queue.get(fail=False, no_ack=True)) is not None:
+        seen.add(str(message.message_id))
+    await channel.close()
+
+
+async def test_only_misrouted_events_reach_the_unrouted_queue(amqp) -> None:
+    """An event type nobody in FlowPilot consumes is dropped quietly; an unknown type is kept."""
+    assert set(UNCONSUMED_EVENT_TYPES) == {"handoff.parked", "session.resolved", "psa.note_pushed"}
+    known = {key: f"known-{key}-{uuid.uuid4().hex}" for key in UNCONSUMED_EVENT_TYPES}
+    for key, message_id in known.items():
+        await publish_raw(amqp, key, b"{}", message_id=message_id)
+    # Published (and confirmed) after the known types: once it is in the queue, they would be too.
+    misrouted = f"misrouted-{uuid.uuid4().hex}"
+    await publish_raw(amqp, "handoff.escalatd", b"{}", message_id=misrouted)
+    seen: set[str] = set()
+
+    async def arrived() -> bool:
+        await _take_unrouted(amqp, seen)
+        return misrouted in seen
+
+    await wait_until(arrived, message="the misrouted event reaches flowpilot.unrouted")
+    assert not seen & set(known.values())
+
+
+async def test_a_queue_bound_to_an_unconsumed_type_still_receives_it(amqp) -> None:
+    """The drop only applies while nobody listens: a later subscriber gets the events."""
+    captured = await capture(amqp, "psa.note_pushed")
+    message_id = f"note-{uuid.uuid4().hex}"
+    await publish_raw(amqp, "psa.note_pushed", b"{}", message_id=message_id)
+
+    async def received() -> bool:
+        return any(m.message_id == message_id for m in captured.messages)
+
+    await wait_until(received, message="the subscriber receives psa.note_pushed")
