@@ -42,7 +42,11 @@ async def _generated_rows(db: Database, session_id: uuid.UUID | None) -> int:
         return int((await session.execute(query)).scalar_one())
 
 
-async def test_duplicates_and_two_replicas_make_one_documentation(db, amqp, docgen_settings, fake_anthropic):
+@pytest.mark.parametrize("model", [True, False], ids=["model", "template"])
+async def test_duplicates_and_two_replicas_make_one_documentation(
+    db, amqp, docgen_settings, fake_anthropic, model
+):
+    """With a model the duplicates stop at the 'already documented?' check; without, at the write."""
     fake_anthropic.delay(4, seconds=0.3)  # keep model calls in flight so the replicas overlap
     team = await make_team(db)
     event = await make_escalation(db, team, escalator=team.users[1])
@@ -50,7 +54,7 @@ async def test_duplicates_and_two_replicas_make_one_documentation(db, amqp, docg
     body = json.dumps(event_to_json(event)).encode()
     captured = await capture(amqp, "documentation.generated")
     before = _outcomes()
-    settings = docgen_settings()
+    settings = docgen_settings() if model else docgen_settings(anthropic_api_key=None)
     async with running_docgen(settings), running_docgen(settings):
         await stage(db, event)
         await publish_raw(amqp, "handoff.escalated", body, message_id=str(event.id))

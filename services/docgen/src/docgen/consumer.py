@@ -43,13 +43,18 @@ class DocgenConsumer(Consumer):
         self._generator = generator
 
     async def _generate(self, event: AnyEvent, facts: Mapping[str, object]) -> Any:
-        """Outside any transaction: skip a documented handoff, else generate (AI or template)."""
+        """Outside any transaction: skip a documented handoff, else generate (AI or template).
+
+        The check spares a redelivery its model call; the template costs less than the query, and
+        the write below refuses a second documentation either way.
+        """
         if not isinstance(event, HandoffEscalated):
             raise PermanentError(f"unexpected event type {event.type}")
-        async with self._db.driver() as conn:
-            if await is_documented(conn, event.data.handoff_id):
-                DUPLICATES.inc()
-                return ALREADY_DONE
+        if self._generator.uses_model:
+            async with self._db.driver() as conn:
+                if await is_documented(conn, event.data.handoff_id):
+                    DUPLICATES.inc()
+                    return ALREADY_DONE
         doc = DocInput.from_event(event)
         return doc, await self._generator.generate(doc)
 

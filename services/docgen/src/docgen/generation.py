@@ -34,6 +34,11 @@ class Generator:
 
             self._claude = ClaudeClient(settings)
 
+    @property
+    def uses_model(self) -> bool:
+        """Whether generating calls the model (a key is configured), so is worth avoiding twice."""
+        return self._claude is not None
+
     async def close(self) -> None:
         """Release the SDK client."""
         if self._claude is not None:
