@@ -105,21 +105,37 @@ async def test_outbound_urls_checked_when_sent(system, db, core_settings):
             config={"base_url": f"{recorder.server.url}/redirect/apis/3.0"},
             secrets=creds,
         )
+        # And a Teams webhook that answers: its signed URL is called, and logged nowhere.
+        sent_webhook_sig = uuid.uuid4().hex
+        await set_integration(
+            db,
+            core_settings,
+            redirecting,
+            IntegrationKind.teams,
+            config={},
+            secrets={"webhook_url": f"{recorder.server.url}/webhook?sig={sent_webhook_sig}"},
+        )
         escalations, events = await staged_escalations(db, redirecting, 1)
         await commit_events(db, events)
         session = [uuid.UUID(escalations[0].session_id)]
 
-        async def push_failed() -> PsaPush | None:
+        async def push_failed_and_card_sent() -> PsaPush | None:
             pushes = await _rows(db, PsaPush, session)
-            return pushes[0] if pushes and pushes[0].status == "failed" else None
+            sent = [d for d in await _rows(db, Delivery, session) if d.channel == "teams" and d.status == "sent"]
+            return pushes[0] if pushes and pushes[0].status == "failed" and sent else None
 
         push = await wait_until(
-            push_failed, timeout=60, interval=0.3, message="redirected push recorded failed"
+            push_failed_and_card_sent,
+            timeout=60,
+            interval=0.3,
+            message="redirected push recorded failed, Teams card sent",
         )
         assert push.last_error and "302" in push.last_error, push.last_error
-        assert recorder.paths and all(p.startswith("/redirect") for p in recorder.paths), recorder.paths
+        assert "/webhook" in recorder.paths, recorder.paths
+        assert all(p.startswith(("/redirect", "/webhook")) for p in recorder.paths), recorder.paths
 
         logs = system.logs()
-        assert secret_key not in logs and secret_webhook_sig not in logs, "a secret reached a log line"
+        for secret in (secret_key, secret_webhook_sig, sent_webhook_sig):
+            assert secret not in logs, "a secret reached a log line"
     finally:
         recorder.server.stop()

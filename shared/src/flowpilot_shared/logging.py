@@ -6,10 +6,16 @@ import logging
 
 import structlog
 
+# Libraries whose INFO lines echo a request's full URL: a Teams Workflows webhook URL carries its
+# signature, so those lines would put an integration secret in the log. Their warnings still show.
+URL_ECHOING_LOGGERS = ("httpx",)
+
 
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     """Route stdlib and structlog output through one renderer at `level`."""
     logging.basicConfig(level=level.upper(), format="%(message)s")
+    for name in URL_ECHOING_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
