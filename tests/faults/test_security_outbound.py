@@ -121,7 +121,9 @@ async def test_outbound_urls_checked_when_sent(system, db, core_settings):
 
         async def push_failed_and_card_sent() -> PsaPush | None:
             pushes = await _rows(db, PsaPush, session)
-            sent = [d for d in await _rows(db, Delivery, session) if d.channel == "teams" and d.status == "sent"]
+            sent = [
+                d for d in await _rows(db, Delivery, session) if d.channel == "teams" and d.status == "sent"
+            ]
             return pushes[0] if pushes and pushes[0].status == "failed" and sent else None
 
         push = await wait_until(
