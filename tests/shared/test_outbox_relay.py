@@ -11,7 +11,12 @@ from sqlalchemy import delete, func, select, text
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.driver_uow import DriverUnitOfWork, outbox_args, outbox_sql
-from flowpilot_shared.events import NotificationCreated, NotificationCreatedData
+from flowpilot_shared.events import (
+    NotificationCreated,
+    NotificationCreatedData,
+    PsaNotePushed,
+    PsaNotePushedData,
+)
 from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
@@ -273,3 +278,39 @@ async def test_a_stream_event_with_no_listener_does_not_hold_up_its_session(db, 
         )
     finally:
         await relay.stop()
+
+
+async def test_an_event_type_nobody_consumes_is_published_at_once(db, amqp, core_settings):
+    # psa.note_pushed has no FlowPilot queue: it is not returned to the relay as unroutable (which
+    # would fail the row, back the relay off and hold up its session), it is simply published.
+    captured = await capture(amqp, "handoff.escalated")
+    team = await make_team(db)
+    escalated = await make_escalation(db, team, escalator=team.users[1])
+    note = PsaNotePushed(
+        account_id=escalated.account_id,
+        session_id=escalated.session_id,
+        data=PsaNotePushedData(
+            push_id=uuid.uuid4(),
+            documentation_id=uuid.uuid4(),
+            handoff_id=escalated.data.handoff_id,
+            provider="connectwise",
+            ticket_id="1000",
+            external_note_id="1",
+        ),
+    )
+    async with UnitOfWork(db.sessions) as uow:
+        uow.add_event(note)
+        uow.add_event(escalated)
+        await uow.commit()
+    relay = OutboxRelay(db=db, settings=core_settings, name="test")
+    await relay.start()
+    try:
+        await wait_until(lambda: _found(captured, escalated.id), message="the session's next event published")
+        await wait_until(
+            lambda: _all_marked(db, [note.id, escalated.id]), message="both rows marked published"
+        )
+    finally:
+        await relay.stop()
+    async with db.sessions() as session:
+        attempts = await session.scalar(select(OutboxEvent.attempts).where(OutboxEvent.id == note.id))
+    assert attempts == 0, "the note's publish failed before it went out"

@@ -9,9 +9,8 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 from aio_pika.connection import make_url
 
-from flowpilot_shared.broker.topology import declare_exchanges
+from flowpilot_shared.broker.topology import declare_exchanges, expects_a_queue
 from flowpilot_shared.closing import close_quietly
-from flowpilot_shared.events import STREAM_EXCHANGE
 
 
 def robust_connection(amqp_url: str, name: str) -> AbstractRobustConnection:
@@ -75,14 +74,19 @@ class Publisher:
 
         A domain event no queue takes is returned (and raises). A stream-only event is a live push
         to the notifier replicas that have clients right now: with none, nobody is waiting for it,
-        and a client that connects later replays it from the event log.
+        and a client that connects later replays it from the event log. An event type no FlowPilot
+        queue consumes goes to whoever binds to it, possibly nobody.
         """
         channel = await self.channel()
         target = self._exchanges.get(exchange)
         if target is None:
             target = self._exchanges[exchange] = await channel.get_exchange(exchange, ensure=False)
-        mandatory = exchange != STREAM_EXCHANGE
-        await target.publish(message, routing_key=routing_key, mandatory=mandatory, timeout=self._timeout)
+        await target.publish(
+            message,
+            routing_key=routing_key,
+            mandatory=expects_a_queue(exchange, routing_key),
+            timeout=self._timeout,
+        )
 
     async def close(self) -> None:
         """Close the channel and the connection."""

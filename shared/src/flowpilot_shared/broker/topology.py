@@ -64,6 +64,13 @@ UNCONSUMED_EVENT_TYPES: tuple[str, ...] = tuple(
     t for t in DOMAIN_EVENT_TYPES if not any(t in spec.bindings for spec in ALL_QUEUES)
 )
 
+
+def expects_a_queue(exchange: str, routing_key: str) -> bool:
+    """Whether a publish must reach a queue (published mandatory): a domain event a FlowPilot queue
+    consumes. Stream-only events and unconsumed types may reach none, by design."""
+    return exchange == EVENTS_EXCHANGE and routing_key not in UNCONSUMED_EVENT_TYPES
+
+
 # Event types every notifier replica's private stream queue receives.
 STREAM_EVENT_TYPES: tuple[str, ...] = ("handoff.escalated", "handoff.claimed", "documentation.generated")
 

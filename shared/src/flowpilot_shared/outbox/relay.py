@@ -134,11 +134,10 @@ class OutboxRelay:
         if published:
             await conn.execute(MARK_PUBLISHED, now, published)
         if failed:
-            await conn.execute(
-                RECORD_FAILURES,
-                [row_id for row_id, _ in failed],
-                [f"{type(error).__name__}: {error}"[:1000] for _, error in failed],
-            )
+            errors = [f"{type(error).__name__}: {error}"[:1000] for _, error in failed]
+            await conn.execute(RECORD_FAILURES, [row_id for row_id, _ in failed], errors)
+            # Once per pass, and passes back off while rows fail: visible without flooding the log.
+            log.warning("outbox rows not published", relay=self._name, rows=len(failed), error=errors[0])
         for row, result in zip(rows, results, strict=True):
             if result is None:
                 PUBLISHED.labels(row["routing_key"]).inc()
