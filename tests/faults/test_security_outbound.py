@@ -36,6 +36,13 @@ async def _rows(db, model, session_ids):  # type: ignore[no-untyped-def]
         return (await s.execute(select(model).where(model.session_id.in_(session_ids)))).scalars().all()
 
 
+async def _teams_webhook(db, core_settings, team, url: str) -> None:  # type: ignore[no-untyped-def]
+    """Save a Teams integration straight to the database (no URL check on the way in)."""
+    await set_integration(
+        db, core_settings, team, IntegrationKind.teams, config={}, secrets={"webhook_url": url}
+    )
+
+
 @pytest.mark.faults
 @pytest.mark.timeout(180)
 async def test_outbound_urls_checked_when_sent(system, db, core_settings):
@@ -50,13 +57,8 @@ async def test_outbound_urls_checked_when_sent(system, db, core_settings):
         system.env["FLOWPILOT_ALLOW_LOOPBACK_INTEGRATIONS"] = "false"
         system.start(["notifier", "docgen", "psa-sync"])
         locked = await make_team(db, engineers=1)
-        await set_integration(
-            db,
-            core_settings,
-            locked,
-            IntegrationKind.teams,
-            config={},
-            secrets={"webhook_url": f"{recorder.server.url}/webhook?sig={secret_webhook_sig}"},
+        await _teams_webhook(
+            db, core_settings, locked, f"{recorder.server.url}/webhook?sig={secret_webhook_sig}"
         )
         await set_integration(
             db,
@@ -107,13 +109,8 @@ async def test_outbound_urls_checked_when_sent(system, db, core_settings):
         )
         # And a Teams webhook that answers: its signed URL is called, and logged nowhere.
         sent_webhook_sig = uuid.uuid4().hex
-        await set_integration(
-            db,
-            core_settings,
-            redirecting,
-            IntegrationKind.teams,
-            config={},
-            secrets={"webhook_url": f"{recorder.server.url}/webhook?sig={sent_webhook_sig}"},
+        await _teams_webhook(
+            db, core_settings, redirecting, f"{recorder.server.url}/webhook?sig={sent_webhook_sig}"
         )
         escalations, events = await staged_escalations(db, redirecting, 1)
         await commit_events(db, events)

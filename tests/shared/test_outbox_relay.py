@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, text
 from flowpilot_shared.db import Database
 from flowpilot_shared.driver_uow import DriverUnitOfWork, outbox_args, outbox_sql
 from flowpilot_shared.events import (
+    HandoffEscalated,
     NotificationCreated,
     NotificationCreatedData,
     PsaNotePushed,
@@ -244,12 +245,8 @@ async def test_commit_wakes_the_active_relay_at_once(db, amqp, core_settings, wr
         await other.dispose()
 
 
-async def test_a_stream_event_with_no_listener_does_not_hold_up_its_session(db, amqp, core_settings):
-    # No notifier replica has a client, so nothing is bound to the stream exchange: the bell's
-    # live push has nobody to reach, and the domain event behind it in the session still goes out.
-    captured = await capture(amqp)
-    team = await make_team(db)
-    escalated = await make_escalation(db, team, escalator=team.users[1])
+def _bell_for(escalated: HandoffEscalated) -> tuple[NotificationCreated, uuid.UUID]:
+    """A stream-only bell push for the escalation's first recipient (and that user's id)."""
     recipient = escalated.data.recipients[0]
     bell = NotificationCreated(
         account_id=escalated.account_id,
@@ -265,41 +262,34 @@ async def test_a_stream_event_with_no_listener_does_not_hold_up_its_session(db, 
             created_at=escalated.occurred_at,
         ),
     )
-    async with UnitOfWork(db.sessions) as uow:
-        uow.add_event(bell, user_id=recipient.id)
-        uow.add_event(escalated)
-        await uow.commit()
-    relay = OutboxRelay(db=db, settings=core_settings, name="test")
-    await relay.start()
-    try:
-        await wait_until(lambda: _found(captured, escalated.id), message="the session's next event published")
-        await wait_until(
-            lambda: _all_marked(db, [bell.id, escalated.id]), message="both rows marked published"
-        )
-    finally:
-        await relay.stop()
+    return bell, recipient.id
 
 
-async def test_an_event_type_nobody_consumes_is_published_at_once(db, amqp, core_settings):
-    # psa.note_pushed has no FlowPilot queue: it is not returned to the relay as unroutable (which
-    # would fail the row, back the relay off and hold up its session), it is simply published.
+def _note_for(escalated: HandoffEscalated) -> tuple[PsaNotePushed, None]:
+    """A pushed-note event, a type no FlowPilot queue consumes."""
+    data = PsaNotePushedData(
+        push_id=uuid.uuid4(),
+        documentation_id=uuid.uuid4(),
+        handoff_id=escalated.data.handoff_id,
+        provider="connectwise",
+        ticket_id="1000",
+        external_note_id="1",
+    )
+    return PsaNotePushed(account_id=escalated.account_id, session_id=escalated.session_id, data=data), None
+
+
+@pytest.mark.parametrize("first", [_bell_for, _note_for], ids=["stream-only", "unconsumed-type"])
+async def test_an_event_no_queue_takes_does_not_hold_up_its_session(db, amqp, core_settings, first):
+    # With no client on any notifier replica nothing is bound to the stream exchange, and no
+    # FlowPilot queue takes psa.note_pushed: both reach no queue, by design. Neither may be returned
+    # to the relay as unroutable (that would fail the row, back the relay off and hold up the
+    # session's next event): each goes out at once, and the event behind it too.
     captured = await capture(amqp, "handoff.escalated")
     team = await make_team(db)
     escalated = await make_escalation(db, team, escalator=team.users[1])
-    note = PsaNotePushed(
-        account_id=escalated.account_id,
-        session_id=escalated.session_id,
-        data=PsaNotePushedData(
-            push_id=uuid.uuid4(),
-            documentation_id=uuid.uuid4(),
-            handoff_id=escalated.data.handoff_id,
-            provider="connectwise",
-            ticket_id="1000",
-            external_note_id="1",
-        ),
-    )
+    event, user_id = first(escalated)
     async with UnitOfWork(db.sessions) as uow:
-        uow.add_event(note)
+        uow.add_event(event, user_id=user_id)
         uow.add_event(escalated)
         await uow.commit()
     relay = OutboxRelay(db=db, settings=core_settings, name="test")
@@ -307,10 +297,10 @@ async def test_an_event_type_nobody_consumes_is_published_at_once(db, amqp, core
     try:
         await wait_until(lambda: _found(captured, escalated.id), message="the session's next event published")
         await wait_until(
-            lambda: _all_marked(db, [note.id, escalated.id]), message="both rows marked published"
+            lambda: _all_marked(db, [event.id, escalated.id]), message="both rows marked published"
         )
     finally:
         await relay.stop()
     async with db.sessions() as session:
-        attempts = await session.scalar(select(OutboxEvent.attempts).where(OutboxEvent.id == note.id))
-    assert attempts == 0, "the note's publish failed before it went out"
+        attempts = await session.scalar(select(OutboxEvent.attempts).where(OutboxEvent.id == event.id))
+    assert attempts == 0, "its publish failed before it went out"
