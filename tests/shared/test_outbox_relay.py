@@ -7,17 +7,10 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select, text
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.driver_uow import DriverUnitOfWork, outbox_args, outbox_sql
-from flowpilot_shared.events import (
-    HandoffEscalated,
-    NotificationCreated,
-    NotificationCreatedData,
-    PsaNotePushed,
-    PsaNotePushedData,
-)
 from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
@@ -25,6 +18,7 @@ from flowpilot_shared.unit_of_work import UnitOfWork
 from tests.harness.broker import capture
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
+from tests.shared.outbox_checks import all_marked, published
 
 
 async def _stage(db: Database, count: int) -> list[uuid.UUID]:
@@ -45,7 +39,7 @@ async def test_relay_publishes_committed_event_with_envelope(db, amqp, core_sett
     relay = OutboxRelay(db=db, settings=core_settings, name="test")
     await relay.start()
     try:
-        await wait_until(lambda: _found(captured, event_id), message="event published")
+        await wait_until(lambda: published(captured, event_id), message="event published")
     finally:
         await relay.stop()
     [message] = [m for m in captured.messages if m.message_id == str(event_id)]
@@ -54,20 +48,6 @@ async def test_relay_publishes_committed_event_with_envelope(db, amqp, core_sett
     assert message.delivery_mode == 2 and message.content_type == "application/json"
     assert set(body) >= {"id", "type", "version", "occurred_at", "account_id", "session_id", "data"}
     assert body["version"] == 1 and body["id"] == str(event_id)
-
-
-async def _all_marked(db: Database, ids) -> bool:
-    """Every row marked published (a pass marks its rows after the broker's confirms, so just after
-    consumers can already see them)."""
-    async with db.sessions() as session:
-        pending = await session.scalar(
-            select(func.count()).where(OutboxEvent.id.in_(list(ids)), OutboxEvent.published_at.is_(None))
-        )
-    return pending == 0
-
-
-async def _found(captured, event_id) -> bool:
-    return any(m.message_id == str(event_id) for m in captured.messages)
 
 
 async def test_rolled_back_transaction_leaves_no_row_and_no_event(db, amqp, core_settings):
@@ -83,7 +63,7 @@ async def test_rolled_back_transaction_leaves_no_row_and_no_event(db, amqp, core
     relay = OutboxRelay(db=db, settings=core_settings, name="test")
     await relay.start()
     try:
-        await wait_until(lambda: _found(captured, marker), message="later event published")
+        await wait_until(lambda: published(captured, marker), message="later event published")
     finally:
         await relay.stop()
     async with db.sessions() as session:
@@ -98,7 +78,7 @@ async def test_two_relays_publish_each_row_once(db, amqp, core_settings):
     await asyncio.gather(*(r.start() for r in relays))
     try:
         await wait_until(lambda: _count(captured, ids, 500), timeout=60, message="all 500 published")
-        await wait_until(lambda: _all_marked(db, ids), timeout=30, message="every row marked published")
+        await wait_until(lambda: all_marked(db, ids), timeout=30, message="every row marked published")
     finally:
         await asyncio.gather(*(r.stop() for r in relays))
     seen = [m.message_id for m in captured.messages if uuid.UUID(m.message_id) in ids]
@@ -114,7 +94,7 @@ async def test_one_relay_is_active_and_a_standby_takes_over(db, amqp, core_setti
         await wait_until(lambda: _async(first.active), message="the first relay active")
         await second.start()
         [before] = await _stage(db, 1)
-        await wait_until(lambda: _found(captured, before), message="published by the active relay")
+        await wait_until(lambda: published(captured, before), message="published by the active relay")
         assert first.active and not second.active  # one active relay: a NOTIFY wakes only it
         # A waiting standby must not pin the database's xmin horizon (a blocked lock statement
         # did, so VACUUM could remove nothing for as long as the active relay lived).
@@ -122,7 +102,7 @@ async def test_one_relay_is_active_and_a_standby_takes_over(db, amqp, core_setti
         await first.stop()  # its lock goes with its connection
         await wait_until(lambda: _async(second.active), message="the standby active")
         [after] = await _stage(db, 1)
-        await wait_until(lambda: _found(captured, after), message="published by the new active relay")
+        await wait_until(lambda: published(captured, after), message="published by the new active relay")
     finally:
         await asyncio.gather(first.stop(), second.stop())
 
@@ -161,9 +141,9 @@ async def test_row_committing_after_a_higher_sequence_is_still_published(db, amq
             async with UnitOfWork(db.sessions) as fast:
                 fast.add_event(late)
                 await fast.commit()
-            await wait_until(lambda: _found(captured, late.id), message="later row published first")
+            await wait_until(lambda: published(captured, late.id), message="later row published first")
             await slow.commit()
-        await wait_until(lambda: _found(captured, early.id), message="late-committing row published")
+        await wait_until(lambda: published(captured, early.id), message="late-committing row published")
     finally:
         await relay.stop()
     async with db.sessions() as session:
@@ -238,69 +218,8 @@ async def test_commit_wakes_the_active_relay_at_once(db, amqp, core_settings, wr
                     await duow.conn.execute(outbox_sql(1), *duow.outbox_args(event))
                     await duow.commit()
             await wait_until(
-                lambda e=event: _found(captured, e.id), timeout=5, message=f"{kind} row published"
+                lambda e=event: published(captured, e.id), timeout=5, message=f"{kind} row published"
             )
     finally:
         await relay.stop()
         await other.dispose()
-
-
-def _bell_for(escalated: HandoffEscalated) -> tuple[NotificationCreated, uuid.UUID]:
-    """A stream-only bell push for the escalation's first recipient (and that user's id)."""
-    recipient = escalated.data.recipients[0]
-    bell = NotificationCreated(
-        account_id=escalated.account_id,
-        session_id=escalated.session_id,
-        data=NotificationCreatedData(
-            notification_id=uuid.uuid4(),
-            user_id=recipient.id,
-            type="handoff_escalated",
-            title="escalated to you",
-            body="",
-            link=None,
-            handoff_id=escalated.data.handoff_id,
-            created_at=escalated.occurred_at,
-        ),
-    )
-    return bell, recipient.id
-
-
-def _note_for(escalated: HandoffEscalated) -> tuple[PsaNotePushed, None]:
-    """A pushed-note event, a type no FlowPilot queue consumes."""
-    data = PsaNotePushedData(
-        push_id=uuid.uuid4(),
-        documentation_id=uuid.uuid4(),
-        handoff_id=escalated.data.handoff_id,
-        provider="connectwise",
-        ticket_id="1000",
-        external_note_id="1",
-    )
-    return PsaNotePushed(account_id=escalated.account_id, session_id=escalated.session_id, data=data), None
-
-
-@pytest.mark.parametrize("first", [_bell_for, _note_for], ids=["stream-only", "unconsumed-type"])
-async def test_an_event_no_queue_takes_does_not_hold_up_its_session(db, amqp, core_settings, first):
-    # With no client on any notifier replica nothing is bound to the stream exchange, and no
-    # FlowPilot queue takes psa.note_pushed: both reach no queue, by design. Neither may be returned
-    # to the relay as unroutable (that would fail the row, back the relay off and hold up the
-    # session's next event): each goes out at once, and the event behind it too.
-    captured = await capture(amqp, "handoff.escalated")
-    team = await make_team(db)
-    escalated = await make_escalation(db, team, escalator=team.users[1])
-    event, user_id = first(escalated)
-    async with UnitOfWork(db.sessions) as uow:
-        uow.add_event(event, user_id=user_id)
-        uow.add_event(escalated)
-        await uow.commit()
-    relay = OutboxRelay(db=db, settings=core_settings, name="test")
-    await relay.start()
-    try:
-        await wait_until(lambda: _found(captured, escalated.id), message="the session's next event published")
-        await wait_until(
-            lambda: _all_marked(db, [event.id, escalated.id]), message="both rows marked published"
-        )
-    finally:
-        await relay.stop()
-    async with db.sessions() as session:
-        attempts = await session.scalar(select(OutboxEvent.attempts).where(OutboxEvent.id == event.id))
-    assert attempts == 0, "its publish failed before it went out"

@@ -38,6 +38,11 @@ class OutboxEvent(Base):
         Index("ix_outbox_pending", "seq", postgresql_where=text("published_at IS NULL")),
         Index("ix_outbox_account_position", "account_id", "txid", "seq"),
         Index("ix_outbox_published_at", "published_at"),
+        Index(
+            "ix_outbox_deferred",
+            "session_id",
+            postgresql_where=text("published_at IS NULL AND retry_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -56,6 +61,8 @@ class OutboxEvent(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Set when the broker refused this row itself: not tried again (nor its session's later rows) before.
+    retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class InboxRecord(Base):

@@ -32,6 +32,7 @@ from flowpilot_shared.broker.publisher import Publisher, build_message, connect
 from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.db import Database, asyncpg_dsn
 from flowpilot_shared.models.messaging import OutboxEvent
+from flowpilot_shared.outbox.pending import MARK_PUBLISHED, SELECT_PENDING, record_failures
 from flowpilot_shared.outbox.wake import OUTBOX_CHANNEL
 from flowpilot_shared.settings import CoreSettings
 
@@ -45,16 +46,6 @@ LAG = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 MAX_BACKOFF_SECONDS = 5.0
-# What publishing a row needs; the payload as PostgreSQL's own JSON text, published as is.
-SELECT_PENDING = """
-SELECT id, seq, txid, exchange, routing_key, session_id, payload::text AS payload, created_at
-FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1
-"""
-MARK_PUBLISHED = "UPDATE outbox SET published_at = $1 WHERE id = ANY($2::uuid[])"
-RECORD_FAILURES = """
-UPDATE outbox SET attempts = outbox.attempts + 1, last_error = f.error
-FROM unnest($1::uuid[], $2::text[]) AS f(id, error) WHERE outbox.id = f.id
-"""
 RETENTION_SWEEP_SECONDS = 60.0
 # pg_advisory_lock key of the active relay (any constant; advisory locks are per database).
 ACTIVE_RELAY_LOCK = 0x466C6F77_4F757462  # "FlowOutb"
@@ -129,14 +120,13 @@ class OutboxRelay:
         results = await self._publish_in_session_order(publisher, rows)
         now = datetime.now(UTC)
         published = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
-        failed = [(row["id"], result) for row, result in zip(rows, results, strict=True) if result]
+        failed = [(row, result) for row, result in zip(rows, results, strict=True) if result]
         # One statement marks the whole batch; failures (rare) are recorded in one more.
         if published:
             await conn.execute(MARK_PUBLISHED, now, published)
         if failed:
-            errors = [f"{type(error).__name__}: {error}"[:1000] for _, error in failed]
-            await conn.execute(RECORD_FAILURES, [row_id for row_id, _ in failed], errors)
-            # Once per pass, and passes back off while rows fail: visible without flooding the log.
+            errors = await record_failures(conn, failed)
+            # Once per pass; a refused row waits out its own retry, other failures back the relay off.
             log.warning("outbox rows not published", relay=self._name, rows=len(failed), error=errors[0])
         for row, result in zip(rows, results, strict=True):
             if result is None:
@@ -200,7 +190,8 @@ class OutboxRelay:
                 log.warning("outbox relay pass failed", error=str(exc), relay=self._name)
                 published, failed = 0, 1
                 await self._reset_publisher()
-            if failed:
+            if failed and not published:
+                # Nothing got through: the broker or the connection is the likely cause, not a row.
                 backoff = min(max(backoff * 2, 0.1), MAX_BACKOFF_SECONDS)
                 await asyncio.sleep(backoff)
                 continue

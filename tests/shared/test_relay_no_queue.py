@@ -1,0 +1,86 @@
+"""Events that may reach no queue by design go out at once and never hold up their session."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from flowpilot_shared.events import (
+    HandoffEscalated,
+    NotificationCreated,
+    NotificationCreatedData,
+    PsaNotePushed,
+    PsaNotePushedData,
+)
+from flowpilot_shared.models import OutboxEvent
+from flowpilot_shared.outbox.relay import OutboxRelay
+from flowpilot_shared.unit_of_work import UnitOfWork
+from tests.harness.broker import capture
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.waiting import wait_until
+from tests.shared.outbox_checks import all_marked, published
+
+
+def _bell_for(escalated: HandoffEscalated) -> tuple[NotificationCreated, uuid.UUID]:
+    """A stream-only bell push for the escalation's first recipient (and that user's id)."""
+    recipient = escalated.data.recipients[0]
+    bell = NotificationCreated(
+        account_id=escalated.account_id,
+        session_id=escalated.session_id,
+        data=NotificationCreatedData(
+            notification_id=uuid.uuid4(),
+            user_id=recipient.id,
+            type="handoff_escalated",
+            title="escalated to you",
+            body="",
+            link=None,
+            handoff_id=escalated.data.handoff_id,
+            created_at=escalated.occurred_at,
+        ),
+    )
+    return bell, recipient.id
+
+
+def _note_for(escalated: HandoffEscalated) -> tuple[PsaNotePushed, None]:
+    """A pushed-note event, a type no FlowPilot queue consumes."""
+    data = PsaNotePushedData(
+        push_id=uuid.uuid4(),
+        documentation_id=uuid.uuid4(),
+        handoff_id=escalated.data.handoff_id,
+        provider="connectwise",
+        ticket_id="1000",
+        external_note_id="1",
+    )
+    return PsaNotePushed(account_id=escalated.account_id, session_id=escalated.session_id, data=data), None
+
+
+@pytest.mark.parametrize("first", [_bell_for, _note_for], ids=["stream-only", "unconsumed-type"])
+async def test_an_event_no_queue_takes_does_not_hold_up_its_session(db, amqp, core_settings, first):
+    # With no client on any notifier replica nothing is bound to the stream exchange, and no
+    # FlowPilot queue takes psa.note_pushed: both reach no queue, by design. Neither may be returned
+    # to the relay as unroutable (that would fail the row, back the relay off and hold up the
+    # session's next event): each goes out at once, and the event behind it too.
+    captured = await capture(amqp, "handoff.escalated")
+    team = await make_team(db)
+    escalated = await make_escalation(db, team, escalator=team.users[1])
+    event, user_id = first(escalated)
+    async with UnitOfWork(db.sessions) as uow:
+        uow.add_event(event, user_id=user_id)
+        uow.add_event(escalated)
+        await uow.commit()
+    relay = OutboxRelay(db=db, settings=core_settings, name="test")
+    await relay.start()
+    try:
+        await wait_until(
+            lambda: published(captured, escalated.id), message="the session's next event published"
+        )
+        await wait_until(
+            lambda: all_marked(db, [event.id, escalated.id]), message="both rows marked published"
+        )
+    finally:
+        await relay.stop()
+    async with db.sessions() as session:
+        attempts = await session.scalar(select(OutboxEvent.attempts).where(OutboxEvent.id == event.id))
+    assert attempts == 0, "its publish failed before it went out"

@@ -1,0 +1,81 @@
+"""A row the broker refuses waits out its own retry; the other sessions' rows keep flowing."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select
+
+from flowpilot_shared.events import EVENTS_EXCHANGE
+from flowpilot_shared.models import OutboxEvent
+from flowpilot_shared.outbox import pending
+from flowpilot_shared.outbox.relay import OutboxRelay
+from flowpilot_shared.unit_of_work import UnitOfWork
+from tests.harness.broker import capture
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.waiting import wait_until
+from tests.shared.outbox_checks import all_marked, published
+
+
+async def _row(db, row_id: uuid.UUID) -> OutboxEvent:  # type: ignore[no-untyped-def]
+    async with db.sessions() as session:
+        return (await session.execute(select(OutboxEvent).where(OutboxEvent.id == row_id))).scalar_one()
+
+
+async def test_a_refused_row_waits_alone_and_holds_back_only_its_session(
+    db, amqp, core_settings, monkeypatch
+):
+    # Long enough that the refused row is not tried again while the test runs.
+    monkeypatch.setattr(pending, "ROW_RETRY_BASE_SECONDS", 120.0)
+    refused_key = f"test.refused.{uuid.uuid4().hex[:8]}"
+    captured = await capture(amqp, "handoff.escalated")  # declares the exchanges too
+    channel = await amqp.channel()
+    # A queue that takes nothing: the broker nacks every publish routed to it.
+    full = await channel.declare_queue(
+        exclusive=True, arguments={"x-max-length": 0, "x-overflow": "reject-publish"}
+    )
+    await full.bind(EVENTS_EXCHANGE, routing_key=refused_key)
+    team = await make_team(db)
+    held = await make_escalation(db, team, escalator=team.users[1])
+    other = await make_escalation(db, team, escalator=team.users[1])
+    refused_id = uuid.uuid4()
+    async with db.sessions() as session, session.begin():
+        session.add(
+            OutboxEvent(
+                id=refused_id,
+                exchange=EVENTS_EXCHANGE,
+                routing_key=refused_key,
+                account_id=team.account.id,
+                session_id=held.session_id,
+                payload={},
+            )
+        )
+    async with UnitOfWork(db.sessions) as uow:
+        uow.add_event(held)  # the refused row's session goes on after it
+        await uow.commit()
+    relay = OutboxRelay(db=db, settings=core_settings, name="test")
+    await relay.start()
+    try:
+
+        async def refused_once() -> bool:
+            return (await _row(db, refused_id)).attempts >= 1
+
+        await wait_until(refused_once, message="the broker's refusal recorded on the row")
+        async with UnitOfWork(db.sessions) as uow:
+            uow.add_event(other)
+            await uow.commit()
+        await wait_until(lambda: published(captured, other.id), message="another session's event published")
+        await wait_until(lambda: all_marked(db, [other.id]), message="and marked published")
+        row = await _row(db, refused_id)
+        # Not tried again pass after pass (the relay did not back off as a whole and retry it).
+        assert row.attempts == 1, row.last_error
+        assert row.retry_at is not None and row.published_at is None
+        assert row.last_error and "DeliveryError" in row.last_error, row.last_error
+        # Its session's next event waits behind it: session order holds.
+        assert not await published(captured, held.id)
+        assert (await _row(db, held.id)).published_at is None
+    finally:
+        await relay.stop()
+        async with db.sessions() as session, session.begin():
+            await session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_([refused_id, held.id])))
+        await channel.close()
