@@ -5,8 +5,8 @@ Durable queues are quorum queues with `x-delivery-limit` and a dead-letter queue
 `flowpilot.unrouted` alternate exchange instead of vanishing. Event types no FlowPilot queue consumes
 (yet) are bound to `flowpilot.events.unconsumed`, an internal exchange with no queue: they are
 published for whoever binds to them later and otherwise dropped, so the unrouted queue holds only
-what was misrouted, not every note pushed (a quorum queue on RabbitMQ 3.10 keeps its messages in
-memory, up to its 100,000-message cap).
+what was misrouted, not every note pushed (up to its 100,000-message cap, on the broker's disk and
+in its memory).
 """
 
 from __future__ import annotations
