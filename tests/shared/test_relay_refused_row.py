@@ -1,8 +1,14 @@
-"""A row the broker refuses waits out its own retry; the other sessions' rows keep flowing."""
+"""A row the broker refuses waits out its own retry; the other sessions' rows keep flowing; an
+operator lists it and has it tried again (`flowpilot-admin outbox`)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 from sqlalchemy import delete, select
 
@@ -10,11 +16,28 @@ from flowpilot_shared.events import EVENTS_EXCHANGE
 from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox import pending
 from flowpilot_shared.outbox.relay import OutboxRelay
+from flowpilot_shared.settings import CoreSettings
 from flowpilot_shared.unit_of_work import UnitOfWork
 from tests.harness.broker import capture
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.shared.outbox_checks import all_marked, published
+
+ADMIN = str(Path(sys.executable).parent / "flowpilot-admin")
+
+
+def _admin(settings: CoreSettings, *args: str) -> str:
+    """`flowpilot-admin outbox ...`, run as an operator would, against this worker's database."""
+    done = subprocess.run(
+        [ADMIN, "outbox", *args],
+        env={**os.environ, "FLOWPILOT_DATABASE_URL": settings.database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 async def _row(db, row_id: uuid.UUID) -> OutboxEvent:  # type: ignore[no-untyped-def]
@@ -74,6 +97,19 @@ async def test_a_refused_row_waits_alone_and_holds_back_only_its_session(
         # Its session's next event waits behind it: session order holds.
         assert not await published(captured, held.id)
         assert (await _row(db, held.id)).published_at is None
+
+        # The operator sees it, fixes the cause, and has it tried again now rather than in minutes.
+        listed = {r["id"]: r for r in json.loads(_admin(core_settings, "list", "--json"))}
+        assert listed[str(refused_id)]["attempts"] == 1
+        assert "DeliveryError" in listed[str(refused_id)]["last_error"]
+        await full.unbind(EVENTS_EXCHANGE, routing_key=refused_key)
+        assert "to be tried again now" in _admin(core_settings, "retry", "--id", str(refused_id))
+        await wait_until(
+            lambda: all_marked(db, [refused_id, held.id]),
+            message="the row and its session's next event published",
+        )
+        assert await published(captured, held.id)
+        assert str(refused_id) not in _admin(core_settings, "list")
     finally:
         await relay.stop()
         async with db.sessions() as session, session.begin():

@@ -54,6 +54,10 @@ RECONNECT_SECONDS = 1.0
 STANDBY_POLL_SECONDS = 0.5
 
 
+class HeldBack(Exception):
+    """Not tried: an earlier row of its session failed in this pass, and it waits for that row."""
+
+
 class OutboxRelay:
     """Background task: while active, wakes on NOTIFY (or polls), publishes pending rows and marks them."""
 
@@ -120,7 +124,12 @@ class OutboxRelay:
         results = await self._publish_in_session_order(publisher, rows)
         now = datetime.now(UTC)
         published = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
-        failed = [(row, result) for row, result in zip(rows, results, strict=True) if result]
+        # Rows held back behind a failed one were not tried: they are left as they are.
+        failed = [
+            (row, result)
+            for row, result in zip(rows, results, strict=True)
+            if result is not None and not isinstance(result, HeldBack)
+        ]
         # One statement marks the whole batch; failures (rare) are recorded in one more.
         if published:
             await conn.execute(MARK_PUBLISHED, now, published)
@@ -132,8 +141,7 @@ class OutboxRelay:
             if result is None:
                 PUBLISHED.labels(row["routing_key"]).inc()
                 LAG.observe(max((now - row["created_at"]).total_seconds(), 0.0))
-            else:
-                PUBLISH_FAILURES.inc()
+        PUBLISH_FAILURES.inc(len(failed))
         return len(published), len(failed)
 
     async def _publish_in_session_order(
@@ -143,7 +151,7 @@ class OutboxRelay:
 
         A consumer must never see `handoff.claimed` before the `handoff.escalated` it answers; rows
         of different sessions carry no such order, so they go out concurrently. After a failure the
-        rest of that session's rows wait for the next pass.
+        rest of that session's rows are `HeldBack` and wait for that row.
         """
         results: list[BaseException | None] = [None] * len(rows)
         chains: dict[object, list[int]] = defaultdict(list)
@@ -155,8 +163,9 @@ class OutboxRelay:
                 try:
                     await self._publish_row(publisher, rows[index])
                 except Exception as exc:
-                    for later in indexes[position:]:
-                        results[later] = exc
+                    results[index] = exc
+                    for later in indexes[position + 1 :]:
+                        results[later] = HeldBack()
                     return
 
         await asyncio.gather(*(publish_chain(indexes) for indexes in chains.values()))

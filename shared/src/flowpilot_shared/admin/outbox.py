@@ -1,0 +1,67 @@
+"""Outbox rows the relay could not publish: list them, and have the relay try them again now."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from flowpilot_shared.outbox.wake import OUTBOX_CHANNEL
+
+COLUMNS = "id, routing_key, session_id, attempts, last_error, retry_at, created_at"
+# Unpublished rows with a failed attempt (a refused row waits on `retry_at`; see outbox/pending.py).
+LIST_SQL = f"SELECT {COLUMNS} FROM outbox WHERE published_at IS NULL AND attempts > 0 ORDER BY seq"
+RETRY_SQL = f"""
+UPDATE outbox SET retry_at = NULL
+WHERE published_at IS NULL AND attempts > 0 AND ($1::uuid[] IS NULL OR id = ANY($1::uuid[]))
+RETURNING {COLUMNS}
+"""
+
+
+@dataclass(frozen=True)
+class FailingRow:
+    """An outbox row as an operator sees it."""
+
+    id: uuid.UUID
+    routing_key: str
+    session_id: uuid.UUID | None
+    attempts: int
+    last_error: str | None
+    retry_at: datetime | None
+    created_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return {
+            key: value if isinstance(value, int | None) else str(value)
+            for key, value in self.__dict__.items()
+        }
+
+
+async def list_failing(conn: asyncpg.Connection) -> list[FailingRow]:
+    """Every unpublished row that has failed at least once, in publishing order."""
+    return [FailingRow(**row) for row in await conn.fetch(LIST_SQL)]
+
+
+async def retry_now(conn: asyncpg.Connection, ids: set[uuid.UUID] | None) -> list[FailingRow]:
+    """Clear the wait of failing rows (all, or `ids`) and wake the relay; the rows it will try."""
+    rows = await conn.fetch(RETRY_SQL, sorted(ids) if ids else None)
+    await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
+    return [FailingRow(**row) for row in rows]
+
+
+def render(rows: list[FailingRow], as_json: bool) -> str:
+    """Text (or JSON) for the terminal."""
+    if as_json:
+        return json.dumps([row.as_dict() for row in rows], indent=2)
+    if not rows:
+        return "no failing outbox rows"
+    lines = [f"{'id':<38} {'type':<24} {'attempts':>8}  last error"]
+    lines += [
+        f"{row.id!s:<38} {row.routing_key:<24} {row.attempts:>8}  {row.last_error or '-'}" for row in rows
+    ]
+    return "\n".join(lines)
