@@ -1,5 +1,5 @@
-"""A row the broker refuses waits out its own retry; the other sessions' rows keep flowing; an
-operator lists it and has it tried again (`flowpilot-admin outbox`)."""
+"""A row the broker refuses waits out its own retry; the other sessions' rows keep flowing; the
+backlog gauges show it; an operator lists it and has it tried again (`flowpilot-admin outbox`)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import sys
 import uuid
 from pathlib import Path
 
+from prometheus_client import REGISTRY
 from sqlalchemy import delete, select
 
 from flowpilot_shared.events import EVENTS_EXCHANGE
 from flowpilot_shared.models import OutboxEvent
-from flowpilot_shared.outbox import pending
+from flowpilot_shared.outbox import housekeeping, pending
 from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
 from flowpilot_shared.unit_of_work import UnitOfWork
@@ -40,6 +41,17 @@ def _admin(settings: CoreSettings, *args: str) -> str:
     return done.stdout
 
 
+async def _backlog(db) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """The relay's backlog gauges (unpublished, failing), refreshed now."""
+    await housekeeping.refresh_gauges(db)
+    values = (
+        REGISTRY.get_sample_value(name)
+        for name in ("flowpilot_outbox_unpublished", "flowpilot_outbox_failing")
+    )
+    unpublished, failing = (value or 0.0 for value in values)
+    return unpublished, failing
+
+
 async def _row(db, row_id: uuid.UUID) -> OutboxEvent:  # type: ignore[no-untyped-def]
     async with db.sessions() as session:
         return (await session.execute(select(OutboxEvent).where(OutboxEvent.id == row_id))).scalar_one()
@@ -62,6 +74,7 @@ async def test_a_refused_row_waits_alone_and_holds_back_only_its_session(
     held = await make_escalation(db, team, escalator=team.users[1])
     other = await make_escalation(db, team, escalator=team.users[1])
     refused_id = uuid.uuid4()
+    base = await _backlog(db)
     async with db.sessions() as session, session.begin():
         session.add(
             OutboxEvent(
@@ -98,6 +111,9 @@ async def test_a_refused_row_waits_alone_and_holds_back_only_its_session(
         assert not await published(captured, held.id)
         assert (await _row(db, held.id)).published_at is None
 
+        # Visible in the metrics operators alert on: two rows waiting, one of them failing.
+        assert await _backlog(db) == (base[0] + 2, base[1] + 1)
+
         # The operator sees it, fixes the cause, and has it tried again now rather than in minutes.
         listed = {r["id"]: r for r in json.loads(_admin(core_settings, "list", "--json"))}
         assert listed[str(refused_id)]["attempts"] == 1
@@ -110,6 +126,7 @@ async def test_a_refused_row_waits_alone_and_holds_back_only_its_session(
         )
         assert await published(captured, held.id)
         assert str(refused_id) not in _admin(core_settings, "list")
+        assert await _backlog(db) == base
     finally:
         await relay.stop()
         async with db.sessions() as session, session.begin():

@@ -21,17 +21,16 @@ import contextlib
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
 from prometheus_client import Counter, Histogram
-from sqlalchemy import delete
 
 from flowpilot_shared.broker.publisher import Publisher, build_message, connect
 from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.db import Database, asyncpg_dsn
-from flowpilot_shared.models.messaging import OutboxEvent
+from flowpilot_shared.outbox import housekeeping
 from flowpilot_shared.outbox.pending import MARK_PUBLISHED, SELECT_PENDING, record_failures
 from flowpilot_shared.outbox.wake import OUTBOX_CHANNEL
 from flowpilot_shared.settings import CoreSettings
@@ -46,7 +45,6 @@ LAG = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 MAX_BACKOFF_SECONDS = 5.0
-RETENTION_SWEEP_SECONDS = 60.0
 # pg_advisory_lock key of the active relay (any constant; advisory locks are per database).
 ACTIVE_RELAY_LOCK = 0x466C6F77_4F757462  # "FlowOutb"
 RECONNECT_SECONDS = 1.0
@@ -79,7 +77,7 @@ class OutboxRelay:
         self._tasks = [
             asyncio.create_task(self._publish_loop(), name=f"{self._name}-relay"),
             asyncio.create_task(self._listen_loop(), name=f"{self._name}-relay-listen"),
-            asyncio.create_task(self._retention_loop(), name=f"{self._name}-relay-retention"),
+            asyncio.create_task(self._housekeeping_loop(), name=f"{self._name}-relay-housekeeping"),
         ]
 
     async def stop(self) -> None:
@@ -251,22 +249,21 @@ class OutboxRelay:
                         await conn.close()
             await asyncio.sleep(RECONNECT_SECONDS)
 
-    async def _retention_loop(self) -> None:
-        """Delete published rows older than the retention (they served SSE replay long enough)."""
+    async def _housekeeping_loop(self) -> None:
+        """While active: the backlog gauges every GAUGE_SECONDS, the retention sweep every minute."""
+        last_sweep = time.monotonic()
         while not self._stopping:
-            await asyncio.sleep(RETENTION_SWEEP_SECONDS)
+            await asyncio.sleep(housekeeping.GAUGE_SECONDS)
             if not self.active:
+                housekeeping.clear_gauges()
                 continue
-            cutoff = datetime.now(UTC) - timedelta(hours=self._settings.outbox_retention_hours)
             try:
-                async with self._db.sessions() as session, session.begin():
-                    await session.execute(
-                        delete(OutboxEvent).where(
-                            OutboxEvent.published_at.is_not(None), OutboxEvent.published_at < cutoff
-                        )
-                    )
+                await housekeeping.refresh_gauges(self._db)
+                if time.monotonic() - last_sweep >= housekeeping.RETENTION_SWEEP_SECONDS:
+                    last_sweep = time.monotonic()
+                    await housekeeping.sweep_retention(self._db, hours=self._settings.outbox_retention_hours)
             except Exception as exc:
-                log.warning("outbox retention sweep failed", error=str(exc))
+                log.warning("outbox housekeeping failed", error=str(exc))
 
 
 async def _acquire_active_lock(conn: asyncpg.Connection) -> None:

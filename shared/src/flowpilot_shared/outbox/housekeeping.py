@@ -1,0 +1,52 @@
+"""What the active relay does besides publishing: the backlog gauges operators alert on, and
+deleting published rows once they are past the replay retention."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client import Gauge
+from sqlalchemy import delete
+
+from flowpilot_shared.db import Database
+from flowpilot_shared.models.messaging import OutboxEvent
+
+UNPUBLISHED = Gauge(
+    "flowpilot_outbox_unpublished", "Outbox rows committed and not yet published (set by the active relay)"
+)
+FAILING = Gauge(
+    "flowpilot_outbox_failing",
+    "Unpublished outbox rows with a failed publish (`flowpilot-admin outbox list`; set by the active relay)",
+)
+GAUGE_SECONDS = 15.0
+RETENTION_SWEEP_SECONDS = 60.0
+# Walks the pending index only: cheap while the backlog is small, which is when it matters least.
+BACKLOG_SQL = """
+SELECT count(*) AS unpublished, count(*) FILTER (WHERE attempts > 0) AS failing
+FROM outbox WHERE published_at IS NULL
+"""
+
+
+async def refresh_gauges(db: Database) -> None:
+    """Count the unpublished and the failing rows into the gauges."""
+    async with db.driver() as conn:
+        row = await conn.fetchrow(BACKLOG_SQL)
+    UNPUBLISHED.set(row["unpublished"])
+    FAILING.set(row["failing"])
+
+
+def clear_gauges() -> None:
+    """A standby relay reports nothing (the active one reports for the database)."""
+    UNPUBLISHED.set(0)
+    FAILING.set(0)
+
+
+async def sweep_retention(db: Database, *, hours: float) -> None:
+    """Delete published rows older than the retention (they served SSE replay long enough)."""
+    cutoff = datetime.now(UTC) - timedelta(hours=hours)
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            delete(OutboxEvent).where(
+                OutboxEvent.published_at.is_not(None), OutboxEvent.published_at < cutoff
+            )
+        )
