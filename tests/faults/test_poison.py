@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,26 +21,17 @@ from flowpilot_shared.models import IntegrationKind
 from tests.faults.accounting import account, settled
 from tests.faults.direct import commit_events, recipients, set_integration, staged_escalations, wired_team
 from tests.faults.system import SLACK_CHANNEL, SLACK_TOKEN, rabbitmqctl
+from tests.harness.admin import run_admin
 from tests.harness.broker import publish_raw
 from tests.harness.waiting import wait_until
 
-ADMIN = str(Path(sys.executable).parent / "flowpilot-admin")
 BROKEN_TOKEN = "xoxb-revoked-token"
 ESCALATION_QUEUES = {NOTIFIER_BELL, NOTIFIER_EMAIL, NOTIFIER_CHAT, NOTIFIER_TEAMS, DOCGEN_ESCALATIONS}
 
 
 def admin(amqp_url: str, *args: str) -> str:
-    """Run the operator CLI as an operator would, against this worker's vhost."""
-    done = subprocess.run(
-        [ADMIN, "dlq", *args],
-        env={**os.environ, "FLOWPILOT_AMQP_URL": amqp_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    """`flowpilot-admin dlq ...` against this worker's vhost."""
+    return run_admin("dlq", *args, env={"FLOWPILOT_AMQP_URL": amqp_url})
 
 
 def listed(amqp_url: str) -> list[dict[str, Any]]:

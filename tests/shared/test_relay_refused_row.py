@@ -4,11 +4,7 @@ backlog gauges show it; an operator lists it and has it tried again (`flowpilot-
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 from prometheus_client import REGISTRY
 from sqlalchemy import delete, select
@@ -19,26 +15,16 @@ from flowpilot_shared.outbox import housekeeping, pending
 from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
 from flowpilot_shared.unit_of_work import UnitOfWork
+from tests.harness.admin import run_admin
 from tests.harness.broker import capture
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.shared.outbox_checks import all_marked, published
 
-ADMIN = str(Path(sys.executable).parent / "flowpilot-admin")
-
 
 def _admin(settings: CoreSettings, *args: str) -> str:
-    """`flowpilot-admin outbox ...`, run as an operator would, against this worker's database."""
-    done = subprocess.run(
-        [ADMIN, "outbox", *args],
-        env={**os.environ, "FLOWPILOT_DATABASE_URL": settings.database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    """`flowpilot-admin outbox ...` against this worker's database."""
+    return run_admin("outbox", *args, env={"FLOWPILOT_DATABASE_URL": settings.database_url})
 
 
 async def _backlog(db) -> tuple[float, float]:  # type: ignore[no-untyped-def]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
+from flowpilot_shared.admin.render import render as render_items
 from flowpilot_shared.broker.publisher import build_message
 from flowpilot_shared.broker.topology import ALL_QUEUES, QueueSpec
 
@@ -114,15 +114,13 @@ async def replay(
 
 def render(letters: list[DeadLetter], as_json: bool) -> str:
     """Text (or JSON) for the terminal."""
-    if as_json:
-        return json.dumps([d.as_dict() for d in letters], indent=2)
-    if not letters:
-        return "no dead letters"
-    lines = [f"{'queue':<24} {'message_id':<38} {'type':<24} reason"]
-    lines += [
-        f"{d.queue:<24} {d.message_id or '-':<38} {d.event_type or '-':<24} {d.reason}" for d in letters
-    ]
-    return "\n".join(lines)
+    return render_items(
+        letters,
+        as_json,
+        empty="no dead letters",
+        header=f"{'queue':<24} {'message_id':<38} {'type':<24} reason",
+        line=lambda d: f"{d.queue:<24} {d.message_id or '-':<38} {d.event_type or '-':<24} {d.reason}",
+    )
 
 
 __all__ = ["DeadLetter", "list_dead_letters", "render", "replay"]

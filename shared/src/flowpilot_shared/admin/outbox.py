@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from flowpilot_shared.admin.render import render as render_items
 from flowpilot_shared.outbox.wake import OUTBOX_CHANNEL
 
 COLUMNS = "id, routing_key, session_id, attempts, last_error, retry_at, created_at"
@@ -56,12 +56,10 @@ async def retry_now(conn: asyncpg.Connection, ids: set[uuid.UUID] | None) -> lis
 
 def render(rows: list[FailingRow], as_json: bool) -> str:
     """Text (or JSON) for the terminal."""
-    if as_json:
-        return json.dumps([row.as_dict() for row in rows], indent=2)
-    if not rows:
-        return "no failing outbox rows"
-    lines = [f"{'id':<38} {'type':<24} {'attempts':>8}  last error"]
-    lines += [
-        f"{row.id!s:<38} {row.routing_key:<24} {row.attempts:>8}  {row.last_error or '-'}" for row in rows
-    ]
-    return "\n".join(lines)
+    return render_items(
+        rows,
+        as_json,
+        empty="no failing outbox rows",
+        header=f"{'id':<38} {'type':<24} {'attempts':>8}  last error",
+        line=lambda r: f"{r.id!s:<38} {r.routing_key:<24} {r.attempts:>8}  {r.last_error or '-'}",
+    )
