@@ -1,4 +1,5 @@
-"""Events that may reach no queue by design go out at once and never hold up their session."""
+"""Events that may reach no queue by design go out without holding up their session; only events
+someone waits for wake the relay at once."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import (
     HandoffEscalated,
     NotificationCreated,
@@ -84,3 +86,29 @@ async def test_an_event_no_queue_takes_does_not_hold_up_its_session(db, amqp, co
     async with db.sessions() as session:
         attempts = await session.scalar(select(OutboxEvent.attempts).where(OutboxEvent.id == event.id))
     assert attempts == 0, "its publish failed before it went out"
+
+
+@pytest.mark.parametrize("unit", [UnitOfWork, DriverUnitOfWork], ids=["orm", "driver"])
+async def test_only_events_someone_waits_for_wake_the_relay(db, core_settings, monkeypatch, unit):
+    # A pushed note has no FlowPilot consumer: its commit sends no wake-up (one transaction less per
+    # escalation when the active relay is in another process), and the relay's next pass takes it.
+    pokes: list[None] = []
+    monkeypatch.setattr(db.outbox_waker, "poke", lambda: pokes.append(None))
+    team = await make_team(db)
+    escalated = await make_escalation(db, team, escalator=team.users[1])
+    note, _ = _note_for(escalated)
+    factory = (lambda: UnitOfWork(db.sessions)) if unit is UnitOfWork else (lambda: DriverUnitOfWork(db))
+    async with factory() as uow:
+        uow.add_event(note)
+        await uow.commit()
+    assert pokes == []
+    async with factory() as uow:
+        uow.add_event(escalated)
+        await uow.commit()
+    assert len(pokes) == 1
+    relay = OutboxRelay(db=db, settings=core_settings, name="test")
+    await relay.start()
+    try:
+        await wait_until(lambda: all_marked(db, [note.id, escalated.id]), message="both published")
+    finally:
+        await relay.stop()

@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from flowpilot_shared.broker.topology import awaited
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.unit_of_work import (
@@ -64,7 +65,8 @@ class DriverUnitOfWork:
         self._db = db
         self._single_statement = single_statement
         self._open = False
-        self._wrote_outbox = False
+        # Whether this transaction writes an outbox row a FlowPilot consumer waits for.
+        self._wake_relay = False
         self._events = StagedEvents()
         self._stack = contextlib.AsyncExitStack()
         self.conn: asyncpg.Connection
@@ -103,8 +105,8 @@ class DriverUnitOfWork:
             await self._stack.__aexit__(exc_type, exc, tb)
 
     def outbox_args(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> tuple[Any, ...]:
-        """`outbox_args` of `event`, noting that this transaction writes an outbox row."""
-        self._wrote_outbox = True
+        """`outbox_args` of `event`, noting that this transaction writes its outbox row."""
+        self._wake_relay = self._wake_relay or awaited(event.type)
         return outbox_args(event, user_id=user_id)
 
     async def connection(self) -> asyncpg.Connection:
@@ -116,7 +118,6 @@ class DriverUnitOfWork:
         if self._single_statement:
             raise RuntimeError("a single-statement unit writes its outbox row in that statement")
         self._events.add(event, user_id=user_id)
-        self._wrote_outbox = True
 
     async def claim_inbox(self, consumer: str, event_id: uuid.UUID) -> bool:
         """Record that `consumer` processes `event_id` now; False if it already did (a duplicate)."""
@@ -128,12 +129,13 @@ class DriverUnitOfWork:
         return {row["event_id"] for row in rows}
 
     async def commit(self) -> None:
-        """Write staged events, commit, then tell the active relay of the outbox rows (`outbox.wake`)."""
+        """Write staged events, commit, then tell the active relay of rows someone waits for (`outbox.wake`)."""
+        wake = self._wake_relay or self._events.awaited
         if self._open:
             await self._events.write(self.conn)
             self._open = False
             await self._transaction.commit()
-        if self._wrote_outbox:
+        if wake:
             self._db.outbox_waker.poke()
 
     async def commit_statement(self, query: str, *args: Any) -> int:

@@ -13,6 +13,7 @@ from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from flowpilot_shared.broker.topology import awaited
 from flowpilot_shared.db import driver_connection
 from flowpilot_shared.events import AnyEvent, event_exchange
 from flowpilot_shared.models.messaging import InboxRecord
@@ -65,6 +66,8 @@ class StagedEvents:
 
     def __init__(self) -> None:
         self._rows: list[tuple[Any, ...]] = []
+        # Whether a FlowPilot consumer waits for one of them (so the commit wakes the relay at once).
+        self.awaited = False
 
     def __bool__(self) -> bool:
         return bool(self._rows)
@@ -72,16 +75,19 @@ class StagedEvents:
     def add(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> None:
         """Stage `event` (its outbox row is written by `write`)."""
         self._rows.append(tuple(outbox_params(event, user_id=user_id).values()))
+        self.awaited = self.awaited or awaited(event.type)
 
     async def write(self, conn: asyncpg.Connection) -> None:
         """Write every staged row on `conn`, in staged order, and forget them."""
-        rows, self._rows = self._rows, []
+        rows = self._rows
+        self.clear()
         if rows:
             await conn.execute(OUTBOX_WRITE_SQL, *(list(column) for column in zip(*rows, strict=True)))
 
     def clear(self) -> None:
-        """Forget what was staged (the transaction was abandoned)."""
+        """Forget what was staged (written, or the transaction was abandoned)."""
         self._rows = []
+        self.awaited = False
 
 
 class EventUnit(Protocol):
@@ -144,13 +150,14 @@ class UnitOfWork:
         return inserted.first() is not None
 
     async def commit(self) -> None:
-        """Write the staged events, commit, then tell the active relay (`outbox.wake`)."""
-        wrote = bool(self._events)
-        if wrote:
+        """Write the staged events, commit, then tell the active relay (`outbox.wake`) if someone
+        waits for them (the others go out on its next pass)."""
+        wake = self._events.awaited
+        if self._events:
             await self._events.write(await driver_connection(self.session))
         await self.session.commit()
         waker = self.session.info.get(OUTBOX_WAKER)
-        if wrote and waker is not None:
+        if wake and waker is not None:
             waker.poke()
 
     async def rollback(self) -> None:

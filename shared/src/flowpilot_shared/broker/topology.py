@@ -65,10 +65,16 @@ UNCONSUMED_EVENT_TYPES: tuple[str, ...] = tuple(
 )
 
 
+def awaited(event_type: str) -> bool:
+    """Whether a FlowPilot consumer (a queue, or the live stream for bell pushes) waits for events of
+    this type; a commit of only unawaited ones lets the relay publish them on its next pass."""
+    return event_type not in UNCONSUMED_EVENT_TYPES
+
+
 def expects_a_queue(exchange: str, routing_key: str) -> bool:
     """Whether a publish must reach a queue (published mandatory): a domain event a FlowPilot queue
     consumes. Stream-only events and unconsumed types may reach none, by design."""
-    return exchange == EVENTS_EXCHANGE and routing_key not in UNCONSUMED_EVENT_TYPES
+    return exchange == EVENTS_EXCHANGE and awaited(routing_key)
 
 
 # Event types every notifier replica's private stream queue receives.
