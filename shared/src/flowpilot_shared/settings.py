@@ -32,7 +32,9 @@ class CoreSettings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 5
     outbox_retention_hours: float = 72.0
-    outbox_poll_seconds: float = 1.0
+    # The active relay's pass when no wake-up came: what bounds the delay of events no FlowPilot
+    # consumer waits for (their commits send none, see topology.awaited). An empty pass is one index probe.
+    outbox_poll_seconds: float = 0.25
     outbox_batch_size: int = 200
     # A relay pass starts at most this often: under load a NOTIFY arrives every few milliseconds and
     # each pass costs two round trips, so waiting a little gathers the commits into one batch.
