@@ -9,7 +9,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.e2e.conftest import PUBLIC_URL, Fakes, System, Team, bell, make_team, ok
+from tests.e2e.conftest import PUBLIC_URL, Fakes, System
+from tests.e2e.story import Team, bell, make_team, ok
 from tests.harness.people import API, create_session, escalate
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until

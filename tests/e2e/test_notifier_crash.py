@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Fakes, System, Team, bell, make_team, ok
+from tests.e2e.conftest import Fakes, System
+from tests.e2e.story import Team, bell, make_team, ok
 from tests.harness.people import API, Person, create_session, escalate
 from tests.harness.sse import SseClient, SseEvent
 from tests.harness.waiting import wait_until
