@@ -66,11 +66,7 @@ async def make_team(gw: httpx.AsyncClient, fakes: Fakes, *, slack: bool = True, 
             await gw.put(
                 f"{API}/integrations/psa",
                 headers=headers,
-                json={
-                    "provider": "connectwise",
-                    "base_url": fakes.psa.base_url("connectwise"),
-                    "credentials": fakes.psa.credentials("connectwise"),
-                },
+                json=fakes.psa.integration(),
             )
         )
     return Team(tenant=tenant, junior=junior, seniors=seniors, viewer=viewer, channel=channel)

@@ -40,6 +40,14 @@ class FakePsa(PsaWire):
         """Credentials the fake accepts for `provider`."""
         return dict(CREDENTIALS[provider])
 
+    def integration(self, provider: str = "connectwise") -> dict[str, object]:
+        """The `PUT /integrations/psa` body that points an account at this fake."""
+        return {
+            "provider": provider,
+            "base_url": self.base_url(provider),
+            "credentials": self.credentials(provider),
+        }
+
     def fail(
         self,
         provider: str,

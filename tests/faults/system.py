@@ -156,11 +156,7 @@ async def make_team(api: httpx.AsyncClient, fakes: Fakes, *, seniors: int = 3) -
     psa = await api.put(
         f"{API}/integrations/psa",
         headers=headers,
-        json={
-            "provider": "connectwise",
-            "base_url": fakes.psa.base_url("connectwise"),
-            "credentials": fakes.psa.credentials("connectwise"),
-        },
+        json=fakes.psa.integration(),
     )
     assert psa.status_code == 200, psa.text
     return team
