@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import uuid
 from typing import Any
@@ -149,3 +150,38 @@ async def test_queue_is_a_quorum_queue_with_delivery_limit_and_dlx(
     [line] = [ln for ln in listing.splitlines() if ln.split("\t")[0] == queue_spec.name]
     assert "quorum" in line
     assert "x-delivery-limit" in line and "flowpilot.dlx" in line and queue_spec.dlq in line
+
+
+async def test_a_stopping_consumer_takes_no_new_delivery(amqp, db, core_settings, queue_spec):
+    # While it finishes what it holds, a message published meanwhile stays in the queue: started
+    # then, it would lose its channel before its ack and be handled again by another replica.
+    release = asyncio.Event()
+    calls: list[uuid.UUID] = []
+
+    async def slow(event: AnyEvent, ctx: HandlerContext) -> None:
+        calls.append(event.id)
+        await release.wait()
+
+    consumer = await _start(amqp, db, core_settings, queue_spec, slow)
+    first, second = await _event(db), await _event(db)
+    await publish_raw(amqp, ROUTING_KEY, first.model_dump_json().encode(), message_id=str(first.id))
+    await wait_until(lambda: _async(first.id in calls), message="first message in hand")
+    stopping = asyncio.create_task(consumer.stop())
+    try:
+        await publish_raw(amqp, ROUTING_KEY, second.model_dump_json().encode(), message_id=str(second.id))
+        await wait_until(
+            lambda: _ready(amqp, queue_spec.name, 1), message="the new message waits in the queue"
+        )
+    finally:
+        release.set()
+        await stopping
+    assert calls == [first.id]
+    assert await _ready(amqp, queue_spec.name, 1)
+
+
+async def _ready(amqp, queue: str, count: int) -> bool:
+    """Whether `count` messages wait, ready, in the queue (none of them delivered)."""
+    channel = await amqp.channel()
+    declared = await channel.declare_queue(queue, passive=True)
+    await channel.close()
+    return declared.declaration_result.message_count == count

@@ -17,6 +17,7 @@ own (the step returns `ALREADY_DONE` when it found everything already done).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import aio_pika
@@ -86,6 +87,7 @@ class Consumer:
         self._max_attempts = max_attempts or settings.consumer_max_attempts
         self._tasks: set[asyncio.Task[None]] = set()
         self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._subscription: tuple[aio_pika.abc.AbstractQueue, str] | None = None
         self._held: asyncio.Semaphore | None = None
         # Above 1: messages that are ready together share an inbox transaction (`consumer.batch`).
         self._batch_limit = batch_limit
@@ -102,11 +104,20 @@ class Consumer:
         channel = await connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=self._settings.consumer_prefetch)
         queue = await declare_queue(channel, self.spec, self._settings.delivery_limit)
-        await queue.consume(self._on_message)
+        self._subscription = (queue, await queue.consume(self._on_message))
         self._channel = channel
 
     async def stop(self) -> None:
-        """Finish in-flight messages, then close the channel."""
+        """Stop taking deliveries, finish in-flight messages, then close the channel.
+
+        Cancelled first: a message delivered while the others finished would otherwise start, lose
+        its channel before its ack and be handled again elsewhere.
+        """
+        if self._subscription is not None:
+            queue, tag = self._subscription
+            with contextlib.suppress(Exception):  # a channel already gone delivers nothing more
+                await queue.cancel(tag)
+            self._subscription = None
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await close_quietly(self._channel)
