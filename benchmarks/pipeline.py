@@ -11,6 +11,7 @@ from benchmarks.effects import wait_drained
 from benchmarks.http import HttpPool
 from benchmarks.load import percentile, run_handoffs
 from benchmarks.procstats import box_busy_seconds
+from benchmarks.raw import CommitProbe
 from benchmarks.seed import Team
 from benchmarks.stack import STREAM_REPLICA, Stack
 from benchmarks.streams import Listeners
@@ -33,7 +34,8 @@ async def stream_latency(
     group = list(teams[:10])
     tokens = [t for team in group for t in itertools.islice(itertools.cycle(team.senior_tokens), 5)]
     await listeners.connect(tokens)
-    load = await run_handoffs(api, group, rate=50, seconds=seconds)
+    async with CommitProbe(stack.dsn) as probe:
+        load = await run_handoffs(api, group, rate=50, seconds=seconds)
     drain = await wait_drained(stack, [h for _, h, _ in load.handoffs], timeout=60)
     await asyncio.sleep(0.5)
     await listeners.close()
@@ -49,6 +51,8 @@ async def stream_latency(
         "commit_to_stream_p99_ms": round(percentile(lat, 99), 1),
         "commit_to_stream_max_ms": round(max(lat), 1) if lat else None,
         "api": load.summary(),
+        # The disk's commit latency in the same window: the floor under both figures above.
+        "postgres_commit_probe": probe.summary(),
         "drained": drain["drained"],
     }
 

@@ -3,15 +3,82 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 import uuid
+from typing import Any
 
 import aio_pika
 import asyncpg
 
 IN_FLIGHT = 32
 PAYLOAD = b"x" * 1200
+# One small commit every 20 ms (50/s, the rate commit→stream latency is measured at).
+PROBE_INTERVAL_SECONDS = 0.02
+
+
+def _ms_summary(latencies: list[float]) -> dict[str, Any]:
+    ordered = sorted(latencies)
+    if not ordered:
+        return {"commits": 0}
+
+    def at(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 1)
+
+    return {"commits": len(ordered), "p50_ms": at(50), "p99_ms": at(99), "max_ms": at(100)}
+
+
+class CommitProbe:
+    """One single-row insert and commit at a time, every 20 ms, on its own connection, each timed.
+
+    Every handoff waits for its commit to reach the disk, so the tail of this box's commit latency
+    is the floor of the API's and of commit→stream latency. Run alone it is a raw limit of the
+    machine; run beside a load phase it shows what the disk did in that same window.
+    """
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._table = f"bench_probe_{uuid.uuid4().hex[:8]}"
+        self._latencies: list[float] = []
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> CommitProbe:
+        conn = await asyncpg.connect(self._dsn)
+        await conn.execute(f"CREATE TABLE {self._table} (id bigserial primary key, at timestamptz)")
+        self._task = asyncio.create_task(self._run(conn), name="commit-probe")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        # Not cancelled: a commit cut off mid-flight would leave the connection unusable for the drop.
+        self._stop.set()
+        assert self._task is not None
+        await self._task
+
+    async def _run(self, conn: asyncpg.Connection) -> None:
+        try:
+            while not self._stop.is_set():
+                start = time.perf_counter()
+                await conn.execute(f"INSERT INTO {self._table} (at) VALUES (now())")
+                self._latencies.append(time.perf_counter() - start)
+                with contextlib.suppress(TimeoutError):
+                    pause = max(0.0, PROBE_INTERVAL_SECONDS - (time.perf_counter() - start))
+                    await asyncio.wait_for(self._stop.wait(), timeout=pause)
+            await conn.execute(f"DROP TABLE {self._table}")
+        finally:
+            await conn.close()
+
+    def summary(self) -> dict[str, Any]:
+        """Commits timed, and their p50 / p99 / max in ms."""
+        return _ms_summary(self._latencies)
+
+
+async def postgres_commit_latency(dsn: str, *, seconds: float = 10.0) -> dict[str, Any]:
+    """The commit probe alone on the idle box."""
+    async with CommitProbe(dsn) as probe:
+        await asyncio.sleep(seconds)
+    return probe.summary()
 
 
 async def postgres_commits_per_second(dsn: str, *, seconds: float = 5.0) -> float:

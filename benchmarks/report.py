@@ -9,6 +9,14 @@ def _met(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "NOT met")
 
 
+def _probe(summary: dict[str, Any]) -> str:
+    if not summary.get("commits"):
+        return "no commits timed"
+    return (
+        f"{summary['p50_ms']} / {summary['p99_ms']} / {summary['max_ms']} ms ({summary['commits']} commits)"
+    )
+
+
 def render(r: dict[str, Any]) -> str:
     """A markdown table of every measurement, with the targets beside them."""
     m = r["machine"]
@@ -28,6 +36,11 @@ def render(r: dict[str, Any]) -> str:
     if raw:
         row("raw PostgreSQL: 2 inserts + commit, 32 in flight", f"{raw['postgres_tx_per_s']} tx/s")
         row("raw RabbitMQ: confirmed persistent 1.2 KB publishes", f"{raw['rabbitmq_pub_per_s']} msg/s")
+        if "postgres_commit_latency" in raw:
+            row(
+                "raw PostgreSQL: one commit at a time, 50/s (p50 / p99 / max)",
+                _probe(raw["postgres_commit_latency"]),
+            )
     api = r.get("api", {})
     workers = r.get("api_workers", 1)
     for fixed in api.get("fixed", []):
@@ -57,6 +70,11 @@ def render(r: dict[str, Any]) -> str:
             "p99 ≤ 100 ms",
             sl["commit_to_stream_p99_ms"] <= 100 and sl["deliveries"] >= sl["expected_deliveries"],
         )
+        if "postgres_commit_probe" in sl:
+            row(
+                "… PostgreSQL commit probe in that window (p50 / p99 / max)",
+                _probe(sl["postgres_commit_probe"]),
+            )
         for tried in pipe.get("finals", [])[:-1]:
             row(
                 f"full pipeline {tried['seconds']:.0f} s at {tried['rate']}/s",

@@ -113,6 +113,7 @@ async def main() -> dict[str, Any]:
                         lambda: raw.rabbitmq_publishes_per_second(stack.amqp_url, seconds=5 * SCALE)
                     )
                 ),
+                "postgres_commit_latency": await raw.postgres_commit_latency(stack.dsn, seconds=10 * SCALE),
             }
             print(f"  {results['raw']}", flush=True)
         stack.start_fakes()

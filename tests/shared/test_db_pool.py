@@ -190,3 +190,12 @@ async def test_driver_raises_connect_failures_as_engine_connect_does(core_settin
         assert isinstance(via_driver.value.orig.__cause__, asyncpg.InvalidCatalogNameError)
     finally:
         await db.dispose()
+
+
+async def test_pool_commits_wait_for_the_disk(db) -> None:
+    """A handoff answered 2xx must survive a PostgreSQL crash: only the outbox relay, whose lost
+    marks merely publish again, commits without waiting for the disk, on its own connection."""
+    async with db.driver() as conn:
+        assert await conn.fetchval("SHOW synchronous_commit") == "on"
+    async with UnitOfWork(db.sessions) as uow:
+        assert (await uow.session.execute(text("SHOW synchronous_commit"))).scalar_one() == "on"
