@@ -31,11 +31,13 @@ ROW_FAULTS: tuple[type[BaseException], ...] = (
 )
 
 # What publishing a row needs; the payload as PostgreSQL's own JSON text, published as is. A row
-# waiting out its retry holds back its session's later rows (ix_outbox_deferred finds them).
+# waiting out its retry holds back its session's later rows (ix_outbox_deferred finds them). $2: the
+# rows of earlier passes still waiting for their confirms.
 SELECT_PENDING = """
 SELECT id, seq, txid, exchange, routing_key, session_id, payload::text AS payload, created_at, attempts
 FROM outbox AS o
 WHERE published_at IS NULL AND (retry_at IS NULL OR retry_at <= now())
+  AND NOT o.id = ANY($2::uuid[])
   AND NOT EXISTS (
     SELECT 1 FROM outbox AS d
     WHERE d.session_id = o.session_id AND d.published_at IS NULL AND d.retry_at > now()

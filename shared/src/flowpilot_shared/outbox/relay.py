@@ -11,7 +11,8 @@ nearly every commit, so it skips the pool and the ORM (about a quarter of the CP
 relay whose connection (and so its lock) is gone cannot mark anything published. Holding the lock
 it is the only relay publishing, so a pass needs no transaction and no row locks: read the pending
 rows, publish, mark them (two round trips). A crash before the mark publishes them again, which the
-consumers' inboxes absorb; so the marks are committed without waiting for the disk.
+consumers' inboxes absorb; so the marks are committed without waiting for the disk. Passes overlap:
+the next one reads while earlier ones wait for their confirms (`passes.py`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -27,10 +27,12 @@ import asyncpg
 import structlog
 from prometheus_client import Counter, Histogram
 
-from flowpilot_shared.broker.publisher import Publisher, build_message, connect
+from flowpilot_shared.broker.publisher import Publisher, connect
 from flowpilot_shared.closing import close_quietly
-from flowpilot_shared.db import Database, asyncpg_dsn
+from flowpilot_shared.db import Database
 from flowpilot_shared.outbox import housekeeping
+from flowpilot_shared.outbox.active import connect_when_active
+from flowpilot_shared.outbox.passes import HeldBack, InFlight, publish_in_session_order
 from flowpilot_shared.outbox.pending import MARK_PUBLISHED, SELECT_PENDING, record_failures
 from flowpilot_shared.outbox.wake import OUTBOX_CHANNEL
 from flowpilot_shared.settings import CoreSettings
@@ -45,15 +47,9 @@ LAG = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 MAX_BACKOFF_SECONDS = 5.0
-# pg_advisory_lock key of the active relay (any constant; advisory locks are per database).
-ACTIVE_RELAY_LOCK = 0x466C6F77_4F757462  # "FlowOutb"
 RECONNECT_SECONDS = 1.0
-# How soon a standby notices that the active relay is gone.
-STANDBY_POLL_SECONDS = 0.5
-
-
-class HeldBack(Exception):
-    """Not tried: an earlier row of its session failed in this pass, and it waits for that row."""
+# Passes waiting for their confirms at once (each up to outbox_batch_size rows).
+MAX_PASSES_IN_FLIGHT = 4
 
 
 class OutboxRelay:
@@ -70,6 +66,12 @@ class OutboxRelay:
         self._publisher: Publisher | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        # Passes published and waiting for their confirms (see passes.py); reads and marks share the
+        # one connection, which runs one statement at a time.
+        self._in_flight = InFlight()
+        self._passes: set[asyncio.Task[None]] = set()
+        self._conn_lock = asyncio.Lock()
+        self._backoff = 0.0
 
     async def start(self) -> None:
         """Start publishing, listening and retention sweeps in the background."""
@@ -84,9 +86,10 @@ class OutboxRelay:
         """Stop the background tasks and close the broker connection."""
         self._db.outbox_waker.detach(self._wake_if_active)
         self._stopping = True
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._passes]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await close_quietly(self._publisher)
@@ -114,25 +117,43 @@ class OutboxRelay:
         return self._publisher
 
     async def publish_pending(self, conn: asyncpg.Connection) -> tuple[int, int]:
-        """Publish one batch of pending rows over `conn` (the active relay's); returns (published, failed)."""
+        """One pass over `conn` (the active relay's), start to finish; returns (published, failed)."""
         publisher = await self._ensure_publisher()
-        rows = await conn.fetch(SELECT_PENDING, self._settings.outbox_batch_size)
-        if not rows:
-            return 0, 0
-        results = await self._publish_in_session_order(publisher, rows)
-        now = datetime.now(UTC)
-        published = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
-        # Rows held back behind a failed one were not tried: they are left as they are.
-        failed = [
-            (row, result)
-            for row, result in zip(rows, results, strict=True)
-            if result is not None and not isinstance(result, HeldBack)
-        ]
-        # One statement marks the whole batch; failures (rare) are recorded in one more.
-        if published:
-            await conn.execute(MARK_PUBLISHED, now, published)
+        rows = await self._read(conn)
+        return await self._complete(conn, publisher, rows) if rows else (0, 0)
+
+    async def _read(self, conn: asyncpg.Connection) -> list[asyncpg.Record]:
+        """Pending rows not in flight whose session has nothing in flight, now counted as in flight."""
+        async with self._conn_lock:
+            rows = await conn.fetch(
+                SELECT_PENDING, self._settings.outbox_batch_size, list(self._in_flight.ids)
+            )
+        return self._in_flight.take(rows)
+
+    async def _complete(
+        self, conn: asyncpg.Connection, publisher: Publisher, rows: list[asyncpg.Record]
+    ) -> tuple[int, int]:
+        """Publish the rows, wait for the confirms, mark what went out and record what did not."""
+        try:
+            results = await self._publish_in_session_order(publisher, rows)
+            now = datetime.now(UTC)
+            published = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
+            # Rows held back behind a failed one were not tried: they are left as they are.
+            failed = [
+                (row, result)
+                for row, result in zip(rows, results, strict=True)
+                if result is not None and not isinstance(result, HeldBack)
+            ]
+            async with self._conn_lock:
+                # One statement marks the whole batch; failures (rare) are recorded in one more.
+                if published:
+                    await conn.execute(MARK_PUBLISHED, now, published)
+                if failed:
+                    errors = await record_failures(conn, failed)
+        finally:
+            if self._in_flight.release(rows):
+                self._wake.set()  # rows of these sessions waited for this pass
         if failed:
-            errors = await record_failures(conn, failed)
             # Once per pass; a refused row waits out its own retry, other failures back the relay off.
             log.warning("outbox rows not published", relay=self._name, rows=len(failed), error=errors[0])
         for row, result in zip(rows, results, strict=True):
@@ -145,101 +166,76 @@ class OutboxRelay:
     async def _publish_in_session_order(
         self, publisher: Publisher, rows: Sequence[asyncpg.Record]
     ) -> list[BaseException | None]:
-        """Publish many rows at once, but one session's rows one after another, in commit order.
+        return await publish_in_session_order(publisher, rows)
 
-        A consumer must never see `handoff.claimed` before the `handoff.escalated` it answers; rows
-        of different sessions carry no such order, so they go out concurrently. After a failure the
-        rest of that session's rows are `HeldBack` and wait for that row.
-        """
-        results: list[BaseException | None] = [None] * len(rows)
-        chains: dict[object, list[int]] = defaultdict(list)
-        for index, row in enumerate(rows):
-            chains[row["session_id"] or row["id"]].append(index)
-
-        async def publish_chain(indexes: list[int]) -> None:
-            for position, index in enumerate(indexes):
-                try:
-                    await self._publish_row(publisher, rows[index])
-                except Exception as exc:
-                    results[index] = exc
-                    for later in indexes[position + 1 :]:
-                        results[later] = HeldBack()
-                    return
-
-        await asyncio.gather(*(publish_chain(indexes) for indexes in chains.values()))
-        return results
-
-    @staticmethod
-    async def _publish_row(publisher: Publisher, row: asyncpg.Record) -> None:
-        message = build_message(
-            event_id=str(row["id"]),
-            event_type=row["routing_key"],
-            body=row["payload"].encode(),
-            headers={"x-position": f"{row['txid']}.{row['seq']}"},
-        )
-        await publisher.publish(row["exchange"], row["routing_key"], message)
+    async def _run_pass(
+        self, conn: asyncpg.Connection, publisher: Publisher, rows: list[asyncpg.Record]
+    ) -> None:
+        """A pass in the background; what it found sets the relay's backoff."""
+        try:
+            published, failed = await self._complete(conn, publisher, rows)
+        except Exception as exc:  # broker or database down: the rows stay pending, retried later
+            log.warning("outbox relay pass failed", error=str(exc), relay=self._name)
+            published, failed = 0, 1
+            await self._reset_publisher(publisher)
+        if failed and not published:
+            # Nothing got through: the broker or the connection is the likely cause, not a row.
+            self._backoff = min(max(self._backoff * 2, 0.1), MAX_BACKOFF_SECONDS)
+        elif published:
+            self._backoff = 0.0
 
     async def _publish_loop(self) -> None:
-        backoff = 0.0
         last_pass = 0.0
         while not self._stopping:
             await self._active.wait()
             conn = self._conn
             if conn is None:
                 continue
+            if len(self._passes) >= MAX_PASSES_IN_FLIGHT:
+                await asyncio.wait(self._passes, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            if self._backoff:
+                await asyncio.sleep(self._backoff)
             since = time.monotonic() - last_pass
             if since < self._settings.outbox_min_pass_interval_seconds:
                 await asyncio.sleep(self._settings.outbox_min_pass_interval_seconds - since)
             last_pass = time.monotonic()
             try:
-                published, failed = await self.publish_pending(conn)
-            except Exception as exc:  # broker or database down: keep the rows, retry later
+                # Here, not in the passes: two passes must never each open a broker connection.
+                publisher = await self._ensure_publisher()
+                rows = await self._read(conn)
+            except Exception as exc:  # broker or database down: the rows stay pending
                 log.warning("outbox relay pass failed", error=str(exc), relay=self._name)
-                published, failed = 0, 1
+                self._backoff = min(max(self._backoff * 2, 0.1), MAX_BACKOFF_SECONDS)
                 await self._reset_publisher()
-            if failed and not published:
-                # Nothing got through: the broker or the connection is the likely cause, not a row.
-                backoff = min(max(backoff * 2, 0.1), MAX_BACKOFF_SECONDS)
-                await asyncio.sleep(backoff)
                 continue
-            backoff = 0.0
-            if published >= self._settings.outbox_batch_size:
-                continue  # more may be waiting
+            if rows:
+                task = asyncio.create_task(
+                    self._run_pass(conn, publisher, rows), name=f"{self._name}-relay-pass"
+                )
+                self._passes.add(task)
+                task.add_done_callback(self._passes.discard)
+                if len(rows) >= self._settings.outbox_batch_size:
+                    continue  # more may be waiting
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._settings.outbox_poll_seconds)
             self._wake.clear()
 
-    async def _reset_publisher(self) -> None:
-        if self._publisher is not None:
+    async def _reset_publisher(self, publisher: Publisher | None = None) -> None:
+        """Close the broker connection (`publisher`'s, unless a pass already replaced it)."""
+        old = publisher or self._publisher
+        if self._publisher is old:
+            self._publisher = None  # before closing: the next pass opens a new one meanwhile
+        if old is not None:
             with contextlib.suppress(Exception):
-                await self._publisher.close()
-            self._publisher = None
+                await old.close()
 
     async def _listen_loop(self) -> None:
         """Wait for the active-relay lock, then LISTEN for commits until the connection drops."""
         while not self._stopping:
             conn = None
             try:
-                conn = await asyncpg.connect(
-                    asyncpg_dsn(self._settings.database_url),
-                    # Plan each pass for the table as it is now: a generic plan made while the outbox
-                    # was small (a seq scan) was kept as it grew when no ANALYZE came to invalidate
-                    # it (autovacuum off or behind), reading every retained row ~100 times a second.
-                    # And walk the pending index itself, never a bitmap of it: the index keeps an
-                    # entry for every row published since the last vacuum, and only a plain index
-                    # scan marks those dead as it passes (a bitmap scan visited each one's heap
-                    # page on every pass, ~1,700 pages per pass after a minute at 30/s).
-                    # Its writes (rows marked published, a refused row's retry time) need not wait for
-                    # the disk: one lost in a PostgreSQL crash only publishes its rows again, which the
-                    # consumers' inboxes absorb. Waiting held up the next pass, and so the next events,
-                    # for as long as each flush took (tens to hundreds of ms when the disk is slow).
-                    server_settings={
-                        "plan_cache_mode": "force_custom_plan",
-                        "enable_bitmapscan": "off",
-                        "synchronous_commit": "off",
-                    },
-                )
-                await _acquire_active_lock(conn)
+                conn = await connect_when_active(self._settings.database_url)
                 await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
                 log.info("outbox relay active", relay=self._name)
                 self._conn = conn
@@ -272,19 +268,6 @@ class OutboxRelay:
                     await housekeeping.sweep_retention(self._db, hours=self._settings.outbox_retention_hours)
             except Exception as exc:
                 log.warning("outbox housekeeping failed", error=str(exc))
-
-
-async def _acquire_active_lock(conn: asyncpg.Connection) -> None:
-    """Return once this connection holds the active-relay lock; a standby asks again every poll.
-
-    Not a blocking pg_advisory_lock: a statement waiting on a lock keeps its snapshot, and a
-    standby's would have held back the whole database's xmin horizon for as long as the active
-    relay lived, so that neither VACUUM nor index scans could drop any row dead since.
-    """
-    while True:
-        if await conn.fetchval("SELECT pg_try_advisory_lock($1)", ACTIVE_RELAY_LOCK):
-            return
-        await asyncio.sleep(STANDBY_POLL_SECONDS)
 
 
 async def _until_closed(conn: asyncpg.Connection) -> None:

@@ -1,0 +1,98 @@
+"""One relay pass's rows on their way to the broker, and the rows still waiting for their confirms.
+
+The relay does not wait for one pass's confirms before reading the next rows: a quorum queue
+confirms once its log is on disk (tens of ms, hundreds when the disk is slow), and every event
+committed meanwhile would wait for that too, although the broker had already routed the earlier
+ones to their consumers. Passes overlap instead, and session order still holds: a row whose session
+has a row in flight waits for the pass carrying it, so a session's later event is never published
+after an earlier one the broker refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+import asyncpg
+
+from flowpilot_shared.broker.publisher import Publisher, build_message
+
+
+class HeldBack(Exception):
+    """Not tried: an earlier row of its session failed in this pass, and it waits for that row."""
+
+
+async def publish_in_session_order(
+    publisher: Publisher, rows: Sequence[asyncpg.Record]
+) -> list[BaseException | None]:
+    """Publish many rows at once, but one session's rows one after another, in commit order.
+
+    A consumer must never see `handoff.claimed` before the `handoff.escalated` it answers; rows
+    of different sessions carry no such order, so they go out concurrently. After a failure the
+    rest of that session's rows are `HeldBack` and wait for that row.
+    """
+    results: list[BaseException | None] = [None] * len(rows)
+    chains: dict[object, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        chains[row["session_id"] or row["id"]].append(index)
+
+    async def publish_chain(indexes: list[int]) -> None:
+        for position, index in enumerate(indexes):
+            try:
+                await publish_row(publisher, rows[index])
+            except Exception as exc:
+                results[index] = exc
+                for later in indexes[position + 1 :]:
+                    results[later] = HeldBack()
+                return
+
+    await asyncio.gather(*(publish_chain(indexes) for indexes in chains.values()))
+    return results
+
+
+async def publish_row(publisher: Publisher, row: asyncpg.Record) -> None:
+    """Publish one outbox row as it was committed, and wait for the broker's confirm."""
+    message = build_message(
+        event_id=str(row["id"]),
+        event_type=row["routing_key"],
+        body=row["payload"].encode(),
+        headers={"x-position": f"{row['txid']}.{row['seq']}"},
+    )
+    await publisher.publish(row["exchange"], row["routing_key"], message)
+
+
+class InFlight:
+    """Rows published and not yet marked, and their sessions."""
+
+    def __init__(self) -> None:
+        self.ids: set[uuid.UUID] = set()
+        self.sessions: set[uuid.UUID] = set()
+        # A row was left for later because its session was in flight: read again once a pass ends.
+        self.deferred = False
+
+    def take(self, rows: Sequence[asyncpg.Record]) -> list[asyncpg.Record]:
+        """The rows that may go now (their session has nothing in flight), counted as in flight."""
+        ready = []
+        for row in rows:
+            if row["id"] in self.ids:
+                continue
+            if row["session_id"] is not None and row["session_id"] in self.sessions:
+                self.deferred = True
+                continue
+            ready.append(row)
+        for row in ready:
+            self.ids.add(row["id"])
+            if row["session_id"] is not None:
+                self.sessions.add(row["session_id"])
+        return ready
+
+    def release(self, rows: Sequence[asyncpg.Record]) -> bool:
+        """The pass carrying `rows` is over; returns whether rows were left waiting for it."""
+        for row in rows:
+            self.ids.discard(row["id"])
+            if row["session_id"] is not None:
+                self.sessions.discard(row["session_id"])
+        deferred, self.deferred = self.deferred, False
+        return deferred

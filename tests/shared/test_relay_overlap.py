@@ -1,0 +1,73 @@
+"""Relay passes overlap: one waiting for its confirms holds back its own sessions' rows, no others."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+
+from flowpilot_shared.broker.publisher import Publisher
+from flowpilot_shared.outbox.relay import OutboxRelay
+from flowpilot_shared.unit_of_work import UnitOfWork
+from tests.harness.broker import capture
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.waiting import wait_until
+from tests.shared.outbox_checks import all_marked, published
+
+
+class GatedRelay(OutboxRelay):
+    """A pass carrying the gated row waits, as for a slow confirm, until the gate opens."""
+
+    def __init__(self, *, gated: uuid.UUID, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self.gated = gated
+        self.waiting = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def _publish_in_session_order(
+        self, publisher: Publisher, rows: Sequence[asyncpg.Record]
+    ) -> list[BaseException | None]:
+        if any(row["id"] == self.gated for row in rows):
+            self.waiting.set()
+            await self.gate.wait()
+        return await super()._publish_in_session_order(publisher, rows)
+
+
+async def _commit(db, *events) -> None:  # type: ignore[no-untyped-def]
+    for event in events:
+        async with UnitOfWork(db.sessions) as uow:
+            uow.add_event(event)
+            await uow.commit()
+
+
+async def _is_set(event: asyncio.Event) -> bool:
+    return event.is_set()
+
+
+async def test_a_slow_pass_delays_only_its_own_sessions(db, amqp, core_settings):
+    captured = await capture(amqp, "handoff.escalated")
+    team = await make_team(db)
+    first = await make_escalation(db, team, escalator=team.users[1])
+    other = await make_escalation(db, team, escalator=team.users[1])
+    # A later event of the first one's session.
+    later = first.model_copy(update={"id": uuid.uuid4()})
+    relay = GatedRelay(gated=first.id, db=db, settings=core_settings, name="test")
+    await _commit(db, first)
+    await relay.start()
+    try:
+        await wait_until(lambda: _is_set(relay.waiting), message="the first row's pass waiting")
+        await _commit(db, other, later)
+        # Another session's event goes out while the first pass still waits for its confirms.
+        await wait_until(lambda: published(captured, other.id), message="the other session's event")
+        assert not await published(captured, first.id)
+        assert not await published(captured, later.id), "a session's later event overtook an earlier one"
+        relay.gate.set()
+        await wait_until(lambda: published(captured, later.id), message="the later event, after the gate")
+        await wait_until(lambda: all_marked(db, [first.id, other.id, later.id]), message="all marked")
+    finally:
+        relay.gate.set()
+        await relay.stop()
+    order = [m.message_id for m in captured.messages if m.message_id in {str(first.id), str(later.id)}]
+    assert order == [str(first.id), str(later.id)]
