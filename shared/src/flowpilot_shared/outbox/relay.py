@@ -50,6 +50,10 @@ MAX_BACKOFF_SECONDS = 5.0
 RECONNECT_SECONDS = 1.0
 # Passes waiting for their confirms at once (each up to outbox_batch_size rows).
 MAX_PASSES_IN_FLIGHT = 4
+# A new pass starts beside one still waiting for its confirms only once that one is this late: a
+# confirm in time is waited for (the next pass then carries everything committed meanwhile, as few
+# reads and marks as before), a slow one no longer holds up the events behind it.
+OVERLAP_AFTER_SECONDS = 0.03
 
 
 class OutboxRelay:
@@ -70,6 +74,7 @@ class OutboxRelay:
         # one connection, which runs one statement at a time.
         self._in_flight = InFlight()
         self._passes: set[asyncio.Task[None]] = set()
+        self._last_pass_started = 0.0
         self._conn_lock = asyncio.Lock()
         self._backoff = 0.0
 
@@ -191,9 +196,12 @@ class OutboxRelay:
             conn = self._conn
             if conn is None:
                 continue
-            if len(self._passes) >= MAX_PASSES_IN_FLIGHT:
-                await asyncio.wait(self._passes, return_when=asyncio.FIRST_COMPLETED)
-                continue
+            if self._passes:
+                late_in = OVERLAP_AFTER_SECONDS - (time.monotonic() - self._last_pass_started)
+                if len(self._passes) >= MAX_PASSES_IN_FLIGHT or late_in > 0:
+                    timeout = None if len(self._passes) >= MAX_PASSES_IN_FLIGHT else late_in
+                    await asyncio.wait(self._passes, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                    continue
             if self._backoff:
                 await asyncio.sleep(self._backoff)
             since = time.monotonic() - last_pass
@@ -214,6 +222,7 @@ class OutboxRelay:
                     self._run_pass(conn, publisher, rows), name=f"{self._name}-relay-pass"
                 )
                 self._passes.add(task)
+                self._last_pass_started = time.monotonic()
                 task.add_done_callback(self._passes.discard)
                 if len(rows) >= self._settings.outbox_batch_size:
                     continue  # more may be waiting
