@@ -1,9 +1,9 @@
 """One relay pass's rows on their way to the broker, and the rows still waiting for their confirms.
 
-The relay does not wait for one pass's confirms before reading the next rows: a quorum queue
-confirms once its log is on disk (tens of ms, hundreds when the disk is slow), and every event
-committed meanwhile would wait for that too, although the broker had already routed the earlier
-ones to their consumers. Passes overlap instead, and session order still holds: a row whose session
+A quorum queue confirms once its log is on disk (tens of ms, hundreds when the disk is slow), and
+every event committed meanwhile would wait for that too, although the broker had already routed the
+earlier ones to their consumers. So once a pass is late (`OVERLAP_AFTER_SECONDS` in relay.py) the
+relay reads and publishes the next rows beside it. Session order still holds: a row whose session
 has a row in flight waits for the pass carrying it, so a session's later event is never published
 after an earlier one the broker refused.
 """

@@ -11,8 +11,8 @@ nearly every commit, so it skips the pool and the ORM (about a quarter of the CP
 relay whose connection (and so its lock) is gone cannot mark anything published. Holding the lock
 it is the only relay publishing, so a pass needs no transaction and no row locks: read the pending
 rows, publish, mark them (two round trips). A crash before the mark publishes them again, which the
-consumers' inboxes absorb; so the marks are committed without waiting for the disk. Passes overlap:
-the next one reads while earlier ones wait for their confirms (`passes.py`).
+consumers' inboxes absorb; so the marks are committed without waiting for the disk. A pass late
+for its confirms does not hold up the next rows: the next pass runs beside it (`passes.py`).
 """
 
 from __future__ import annotations
