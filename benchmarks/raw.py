@@ -12,6 +12,8 @@ from typing import Any
 import aio_pika
 import asyncpg
 
+from benchmarks.load import percentile
+
 IN_FLIGHT = 32
 PAYLOAD = b"x" * 1200
 # One small commit every 20 ms (50/s, the rate commit→stream latency is measured at).
@@ -19,14 +21,15 @@ PROBE_INTERVAL_SECONDS = 0.02
 
 
 def _ms_summary(latencies: list[float]) -> dict[str, Any]:
-    ordered = sorted(latencies)
-    if not ordered:
+    if not latencies:
         return {"commits": 0}
-
-    def at(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 1)
-
-    return {"commits": len(ordered), "p50_ms": at(50), "p99_ms": at(99), "max_ms": at(100)}
+    ms = [latency * 1000 for latency in latencies]
+    return {
+        "commits": len(ms),
+        "p50_ms": round(percentile(ms, 50), 1),
+        "p99_ms": round(percentile(ms, 99), 1),
+        "max_ms": round(max(ms), 1),
+    }
 
 
 class CommitProbe:

@@ -75,9 +75,7 @@ class InFlight:
     def take(self, rows: Sequence[asyncpg.Record]) -> list[asyncpg.Record]:
         """The rows that may go now (their session has nothing in flight), counted as in flight."""
         ready = []
-        for row in rows:
-            if row["id"] in self.ids:
-                continue
+        for row in rows:  # read without the rows in flight (SELECT_PENDING's $2)
             if row["session_id"] is not None and row["session_id"] in self.sessions:
                 self.deferred = True
                 continue
