@@ -199,14 +199,3 @@ async def test_pool_commits_wait_for_the_disk(db) -> None:
         assert await conn.fetchval("SHOW synchronous_commit") == "on"
     async with UnitOfWork(db.sessions) as uow:
         assert (await uow.session.execute(text("SHOW synchronous_commit"))).scalar_one() == "on"
-
-
-async def test_new_connections_do_not_jit_compile(db) -> None:
-    """JIT (on by default in this PostgreSQL) compiled asyncpg's type introspection on each new
-    connection: a 600-780 ms wait for the first array statement. Every connection we open has it off."""
-    async with db.driver() as conn:
-        assert await conn.fetchval("SHOW jit") == "off"
-        # The statement shape that made a new connection introspect: an array parameter.
-        assert await conn.fetchval("SELECT cardinality($1::uuid[])", [uuid.uuid4()]) == 1
-    async with UnitOfWork(db.sessions) as uow:
-        assert (await uow.session.execute(text("SHOW jit"))).scalar_one() == "off"

@@ -25,12 +25,6 @@ IDLE_PING_SECONDS = 2.0
 # SQLSTATE classes of a database that is not there for anyone: connection exceptions (08),
 # insufficient resources such as too many connections (53), operator intervention (57P: shutdown).
 UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
-# Set on every connection the services open. Our statements are short OLTP ones, which JIT
-# compilation never pays off for, and it struck the one statement whose planner estimate is huge:
-# asyncpg's type introspection (`typeinfo_tree`), which runs on each new connection the first time
-# a statement uses an array type (`uuid[]`, `text[]`). With JIT that took 600-780 ms of PostgreSQL
-# CPU instead of 5 ms, and the request behind it waited as long, on every pool growth or recycle.
-SERVER_SETTINGS = {"jit": "off"}
 
 
 def database_unavailable(exc: BaseException | None) -> bool:
@@ -105,7 +99,6 @@ class Database:
             pool_size=settings.db_pool_size + settings.db_max_overflow,
             max_overflow=0,
             pool_recycle=1800,
-            connect_args={"server_settings": SERVER_SETTINGS},
         )
         ping_after_idle(engine, seconds=IDLE_PING_SECONDS)
         return cls(

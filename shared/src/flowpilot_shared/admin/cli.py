@@ -10,7 +10,7 @@ import asyncpg
 
 from flowpilot_shared.admin import dlq, outbox
 from flowpilot_shared.broker.publisher import connect
-from flowpilot_shared.db import SERVER_SETTINGS, asyncpg_dsn
+from flowpilot_shared.db import asyncpg_dsn
 from flowpilot_shared.settings import CoreSettings
 
 
@@ -27,9 +27,7 @@ async def _dead_letters(args: argparse.Namespace) -> str:
 
 
 async def _outbox(args: argparse.Namespace) -> str:
-    conn = await asyncpg.connect(
-        asyncpg_dsn(args.database_url or CoreSettings().database_url), server_settings=SERVER_SETTINGS
-    )
+    conn = await asyncpg.connect(asyncpg_dsn(args.database_url or CoreSettings().database_url))
     try:
         if args.action == "list":
             return outbox.render(await outbox.list_failing(conn), args.json)

@@ -6,7 +6,6 @@ import asyncio
 
 import asyncpg
 
-from flowpilot_shared.db import SERVER_SETTINGS as POOL_SERVER_SETTINGS
 from flowpilot_shared.db import asyncpg_dsn
 
 # pg_advisory_lock key of the active relay (any constant; advisory locks are per database).
@@ -14,7 +13,6 @@ ACTIVE_RELAY_LOCK = 0x466C6F77_4F757462  # "FlowOutb"
 # How soon a standby notices that the active relay is gone.
 STANDBY_POLL_SECONDS = 0.5
 SERVER_SETTINGS = {
-    **POOL_SERVER_SETTINGS,
     # Plan each pass for the table as it is now: a generic plan made while the outbox was small (a
     # seq scan) was kept as it grew when no ANALYZE came to invalidate it (autovacuum off or
     # behind), reading every retained row ~100 times a second.
