@@ -168,9 +168,14 @@ class OutboxRelay:
         PUBLISH_FAILURES.inc(len(failed))
         return len(published), len(failed)
 
+    def _back_off(self) -> None:
+        """Wait longer before the next pass (doubling, from 0.1 s up to MAX_BACKOFF_SECONDS)."""
+        self._backoff = min(max(self._backoff * 2, 0.1), MAX_BACKOFF_SECONDS)
+
     async def _publish_in_session_order(
         self, publisher: Publisher, rows: Sequence[asyncpg.Record]
     ) -> list[BaseException | None]:
+        """A pass's publishing step (`passes.publish_in_session_order`); tests hold or fail it here."""
         return await publish_in_session_order(publisher, rows)
 
     async def _run_pass(
@@ -185,7 +190,7 @@ class OutboxRelay:
             await self._reset_publisher(publisher)
         if failed and not published:
             # Nothing got through: the broker or the connection is the likely cause, not a row.
-            self._backoff = min(max(self._backoff * 2, 0.1), MAX_BACKOFF_SECONDS)
+            self._back_off()
         elif published:
             self._backoff = 0.0
 
@@ -214,7 +219,7 @@ class OutboxRelay:
                 rows = await self._read(conn)
             except Exception as exc:  # broker or database down: the rows stay pending
                 log.warning("outbox relay pass failed", error=str(exc), relay=self._name)
-                self._backoff = min(max(self._backoff * 2, 0.1), MAX_BACKOFF_SECONDS)
+                self._back_off()
                 await self._reset_publisher()
                 continue
             if rows:
