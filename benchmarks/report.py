@@ -17,6 +17,16 @@ def _probe(summary: dict[str, Any]) -> str:
     )
 
 
+def _disk(step: dict[str, Any]) -> str:
+    """The commit probe's worst commit in a load step's window, and the first run a stall set aside."""
+    probe = step.get("postgres_commit_probe")
+    text = f"; commit probe max {probe.get('max_ms')} ms" if probe else ""
+    stalled = step.get("stalled_run")
+    if stalled:
+        text += f"; run once more: the first had p99 {stalled['p99_ms']} ms{_disk(stalled)}"
+    return text
+
+
 def render(r: dict[str, Any]) -> str:
     """A markdown table of every measurement, with the targets beside them."""
     m = r["machine"]
@@ -49,14 +59,22 @@ def render(r: dict[str, Any]) -> str:
         row(
             f"handoff API ({workers} workers) at {rate}/s (p50 / p95 / p99)",
             f"{fixed['p50_ms']} / {fixed['p95_ms']} / {fixed['p99_ms']} ms (achieved {fixed['achieved_rate']}/s, "
-            f"{fixed.get('api_cpu_ms_per_handoff', '?')} ms CPU per handoff)",
+            f"{fixed.get('api_cpu_ms_per_handoff', '?')} ms CPU per handoff{_disk(fixed)})",
             target,
             fixed["p99_ms"] <= 50 and not fixed["errors"] if target else None,
         )
     if "max_rate_p99_under_100ms" in api:
         best = api["max_rate_p99_under_100ms"]
+        reruns = [
+            f"{step['target_rate']}/s p99 {step['stalled_run']['p99_ms']} ms{_disk(step['stalled_run'])}"
+            for step in api.get("search", [])
+            if "stalled_run" in step
+        ]
         row(
-            f"handoff API ({workers} workers) max rate with p99 < 100 ms", f"{best}/s", "≥ 500/s", best >= 500
+            f"handoff API ({workers} workers) max rate with p99 < 100 ms",
+            f"{best}/s" + (f" (run once more after a disk stall: {'; '.join(reruns)})" if reruns else ""),
+            "≥ 500/s",
+            best >= 500,
         )
         if "ratio_to_raw_postgres" in api:
             row("… as a share of the raw PostgreSQL limit", f"{api['ratio_to_raw_postgres']:.1%}")

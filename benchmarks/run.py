@@ -150,11 +150,16 @@ async def main() -> dict[str, Any]:
             await api.warm_up(pool, api_teams)
             results["api"] = {
                 "fixed": await api.fixed_rates(
-                    pool, api_teams, seconds=5 * SCALE, pid=stack.pid("handoff-api"), rates=API_RATES
+                    pool,
+                    api_teams,
+                    dsn=stack.dsn,
+                    seconds=5 * SCALE,
+                    pid=stack.pid("handoff-api"),
+                    rates=API_RATES,
                 )
             }
             if "api-search" not in PHASES_OFF:
-                best, steps = await api.max_rate(pool, api_teams, seconds=5 * SCALE)
+                best, steps = await api.max_rate(pool, api_teams, dsn=stack.dsn, seconds=5 * SCALE)
                 results["api"].update({"max_rate_p99_under_100ms": best, "search": steps})
                 if "raw" in results:
                     ratio = best / results["raw"]["postgres_tx_per_s"]
