@@ -1,12 +1,46 @@
-"""Checks the relay tests wait on."""
+"""Checks the relay tests wait on, and a relay whose pass can be held."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
 from sqlalchemy import func, select
 
+from flowpilot_shared.broker.publisher import Publisher
 from flowpilot_shared.db import Database
 from flowpilot_shared.models import OutboxEvent
+from flowpilot_shared.outbox.relay import OutboxRelay
 from tests.harness.broker import Captured
+
+
+class GatedRelay(OutboxRelay):
+    """The pass carrying the gated row waits until the gate opens: before publishing, or with
+    `hold_confirm` after publishing, as for a late confirm (the broker has routed the row)."""
+
+    def __init__(self, *, gated: uuid.UUID, hold_confirm: bool = False, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self.gated = gated
+        self.hold_confirm = hold_confirm
+        self.waiting = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def _hold(self) -> None:
+        self.waiting.set()
+        await self.gate.wait()
+
+    async def _publish_in_session_order(
+        self, publisher: Publisher, rows: Sequence[asyncpg.Record]
+    ) -> list[BaseException | None]:
+        held = any(row["id"] == self.gated for row in rows)
+        if held and not self.hold_confirm:
+            await self._hold()
+        results = await super()._publish_in_session_order(publisher, rows)
+        if held and self.hold_confirm:
+            await self._hold()
+        return results
 
 
 async def all_marked(db: Database, ids) -> bool:

@@ -4,35 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
 
-import asyncpg
-
-from flowpilot_shared.broker.publisher import Publisher
-from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.unit_of_work import UnitOfWork
 from tests.harness.broker import capture
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.shared.outbox_checks import all_marked, published
-
-
-class GatedRelay(OutboxRelay):
-    """A pass carrying the gated row waits, as for a slow confirm, until the gate opens."""
-
-    def __init__(self, *, gated: uuid.UUID, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(**kwargs)
-        self.gated = gated
-        self.waiting = asyncio.Event()
-        self.gate = asyncio.Event()
-
-    async def _publish_in_session_order(
-        self, publisher: Publisher, rows: Sequence[asyncpg.Record]
-    ) -> list[BaseException | None]:
-        if any(row["id"] == self.gated for row in rows):
-            self.waiting.set()
-            await self.gate.wait()
-        return await super()._publish_in_session_order(publisher, rows)
+from tests.shared.outbox_checks import GatedRelay, all_marked, published
 
 
 async def _commit(db, *events) -> None:  # type: ignore[no-untyped-def]

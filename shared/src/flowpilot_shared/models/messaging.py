@@ -58,7 +58,11 @@ class OutboxEvent(Base):
     user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
+    # When the broker confirmed the row (database clock, set once its pass is over).
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When the pass that published the row read it (database clock): before the row went out, so a
+    # row published after another went out was marked after that one's pass read it (stream replay).
+    publish_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Set when the broker refused this row itself: not tried again (nor its session's later rows) before.

@@ -34,7 +34,8 @@ ROW_FAULTS: tuple[type[BaseException], ...] = (
 # waiting out its retry holds back its session's later rows (ix_outbox_deferred finds them). $2: the
 # rows of earlier passes still waiting for their confirms.
 SELECT_PENDING = """
-SELECT id, seq, txid, exchange, routing_key, session_id, payload::text AS payload, created_at, attempts
+SELECT id, seq, txid, exchange, routing_key, session_id, payload::text AS payload, created_at, attempts,
+  now() AS read_at
 FROM outbox AS o
 WHERE published_at IS NULL AND (retry_at IS NULL OR retry_at <= now())
   AND NOT o.id = ANY($2::uuid[])
@@ -44,7 +45,9 @@ WHERE published_at IS NULL AND (retry_at IS NULL OR retry_at <= now())
   )
 ORDER BY seq LIMIT $1
 """
-MARK_PUBLISHED = "UPDATE outbox SET published_at = $1 WHERE id = ANY($2::uuid[])"
+# Both times on the database's clock, so the relay's host clock (and a failover to another host)
+# never puts them out of order. $1: the pass's `read_at`.
+MARK_PUBLISHED = "UPDATE outbox SET published_at = now(), publish_started_at = $1 WHERE id = ANY($2::uuid[])"
 RECORD_FAILURES = """
 UPDATE outbox SET attempts = outbox.attempts + 1, last_error = f.error,
     retry_at = now() + f.delay * interval '1 second'

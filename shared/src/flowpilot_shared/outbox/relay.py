@@ -152,7 +152,7 @@ class OutboxRelay:
             async with self._conn_lock:
                 # One statement marks the whole batch; failures (rare) are recorded in one more.
                 if published:
-                    await conn.execute(MARK_PUBLISHED, now, published)
+                    await conn.execute(MARK_PUBLISHED, rows[0]["read_at"], published)
                 if failed:
                     errors = await record_failures(conn, failed)
         finally:

@@ -2,13 +2,15 @@
 
 An SSE id is the event's log position "<txid>.<seq>". Positions do not follow commit order (a
 transaction with a smaller txid can commit later), so "position > cursor" alone could skip a late
-commit. What the client saw is what was *published* before its cursor event, so the replay is
-every visible row published after the cursor row (`published_at` is set after commit), plus
-committed rows not yet marked published, plus the other rows of the cursor's own publish batch:
-a relay publishes a batch concurrently, so live delivery order inside a batch is not position
-order and the client may have missed any of them. That overlap can repeat events of the cursor's
-batch (clients de-duplicate by `data.event_id`); it never skips one. Overlap with live delivery
-after the replay is removed by event id in the stream.
+commit. The one relay publishes on one channel, so a stream receives events in the order they went
+out; what the client may have missed is what went out after its cursor event. Every row records on
+the database's clock when its relay pass read it (`publish_started_at`, before it went out) and when
+that pass was over (`published_at`, after). A row that went out after the cursor's was therefore
+marked after the cursor's pass read it: the replay is every visible row marked since then, plus the
+rows not yet marked. Relay passes overlap (a late one's confirms can come after a later one's), so
+marking order is not publishing order; this bound holds regardless. It overlaps what the client saw
+(the cursor's own pass, a pass beside it), which clients de-duplicate by `data.event_id`; it never
+skips one. Overlap with live delivery after the replay is removed by event id in the stream.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.models.messaging import OutboxEvent
@@ -71,6 +73,21 @@ async def head_position(session: AsyncSession, *, account_id: uuid.UUID, user_id
     return format_position(row.txid, row.seq) if row else None
 
 
+def _publishing_order() -> ColumnElement[datetime | None]:
+    """The order passes went out in (rows marked before `publish_started_at` existed: their mark)."""
+    return func.coalesce(OutboxEvent.publish_started_at, OutboxEvent.published_at)
+
+
+def _missed_since(cursor: Row[datetime | None, datetime | None, datetime]) -> ColumnElement[bool]:
+    """Rows that may have gone out after the cursor's row: not marked yet, or marked since it was read.
+
+    A cursor not marked yet (or marked before the column existed) was read after it was inserted,
+    so its `created_at` is an earlier, still safe bound.
+    """
+    read_at: datetime = cursor.publish_started_at or cursor.created_at
+    return or_(OutboxEvent.published_at.is_(None), OutboxEvent.published_at >= read_at)
+
+
 async def plan_replay(
     session: AsyncSession,
     *,
@@ -87,29 +104,21 @@ async def plan_replay(
     visible = _visible(account_id, user_id)
     cursor = (
         await session.execute(
-            select(OutboxEvent.published_at).where(visible, OutboxEvent.txid == txid, OutboxEvent.seq == seq)
+            select(OutboxEvent.published_at, OutboxEvent.publish_started_at, OutboxEvent.created_at).where(
+                visible, OutboxEvent.txid == txid, OutboxEvent.seq == seq
+            )
         )
     ).first()
     if cursor is None:
         # Deleted by retention (or never this client's): we cannot know what it missed.
         return ReplayPlan(reset_reason="last_event_id_expired")
-    after = tuple_(OutboxEvent.txid, OutboxEvent.seq) > tuple_(txid, seq)
-    not_cursor = tuple_(OutboxEvent.txid, OutboxEvent.seq) != tuple_(txid, seq)
-    published_at: datetime | None = cursor.published_at
-    if published_at is None:
-        # The cursor's batch is not marked published yet: its other rows are unpublished too.
-        missed: ColumnElement[bool] = or_(after, and_(OutboxEvent.published_at.is_(None), not_cursor))
-    else:
-        missed = or_(
-            OutboxEvent.published_at.is_(None),
-            OutboxEvent.published_at > published_at,
-            and_(OutboxEvent.published_at == published_at, not_cursor),
-        )
     rows = (
         await session.execute(
             select(OutboxEvent.txid, OutboxEvent.seq, OutboxEvent.payload)
-            .where(visible, missed)
-            .order_by(OutboxEvent.published_at.asc().nulls_last(), OutboxEvent.txid, OutboxEvent.seq)
+            .where(
+                visible, _missed_since(cursor), tuple_(OutboxEvent.txid, OutboxEvent.seq) != tuple_(txid, seq)
+            )
+            .order_by(_publishing_order().asc().nulls_last(), OutboxEvent.txid, OutboxEvent.seq)
             .limit(limit + 1)
         )
     ).all()

@@ -1,0 +1,65 @@
+"""Stream replay when relay passes overlap: a late pass is marked after a later one went out."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from flowpilot_shared.models import OutboxEvent
+from notifier.stream.replay import format_position, plan_replay
+from tests.harness.broker import capture
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.waiting import wait_until
+from tests.notifier.conftest import emit
+from tests.shared.outbox_checks import GatedRelay, all_marked, published
+
+
+async def _is_set(event: asyncio.Event) -> bool:
+    return event.is_set()
+
+
+async def _replayed_after(db, team, event) -> list[str]:  # type: ignore[no-untyped-def]
+    """The event ids a client resuming from `event`'s SSE id is sent, in order."""
+    async with db.sessions() as session:
+        row = (await session.execute(select(OutboxEvent).where(OutboxEvent.id == event.id))).scalar_one()
+        plan = await plan_replay(
+            session,
+            account_id=team.account.id,
+            user_id=team.owner.id,
+            last_event_id=format_position(row.txid, row.seq),
+            limit=100,
+        )
+    assert plan.reset_reason is None
+    return [e.event_id for e in plan.events]
+
+
+async def test_replay_after_a_late_pass_includes_what_went_out_beside_it(db, amqp, core_settings):
+    captured = await capture(amqp, "handoff.escalated")
+    team = await make_team(db, engineers=1)
+    before, first, second = [await make_escalation(db, team, escalator=team.users[1]) for _ in range(3)]
+    relay = GatedRelay(gated=first.id, hold_confirm=True, db=db, settings=core_settings, name="test")
+    await emit(db, before)
+    await relay.start()
+    try:
+        await wait_until(lambda: all_marked(db, [before.id]), message="the earlier event marked")
+        await emit(db, first)
+        # `first` has gone out; its pass waits for its confirm.
+        await wait_until(lambda: _is_set(relay.waiting), message="the first pass held")
+        assert await published(captured, first.id)
+        await emit(db, second)
+        # The next pass runs beside it: `second` goes out after `first` and is marked before it.
+        await wait_until(lambda: all_marked(db, [second.id]), message="the second event marked")
+        assert not await all_marked(db, [first.id])
+        relay.gate.set()
+        await wait_until(lambda: all_marked(db, [first.id]), message="the first event marked")
+    finally:
+        relay.gate.set()
+        await relay.stop()
+    order = [m.message_id for m in captured.messages if m.message_id in {str(first.id), str(second.id)}]
+    assert order == [str(first.id), str(second.id)]
+
+    # A client that saw `first` live may have dropped before `second` reached it.
+    assert await _replayed_after(db, team, first) == [str(second.id)]
+    # From earlier on, both come back in the order they went out, not the order they were marked.
+    assert await _replayed_after(db, team, before) == [str(first.id), str(second.id)]
