@@ -1,4 +1,4 @@
-"""Stream replay when relay passes overlap: a late pass is marked after a later one went out."""
+"""Stream replay at its edges: relay passes that overlap, and events marked while a stream binds."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flowpilot_shared.models import OutboxEvent
 from notifier.stream.replay import format_position, plan_replay
 from tests.harness.broker import capture
 from tests.harness.factories import make_escalation, make_team
+from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
 from tests.notifier.conftest import emit
 from tests.shared.outbox_checks import GatedRelay, all_marked, published
@@ -63,3 +64,32 @@ async def test_replay_after_a_late_pass_includes_what_went_out_beside_it(db, amq
     assert await _replayed_after(db, team, first) == [str(second.id)]
     # From earlier on, both come back in the order they went out, not the order they were marked.
     assert await _replayed_after(db, team, before) == [str(first.id), str(second.id)]
+
+
+async def test_resuming_from_the_ready_id_misses_nothing_marked_while_the_stream_bound(
+    notifier, http, db, token_for, monkeypatch
+):
+    team = await make_team(db, engineers=1)
+    before, during = [await make_escalation(db, team, escalator=team.users[1]) for _ in range(2)]
+    await emit(db, before)
+    await wait_until(lambda: all_marked(db, [before.id]), message="the earlier event marked")
+    bind = notifier.hub.subscribe
+
+    async def bind_then_publish(**kwargs):  # type: ignore[no-untyped-def]
+        # An event goes out (and its pass ends) just after this stream is bound: it is on its way
+        # to the client, which may drop before it arrives.
+        subscriber = await bind(**kwargs)
+        await emit(db, during)
+        await wait_until(lambda: all_marked(db, [during.id]), message="the event marked")
+        return subscriber
+
+    monkeypatch.setattr(notifier.hub, "subscribe", bind_then_publish)
+    url = notifier.url("ai-sessions/escalations/stream")
+    async with open_stream(http, url, headers=token_for(team.owner)) as stream:
+        ready = await stream.wait_event("ready")
+    monkeypatch.undo()
+    async with open_stream(
+        http, url, headers={**token_for(team.owner), "Last-Event-ID": ready.id}
+    ) as resumed:
+        await resumed.wait_event("handoff_created", where=lambda d: d["event_id"] == str(during.id))
+    assert resumed.events[0].event == "ready" and resumed.events[0].json()["resumed"] is True

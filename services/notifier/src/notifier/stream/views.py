@@ -68,18 +68,24 @@ def _sse(event: StreamEvent) -> bytes:
     return event.frame
 
 
-async def _plan(db: Database, caller: Caller, resume: str | None, limit: int) -> ReplayPlan:
+async def _head(db: Database, caller: Caller) -> str | None:
     async with db.sessions() as session:
-        if resume is not None:
+        return await head_position(session, account_id=caller.account_id, user_id=caller.id)
+
+
+async def _plan(db: Database, caller: Caller, resume: str | None, limit: int, head: str | None) -> ReplayPlan:
+    """The replay after `resume`; when there is none (or it cannot be replayed), `head` as the stream's id."""
+    if resume is not None:
+        async with db.sessions() as session:
             plan = await plan_replay(
                 session, account_id=caller.account_id, user_id=caller.id, last_event_id=resume, limit=limit
             )
-            if plan.reset_reason is None:
-                return plan
-        else:
-            plan = ReplayPlan()
-        plan.head = await head_position(session, account_id=caller.account_id, user_id=caller.id)
-        return plan
+        if plan.reset_reason is None:
+            return plan
+    else:
+        plan = ReplayPlan()
+    plan.head = head
+    return plan
 
 
 async def _events(
@@ -89,13 +95,14 @@ async def _events(
     subscriber: Subscriber,
     hub: StreamHub,
     resume: str | None,
+    head: str | None,
     limit: int,
     heartbeat: float,
 ) -> AsyncIterator[ServerSentEvent | bytes]:
     # The subscriber was registered before this replay query runs: live events arriving meanwhile
     # wait in its buffer and are de-duplicated against what the replay sent.
     try:
-        plan = await _plan(db, caller, resume, limit)
+        plan = await _plan(db, caller, resume, limit, head)
         ready = {
             "user_id": str(caller.id),
             "account_id": str(caller.account_id),
@@ -136,17 +143,22 @@ async def escalation_stream(
     settings: NotifierSettings = request.app.state.settings
     if not hub.ready:
         raise _not_available()
+    db: Database = request.app.state.db
+    # Read before binding: every event that goes out once the stream is bound is then marked after
+    # this one's pass read it, so a client resuming from the `ready` id misses none of them.
+    head = await _head(db, caller)
     try:
         subscriber = await hub.subscribe(account_id=caller.account_id, user_id=caller.id)
     except Exception as exc:  # the broker went away between the readiness check and the binding
         raise _not_available() from exc
     resume = last_event_id_header or last_event_id
     content = _events(
-        db=request.app.state.db,
+        db=db,
         caller=caller,
         subscriber=subscriber,
         hub=hub,
         resume=resume,
+        head=head,
         limit=settings.sse_replay_max_events,
         heartbeat=settings.sse_heartbeat_seconds,
     )
