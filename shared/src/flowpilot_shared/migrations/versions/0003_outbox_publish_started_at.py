@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-27 15:30:00
+Create Date: 2026-11-27 15:00:00
 """
 
 from collections.abc import Sequence
