@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy import select
 
 from flowpilot_shared.models import OutboxEvent
@@ -14,10 +12,6 @@ from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
 from tests.notifier.conftest import emit
 from tests.shared.outbox_checks import GatedRelay, all_marked, published
-
-
-async def _is_set(event: asyncio.Event) -> bool:
-    return event.is_set()
 
 
 async def _replayed_after(db, team, event) -> list[str]:  # type: ignore[no-untyped-def]
@@ -46,7 +40,7 @@ async def test_replay_after_a_late_pass_includes_what_went_out_beside_it(db, amq
         await wait_until(lambda: all_marked(db, [before.id]), message="the earlier event marked")
         await emit(db, first)
         # `first` has gone out; its pass waits for its confirm.
-        await wait_until(lambda: _is_set(relay.waiting), message="the first pass held")
+        await wait_until(relay.held, message="the first pass held")
         assert await published(captured, first.id)
         await emit(db, second)
         # The next pass runs beside it: `second` goes out after `first` and is marked before it.

@@ -27,6 +27,10 @@ class GatedRelay(OutboxRelay):
         self.waiting = asyncio.Event()
         self.gate = asyncio.Event()
 
+    async def held(self) -> bool:
+        """Whether the gated row's pass is waiting at the gate (a probe for `wait_until`)."""
+        return self.waiting.is_set()
+
     async def _hold(self) -> None:
         self.waiting.set()
         await self.gate.wait()

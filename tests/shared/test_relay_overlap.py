@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from flowpilot_shared.unit_of_work import UnitOfWork
@@ -19,10 +18,6 @@ async def _commit(db, *events) -> None:  # type: ignore[no-untyped-def]
             await uow.commit()
 
 
-async def _is_set(event: asyncio.Event) -> bool:
-    return event.is_set()
-
-
 async def test_a_slow_pass_delays_only_its_own_sessions(db, amqp, core_settings):
     captured = await capture(amqp, "handoff.escalated")
     team = await make_team(db)
@@ -34,7 +29,7 @@ async def test_a_slow_pass_delays_only_its_own_sessions(db, amqp, core_settings)
     await _commit(db, first)
     await relay.start()
     try:
-        await wait_until(lambda: _is_set(relay.waiting), message="the first row's pass waiting")
+        await wait_until(relay.held, message="the first row's pass waiting")
         await _commit(db, other, later)
         # Another session's event goes out while the first pass still waits for its confirms.
         await wait_until(lambda: published(captured, other.id), message="the other session's event")
