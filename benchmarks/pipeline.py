@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+from benchmarks import dbwork
 from benchmarks.effects import wait_drained
 from benchmarks.http import HttpPool
 from benchmarks.load import percentile, run_handoffs
@@ -58,14 +59,23 @@ async def stream_latency(
 
 
 async def sustained(
-    stack: Stack, api: HttpPool, teams: Sequence[Team], *, rate: int, seconds: float
+    stack: Stack,
+    api: HttpPool,
+    teams: Sequence[Team],
+    *,
+    rate: int,
+    seconds: float,
+    db_counters: bool = False,
 ) -> dict[str, Any]:
     """Run `rate`/s for `seconds`; sustained if the API kept up and everything drained within the grace.
 
     Also where the CPU went: each process' CPU from the first handoff until everything drained,
-    per escalation (the box-wide PostgreSQL and RabbitMQ figures include whatever else they served).
+    per escalation (the box-wide PostgreSQL and RabbitMQ figures include whatever else they served);
+    with `db_counters`, PostgreSQL's commits, WAL flushes and rows per escalation (a quiet wait
+    before and after, so each snapshot holds all of its side's work).
     """
     grace = max(DRAIN_SHARE * seconds, MIN_DRAIN_GRACE)
+    db_before = await dbwork.counters(stack.dsn) if db_counters else None
     before, box_before = stack.cpu_snapshot(), box_busy_seconds()
     load = await run_handoffs(api, teams, rate=rate, seconds=seconds)
     drain = await wait_drained(stack, [h for _, h, _ in load.handoffs], timeout=grace)
@@ -89,6 +99,8 @@ async def sustained(
     }
     # The whole machine, for the share nothing above accounts for (kernel threads, other tenants).
     row["box_cpu_ms_per_escalation"] = round((box_after - box_before) * 1000 / done, 2)
+    if db_before is not None:
+        row["db_per_escalation"] = dbwork.per_escalation(db_before, await dbwork.counters(stack.dsn), done)
     return row
 
 
@@ -118,7 +130,7 @@ async def run(stack: Stack, api: HttpPool, teams: Sequence[Team], *, scale: floa
     finals = []
     for final_rate in passed[::-1][:FINAL_TRIES]:
         print(f"  pipeline sustained run: {final_rate}/s for {SUSTAIN_SECONDS:.0f}s ...", flush=True)
-        final = await sustained(stack, api, teams, rate=final_rate, seconds=SUSTAIN_SECONDS)
+        final = await sustained(stack, api, teams, rate=final_rate, seconds=SUSTAIN_SECONDS, db_counters=True)
         print(
             f"  {final['sustained']=} drain={final['drain_seconds']}s effects={final['effects']}", flush=True
         )

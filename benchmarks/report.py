@@ -118,6 +118,14 @@ def render(r: dict[str, Any]) -> str:
                 + ")",
                 ", ".join(f"{name} {ms}" for name, ms in cpu.items()),
             )
+        db = final.get("db_per_escalation")
+        if db:
+            row(
+                "PostgreSQL's work per escalation in that run (its counters)",
+                f"{db['commits']:.1f} commits, {db['wal_flushes']:.1f} WAL flushes "
+                f"({db['wal_bytes'] / 1024:.1f} KB), {db['rows_inserted']:.1f} rows inserted "
+                f"({db['outbox_rows']:.1f} outbox events), {db['rows_updated']:.1f} updated",
+            )
     sc = r.get("scale", {})
     for rec in sc.get("recipients", []):
         row(
