@@ -22,10 +22,9 @@ WHERE d.datname = current_database()
 """
 
 
-async def counters(dsn: str, *, settle: bool = True) -> dict[str, float]:
+async def counters(dsn: str) -> dict[str, float]:
     """The database's cumulative counters (WAL ones are the whole server's), once reported."""
-    if settle:
-        await asyncio.sleep(SETTLE_SECONDS)
+    await asyncio.sleep(SETTLE_SECONDS)
     # A new connection each time: a connection keeps its first view of the statistics.
     conn = await asyncpg.connect(dsn)
     try:
