@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import delete, select
 
 from flowpilot_shared.models import OutboxEvent
+from tests.harness.broker import publish_raw
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
@@ -33,6 +36,20 @@ async def test_ready_first_then_handoff_created(notifier, http, db, token_for):
     assert data["session_id"] == str(event.session_id) and data["handoff_id"] == str(event.data.handoff_id)
     assert data["reason"] == event.data.reason and data["status"] == "escalated"
     assert created.id and created.id.count(".") == 1
+
+
+async def test_unreadable_messages_are_skipped_and_the_stream_goes_on(notifier, http, db, token_for, amqp):
+    team = await make_team(db, engineers=2)
+    async with open_stream(http, notifier.url(STREAM), headers=token_for(team.owner)) as stream:
+        await stream.wait_event("ready")
+        # Ahead of a real escalation on the replica's queue: a body that is not JSON, one of the wrong shape.
+        for body in (b'{"id": "not json at all', b'{"type": "handoff.escalated", "data": {"x": 1}}'):
+            await publish_raw(amqp, "handoff.escalated", body, message_id=str(uuid.uuid4()))
+        event = await make_escalation(db, team, escalator=team.users[1])
+        await emit(db, event)
+        await stream.wait_event("handoff_created")
+    created = [e.json()["handoff_id"] for e in stream.events if e.event == "handoff_created"]
+    assert created == [str(event.data.handoff_id)]
 
 
 async def test_access_engineer_or_admin_only(notifier, http, db, token_for):
