@@ -117,7 +117,7 @@ async def test_queue_and_count_include_legacy_requesting_escalation(api, db):
     legacy = await create_session(api, junior.token, title="Legacy")
     await create_session(api, junior.token, title="Still active")
     h1 = await escalate(api, junior.token, first["id"], reason="first reason")
-    h2 = await escalate(api, junior.token, second["id"], target_user_id=senior.id)
+    h2 = await escalate(api, junior.token, second["id"], target_user_id=senior.id, urgency="high")
     async with db.sessions() as s, s.begin():
         await s.execute(
             update(AiSession)
@@ -132,6 +132,7 @@ async def test_queue_and_count_include_legacy_requesting_escalation(api, db):
         "title",
         "status",
         "reason",
+        "urgency",
         "escalated_by",
         "target_user_id",
         "escalated_at",
@@ -139,6 +140,7 @@ async def test_queue_and_count_include_legacy_requesting_escalation(api, db):
     assert queue[0]["handoff_id"] == h1["id"] and queue[0]["reason"] == "first reason"
     assert queue[0]["escalated_by"] == {"id": str(junior.id), "name": junior.name}
     assert queue[1]["handoff_id"] == h2["id"] and queue[1]["target_user_id"] == str(senior.id)
+    assert [i["urgency"] for i in queue] == ["normal", "high", "normal"]
     assert queue[2]["status"] == "requesting_escalation" and queue[2]["handoff_id"] is None
     count = (await api.get(f"{API}/ai-sessions/queue/count", headers=senior.headers)).json()
     assert count == {"count": 3}

@@ -53,6 +53,7 @@ async def test_escalate_through_handoff(api, amqp, db):
         "session_id",
         "intent",
         "reason",
+        "urgency",
         "from_user_id",
         "target_user_id",
         "created_at",
@@ -60,6 +61,7 @@ async def test_escalate_through_handoff(api, amqp, db):
         "claimed_by",
     }
     assert handoff["intent"] == "escalate" and handoff["from_user_id"] == str(junior.id)
+    assert handoff["urgency"] == "normal"
     assert handoff["claimed_at"] is None and handoff["claimed_by"] is None
 
     after = (await api.get(f"{API}/ai-sessions/{session['id']}", headers=junior.headers)).json()
@@ -224,3 +226,28 @@ async def test_steps_only_by_current_owner(api):
     assert (await api.post(url, headers=stranger.headers, json=step)).status_code == 404
     await escalate(api, junior.token, session["id"])
     assert (await api.post(url, headers=junior.headers, json=step)).status_code == 201
+
+
+async def test_urgency_is_kept_and_carried_by_the_event(api, amqp, db):
+    captured = await capture(amqp, routing_key="handoff.escalated")
+    tenant = await signup(api)
+    junior = await add_user(api, tenant, "engineer")
+    session = await create_session(api, junior.token)
+    url = f"{API}/ai-sessions/{session['id']}/handoff"
+
+    for bad in ("urgent", "", 1, None):
+        refused = await api.post(
+            url, headers=junior.headers, json={"intent": "escalate", "reason": "x", "urgency": bad}
+        )
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.json()["detail"][0]["loc"] == ["body", "urgency"]
+    async with db.sessions() as s:
+        written = await s.scalar(select(func.count()).where(Handoff.session_id == uuid.UUID(session["id"])))
+    assert written == 0
+
+    handoff = await escalate(api, junior.token, session["id"], urgency="high")
+    assert handoff["urgency"] == "high"
+    [message] = await _messages(captured, session["id"])
+    assert json.loads(message.body)["data"]["urgency"] == "high"
+    history = (await api.get(f"{API}/ai-sessions/{session['id']}/handoffs", headers=junior.headers)).json()
+    assert history[0]["urgency"] == "high"

@@ -190,9 +190,12 @@ async def escalate(
     *,
     reason: str = "Stuck, need a senior",
     target_user_id: uuid.UUID | str | None = None,
+    urgency: str | None = None,
 ) -> dict[str, Any]:
     """Escalate a session through `/handoff`; returns the handoff body."""
     body: dict[str, Any] = {"intent": "escalate", "reason": reason}
+    if urgency is not None:
+        body["urgency"] = urgency
     if target_user_id is not None:
         body["target_user_id"] = str(target_user_id)
     return _ok(

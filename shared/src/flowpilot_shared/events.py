@@ -66,6 +66,7 @@ class HandoffEscalatedData(Contract):
     escalator: UserRef
     target: UserRef | None = None
     recipients: list[UserRef]
+    urgency: Literal["normal", "high"] = "normal"
 
 
 class HandoffParkedData(Contract):

@@ -15,6 +15,7 @@ from flowpilot_shared.models.sessions import (
     SessionStatus,
     SessionStep,
     StepKind,
+    Urgency,
 )
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "SessionStatus",
     "SessionStep",
     "StepKind",
+    "Urgency",
     "User",
 ]

@@ -43,6 +43,13 @@ class HandoffIntent(StrEnum):
     escalate = "escalate"
 
 
+class Urgency(StrEnum):
+    """How hard an escalation pushes: `high` cuts through a recipient's quiet hours."""
+
+    normal = "normal"
+    high = "high"
+
+
 class AiSession(Base):
     """A junior's troubleshooting session with the AI copilot."""
 
@@ -109,6 +116,7 @@ class Handoff(Base):
     )
     intent: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(8), default=Urgency.normal, server_default=Urgency.normal)
     from_user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
     target_user_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id"), nullable=True

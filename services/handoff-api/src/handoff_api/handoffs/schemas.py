@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from flowpilot_shared.models import HandoffIntent, SessionStatus
+from flowpilot_shared.models import HandoffIntent, SessionStatus, Urgency
 from handoff_api.fields import Reason, Request
 
 
@@ -18,6 +18,7 @@ class HandoffCreate(Request):
     intent: HandoffIntent
     reason: Reason
     target_user_id: uuid.UUID | None = None
+    urgency: Urgency = Urgency.normal
 
 
 class LegacyEscalateRequest(Request):
@@ -36,6 +37,7 @@ class HandoffOut(BaseModel):
     session_id: uuid.UUID
     intent: HandoffIntent
     reason: str
+    urgency: Urgency
     from_user_id: uuid.UUID
     target_user_id: uuid.UUID | None
     created_at: datetime

@@ -28,6 +28,7 @@ from flowpilot_shared.models import (
     Integration,
     IntegrationKind,
     SessionStatus,
+    Urgency,
 )
 from flowpilot_shared.security.tokens import TokenClaims
 from flowpilot_shared.web.auth import Caller, inactive_caller
@@ -109,6 +110,7 @@ class HandOff:
     intent: HandoffIntent
     reason: str
     target_user_id: uuid.UUID | None
+    urgency: Urgency = Urgency.normal
     # The request field a bad target is reported on (the legacy body names it differently).
     target_field: str = "target_user_id"
 
@@ -157,6 +159,7 @@ async def _try_hand_off(uow: DriverUnitOfWork, command: HandOff) -> HandoffOut |
         session_id=session_id,
         intent=intent,
         reason=reason,
+        urgency=command.urgency,
         from_user_id=claims.user_id,
         target_user_id=target_user_id,
         created_at=now,
@@ -179,6 +182,7 @@ async def _try_hand_off(uow: DriverUnitOfWork, command: HandOff) -> HandoffOut |
             escalator=me,
             target=target,
             recipients=[target] if target else _recipients(row),
+            urgency=command.urgency,
         )
         event = HandoffEscalated(account_id=claims.account_id, session_id=session_id, data=data)
     else:
@@ -201,6 +205,7 @@ async def _try_hand_off(uow: DriverUnitOfWork, command: HandOff) -> HandoffOut |
         target_user_id,
         now,
         row["version"],
+        str(command.urgency),
         *uow.outbox_args(event),
     )
     return handoff if written else None

@@ -46,19 +46,20 @@ WHERE c.id = $4 AND c.account_id = $2 AND c.is_active AND c.deleted_at IS NULL
 # with it. PostgreSQL re-checks the version after waiting for a concurrent writer's row lock. The
 # statement's own row count (the outbox INSERT) says whether it happened.
 # $1 handoff, $2 account, $3 session, $4 intent, $5 reason, $6 caller, $7 target, $8 now, $9 version,
-# $10.. outbox
+# $10 urgency, $11.. outbox
 _HANDOFF = """
 WITH s AS (
   UPDATE ai_sessions SET {assignments}, updated_at = $8::timestamptz
   WHERE id = $3::uuid AND xmin = $9::xid
   RETURNING id
 ), h AS (
-  INSERT INTO handoffs (id, account_id, session_id, intent, reason, from_user_id, target_user_id, created_at)
-  SELECT $1::uuid, $2::uuid, s.id, $4::text, $5::text, $6::uuid, $7::uuid, $8::timestamptz FROM s
+  INSERT INTO handoffs
+    (id, account_id, session_id, intent, reason, from_user_id, target_user_id, created_at, urgency)
+  SELECT $1::uuid, $2::uuid, s.id, $4::text, $5::text, $6::uuid, $7::uuid, $8::timestamptz, $10::text FROM s
 )
 {outbox}
 """
-WRITE_OUTBOX_FIRST = 10
+WRITE_OUTBOX_FIRST = 11
 
 # Handoff row, session update and outbox row: one statement, committed as a whole (the relay is told
 # after).

@@ -37,6 +37,7 @@ async def hand_off(
         intent=body.intent,
         reason=body.reason,
         target_user_id=body.target_user_id,
+        urgency=body.urgency,
     )
     async with handoff_uow(request) as uow:
         handoff = await service.hand_off(uow=uow, command=command)

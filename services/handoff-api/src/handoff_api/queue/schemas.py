@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from flowpilot_shared.models import SessionStatus
+from flowpilot_shared.models import SessionStatus, Urgency
 
 
 class Escalator(BaseModel):
@@ -25,6 +25,7 @@ class QueueItem(BaseModel):
     title: str
     status: SessionStatus
     reason: str
+    urgency: Urgency
     escalated_by: Escalator
     target_user_id: uuid.UUID | None
     escalated_at: datetime

@@ -8,7 +8,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from flowpilot_shared.models import AWAITING_PICKUP, AiSession, Handoff, HandoffIntent, SessionStatus, User
+from flowpilot_shared.models import (
+    AWAITING_PICKUP,
+    AiSession,
+    Handoff,
+    HandoffIntent,
+    SessionStatus,
+    Urgency,
+    User,
+)
 from flowpilot_shared.web.auth import Caller
 from handoff_api.queue.schemas import Escalator, QueueCount, QueueItem
 
@@ -59,6 +67,7 @@ async def queue(*, session: AsyncSession, caller: Caller) -> list[QueueItem]:
                 title=s.title,
                 status=SessionStatus(s.status),
                 reason=(h.reason if h else s.escalation_reason) or "",
+                urgency=Urgency(h.urgency) if h else Urgency.normal,
                 escalated_by=Escalator(id=escalator.id, name=escalator.name),
                 target_user_id=h.target_user_id if h else s.escalated_to_id,
                 escalated_at=h.created_at if h else s.updated_at,

@@ -63,6 +63,7 @@ def _data(event: AnyEvent) -> tuple[str, dict[str, Any]] | None:
             "client_name": d.session.client_name,
             "status": "escalated",
             "reason": d.reason,
+            "urgency": d.urgency,
             "escalated_by": _person(d.escalator),
             "target_user_id": str(d.target.id) if d.target else None,
             "escalated_at": d.escalated_at.isoformat(),
