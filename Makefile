@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 export UV
 
-.PHONY: help install services migrate run test test-faults lint bench demo up down validate-deploy
+.PHONY: help install services migrate run test test-faults lint bench demo up down validate-deploy contract
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -49,3 +49,6 @@ down: ## stop what `make up` started
 
 validate-deploy: install ## check docker-compose.yml, the gateway config, RabbitMQ definitions and deploy/k8s
 	@bash scripts/validate-deploy.sh
+
+contract: install ## write docs/api (OpenAPI per service, event JSON Schema) from the code
+	$(UV) run --frozen python -m scripts.export_contract
