@@ -33,7 +33,7 @@ lint: install ## ruff and mypy
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy shared/src services/*/src
 
-bench: install services ## the benchmark in its own database and vhost (prints a table, writes $$BENCH_OUT)
+bench: install services ## the benchmark in its own database and vhost (table; benchmarks/results/*.json; docs/benchmarks.md)
 	$(UV) run --frozen python -m benchmarks.run
 
 demo: install ## a scripted escalation against a running system

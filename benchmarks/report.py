@@ -118,6 +118,13 @@ def render(r: dict[str, Any]) -> str:
                 + ")",
                 ", ".join(f"{name} {ms}" for name, ms in cpu.items()),
             )
+        cost = r.get("per_escalation")
+        if cost:
+            row(
+                "cost of one escalation (services / PostgreSQL / RabbitMQ / fakes CPU ms; PostgreSQL commits)",
+                f"{cost['services_cpu_ms']} / {cost['postgres_cpu_ms']} / {cost['rabbitmq_cpu_ms']} / "
+                f"{cost['fakes_cpu_ms']} ms; {cost['postgres_commits']:.1f} commits",
+            )
         db = final.get("db_per_escalation")
         if db:
             row(

@@ -1,4 +1,4 @@
-"""`make bench`: one run on this machine; prints a table and writes JSON to $BENCH_OUT.
+"""`make bench`: one run on this machine; prints a table, writes benchmarks/results/<date>-<host>.json.
 
 A benchmark, not a test: it reports what it measured and never asserts a timing. Durations are scaled
 down from the issue's wording where noted (BENCH_SCALE=2 doubles every phase's duration) so the whole
@@ -20,6 +20,7 @@ from typing import Any
 import uvloop
 
 from benchmarks import api, pipeline, raw, scale
+from benchmarks import results as history
 from benchmarks.http import HttpPool
 from benchmarks.maintenance import AutovacuumStandIn, vacuum_analyze
 from benchmarks.procstats import raise_fd_limit, rss_mb
@@ -196,10 +197,17 @@ async def main() -> dict[str, Any]:
 def entry() -> None:
     """Run, print the table, write the JSON."""
     results = uvloop.run(main())
-    out = Path(os.environ.get("BENCH_OUT", "bench-results.json"))
-    out.write_text(json.dumps(results, indent=2, default=str))
+    results["per_escalation"] = history.per_escalation(results)
     print(render(results))
-    print(f"JSON written to {out}")
+    # A partial run (BENCH_PHASES) is not history; BENCH_OUT still gets it for a look.
+    if {"raw", "api", "pipeline", "scale"} <= PHASES and "error" not in results:
+        path = history.write(results)
+        history.update_docs(path, results)
+        print(f"results written to {path}; docs/benchmarks.md shows them")
+    out = os.environ.get("BENCH_OUT")
+    if out:
+        Path(out).write_text(json.dumps(results, indent=2, default=str))
+        print(f"JSON written to {out}")
 
 
 if __name__ == "__main__":
