@@ -5,6 +5,7 @@ app's signing secret), and the `response_url` that receives the app's replies.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -72,6 +73,8 @@ class SlackInteractivity:
         self.users: dict[str, dict[str, Any]] = {}
         # What was posted to each response_url (by its key), in order.
         self.responses: dict[str, list[dict[str, Any]]] = {}
+        # users.info answers after this many seconds; setting it back to 0 releases waiting calls.
+        self.users_delay_seconds = 0.0
         for method in ("users.info", "users.lookupByEmail"):
             app.router.add_route("*", f"/api/{method}", self._users)
         app.router.add_post("/actions/{key}", self._response_url)
@@ -104,12 +107,16 @@ class SlackInteractivity:
     ) -> Click:
         """The request Slack sends when `user_id` presses the button `action_id` of `message`."""
         button = next(
-            element
-            for block in message.blocks
-            if block.get("type") == "actions"
-            for element in block.get("elements", [])
-            if element.get("action_id") == action_id
+            (
+                element
+                for block in message.blocks
+                if block.get("type") == "actions"
+                for element in block.get("elements", [])
+                if element.get("action_id") == action_id
+            ),
+            None,
         )
+        assert button is not None, f"the message has no {action_id!r} button to press"
         key = uuid.uuid4().hex
         response_url = f"{self.server.url}/actions/{key}"
         now = time.time()
@@ -166,6 +173,10 @@ class SlackInteractivity:
             return list(self.responses.get(key, []))
 
     async def _users(self, request: web.Request) -> web.Response:
+        waited = 0.0
+        while waited < self.users_delay_seconds:
+            await asyncio.sleep(0.05)
+            waited += 0.05
         method = request.path.rsplit("/", 1)[-1]
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.lower().startswith("bearer ") else None
