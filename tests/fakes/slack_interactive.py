@@ -59,6 +59,72 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
+def build_click(
+    *,
+    slack_url: str,
+    signing_secret: str,
+    user_id: str,
+    username: str,
+    message: PostedMessage,
+    action_id: str = "pickup",
+    timestamp: int | None = None,
+) -> Click:
+    """Slack's `block_actions` request for a press of `action_id` in `message`, signed; its
+    response_url is served by the fake at `slack_url`."""
+    button = next(
+        (
+            element
+            for block in message.blocks
+            if block.get("type") == "actions"
+            for element in block.get("elements", [])
+            if element.get("action_id") == action_id
+        ),
+        None,
+    )
+    assert button is not None, f"the message has no {action_id!r} button to press"
+    response_url = f"{slack_url}/actions/{uuid.uuid4().hex}"
+    now = time.time()
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": username, "team_id": "T0FLOWPILOT"},
+        "api_app_id": "A0FLOWPILOT",
+        "token": "deprecated-verification-token",
+        "container": {
+            "type": "message",
+            "message_ts": message.ts,
+            "channel_id": message.channel,
+            "is_ephemeral": False,
+        },
+        "trigger_id": f"{int(now)}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
+        "team": {"id": "T0FLOWPILOT", "domain": "flowpilot"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": message.channel, "name": "escalations"},
+        "message": {"type": "message", "ts": message.ts, "text": message.text, "blocks": message.blocks},
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": button["action_id"],
+                "block_id": "pickup",
+                "text": button["text"],
+                "value": button.get("value"),
+                "style": button.get("style"),
+                "type": "button",
+                "action_ts": f"{now:.6f}",
+            }
+        ],
+    }
+    body = urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
+    stamp = str(int(now) if timestamp is None else timestamp)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": sign(signing_secret, stamp, body),
+    }
+    return Click(body=body, headers=headers, response_url=response_url, payload=payload)
+
+
 class SlackInteractivity:
     """Members, clicks and response URLs; shares FakeSlack's lock, call log, script and server."""
 
@@ -78,6 +144,10 @@ class SlackInteractivity:
         for method in ("users.info", "users.lookupByEmail"):
             app.router.add_route("*", f"/api/{method}", self._users)
         app.router.add_post("/actions/{key}", self._response_url)
+        # For a fake in another process (benchmarks): add members, read when replies arrived.
+        self.reply_times: dict[str, float] = {}
+        app.router.add_post("/_fake/users", self._add_user_over_http)
+        app.router.add_get("/_fake/replies", self._reply_times)
 
     def add_user(self, email: str, *, name: str | None = None, is_bot: bool = False) -> str:
         """A workspace member (users.info finds them by id, users.lookupByEmail by email); their id."""
@@ -106,65 +176,17 @@ class SlackInteractivity:
         timestamp: int | None = None,
     ) -> Click:
         """The request Slack sends when `user_id` presses the button `action_id` of `message`."""
-        button = next(
-            (
-                element
-                for block in message.blocks
-                if block.get("type") == "actions"
-                for element in block.get("elements", [])
-                if element.get("action_id") == action_id
-            ),
-            None,
-        )
-        assert button is not None, f"the message has no {action_id!r} button to press"
-        key = uuid.uuid4().hex
-        response_url = f"{self.server.url}/actions/{key}"
-        now = time.time()
-        payload = {
-            "type": "block_actions",
-            "user": {
-                "id": user_id,
-                "username": self.users.get(user_id, {}).get("name", user_id),
-                "team_id": "T0FLOWPILOT",
-            },
-            "api_app_id": "A0FLOWPILOT",
-            "token": "deprecated-verification-token",
-            "container": {
-                "type": "message",
-                "message_ts": message.ts,
-                "channel_id": message.channel,
-                "is_ephemeral": False,
-            },
-            "trigger_id": f"{int(now)}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
-            "team": {"id": "T0FLOWPILOT", "domain": "flowpilot"},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "channel": {"id": message.channel, "name": "escalations"},
-            "message": {"type": "message", "ts": message.ts, "text": message.text, "blocks": message.blocks},
-            "state": {"values": {}},
-            "response_url": response_url,
-            "actions": [
-                {
-                    "action_id": button["action_id"],
-                    "block_id": "pickup",
-                    "text": button["text"],
-                    "value": button.get("value"),
-                    "style": button.get("style"),
-                    "type": "button",
-                    "action_ts": f"{now:.6f}",
-                }
-            ],
-        }
-        body = urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
-        stamp = str(int(now) if timestamp is None else timestamp)
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": sign(signing_secret, stamp, body),
-        }
         with self._lock:
-            self.responses[key] = []
-        return Click(body=body, headers=headers, response_url=response_url, payload=payload)
+            username = str(self.users.get(user_id, {}).get("name", user_id))
+        return build_click(
+            slack_url=self.server.url,
+            signing_secret=signing_secret,
+            user_id=user_id,
+            username=username,
+            message=message,
+            action_id=action_id,
+            timestamp=timestamp,
+        )
 
     def replies(self, click: Click) -> list[dict[str, Any]]:
         """What the app posted to the click's response_url."""
@@ -210,12 +232,16 @@ class SlackInteractivity:
         return web.json_response({"ok": True, "user": user})
 
     async def _response_url(self, request: web.Request) -> web.Response:
-        key = request.match_info["key"]
-        with self._lock:
-            known = key in self.responses
-        if not known:
-            return web.Response(status=404, text="invalid_token")
         body = await request.json()
         with self._lock:
-            self.responses[key].append(body)
+            self.responses.setdefault(request.match_info["key"], []).append(body)
+            self.reply_times.setdefault(request.match_info["key"], time.time())
         return web.Response(text="ok")
+
+    async def _add_user_over_http(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        return web.json_response({"id": self.add_user(str(body["email"]), name=body.get("name"))})
+
+    async def _reply_times(self, request: web.Request) -> web.Response:
+        with self._lock:
+            return web.json_response({"first_reply_at": dict(self.reply_times)})

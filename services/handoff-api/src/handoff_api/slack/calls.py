@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import aiohttp
+from cachetools import TTLCache
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -19,6 +22,11 @@ T = TypeVar("T")
 TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+# Slack user → profile email, as users.info last said: a senior clicking one escalation after another
+# is looked up once a few minutes (users.info allows ~100 calls a minute per workspace). Only the
+# Slack side is cached; who that email is in FlowPilot (active? role?) is read at every click.
+IDENTITY_TTL_SECONDS = 300.0
+IDENTITY_CACHE_SIZE = 10_000
 
 
 class ReplyRefused(Exception):
@@ -49,6 +57,20 @@ class SlackCalls:
     def __init__(self, settings: ApiSettings) -> None:
         self.settings = settings
         self._http: aiohttp.ClientSession | None = None
+        self.slots = asyncio.Semaphore(settings.slack_pickup_concurrency)
+        self._emails: TTLCache[tuple[str, str], str] = TTLCache(IDENTITY_CACHE_SIZE, IDENTITY_TTL_SECONDS)
+
+    @staticmethod
+    def _workspace(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+    def known_email(self, token: str, slack_user_id: str) -> str | None:
+        """The email users.info gave for this Slack user lately, if any."""
+        return self._emails.get((self._workspace(token), slack_user_id))
+
+    def remember_email(self, token: str, slack_user_id: str, email: str) -> None:
+        """Keep what users.info said for a few minutes."""
+        self._emails[(self._workspace(token), slack_user_id)] = email
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:

@@ -52,6 +52,9 @@ def _link(settings: ApiSettings, session_id: uuid.UUID) -> str:
 
 async def _slack_email(calls: SlackCalls, click: Click) -> str | None:
     """The clicker's email per Slack (`users.info`); None for a bot, a deleted or an unknown user."""
+    known = calls.known_email(click.bot_token, click.slack_user_id)
+    if known is not None:
+        return known
     try:
         response = await calls.retried(
             lambda: calls.web(click.bot_token).users_info(user=click.slack_user_id)
@@ -64,7 +67,10 @@ async def _slack_email(calls: SlackCalls, click: Click) -> str | None:
     if not isinstance(user, dict) or user.get("deleted") or user.get("is_bot"):
         return None
     email = (user.get("profile") or {}).get("email")
-    return str(email) if email else None
+    if not email:
+        return None
+    calls.remember_email(click.bot_token, click.slack_user_id, str(email))
+    return str(email)
 
 
 async def _person(db: Database, click: Click, email: str) -> Caller | None:
@@ -138,6 +144,11 @@ async def decide(*, db: Database, settings: ApiSettings, calls: SlackCalls, clic
 
 async def complete(*, db: Database, settings: ApiSettings, calls: SlackCalls, click: Click) -> None:
     """The slow part of a click, run after Slack got its answer; every failure ends here, recorded."""
+    async with calls.slots:
+        await _complete(db=db, settings=settings, calls=calls, click=click)
+
+
+async def _complete(*, db: Database, settings: ApiSettings, calls: SlackCalls, click: Click) -> None:
     try:
         outcome = await decide(db=db, settings=settings, calls=calls, click=click)
     except ApiError as exc:  # a refusal the claim code raised that has no better wording

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response, status
 
-from handoff_api.deps import Box, Settings
 from handoff_api.slack import clicks, pickup
 
 router = APIRouter(prefix="/integrations/slack", tags=["integrations"])
@@ -31,13 +30,14 @@ async def _raw_body(request: Request) -> bytes:
     response_class=Response,
     responses={401: {"description": INVALID_SIGNATURE}},
 )
-async def slack_interactions(
-    request: Request, background: BackgroundTasks, box: Box, settings: Settings
-) -> Response:
+async def slack_interactions(request: Request, background: BackgroundTasks) -> Response:
     """Verify the click's signature, answer at once (Slack waits 3 s at most), then claim after."""
+    # Read from app.state, not through the plain-function dependencies: FastAPI runs those in its
+    # thread pool, two thread hops per click on the path Slack is waiting on.
+    state = request.app.state
     click = await clicks.accept(
-        db=request.app.state.db,
-        box=box,
+        db=state.db,
+        box=state.secret_box,
         body=await _raw_body(request),
         timestamp=request.headers.get("X-Slack-Request-Timestamp"),
         signature=request.headers.get("X-Slack-Signature"),
@@ -47,11 +47,7 @@ async def slack_interactions(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, INVALID_SIGNATURE)
     if click.action_id == clicks.PICKUP_ACTION:
         background.add_task(
-            pickup.complete,
-            db=request.app.state.db,
-            settings=settings,
-            calls=request.app.state.slack_calls,
-            click=click,
+            pickup.complete, db=state.db, settings=state.settings, calls=state.slack_calls, click=click
         )
     else:
         pickup.INTERACTIONS.labels("ignored").inc()  # the link button: the browser does the work
