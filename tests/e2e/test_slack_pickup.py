@@ -95,3 +95,21 @@ async def test_pick_up_from_slack(system: System, fakes: Fakes, gw: httpx.AsyncC
     forged = slack.click(signing_secret="guessed", user_id=slack.add_user(alex.email), message=as_posted)
     assert (await gw.post(INTERACTIONS, content=forged.body, headers=forged.headers)).status_code == 401
     assert await claimed_by() == str(sam.id)
+
+
+async def test_notification_preferences_through_the_gateway(
+    system: System, fakes: Fakes, gw: httpx.AsyncClient
+):
+    team = await make_team(gw, fakes, slack=False, psa=False)
+    url = f"{API}/me/notification-preferences"
+    mine = {
+        "timezone": "Europe/Berlin",
+        "quiet_hours": {"start": "21:30", "end": "06:30"},
+        "email": True,
+        "chat_mentions": False,
+    }
+    assert (await ok(await gw.get(url, headers=team.junior.headers)))["timezone"] == "UTC"
+    assert await ok(await gw.put(url, headers=team.junior.headers, json=mine)) == mine
+    assert await ok(await gw.get(url, headers=team.junior.headers)) == mine
+    refused = await gw.put(url, headers=team.junior.headers, json={**mine, "timezone": "Europe/Atlantis"})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "timezone"]

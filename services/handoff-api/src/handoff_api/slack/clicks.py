@@ -99,9 +99,8 @@ async def accept(
 
     Every refusal looks the same to the caller (401), so it tells nothing about which handoffs exist.
     """
-    if signature is None or not fresh(timestamp):
+    if signature is None or timestamp is None or not fresh(timestamp):
         return None
-    assert timestamp is not None
     claimed = _first_action(body)
     if claimed is None:
         return None
