@@ -62,10 +62,19 @@ class HttpPool:
         return await self._idle.get()
 
     async def request(
-        self, method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
     ) -> Response:
-        """Send one request and read its answer (Content-Length framed)."""
+        """Send one request and read its answer (Content-Length framed); `content`: raw bytes instead
+        of a JSON `body` (its Content-Type in `headers`)."""
         payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        if content is not None:
+            payload = content
         head = [
             f"{method} {path} HTTP/1.1",
             f"Host: {self.host}:{self.port}",

@@ -1,4 +1,9 @@
-"""A local Slack Web API (`chat.postMessage`, `chat.update`) for slack-sdk to talk to.
+"""A local Slack for slack-sdk to talk to, and Slack's side of interactivity.
+
+Web API: `chat.postMessage`, `chat.update`, `auth.test`, `users.info`, `users.lookupByEmail`.
+Interactivity: `click(...)` builds the signed `block_actions` request Slack posts to an app's
+request URL when someone presses a button, and the `response_url` it names is served here
+(`replies(...)` are the messages posted to it, e.g. ephemeral answers).
 
 In-process: `slack = FakeSlack(); slack.start()`; give slack-sdk `slack.api_url` (`http://127.0.0.1:PORT/api/`).
 Standalone: `python -m tests.fakes.slack --port N`.
@@ -18,18 +23,9 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from tests.fakes._server import ThreadedApp, slow_down
+from tests.fakes.slack_interactive import TOKEN_PREFIX, Click, SlackCall, SlackInteractivity, sign
 
-TOKEN_PREFIX = "xoxb-"
-
-
-@dataclass
-class SlackCall:
-    """One API request as the fake received it."""
-
-    method: str
-    token: str | None
-    body: dict[str, Any]
-    received_at: float
+__all__ = ["TOKEN_PREFIX", "Click", "FakeSlack", "SlackCall", "SlackMessage", "sign"]
 
 
 @dataclass
@@ -63,8 +59,9 @@ def _decode(value: Any) -> Any:
     return value
 
 
-class FakeSlack:
-    """Slack's Web API for chat messages: bearer token check, channels, ts, scriptable failures."""
+class FakeSlack(SlackInteractivity):
+    """Slack's Web API for chat messages: bearer token check, channels, ts, scriptable failures;
+    members, signed clicks and response URLs (SlackInteractivity)."""
 
     def __init__(self, port: int | None = None, *, invalid_tokens: set[str] | None = None) -> None:
         self.calls: list[SlackCall] = []
@@ -80,6 +77,7 @@ class FakeSlack:
         app.router.add_post("/api/chat.postMessage", self._post_message)
         app.router.add_post("/api/chat.update", self._update)
         app.router.add_post("/api/auth.test", self._auth_test)
+        self._add_interactivity(app)
         app.router.add_get("/_fake/messages", self._dump)
         self.server = ThreadedApp(app, port)
 

@@ -2,7 +2,7 @@
 
 Storage format (one row per account and kind):
 - psa:   provider in {connectwise, autotask, halopsa}; config {"base_url"}; secrets = the credentials object
-- slack: config {"channel_id"}; secrets {"bot_token"}
+- slack: config {"channel_id"}; secrets {"bot_token", "signing_secret"?} (the secret verifies Slack's clicks)
 - teams: config {}; secrets {"webhook_url"} (a Workflows webhook URL carries its own signature)
 """
 

@@ -117,8 +117,10 @@ async def configure_chat(
     slack: FakeSlack | None = None,
     teams: FakeTeams | None = None,
     bot_token: str = "xoxb-flowpilot-test",
+    signing_secret: str | None = None,
 ) -> Chat:
-    """Save the team's Slack and/or Teams integrations pointing at the fakes."""
+    """Save the team's Slack and/or Teams integrations pointing at the fakes (with a signing secret:
+    interactive Pick up)."""
     chat = Chat(channel_id=f"C{uuid.uuid4().hex[:10].upper()}", bot_token=bot_token)
     box = SecretBox(settings.secret_key)
     async with db.sessions() as session, session.begin():
@@ -129,7 +131,8 @@ async def configure_chat(
                 kind=IntegrationKind.slack,
                 provider=None,
                 config={"channel_id": chat.channel_id},
-                secrets={"bot_token": bot_token},
+                secrets={"bot_token": bot_token}
+                | ({"signing_secret": signing_secret} if signing_secret else {}),
                 box=box,
             )
         if teams is not None:

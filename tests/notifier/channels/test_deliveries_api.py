@@ -29,6 +29,7 @@ FIELDS = {
     "status",
     "attempts",
     "last_error",
+    "skip_reason",
     "created_at",
     "updated_at",
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from flowpilot_shared.security.crypto import SecretBox
-from flowpilot_shared.service import runtime_readiness, service_lifespan
+from flowpilot_shared.service import ServiceRuntime, runtime_readiness, service_lifespan
 from flowpilot_shared.web.app import create_service_app
 from handoff_api.accounts.views import router as accounts_router
 from handoff_api.auth.views import router as auth_router
@@ -18,6 +18,8 @@ from handoff_api.queue.views import router as queue_router
 from handoff_api.ratelimit import SlidingWindowLimiter
 from handoff_api.sessions.views import router as sessions_router
 from handoff_api.settings import ApiSettings
+from handoff_api.slack.calls import SlackCalls
+from handoff_api.slack.views import router as slack_router
 from handoff_api.users.views import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -38,6 +40,7 @@ def api_router() -> APIRouter:
         sessions_router,
         documents_router,
         integrations_router,
+        slack_router,
     ):
         router.include_router(document_errors(sub))
     return router
@@ -46,11 +49,17 @@ def api_router() -> APIRouter:
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """Build the app; the lifespan opens the database and runs the outbox relay."""
     settings = settings or ApiSettings()
+    slack_calls = SlackCalls(settings)
+
+    async def on_stop(_: ServiceRuntime) -> None:
+        await slack_calls.close()
+
     app = create_service_app(
         title="FlowPilot handoff-api",
-        lifespan=service_lifespan(name="handoff-api", settings=settings, with_relay=True),
+        lifespan=service_lifespan(name="handoff-api", settings=settings, with_relay=True, on_stop=on_stop),
         readiness=runtime_readiness,
     )
+    app.state.slack_calls = slack_calls
     app.state.settings = settings
     app.state.secret_box = SecretBox(settings.secret_key)
     app.state.rate_limiter = SlidingWindowLimiter(settings.rate_limit_per_minute)

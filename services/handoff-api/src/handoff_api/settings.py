@@ -20,3 +20,11 @@ class ApiSettings(CoreSettings):
     rate_limit_per_minute: int = Field(
         default=1200, description="requests per account per minute (sliding window, per replica); 0 disables"
     )
+    # Slack interactive pickup: the Web API (users.info) and how long each call to Slack may take.
+    slack_api_url: str = "https://slack.com/api/"
+    slack_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Attempts at each Slack call made after a click was answered (users.info, the ephemeral reply).
+    slack_call_attempts: int = Field(default=3, ge=1, le=10)
+    # Clicks worked on at once after answering (the rest wait their turn): a burst of clicks must not
+    # crowd out the answers of the next ones, nor take every pooled database connection.
+    slack_pickup_concurrency: int = Field(default=8, ge=1, le=256)

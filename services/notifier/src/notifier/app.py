@@ -17,6 +17,7 @@ from notifier.bell.handler import build_bell_consumer
 from notifier.channels import build_channel_consumers
 from notifier.deliveries.views import router as deliveries_router
 from notifier.notifications.views import router as notifications_router
+from notifier.preferences.views import router as preferences_router
 from notifier.settings import NotifierSettings
 from notifier.stream.hub import StreamHub
 from notifier.stream.views import router as stream_router
@@ -66,4 +67,5 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     app.include_router(deliveries_router, prefix=API_PREFIX)
     app.include_router(notifications_router, prefix=API_PREFIX)
     app.include_router(stream_router, prefix=API_PREFIX)
+    app.include_router(preferences_router, prefix=API_PREFIX)
     return app

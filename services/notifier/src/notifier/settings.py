@@ -46,6 +46,10 @@ class NotifierSettings(CoreSettings):
     # Sends of one event in flight at once (recipients are sent to concurrently, up to this many).
     channel_send_concurrency: int = 10
     slack_timeout_seconds: float = 15.0
+    # Finding the Slack users an escalation mentions (users.lookupByEmail) may delay its message this
+    # long at most; whoever is not found by then is not mentioned.
+    slack_mention_budget_seconds: float = 3.0
+    slack_max_mentions: int = Field(default=25, ge=0)
     teams_timeout_seconds: float = 15.0
 
     @field_validator("notifier_queues")

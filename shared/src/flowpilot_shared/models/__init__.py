@@ -6,6 +6,7 @@ from flowpilot_shared.models.documentation import Documentation, EscalationPacka
 from flowpilot_shared.models.integrations import Integration, IntegrationKind
 from flowpilot_shared.models.messaging import InboxRecord, OutboxEvent
 from flowpilot_shared.models.notifications import Delivery, DeliveryChannel, DeliveryStatus, Notification
+from flowpilot_shared.models.preferences import NotificationPreference
 from flowpilot_shared.models.psa import PsaPush, PsaPushStatus
 from flowpilot_shared.models.sessions import (
     AWAITING_PICKUP,
@@ -36,6 +37,7 @@ __all__ = [
     "Integration",
     "IntegrationKind",
     "Notification",
+    "NotificationPreference",
     "OutboxEvent",
     "PsaPush",
     "PsaPushStatus",

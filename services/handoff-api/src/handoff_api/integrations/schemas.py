@@ -30,10 +30,11 @@ class PsaIntegrationIn(Request):
 
 
 class SlackIntegrationIn(Request):
-    """`PUT /integrations/slack`."""
+    """`PUT /integrations/slack`; with `signing_secret` the message's Pick up claims in place."""
 
     bot_token: Secret
     channel_id: TicketId
+    signing_secret: Secret | None = None
 
 
 class TeamsIntegrationIn(Request):

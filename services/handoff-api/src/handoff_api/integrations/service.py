@@ -117,7 +117,10 @@ async def put_psa(
 async def put_slack(
     *, uow: UnitOfWork, caller: Caller, box: SecretBox, body: SlackIntegrationIn
 ) -> IntegrationOut:
-    """Configure the account's Slack channel (the bot token is the secret)."""
+    """Configure the account's Slack channel (the bot token and the app's signing secret are secrets)."""
+    secrets = {"bot_token": body.bot_token}
+    if body.signing_secret is not None:
+        secrets["signing_secret"] = body.signing_secret
     return await _save(
         uow,
         caller,
@@ -125,7 +128,7 @@ async def put_slack(
         IntegrationKind.slack,
         provider="slack",
         config={"channel_id": body.channel_id},
-        secrets={"bot_token": body.bot_token},
+        secrets=secrets,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.charset import QP, Charset
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
@@ -22,6 +23,7 @@ from flowpilot_shared.models.notifications import DeliveryChannel
 from notifier.channels.base import Channel, PermanentSendError, Sent, Target, TransientSendError
 from notifier.channels.render import render_escalation_email
 from notifier.channels.smtp_pool import SmtpPool
+from notifier.preferences.rules import DEFAULTS, email_skip_reason, is_urgent, load_preferences
 from notifier.settings import NotifierSettings
 
 # Readable bodies on the wire (quoted-printable rather than base64), any script allowed.
@@ -102,13 +104,17 @@ class EmailChannel(Channel):
         await self._pool.close()
 
     async def targets(self, event: AnyEvent, conn: asyncpg.Connection) -> list[Target]:
-        """One target per recipient; people deactivated (or demoted) since the escalation are skipped."""
+        """One target per recipient; people deactivated (or demoted) since the escalation are skipped,
+        and so is whoever turned email off or is in their quiet hours (unless the handoff is urgent)."""
         if not isinstance(event, HandoffEscalated):
             return []
         ids = [r.id for r in event.data.recipients]
         still_eligible = {
             row["id"] for row in await conn.fetch(STILL_ELIGIBLE, ids, event.account_id, ELIGIBLE_ROLES)
         }
+        # Read now, not carried by the event: a change applies to the very next email.
+        preferences = await load_preferences(conn, still_eligible)
+        now, urgent = datetime.now(UTC), is_urgent(event)
         targets: list[Target] = []
         seen: set[str] = set()
         for person in event.data.recipients:
@@ -119,7 +125,9 @@ class EmailChannel(Channel):
             if person.id not in still_eligible:
                 targets.append(Target(recipient=address, skip_reason="recipient no longer active"))
             else:
-                targets.append(Target(recipient=address, params={"name": person.name}))
+                prefs = preferences.get(person.id, DEFAULTS)
+                reason = email_skip_reason(prefs, now=now, urgent=urgent)
+                targets.append(Target(recipient=address, params={"name": person.name}, skip_reason=reason))
         return targets
 
     def _encoded(self, event: HandoffEscalated) -> EncodedEscalation:

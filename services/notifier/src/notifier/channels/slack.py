@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -26,6 +27,8 @@ from notifier.channels.base import (
     pickup_link,
     steps_duration,
 )
+from notifier.channels.slack_users import SlackUserDirectory
+from notifier.preferences.rules import mentionable_emails
 
 # Slack `error` codes worth another try; everything else (invalid_auth, channel_not_found...) is final.
 TRANSIENT_ERRORS = frozenset(
@@ -52,8 +55,14 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def escalation_message(event: HandoffEscalated, link: str) -> tuple[str, list[dict[str, Any]]]:
-    """Fallback text and Block Kit blocks of the escalation message (with the Pick up button)."""
+def escalation_message(
+    event: HandoffEscalated, link: str, *, interactive: bool = False, mentions: Sequence[str] = ()
+) -> tuple[str, list[dict[str, Any]]]:
+    """Fallback text and Block Kit blocks of the escalation message (with the Pick up button).
+
+    `interactive`: the account's Slack app posts clicks back (a signing secret is configured), so
+    Pick up claims in place; otherwise it is a link. `mentions`: Slack user ids to mention.
+    """
     data = event.data
     title = data.session.title
     fallback = f"Escalation: {title} ({data.escalator.name}): pick up at {link}"
@@ -81,7 +90,46 @@ def escalation_message(event: HandoffEscalated, link: str) -> tuple[str, list[di
             ],
         },
     ]
+    if interactive:
+        blocks[-1]["elements"] = pickup_buttons(event, link)
+    if mentions:
+        blocks.insert(-1, mention_block(mentions))
+        fallback = f"{mention_text(mentions)} {fallback}"
     return _clip(fallback, 3000), blocks
+
+
+def pickup_buttons(event: HandoffEscalated, link: str) -> list[dict[str, Any]]:
+    """Pick up as an interactive button (its click is posted to the interactions endpoint), and the link."""
+    return [
+        {
+            "type": "button",
+            "action_id": "pickup",
+            "style": "primary",
+            "text": {"type": "plain_text", "text": "Pick up"},
+            "value": str(event.data.handoff_id),
+        },
+        {
+            "type": "button",
+            "action_id": "open",
+            "text": {"type": "plain_text", "text": "Open in FlowPilot"},
+            "url": link,
+            # Slack posts link clicks too: the handoff id lets the endpoint verify and ignore them.
+            "value": str(event.data.handoff_id),
+        },
+    ]
+
+
+def mention_text(user_ids: Sequence[str]) -> str:
+    """Slack mentions of these user ids."""
+    return " ".join(f"<@{user_id}>" for user_id in user_ids)
+
+
+def mention_block(user_ids: Sequence[str]) -> dict[str, Any]:
+    """A line mentioning the people asked to look (a mention notifies them in Slack)."""
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": _clip(f"*For:* {mention_text(user_ids)}", 3000)},
+    }
 
 
 def claimed_message(event: HandoffClaimed) -> tuple[str, list[dict[str, Any]]]:
@@ -131,6 +179,12 @@ class SlackChannel(Channel):
         if not channel_id or not token:
             return [Target(recipient=channel_id or NO_RECIPIENT, skip_reason="Slack integration incomplete")]
         params: dict[str, Any] = {"channel": channel_id, "token": token}
+        if isinstance(event, HandoffEscalated):
+            params["interactive"] = bool(integration.secrets.get("signing_secret"))
+            people = [r.id for r in event.data.recipients if r.id != event.data.escalator.id]
+            params["mention_emails"] = await mentionable_emails(
+                conn, account_id=event.account_id, user_ids=people
+            )
         if isinstance(event, HandoffClaimed):
             original = await self._escalation_message(conn, event)
             if original is None or original["status"] != DeliveryStatus.sent or not original["external_id"]:
@@ -157,6 +211,17 @@ class SlackChannel(Channel):
             await self.pause(0.5)
 
     _http: aiohttp.ClientSession | None = None
+    _directory: SlackUserDirectory | None = None
+
+    @property
+    def directory(self) -> SlackUserDirectory:
+        """Slack user ids by email, for mentions (cached across messages)."""
+        if self._directory is None:
+            self._directory = SlackUserDirectory(
+                budget_seconds=self.settings.slack_mention_budget_seconds,
+                max_mentions=self.settings.slack_max_mentions,
+            )
+        return self._directory
 
     async def close(self) -> None:
         """Close the pooled HTTP connections to the Web API."""
@@ -186,7 +251,15 @@ class SlackChannel(Channel):
         client = self.client(target.params["token"])
         try:
             if isinstance(event, HandoffEscalated):
-                text, blocks = escalation_message(event, pickup_link(self.settings, event.session_id))
+                mentions = await self.directory.user_ids(
+                    client, target.params["token"], target.params.get("mention_emails", ())
+                )
+                text, blocks = escalation_message(
+                    event,
+                    pickup_link(self.settings, event.session_id),
+                    interactive=bool(target.params.get("interactive")),
+                    mentions=mentions,
+                )
                 response = await client.chat_postMessage(
                     channel=target.params["channel"], text=text, blocks=blocks, unfurl_links=False
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 
 class DeliveryOut(BaseModel):
@@ -25,3 +25,9 @@ class DeliveryOut(BaseModel):
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def skip_reason(self) -> str | None:
+        """Why a `skipped` record was not sent (`quiet_hours`, `preference`, ...); None otherwise."""
+        return self.last_error if self.status == "skipped" else None

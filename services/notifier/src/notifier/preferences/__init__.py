@@ -1,0 +1,1 @@
+"""Notification preferences: when and how each person is reached (time zone, quiet hours, email, mentions)."""

@@ -1,0 +1,130 @@
+"""What a person's preferences mean for one message: quiet hours in their zone, email on or off.
+
+Wall-clock times are read through the zone database (zoneinfo, with the pinned tzdata package
+behind it), never through a fixed offset, so a daylight-saving change moves quiet hours with
+the person's clock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import asyncpg
+
+from flowpilot_shared.events import AnyEvent
+from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN
+from flowpilot_shared.models.preferences import DEFAULT_TIMEZONE
+
+# Skip reasons on the delivery record (`skipped` rows keep theirs in `last_error`).
+QUIET_HOURS = "quiet_hours"
+PREFERENCE = "preference"
+
+LOAD_PREFERENCES = """
+SELECT user_id, timezone, quiet_start, quiet_end, email, chat_mentions
+FROM notification_preferences WHERE user_id = ANY($1::uuid[])
+"""
+# Recipients a chat message may mention: still active seniors of the account with mentions on
+# (a person who never set preferences has them on).
+MENTIONABLE = """
+SELECT u.email FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
+WHERE u.id = ANY($1::uuid[]) AND u.account_id = $2 AND u.is_active AND u.deleted_at IS NULL
+  AND u.role = ANY($3::text[]) AND coalesce(p.chat_mentions, true)
+ORDER BY u.email
+"""
+SENIOR_ROLES = sorted(role.value for role in ENGINEER_OR_ADMIN)
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """One person's preferences; the defaults are what a person who never set any gets."""
+
+    timezone: str = DEFAULT_TIMEZONE
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    email: bool = True
+    chat_mentions: bool = True
+
+
+DEFAULTS = Preferences()
+
+
+@lru_cache(maxsize=1)
+def known_zones() -> frozenset[str]:
+    """Every IANA zone name the zone database knows."""
+    return frozenset(available_timezones())
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> ZoneInfo:
+    """The zone of that name; UTC for a name the database no longer knows (never fail a delivery on it)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def in_quiet_hours(prefs: Preferences, now: datetime) -> bool:
+    """Whether the aware instant `now` falls in the person's quiet hours, on their wall clock.
+
+    The window includes its start and excludes its end; a start after the end wraps midnight
+    (22:00-07:00 is quiet from 22:00 to 06:59).
+    """
+    start, end = prefs.quiet_start, prefs.quiet_end
+    if start is None or end is None or start == end:
+        return False
+    local = now.astimezone(zone(prefs.timezone)).time().replace(tzinfo=None)
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def is_urgent(event: AnyEvent) -> bool:
+    """Whether the event is about a high-urgency handoff (those cut through quiet hours)."""
+    return getattr(event.data, "urgency", "normal") == "high"
+
+
+def email_skip_reason(prefs: Preferences, *, now: datetime, urgent: bool) -> str | None:
+    """Why an email to this person is not sent now, or None to send it.
+
+    `email: false` is never overridden; urgency cuts through quiet hours only.
+    """
+    if not prefs.email:
+        return PREFERENCE
+    if not urgent and in_quiet_hours(prefs, now):
+        return QUIET_HOURS
+    return None
+
+
+async def load_preferences(
+    conn: asyncpg.Connection, user_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Preferences]:
+    """The stored preferences of these people (one statement); those absent have the defaults."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    rows = await conn.fetch(LOAD_PREFERENCES, ids)
+    return {
+        row["user_id"]: Preferences(
+            timezone=row["timezone"],
+            quiet_start=row["quiet_start"],
+            quiet_end=row["quiet_end"],
+            email=row["email"],
+            chat_mentions=row["chat_mentions"],
+        )
+        for row in rows
+    }
+
+
+async def mentionable_emails(
+    conn: asyncpg.Connection, *, account_id: uuid.UUID, user_ids: Iterable[uuid.UUID]
+) -> list[str]:
+    """Emails of these people whom a chat message may mention (active seniors with mentions on)."""
+    ids = list(set(user_ids))
+    if not ids:
+        return []
+    return [row["email"] for row in await conn.fetch(MENTIONABLE, ids, account_id, SENIOR_ROLES)]

@@ -1,0 +1,58 @@
+"""notification preferences: time zone, quiet hours, email and chat mentions per person
+
+Revision ID: 0009
+Revises: 0006
+Create Date: 2026-12-06 21:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0009"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Create `notification_preferences` (one row per person who changed a default)."""
+    op.create_table(
+        "notification_preferences",
+        sa.Column("user_id", sa.UUID(), nullable=False),
+        sa.Column("account_id", sa.UUID(), nullable=False),
+        sa.Column("timezone", sa.String(length=64), server_default="UTC", nullable=False),
+        sa.Column("quiet_start", sa.Time(), nullable=True),
+        sa.Column("quiet_end", sa.Time(), nullable=True),
+        sa.Column("email", sa.Boolean(), server_default="true", nullable=False),
+        sa.Column("chat_mentions", sa.Boolean(), server_default="true", nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.CheckConstraint(
+            "(quiet_start IS NULL AND quiet_end IS NULL) OR "
+            "(quiet_start IS NOT NULL AND quiet_end IS NOT NULL AND quiet_start <> quiet_end)",
+            name=op.f("ck_notification_preferences_quiet_hours_window"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_notification_preferences_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_notification_preferences_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_notification_preferences")),
+    )
+    op.create_index(
+        op.f("ix_notification_preferences_account_id"), "notification_preferences", ["account_id"]
+    )
+
+
+def downgrade() -> None:
+    """Drop the table."""
+    op.drop_index(op.f("ix_notification_preferences_account_id"), table_name="notification_preferences")
+    op.drop_table("notification_preferences")

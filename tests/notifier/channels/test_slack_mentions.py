@@ -1,0 +1,97 @@
+"""The escalation's Slack message: mentions of recipients known to Slack who want them, and the
+interactive Pick up button where the account's Slack app can receive clicks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from flowpilot_shared.db import Database
+from flowpilot_shared.settings import CoreSettings
+from notifier.settings import NotifierSettings
+from tests.fakes.slack import FakeSlack, SlackMessage
+from tests.fakes.smtp import FakeSmtp
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.waiting import wait_until
+from tests.notifier.channels.conftest import configure_chat, sync_probe
+from tests.notifier.conftest import RunningNotifier, emit, notifier_settings_from
+
+
+@pytest.fixture
+def notifier_settings(core_settings: CoreSettings, mail_sink: FakeSmtp, slack: FakeSlack) -> NotifierSettings:
+    """The whole notifier, its Slack channel on the fake."""
+    return notifier_settings_from(
+        core_settings, smtp_host=mail_sink.host, smtp_port=mail_sink.port, slack_api_url=slack.api_url
+    )
+
+
+async def posted(slack: FakeSlack, channel: str) -> SlackMessage:
+    messages = await wait_until(
+        sync_probe(lambda: slack.in_channel(channel)), timeout=30, message="Slack post"
+    )
+    assert len(messages) == 1
+    return messages[0]
+
+
+def actions(message: SlackMessage) -> list[dict[str, Any]]:
+    return [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+async def test_recipients_known_to_slack_with_mentions_on_are_mentioned(
+    notifier: RunningNotifier, http: httpx.AsyncClient, db: Database, slack: FakeSlack, token_for
+):
+    team = await make_team(db, engineers=4)
+    owner, escalator, quiet_one, not_in_slack, other = team.users
+    in_slack = {
+        person.id: slack.add_user(person.email.upper()) for person in (owner, escalator, quiet_one, other)
+    }
+    off = await http.put(
+        notifier.url("me/notification-preferences"),
+        headers=token_for(quiet_one),
+        json={"chat_mentions": False},
+    )
+    assert off.status_code == 200, off.text
+    chat = await configure_chat(
+        db, notifier.settings, team, slack=slack, signing_secret="8f742231b10e8888abcd"
+    )
+    event = await make_escalation(db, team, escalator=escalator)
+    await emit(db, event)
+
+    message = await posted(slack, chat.channel_id)
+    text = str(message.blocks) + message.text
+    for person, expected in ((owner, True), (other, True), (quiet_one, False), (escalator, False)):
+        assert (f"<@{in_slack[person.id]}>" in text) is expected, person.name
+    mention_line = next(b for b in message.blocks if "*For:*" in b.get("text", {}).get("text", ""))
+    assert sorted(mention_line["text"]["text"].removeprefix("*For:* ").split()) == sorted(
+        [f"<@{in_slack[owner.id]}>", f"<@{in_slack[other.id]}>"]
+    )
+    assert message.text.startswith("<@")
+    # Looked up by email once each: the two with mentions on, and the one Slack does not know.
+    asked = sorted(c.body["email"] for c in slack.of("users.lookupByEmail"))
+    assert asked == sorted(p.email.lower() for p in (owner, other, not_in_slack))
+
+    # A signing secret is set: Pick up is an interactive button carrying the handoff id, beside the link.
+    pickup, link = actions(message)
+    assert (pickup["action_id"], pickup["value"]) == ("pickup", str(event.data.handoff_id))
+    assert "url" not in pickup
+    assert link["url"] == f"{notifier.settings.public_url}/pilot/{event.session_id}?pickup=true"
+
+
+async def test_a_failing_lookup_never_holds_the_message(
+    notifier: RunningNotifier, db: Database, slack: FakeSlack
+):
+    team = await make_team(db, engineers=2)
+    slack.add_user(team.owner.email)
+    slack.script(500, {"ok": False, "error": "internal_error"}, method="users.lookupByEmail", times=10)
+    chat = await configure_chat(db, notifier.settings, team, slack=slack)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    await emit(db, event)
+
+    message = await posted(slack, chat.channel_id)
+    assert "<@" not in str(message.blocks) + message.text
+    assert slack.of("users.lookupByEmail")
+    # No signing secret: Pick up stays a link, as before interactivity.
+    (button,) = actions(message)
+    assert button["url"] == f"{notifier.settings.public_url}/pilot/{event.session_id}?pickup=true"
