@@ -136,7 +136,8 @@ async def escalation_stream(
     request: Request,
     caller: EngineerOrAdmin,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    last_event_id: Annotated[str | None, Query(max_length=64)] = None,
+    # No length limit: an id that cannot be read resets the replay, it never refuses the stream.
+    last_event_id: Annotated[str | None, Query()] = None,
 ) -> EventSourceResponse:
     """Live escalation events of the caller's account (engineer or admin), resumable by Last-Event-ID."""
     hub: StreamHub = request.app.state.stream_hub
