@@ -31,6 +31,10 @@ class CoreSettings(BaseSettings):
     # opens up to pool + overflow connections on demand and keeps them (see Database.from_settings).
     db_pool_size: int = 10
     db_max_overflow: int = 5
+    # PostgreSQL cuts off any one statement of a service running longer than this (0: never): a
+    # runaway query or a wait on a lock held too long fails (the API answers 503) instead of holding
+    # its connection and, one by one, the whole pool. Migrations are not bound by it.
+    db_statement_timeout_seconds: float = Field(default=30.0, ge=0)
     outbox_retention_hours: float = 72.0
     # The active relay's pass when no wake-up came: what bounds the delay of events no FlowPilot
     # consumer waits for (their commits send none, see topology.awaited). An empty pass is one index probe.
