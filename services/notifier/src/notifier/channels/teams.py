@@ -12,7 +12,7 @@ from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import DeliveryChannel
 from flowpilot_shared.retry import parse_retry_after
-from flowpilot_shared.security.urls import UnsafeUrl, guarded_client
+from flowpilot_shared.security.urls import guarded_client, refusal
 from notifier.channels.base import (
     NO_RECIPIENT,
     Channel,
@@ -116,8 +116,8 @@ class TeamsChannel(Channel):
             ) as client:
                 response = await client.post(target.params["url"], json=envelope(card))
         except httpx.HTTPError as exc:
-            if isinstance(exc.__cause__, UnsafeUrl):
-                raise PermanentSendError(f"Teams webhook refused: {exc.__cause__}") from exc
+            if (refused := refusal(exc)) is not None:
+                raise PermanentSendError(f"Teams webhook refused: {refused}") from exc
             # Never echo the URL: a Workflows webhook URL carries its signature.
             raise TransientSendError(f"Teams unreachable: {type(exc).__name__}") from exc
         status = response.status_code
