@@ -52,11 +52,20 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def clip_escaped(text: str, limit: int) -> str:
+    """`esc(text)` within `limit` characters, shortened before escaping so no entity is cut in two."""
+    keep = limit
+    while len(escaped := esc(_clip(text, keep))) > limit:
+        keep -= len(escaped) - limit
+    return escaped
+
+
 def escalation_message(event: HandoffEscalated, link: str) -> tuple[str, list[dict[str, Any]]]:
     """Fallback text and Block Kit blocks of the escalation message (with the Pick up button)."""
     data = event.data
     title = data.session.title
-    fallback = f"Escalation: {title} ({data.escalator.name}): pick up at {link}"
+    # The fallback `text` is mrkdwn too (notifications, clients without blocks): escaped like the rest.
+    fallback = f"Escalation: {esc(title)} ({esc(data.escalator.name)}): pick up at {link}"
     lines = [
         f"*{esc(title)}*",
         f"*Client:* {esc(data.session.client_name or '(no client)')}",
@@ -65,7 +74,8 @@ def escalation_message(event: HandoffEscalated, link: str) -> tuple[str, list[di
         f"*Steps tried:* {steps_duration(event)}",
     ]
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _clip(f"Escalation: {title}", 150)}},
+        # plain_text too: Slack decodes &amp; &lt; &gt; in every text field, so it shows as typed.
+        {"type": "header", "text": {"type": "plain_text", "text": clip_escaped(f"Escalation: {title}", 150)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": _clip("\n".join(lines), 3000)}},
         {
             "type": "actions",
@@ -87,7 +97,7 @@ def escalation_message(event: HandoffEscalated, link: str) -> tuple[str, list[di
 def claimed_message(event: HandoffClaimed) -> tuple[str, list[dict[str, Any]]]:
     """Fallback text and blocks replacing the escalation message once someone picked it up."""
     data = event.data
-    text = f"{data.claimer.name} picked this up: {data.session_title}"
+    text = f"{esc(data.claimer.name)} picked this up: {esc(data.session_title)}"
     body = (
         f"*{esc(data.session_title)}*\n:white_check_mark: *{esc(data.claimer.name)}* picked this up "
         f"(escalated by {esc(data.escalator.name)})."
