@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from flowpilot_shared.security.crypto import SecretBox
+from flowpilot_shared.security.passwords import PasswordWork
 from flowpilot_shared.service import broker_detail, database_readiness, service_lifespan
 from flowpilot_shared.web.app import create_service_app
 from handoff_api.accounts.views import router as accounts_router
@@ -57,6 +58,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.secret_box = SecretBox(settings.secret_key)
     app.state.rate_limiter = SlidingWindowLimiter(settings.rate_limit_per_minute)
+    app.state.passwords = PasswordWork(
+        concurrency=settings.password_hash_concurrency, wait_seconds=settings.password_hash_wait_seconds
+    )
     install_error_handlers(app)
     app.include_router(api_router(), prefix=API_PREFIX)
     return app

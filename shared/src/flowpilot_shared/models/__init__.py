@@ -16,6 +16,7 @@ from flowpilot_shared.models.sessions import (
     SessionStep,
     StepKind,
 )
+from flowpilot_shared.models.throttles import AuthThrottle
 
 __all__ = [
     "AWAITING_PICKUP",
@@ -23,6 +24,7 @@ __all__ = [
     "OWNER_OR_ADMIN",
     "Account",
     "AiSession",
+    "AuthThrottle",
     "Base",
     "Delivery",
     "DeliveryChannel",
