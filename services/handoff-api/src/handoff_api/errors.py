@@ -13,7 +13,8 @@ from sqlalchemy import exc as sa_exc
 
 from flowpilot_shared.security.passwords import PasswordWorkBusy
 from flowpilot_shared.web.outage import install_outage_handlers
-from handoff_api.throttles.service import Throttled, retry_after_header
+from handoff_api.ratelimit import retry_after_header
+from handoff_api.throttles.service import Throttled
 
 log = structlog.get_logger(__name__)
 

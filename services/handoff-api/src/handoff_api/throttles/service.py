@@ -7,7 +7,6 @@ The same statement sweeps a few long-expired keys, so the table holds only recen
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from flowpilot_shared.db import Database
@@ -50,11 +49,6 @@ class Throttled(Exception):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"throttled for {retry_after:.0f}s")
         self.retry_after = retry_after
-
-
-def retry_after_header(seconds: float) -> str:
-    """A whole-second Retry-After value (at least 1)."""
-    return str(max(1, math.ceil(seconds)))
 
 
 async def count_attempt(*, db: Database, limits: list[Limit]) -> None:
