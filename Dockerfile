@@ -25,8 +25,10 @@ ARG SERVICE=handoff-api
 RUN groupadd --system --gid 10001 flowpilot \
  && useradd --system --uid 10001 --gid flowpilot --home-dir /app --no-create-home flowpilot
 COPY --from=build /app/.venv /app/.venv
+# The image is what gets deployed: it refuses to start without real secrets (development mode is
+# for `make run` and the tests, which run from the checkout).
 ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
-    FLOWPILOT_SERVICE=${SERVICE}
+    FLOWPILOT_SERVICE=${SERVICE} FLOWPILOT_ENV=production
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000 8001 8002 8003

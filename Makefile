@@ -40,6 +40,7 @@ demo: install ## a scripted escalation against a running system
 	$(UV) run --frozen python -m scripts.demo
 
 up: ## the whole system through docker compose (PostgreSQL, RabbitMQ, mail sink, services, gateway)
+	@bash scripts/ensure-secrets.sh
 	@if docker compose version >/dev/null 2>&1; then docker compose -p flowpilot up --build; \
 	else docker-compose -p flowpilot up --build; fi
 

@@ -132,6 +132,10 @@ class Stack:
             # service at most. Two cores never keep more than a few transactions busy anyway.
             "FLOWPILOT_DB_POOL_SIZE": os.environ.get("FLOWPILOT_DB_POOL_SIZE", "10"),
             "FLOWPILOT_DB_MAX_OVERFLOW": os.environ.get("FLOWPILOT_DB_MAX_OVERFLOW", "5"),
+            # The fan-out step opens thousands of streams for ten users of one account: a load shape
+            # the per-user and per-account caps exist to refuse in production.
+            "FLOWPILOT_SSE_MAX_STREAMS_PER_USER": "0",
+            "FLOWPILOT_SSE_MAX_STREAMS_PER_ACCOUNT": "0",
         }
         for key in ("ANTHROPIC_API_KEY", "FLOWPILOT_ANTHROPIC_API_KEY"):
             os.environ.pop(key, None)  # no key: template documentation, as the issue asks

@@ -28,9 +28,7 @@ def _apps() -> dict[str, Callable[[], Any]]:
 
 def documents() -> dict[str, str]:
     """File name -> content, for every generated file."""
-    files = {
-        f"openapi-{name}.json": _dump(create().openapi()) for name, create in sorted(_apps().items())
-    }
+    files = {f"openapi-{name}.json": _dump(create().openapi()) for name, create in sorted(_apps().items())}
     files["events.schema.json"] = _dump(TypeAdapter(AnyEvent).json_schema(mode="serialization"))
     return files
 

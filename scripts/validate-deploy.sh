@@ -15,6 +15,11 @@ trap 'rm -rf "$tmp"' EXIT
 step() { printf '\n== %s\n' "$*"; }
 
 step "docker-compose.yml"
+# The secrets come from .env (`make up` writes it); a checkout without one is checked with stand-ins.
+if [ ! -f .env ]; then
+  export FLOWPILOT_JWT_SECRET="${FLOWPILOT_JWT_SECRET:-validate-deploy-stand-in}"
+  export FLOWPILOT_SECRET_KEY="${FLOWPILOT_SECRET_KEY:-validate-deploy-stand-in}"
+fi
 if docker compose version >/dev/null 2>&1; then
   docker compose config -q && echo "docker compose config: ok"
 elif command -v docker-compose >/dev/null 2>&1; then
@@ -32,6 +37,14 @@ for name, svc in c["services"].items():
         assert cond["condition"] in {"service_healthy", "service_completed_successfully", "service_started"}
         if cond["condition"] == "service_healthy":
             assert "healthcheck" in c["services"][dep], f"{dep} has no healthcheck"
+for name, svc in c["services"].items():
+    for port in svc.get("ports") or []:
+        if name != "gateway":
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond this machine"
+env = c["x-flowpilot-env"]
+assert env["FLOWPILOT_ENV"] == "production", "compose must run the services in production mode"
+for secret in ("FLOWPILOT_JWT_SECRET", "FLOWPILOT_SECRET_KEY"):
+    assert env[secret].startswith("${" + secret + ":?"), f"{secret} must come from .env, with no default"
 print("docker-compose.yml structure: ok")
 PY
 fi
@@ -73,6 +86,6 @@ else
 fi
 
 step "shell scripts"
-for f in scripts/run.sh scripts/render-gateway.sh scripts/validate-deploy.sh; do bash -n "$f"; done
+for f in scripts/run.sh scripts/render-gateway.sh scripts/validate-deploy.sh scripts/ensure-secrets.sh; do bash -n "$f"; done
 echo "bash -n: ok"
 printf '\nvalidate-deploy: all checks passed\n'

@@ -23,6 +23,10 @@ def infra() -> Iterator[Infra]:
     os.environ["FLOWPILOT_DATABASE_URL"] = resources.database_url
     os.environ["FLOWPILOT_AMQP_URL"] = resources.amqp_url
     os.environ["FLOWPILOT_ALLOW_LOOPBACK_INTEGRATIONS"] = "true"
+    # Every test client comes from 127.0.0.1: a whole run's sign-ups and failed sign-ins would add up
+    # under one address. The per-address limits are tested where they are set (test_auth_throttling).
+    os.environ["FLOWPILOT_SIGNUPS_PER_ADDRESS"] = "0"
+    os.environ["FLOWPILOT_LOGIN_ATTEMPTS_PER_ADDRESS"] = "0"
     yield resources
     teardown(resources)
 

@@ -5,8 +5,10 @@
 
 Core kinds are validated strictly against the Kubernetes JSON schemas bundled in kubernetes-validate.
 KEDA kinds have no bundled schema: they get a structural check (fields, targets, queues in
-deploy/rabbitmq/definitions.json, auth). Cross-checks: config and secret references resolve, every
-Deployment has /readyz and /healthz probes, resources and a PodDisruptionBudget.
+deploy/rabbitmq/definitions.json, auth). Cross-checks: config references resolve, secret references
+name the operator's Secrets (shape in deploy/k8s/secret.example.yaml; no Secret may be in the bundle),
+every Deployment has /readyz and /healthz probes, resources and a PodDisruptionBudget, and a
+default-deny NetworkPolicy is there.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import yaml
 
 K8S_VERSION = "1.30.0"
 DEFINITIONS = Path(__file__).resolve().parents[1] / "rabbitmq" / "definitions.json"
+# The Secrets the operator creates (never in the bundle); their keys are documented in this file.
+OPERATOR_SECRETS = Path(__file__).resolve().parent / "secret.example.yaml"
 
 
 def load(source: str) -> list[dict[str, Any]]:
@@ -118,16 +122,21 @@ def main() -> int:
     docs = load(sys.argv[1] if len(sys.argv) > 1 else "-")
     names: dict[str, set[str]] = {}
     secrets: dict[str, set[str]] = {}
+    failures = 0
     for doc in docs:
         names.setdefault(doc["kind"], set()).add(base_name(doc["metadata"]["name"]))
         if doc["kind"] == "Secret":
+            print(f"FAIL Secret/{doc['metadata']['name']}: secrets come from the operator, never the repo")
+            failures += 1
+    for doc in yaml.safe_load_all(OPERATOR_SECRETS.read_text()):
+        if doc and doc["kind"] == "Secret":
+            names.setdefault("Secret", set()).add(doc["metadata"]["name"])
             secrets[doc["metadata"]["name"]] = set((doc.get("stringData") or {}) | (doc.get("data") or {}))
     pdb_targets = {
         d["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/name", "")
         for d in docs
         if d["kind"] == "PodDisruptionBudget"
     }
-    failures = 0
     for doc in docs:
         label = f"{doc['kind']}/{doc['metadata']['name']}"
         if doc["apiVersion"].startswith("keda.sh/"):
@@ -154,6 +163,16 @@ def main() -> int:
         d["spec"]["scaleTargetRef"]["name"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"
     }:
         print("FAIL no HorizontalPodAutoscaler for handoff-api")
+        failures += 1
+    if not any(
+        d["kind"] == "NetworkPolicy"
+        and not d["spec"].get("podSelector")
+        and {"Ingress", "Egress"} <= set(d["spec"].get("policyTypes", []))
+        and not d["spec"].get("ingress")
+        and not d["spec"].get("egress")
+        for d in docs
+    ):
+        print("FAIL no default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules)")
         failures += 1
     consumer_queues = {
         q["name"]

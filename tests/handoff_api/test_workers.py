@@ -32,9 +32,11 @@ def test_two_workers_answer_on_one_port_and_stop_together(infra: Infra, tmp_path
         assert len(workers) == 2, api.tail()
         with httpx.Client(base_url=api.url, timeout=10) as client:
             # Each request reaches a worker that has its own database pool and answers in full.
-            for _ in range(20):
+            # (A different unknown email each time: one email's wrong passwords are throttled after ten.)
+            for i in range(20):
                 refused = client.post(
-                    "/api/v1/auth/login", json={"email": "nobody@example.com", "password": "wrong password"}
+                    "/api/v1/auth/login",
+                    json={"email": f"nobody-{i}@example.com", "password": "wrong password"},
                 )
                 assert refused.status_code == 401
             assert client.get("/readyz").status_code == 200

@@ -27,6 +27,26 @@ IDLE_PING_SECONDS = 2.0
 UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
 
 
+# SQLSTATE of a statement cancelled, by `statement_timeout` above all (or pg_cancel_backend).
+QUERY_CANCELED = "57014"
+
+
+def session_settings(settings: CoreSettings) -> dict[str, str]:
+    """PostgreSQL settings every connection of a service opens with (SQLAlchemy's and raw asyncpg's)."""
+    return {"statement_timeout": f"{round(settings.db_statement_timeout_seconds * 1000)}ms"}
+
+
+def statement_cancelled(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what it wraps) is a statement PostgreSQL cut off (statement_timeout)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if getattr(exc, "sqlstate", None) == QUERY_CANCELED:
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
+
+
 def database_unavailable(exc: BaseException | None) -> bool:
     """Whether `exc` (or what it wraps) says the database is unreachable rather than the work wrong."""
     seen: set[int] = set()
@@ -99,6 +119,8 @@ class Database:
             pool_size=settings.db_pool_size + settings.db_max_overflow,
             max_overflow=0,
             pool_recycle=1800,
+            # The pool's connections serve the ORM and `driver()` alike: both are bound by it.
+            connect_args={"server_settings": session_settings(settings)},
         )
         ping_after_idle(engine, seconds=IDLE_PING_SECONDS)
         return cls(

@@ -28,6 +28,9 @@ log = structlog.get_logger(__name__)
 
 DLQ_DEPTH = Gauge("flowpilot_dlq_messages", "Messages waiting in a dead-letter queue", ["queue"])
 QUEUE_DEPTH = Gauge("flowpilot_queue_messages", "Messages waiting in a consumer queue", ["queue"])
+BROKER_CONNECTED = Gauge(
+    "flowpilot_broker_connected", "1 while the process has an open broker connection", ["service"]
+)
 DEPTH_INTERVAL_SECONDS = 15.0
 # First-generation threshold once started (CPython default 700; see settle_garbage_collector).
 GC_GEN0_THRESHOLD = 20_000
@@ -51,6 +54,19 @@ class ServiceRuntime:
     consumers: list[Consumer] = field(default_factory=list)
     connection: AbstractRobustConnection | None = None
     _connect_task: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        BROKER_CONNECTED.labels(self.name).set_function(lambda: float(self.broker_connected))
+
+    @property
+    def broker_connected(self) -> bool:
+        """Whether the process's broker connection is up now.
+
+        `is_closed` alone stays False while a robust connection is reconnecting: `connected` is
+        cleared the moment the broker goes away and set again once it is back.
+        """
+        connection = self.connection
+        return connection is not None and not connection.is_closed and connection.connected.is_set()
 
     async def start(self, consumer_factory: ConsumerFactory | None, with_relay: bool) -> None:
         """Start the relay at once and the consumers as soon as the broker answers."""
@@ -113,7 +129,7 @@ class ServiceRuntime:
 
     async def check_broker(self) -> None:
         """Readiness: the broker connection is open."""
-        if self.connection is None or self.connection.is_closed:
+        if not self.broker_connected:
             raise BrokerNotConnected("no broker connection")
 
     def readiness_checks(self) -> list[ReadinessCheck]:
@@ -172,6 +188,18 @@ def runtime_readiness(app: FastAPI) -> list[ReadinessCheck]:
     """Readiness checks of the app's runtime (pass as `create_service_app(readiness=...)`)."""
     runtime: ServiceRuntime = app.state.runtime
     return runtime.readiness_checks()
+
+
+def database_readiness(app: FastAPI) -> list[ReadinessCheck]:
+    """Only the database: for a process whose outbox takes its work while the broker is away."""
+    runtime: ServiceRuntime = app.state.runtime
+    return [runtime.check_database]
+
+
+def broker_detail(app: FastAPI) -> list[ReadinessCheck]:
+    """The broker as an advisory check (`create_service_app(advisory=...)`): shown, never unready."""
+    runtime: ServiceRuntime = app.state.runtime
+    return [runtime.check_broker]
 
 
 def serve(app: FastAPI | str, *, port: int, settings: CoreSettings, workers: int = 1) -> None:

@@ -8,10 +8,18 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from docgen.content import DocInput, Generation, PackageContent, StepTried
 from docgen.redaction import redact
+from flowpilot_shared.security.markup import markdown_text
+
+
+def _as_text(value: object) -> object:
+    """Every value the template prints is text, never markup (a title must not become a link)."""
+    return markdown_text(value) if isinstance(value, str) else value
+
 
 _ENV = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=False,  # markdown for a PSA note, not HTML
+    autoescape=False,  # markdown for a PSA note, not HTML: escaped for Markdown by `finalize`
+    finalize=_as_text,
     undefined=StrictUndefined,
     keep_trailing_newline=True,
     trim_blocks=False,

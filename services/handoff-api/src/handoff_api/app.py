@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from flowpilot_shared.security.crypto import SecretBox
-from flowpilot_shared.service import ServiceRuntime, runtime_readiness, service_lifespan
+from flowpilot_shared.security.passwords import PasswordWork
+from flowpilot_shared.service import ServiceRuntime, broker_detail, database_readiness, service_lifespan
 from flowpilot_shared.web.app import create_service_app
 from handoff_api.accounts.views import router as accounts_router
 from handoff_api.auth.views import router as auth_router
@@ -57,12 +58,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app = create_service_app(
         title="FlowPilot handoff-api",
         lifespan=service_lifespan(name="handoff-api", settings=settings, with_relay=True, on_stop=on_stop),
-        readiness=runtime_readiness,
+        # Ready while the database answers: with RabbitMQ down the outbox still takes every
+        # escalation (published once the broker is back), so the broker is reported, not required.
+        readiness=database_readiness,
+        advisory=broker_detail,
     )
     app.state.slack_calls = slack_calls
     app.state.settings = settings
     app.state.secret_box = SecretBox(settings.secret_key)
     app.state.rate_limiter = SlidingWindowLimiter(settings.rate_limit_per_minute)
+    app.state.passwords = PasswordWork(
+        concurrency=settings.password_hash_concurrency, wait_seconds=settings.password_hash_wait_seconds
+    )
     install_error_handlers(app)
     app.include_router(api_router(), prefix=API_PREFIX)
     return app

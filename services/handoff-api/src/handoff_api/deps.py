@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
+from flowpilot_shared.db import Database
 from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.security.crypto import SecretBox
+from flowpilot_shared.security.passwords import PasswordWork
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import VerifiedClaims
 from handoff_api.ratelimit import SlidingWindowLimiter, retry_after_header
@@ -42,6 +44,18 @@ def get_secret_box(request: Request) -> SecretBox:
     return box
 
 
+def get_db(request: Request) -> Database:
+    """The process's database (for single driver-level statements outside a unit of work)."""
+    db: Database = request.app.state.db
+    return db
+
+
+def get_passwords(request: Request) -> PasswordWork:
+    """The process's bounded argon2 runner."""
+    passwords: PasswordWork = request.app.state.passwords
+    return passwords
+
+
 def limit_key(request: Request, key: str) -> None:
     """Count one request against `key`; 429 with Retry-After when over the limit."""
     limiter: SlidingWindowLimiter = request.app.state.rate_limiter
@@ -62,3 +76,5 @@ async def account_rate_limit(request: Request, claims: VerifiedClaims) -> None:
 Uow = Annotated[UnitOfWork, Depends(get_uow)]
 Settings = Annotated[ApiSettings, Depends(get_settings)]
 Box = Annotated[SecretBox, Depends(get_secret_box)]
+Db = Annotated[Database, Depends(get_db)]
+Passwords = Annotated[PasswordWork, Depends(get_passwords)]

@@ -11,7 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
+from flowpilot_shared.security.passwords import PasswordWorkBusy
 from flowpilot_shared.web.outage import install_outage_handlers
+from handoff_api.ratelimit import retry_after_header
+from handoff_api.throttles.service import Throttled
 
 log = structlog.get_logger(__name__)
 
@@ -84,5 +87,23 @@ def install_error_handlers(app: FastAPI) -> None:
         # A race the service's own checks lost (e.g. two sign-ups with one email): a conflict.
         log.info("integrity conflict", error=type(exc.orig).__name__)
         return JSONResponse({"detail": "Conflicts with existing data"}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(Throttled)
+    async def throttled(_: Request, exc: Throttled) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "Too many attempts, try again later"},
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": retry_after_header(exc.retry_after)},
+        )
+
+    @app.exception_handler(PasswordWorkBusy)
+    async def password_work_busy(_: Request, exc: PasswordWorkBusy) -> JSONResponse:
+        # Every argon2 slot stayed taken (a flood of sign-ins): the client tries again shortly.
+        log.warning("password work busy")
+        return JSONResponse(
+            {"detail": "Too many sign-ins at once, try again shortly"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "2"},
+        )
 
     install_outage_handlers(app)

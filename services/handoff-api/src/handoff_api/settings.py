@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from flowpilot_shared.settings import CoreSettings
+from handoff_api.throttles.client import trusted_networks
 
 
 class ApiSettings(CoreSettings):
@@ -28,3 +29,23 @@ class ApiSettings(CoreSettings):
     # Clicks worked on at once after answering (the rest wait their turn): a burst of clicks must not
     # crowd out the answers of the next ones, nor take every pooled database connection.
     slack_pickup_concurrency: int = Field(default=8, ge=1, le=256)
+
+    # Where the client address comes from (per-address throttles): X-Forwarded-For / X-Real-IP are
+    # believed only from these peers (comma-separated CIDRs; the gateway). Empty: never.
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
+    # Sign-in attempts per email and per client address in one window, sign-ups per client address;
+    # counted in PostgreSQL across every replica. Past them: 429 + Retry-After. 0 disables one.
+    login_attempts_per_email: int = Field(default=10, ge=0)
+    login_attempts_per_address: int = Field(default=100, ge=0)
+    login_window_seconds: float = Field(default=900.0, gt=0)
+    signups_per_address: int = Field(default=20, ge=0)
+    signup_window_seconds: float = Field(default=3600.0, gt=0)
+    # argon2 work at once per process (each ~64 MiB), and how long a request waits for a slot (then 503).
+    password_hash_concurrency: int = Field(default=4, ge=1)
+    password_hash_wait_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        trusted_networks(value)  # raises on a malformed entry, at start
+        return value

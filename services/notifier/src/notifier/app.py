@@ -19,6 +19,7 @@ from notifier.deliveries.views import router as deliveries_router
 from notifier.notifications.views import router as notifications_router
 from notifier.preferences.views import router as preferences_router
 from notifier.settings import NotifierSettings
+from notifier.stream.access import AccessWatch
 from notifier.stream.hub import StreamHub
 from notifier.stream.views import router as stream_router
 
@@ -29,7 +30,12 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     """Build the notifier app; its lifespan owns the database, relay, consumers and stream hub."""
     settings = settings or NotifierSettings()
-    hub = StreamHub(buffer=settings.sse_client_buffer)
+    hub = StreamHub(
+        buffer=settings.sse_client_buffer,
+        max_per_user=settings.sse_max_streams_per_user,
+        max_per_account=settings.sse_max_streams_per_account,
+    )
+    watches: list[AccessWatch] = []
 
     def consumers(runtime: ServiceRuntime) -> list[Consumer]:
         wanted = settings.consumed_queues
@@ -38,8 +44,14 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
 
     async def on_start(runtime: ServiceRuntime) -> None:
         await hub.start(runtime)
+        watch = AccessWatch(hub=hub, db=runtime.db, interval=settings.sse_access_recheck_seconds)
+        watch.start()
+        watches.append(watch)
 
     async def on_stop(runtime: ServiceRuntime) -> None:
+        for watch in watches:
+            await watch.stop()
+        watches.clear()
         await hub.stop()
 
     def readiness(app: FastAPI) -> list[ReadinessCheck]:

@@ -24,6 +24,12 @@ class NotifierSettings(CoreSettings):
     sse_heartbeat_seconds: float = 25.0
     sse_client_buffer: int = 256
     sse_replay_max_events: int = 1000
+    # Open streams one user (tabs, devices) and one account may hold on each replica; past them 429.
+    sse_max_streams_per_user: int = Field(default=5, ge=0, description="0: no cap")
+    sse_max_streams_per_account: int = Field(default=500, ge=0, description="0: no cap")
+    # How often each replica re-checks that its open streams' users may still subscribe (a
+    # deactivated user or one demoted to viewer loses the stream within this time).
+    sse_access_recheck_seconds: float = Field(default=10.0, gt=0, le=30)
     smtp_host: str = "localhost"
     smtp_port: int = 1025
     smtp_from: str = "FlowPilot <flowpilot@localhost>"

@@ -92,6 +92,10 @@ class Consumer:
         # Above 1: messages that are ready together share an inbox transaction (`consumer.batch`).
         self._batch_limit = batch_limit
         self._batcher: InboxBatcher | None = None
+        # Set by stop(): a message waiting out a retry backoff gives up its wait and is left
+        # unacked, so the closing channel returns it to the queue (another replica, or this one
+        # restarted, takes it up) instead of the shutdown waiting out the backoff.
+        self._stopping = asyncio.Event()
         db.consumers += 1
 
     async def start(self, connection: AbstractRobustConnection) -> None:
@@ -111,8 +115,10 @@ class Consumer:
         """Stop taking deliveries, finish in-flight messages, then close the channel.
 
         Cancelled first: a message delivered while the others finished would otherwise start, lose
-        its channel before its ack and be handled again elsewhere.
+        its channel before its ack and be handled again elsewhere. Messages waiting to be retried
+        stop waiting and go back to the queue unacked.
         """
+        self._stopping.set()
         if self._subscription is not None:
             queue, tag = self._subscription
             with contextlib.suppress(Exception):  # a channel already gone delivers nothing more
@@ -158,14 +164,14 @@ class Consumer:
                     log.warning(
                         "database unavailable; message waits", consumer=self.name, error=str(exc)[:200]
                     )
-                    await asyncio.sleep(
-                        backoff_seconds(
-                            outages,
-                            self._settings.consumer_retry_base_seconds,
-                            self._settings.consumer_retry_max_seconds,
-                            None,
-                        )
+                    delay = backoff_seconds(
+                        outages,
+                        self._settings.consumer_retry_base_seconds,
+                        self._settings.consumer_retry_max_seconds,
+                        None,
                     )
+                    if not await self._wait_to_retry(delay):
+                        return
                     continue
                 retry_after = exc.retry_after if isinstance(exc, contract.TransientError) else None
                 log.warning(
@@ -180,15 +186,24 @@ class Consumer:
                         message, f"gave up after {attempt} attempts: {type(exc).__name__}: {exc}", attempt
                     )
                     return
-                await asyncio.sleep(
-                    backoff_seconds(
-                        attempt,
-                        self._settings.consumer_retry_base_seconds,
-                        self._settings.consumer_retry_max_seconds,
-                        retry_after,
-                    )
+                delay = backoff_seconds(
+                    attempt,
+                    self._settings.consumer_retry_base_seconds,
+                    self._settings.consumer_retry_max_seconds,
+                    retry_after,
                 )
+                if not await self._wait_to_retry(delay):
+                    return
                 attempt += 1
+
+    async def _wait_to_retry(self, seconds: float) -> bool:
+        """Wait out a backoff; False (at once) when the consumer is stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        if self._stopping.is_set():
+            log.info("consumer stopping: message returns to the queue", consumer=self.name)
+            return False
+        return True
 
     def _slots(self) -> asyncio.Semaphore:
         if self._held is None:

@@ -18,6 +18,7 @@ from flowpilot_shared.models.sessions import (
     StepKind,
     Urgency,
 )
+from flowpilot_shared.models.throttles import AuthThrottle
 
 __all__ = [
     "AWAITING_PICKUP",
@@ -25,6 +26,7 @@ __all__ = [
     "OWNER_OR_ADMIN",
     "Account",
     "AiSession",
+    "AuthThrottle",
     "Base",
     "Delivery",
     "DeliveryChannel",

@@ -29,9 +29,13 @@ SERVER_SETTINGS = {
 }
 
 
-async def connect_when_active(database_url: str) -> asyncpg.Connection:
+async def connect_when_active(
+    database_url: str, *, server_settings: dict[str, str] | None = None
+) -> asyncpg.Connection:
     """A connection of the relay's own, returned once it holds the active-relay lock."""
-    conn = await asyncpg.connect(asyncpg_dsn(database_url), server_settings=SERVER_SETTINGS)
+    conn = await asyncpg.connect(
+        asyncpg_dsn(database_url), server_settings={**(server_settings or {}), **SERVER_SETTINGS}
+    )
     try:
         await _acquire_active_lock(conn)
     except BaseException:

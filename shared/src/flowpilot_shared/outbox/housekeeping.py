@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Gauge
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.models.messaging import OutboxEvent
@@ -20,6 +20,9 @@ FAILING = Gauge(
 )
 GAUGE_SECONDS = 15.0
 RETENTION_SWEEP_SECONDS = 60.0
+# The sweep deletes a whole retention period's rows in one statement; after a backlog that can take
+# longer than a request's statement_timeout, which would cut it off every time it ran.
+RETENTION_SWEEP_STATEMENT_TIMEOUT = "10min"
 # Walks the pending index only: cheap while the backlog is small, which is when it matters least.
 BACKLOG_SQL = """
 SELECT count(*) AS unpublished, count(*) FILTER (WHERE attempts > 0) AS failing
@@ -45,6 +48,7 @@ async def sweep_retention(db: Database, *, hours: float) -> None:
     """Delete published rows older than the retention (they served SSE replay long enough)."""
     cutoff = datetime.now(UTC) - timedelta(hours=hours)
     async with db.sessions() as session, session.begin():
+        await session.execute(text(f"SET LOCAL statement_timeout = '{RETENTION_SWEEP_STATEMENT_TIMEOUT}'"))
         await session.execute(
             delete(OutboxEvent).where(
                 OutboxEvent.published_at.is_not(None), OutboxEvent.published_at < cutoff

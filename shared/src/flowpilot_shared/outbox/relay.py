@@ -29,7 +29,7 @@ from prometheus_client import Counter, Histogram
 
 from flowpilot_shared.broker.publisher import Publisher, connect
 from flowpilot_shared.closing import close_quietly
-from flowpilot_shared.db import Database
+from flowpilot_shared.db import Database, session_settings
 from flowpilot_shared.outbox import housekeeping
 from flowpilot_shared.outbox.active import connect_when_active
 from flowpilot_shared.outbox.passes import HeldBack, InFlight, publish_in_session_order
@@ -249,7 +249,9 @@ class OutboxRelay:
         while not self._stopping:
             conn = None
             try:
-                conn = await connect_when_active(self._settings.database_url)
+                conn = await connect_when_active(
+                    self._settings.database_url, server_settings=session_settings(self._settings)
+                )
                 await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
                 log.info("outbox relay active", relay=self._name)
                 self._conn = conn

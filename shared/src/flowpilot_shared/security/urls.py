@@ -1,37 +1,78 @@
-"""Outbound integration URLs: https to public addresses only, unless loopback is allowed (dev)."""
+"""Outbound integration URLs: https to public addresses only, unless loopback is allowed (dev).
+
+A URL is checked when it is saved and again on every connection. The connection check is the one
+that counts: the host is resolved once, every address it resolves to must be public, and the
+connection goes to one of those very addresses. A DNS answer that changes between a check and the
+connection (rebinding) therefore cannot send a request inside; TLS still verifies the certificate
+against the host name (SNI), since only the address the socket connects to is pinned.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# (host, port) -> the addresses it resolves to; the event loop's getaddrinfo unless a test swaps it.
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+# IPv6 ranges that lead to an IPv4 address or out of the public internet although Python's
+# `is_global` counts most of them as global: a NAT64 gateway turns 64:ff9b::a9fe:a9fe into
+# 169.254.169.254 (the cloud metadata service), 6to4 and Teredo tunnel to embedded IPv4 addresses.
+NON_PUBLIC_V6 = tuple(
+    ipaddress.IPv6Network(net)
+    for net in (
+        "::/96",  # IPv4-compatible (deprecated), with :: and ::1
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+        "64:ff9b::/96",  # NAT64, well-known prefix
+        "64:ff9b:1::/48",  # NAT64, local-use prefixes
+        "2001::/32",  # Teredo
+        "2002::/16",  # 6to4
+        "fec0::/10",  # site-local (deprecated, still routed inside some networks)
+    )
+)
 
 
 class UnsafeUrl(ValueError):
     """The URL may not be called (scheme, private or loopback address, unresolvable host)."""
 
 
-def _is_loopback(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped.is_loopback
-    return ip.is_loopback
+def refusal(exc: BaseException | None) -> UnsafeUrl | None:
+    """The UnsafeUrl behind an HTTP client error (however many wrappers deep), if that is what it was."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, UnsafeUrl):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _address(text: str) -> IpAddress:
+    return ipaddress.ip_address(text.split("%", 1)[0])
 
 
 def check_address(ip_text: str, *, allow_loopback: bool) -> None:
-    """Refuse anything but a global address (or loopback when allowed)."""
-    ip = ipaddress.ip_address(ip_text.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if allow_loopback and _is_loopback(ip):
+    """Refuse anything but a public address (or loopback 127.0.0.0/8 and ::1 when allowed)."""
+    ip = _address(ip_text)
+    if allow_loopback and ip.is_loopback:
         return
+    if isinstance(ip, ipaddress.IPv6Address) and any(ip in net for net in NON_PUBLIC_V6):
+        raise UnsafeUrl(f"address {ip} leads to an IPv4 or non-public address")
     if not ip.is_global or ip.is_multicast:
         raise UnsafeUrl(f"address {ip} is not a public address")
 
 
-def _split(url: str, *, allow_loopback: bool) -> tuple[str, int]:
+def _split(url: str, *, allow_loopback: bool) -> tuple[str, str, int]:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UnsafeUrl("URL must be an absolute https URL")
@@ -40,47 +81,142 @@ def _split(url: str, *, allow_loopback: bool) -> tuple[str, int]:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     if parts.scheme == "http" and not allow_loopback:
         raise UnsafeUrl("URL must use https")
-    return parts.hostname, port
+    return parts.scheme, parts.hostname, port
 
 
-async def resolve_and_check(url: str, *, allow_loopback: bool) -> None:
-    """Resolve the URL's host and refuse it unless every address is allowed; http only to loopback."""
-    host, port = _split(url, allow_loopback=allow_loopback)
+async def _getaddrinfo(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+async def checked_addresses(
+    host: str, port: int, *, allow: Callable[[str], None], resolve: Resolver | None = None
+) -> list[str]:
+    """The addresses `host` resolves to, once; UnsafeUrl unless `allow` passes every one of them."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        found = await (resolve or _getaddrinfo)(host, port)
     except OSError as exc:
         raise UnsafeUrl(f"host {host} does not resolve") from exc
-    addresses = {info[4][0] for info in infos}
+    addresses = list(dict.fromkeys(found))  # in the resolver's order, each once
     if not addresses:
         raise UnsafeUrl(f"host {host} does not resolve")
     for address in addresses:
-        check_address(str(address), allow_loopback=allow_loopback)
-    if urlsplit(url).scheme == "http":
-        # Plain http is a dev convenience for loopback servers only.
+        allow(address)
+    return addresses
+
+
+def _public_or_loopback(allow_loopback: bool) -> Callable[[str], None]:
+    return lambda address: check_address(address, allow_loopback=allow_loopback)
+
+
+def _loopback_only(address: str) -> None:
+    # Plain http is a dev convenience for loopback servers only.
+    if not _address(address).is_loopback:
+        raise UnsafeUrl("URL must use https")
+
+
+async def resolve_and_check(url: str, *, allow_loopback: bool) -> list[str]:
+    """Resolve the URL's host and refuse it unless every address is allowed; http only to loopback."""
+    scheme, host, port = _split(url, allow_loopback=allow_loopback)
+    allow = _loopback_only if scheme == "http" else _public_or_loopback(allow_loopback)
+    return await checked_addresses(host, port, allow=allow)
+
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to checked addresses of the host, resolved once per connection."""
+
+    def __init__(self, allow: Callable[[str], None], resolve: Resolver | None) -> None:
+        self._allow = allow
+        self._resolve = resolve
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend interface
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Resolve, check every address, connect to the first that answers (the name stays for TLS)."""
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await checked_addresses(host, port, allow=self._allow, resolve=self._resolve)
+        except UnsafeUrl as exc:
+            raise httpcore.ConnectError(f"refused outbound URL: {exc}") from exc
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+        failure: Exception | None = None
         for address in addresses:
-            if not _is_loopback(ipaddress.ip_address(str(address).split("%", 1)[0])):
-                raise UnsafeUrl("URL must use https")
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend interface
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Never: integrations are reached over TCP only."""
+        raise httpcore.ConnectError("refused outbound URL: unix sockets are not integrations")
+
+    async def sleep(self, seconds: float) -> None:
+        """The inner backend's sleep (connection retries)."""
+        await self._inner.sleep(seconds)
 
 
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """Checks every request's destination right before it is sent (DNS can change after saving)."""
+def _pinned_transport(allow: Callable[[str], None], resolve: Resolver | None) -> httpx.AsyncHTTPTransport:
+    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    # httpx builds its pool without a way to pass a network backend; the same pool, built with ours.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        network_backend=_PinnedBackend(allow, resolve),
+    )
+    return transport
 
-    def __init__(self, *, allow_loopback: bool, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """https to public addresses (plus loopback when allowed); http only to loopback when allowed."""
+
+    def __init__(self, *, allow_loopback: bool, resolve: Resolver | None = None) -> None:
         self._allow_loopback = allow_loopback
+        self._https = _pinned_transport(_public_or_loopback(allow_loopback), resolve)
+        self._http = _pinned_transport(_loopback_only, resolve) if allow_loopback else None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Refuse a malformed or plain-http URL at once; connect through the pinned pools otherwise."""
         try:
-            await resolve_and_check(str(request.url), allow_loopback=self._allow_loopback)
+            scheme, _, _ = _split(str(request.url), allow_loopback=self._allow_loopback)
         except UnsafeUrl as exc:
             raise httpx.ConnectError(f"refused outbound URL: {exc}", request=request) from exc
-        return await super().handle_async_request(request)
+        transport = self._https if scheme == "https" else self._http
+        assert transport is not None  # _split refused http without loopback
+        return await transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Close both pools."""
+        await self._https.aclose()
+        if self._http is not None:
+            with contextlib.suppress(Exception):
+                await self._http.aclose()
 
 
-def guarded_client(*, allow_loopback: bool, timeout: float = 10.0) -> httpx.AsyncClient:
-    """An httpx client for integration calls: destination checked per request, redirects not followed."""
+def guarded_client(
+    *, allow_loopback: bool, timeout: float = 10.0, resolve: Resolver | None = None
+) -> httpx.AsyncClient:
+    """An httpx client for integration calls: addresses checked and pinned per connection, no redirects.
+
+    No proxy from the environment either: a proxy would make the connection, not us.
+    """
     return httpx.AsyncClient(
-        transport=_GuardedTransport(allow_loopback=allow_loopback),
+        transport=GuardedTransport(allow_loopback=allow_loopback, resolve=resolve),
         follow_redirects=False,
+        trust_env=False,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
     )

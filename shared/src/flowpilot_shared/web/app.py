@@ -66,14 +66,30 @@ class RequestContextMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
 
 
+async def _failing(checks: list[ReadinessCheck]) -> dict[str, str]:
+    """What each failing check said, by its name."""
+    failures: dict[str, str] = {}
+    for check in checks:
+        try:
+            await check()
+        except Exception as exc:
+            failures[getattr(check, "__name__", "check")] = f"{type(exc).__name__}: {exc}"
+    return failures
+
+
 def create_service_app(
     *,
     title: str,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
     readiness: Callable[[FastAPI], list[ReadinessCheck]] | None = None,
     version: str = "1.0.0",
+    advisory: Callable[[FastAPI], list[ReadinessCheck]] | None = None,
 ) -> FastAPI:
-    """A FastAPI app with health, readiness, metrics and request-id handling."""
+    """A FastAPI app with health, readiness, metrics and request-id handling.
+
+    `/readyz` answers 503 when a `readiness` check fails; `advisory` checks are run and reported
+    (under `degraded`) without making the process unready: what it can work without for a while.
+    """
     app = FastAPI(title=title, version=version, lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware)
 
@@ -83,15 +99,12 @@ def create_service_app(
 
     @app.get("/readyz", tags=["ops"], include_in_schema=False)
     async def readyz() -> Response:
-        failures: dict[str, str] = {}
-        for check in readiness(app) if readiness else []:
-            try:
-                await check()
-            except Exception as exc:
-                failures[getattr(check, "__name__", "check")] = f"{type(exc).__name__}: {exc}"
+        failures = await _failing(readiness(app) if readiness else [])
+        degraded = await _failing(advisory(app) if advisory else [])
+        extra = {"degraded": degraded} if degraded else {}
         if failures:
-            return JSONResponse({"status": "unavailable", "failures": failures}, status_code=503)
-        return JSONResponse({"status": "ready"})
+            return JSONResponse({"status": "unavailable", "failures": failures, **extra}, status_code=503)
+        return JSONResponse({"status": "ready", **extra})
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     async def metrics() -> Response:

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
-from flowpilot_shared.db import database_unavailable
+from flowpilot_shared.db import database_unavailable, statement_cancelled
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +46,15 @@ def unavailable_response() -> JSONResponse:
     )
 
 
+def busy_response() -> JSONResponse:
+    """503 with Retry-After for a statement cut off by statement_timeout (the database is overloaded or locked)."""
+    return JSONResponse(
+        {"detail": "Database busy, try again shortly"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(DB_RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_outage_handlers(app: FastAPI) -> None:
     """Map database outages (refused, too many clients, restarting, pool exhausted) to 503.
 
@@ -58,6 +67,9 @@ def install_outage_handlers(app: FastAPI) -> None:
         if is_connection_error(exc):
             log.warning("database unavailable", error=type(exc.orig).__name__)
             return unavailable_response()
+        if statement_cancelled(exc):
+            log.warning("database statement cut off", error=type(exc.orig).__name__)
+            return busy_response()
         if isinstance(exc, sa_exc.DataError):
             return JSONResponse({"detail": "Invalid value"}, status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
         raise exc
@@ -68,5 +80,11 @@ def install_outage_handlers(app: FastAPI) -> None:
         log.warning("database unavailable", error=type(exc).__name__)
         return unavailable_response()
 
+    async def cut_off(_: Request, exc: Exception) -> JSONResponse:
+        # A driver-level statement (`Database.driver`) cut off by statement_timeout, unwrapped.
+        log.warning("database statement cut off", error=type(exc).__name__)
+        return busy_response()
+
     for cls in (sa_exc.TimeoutError, OSError, *ASYNCPG_UNAVAILABLE):
         app.add_exception_handler(cls, unreachable)
+    app.add_exception_handler(asyncpg.exceptions.QueryCanceledError, cut_off)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from flowpilot_shared.models import Account, Role, User
-from flowpilot_shared.security.passwords import hash_password
+from flowpilot_shared.security.passwords import PasswordWork
 from flowpilot_shared.unit_of_work import UnitOfWork
 from handoff_api.accounts.schemas import SignupRequest
 from handoff_api.errors import Conflict
 from handoff_api.users.service import DUPLICATE_EMAIL, email_taken
 
 
-async def sign_up(*, uow: UnitOfWork, body: SignupRequest) -> tuple[Account, User]:
+async def sign_up(*, uow: UnitOfWork, passwords: PasswordWork, body: SignupRequest) -> tuple[Account, User]:
     """Create the account and its owner in one transaction."""
+    # Hashed before the transaction opens: no connection waits on argon2.
+    password_hash = await passwords.hash(body.owner_password)
     if await email_taken(uow.session, body.owner_email):
         raise Conflict(DUPLICATE_EMAIL)
     account = Account(id=uuid.uuid4(), name=body.account_name)
@@ -24,7 +25,7 @@ async def sign_up(*, uow: UnitOfWork, body: SignupRequest) -> tuple[Account, Use
         email=body.owner_email,
         name=body.owner_name,
         role=Role.owner,
-        password_hash=await asyncio.to_thread(hash_password, body.owner_password),
+        password_hash=password_hash,
         is_active=True,
     )
     uow.session.add(account)

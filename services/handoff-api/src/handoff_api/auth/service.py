@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot_shared.db import Database
 from flowpilot_shared.models import User
-from flowpilot_shared.security.passwords import verify_password
+from flowpilot_shared.security.passwords import PasswordWork
 from flowpilot_shared.security.tokens import issue_token
 from flowpilot_shared.settings import CoreSettings
 from flowpilot_shared.web.auth import Caller
@@ -31,19 +30,20 @@ def token_for(user: User, settings: CoreSettings) -> str:
     )
 
 
-async def login(*, session: AsyncSession, email: str, password: str) -> User:
+async def login(*, db: Database, passwords: PasswordWork, email: str, password: str) -> User:
     """The active user with these credentials; verification costs the same when the email is unknown."""
-    user = (
-        await session.execute(
-            select(User).where(
-                func.lower(User.email) == email.lower(),
-                User.is_active.is_(True),
-                User.deleted_at.is_(None),
+    # One statement, its connection back in the pool before the (slow, bounded) password check.
+    async with db.autocommit() as session:
+        user = (
+            await session.execute(
+                select(User).where(
+                    func.lower(User.email) == email.lower(),
+                    User.is_active.is_(True),
+                    User.deleted_at.is_(None),
+                )
             )
-        )
-    ).scalar_one_or_none()
-    # argon2 is CPU-bound: verify off the event loop.
-    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+        ).scalar_one_or_none()
+    ok = await passwords.verify(user.password_hash if user else None, password)
     if not ok or user is None:
         raise BadCredentials("Invalid email or password")
     return user

@@ -15,8 +15,8 @@ from prometheus_client import Counter
 from slack_sdk.errors import SlackApiError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from flowpilot_shared.chat_text import slack_escape
 from flowpilot_shared.db import Database, database_unavailable
+from flowpilot_shared.security.markup import slack_text
 from flowpilot_shared.security.urls import UnsafeUrl
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import ENGINEER_OR_ADMIN_REQUIRED, Caller
@@ -105,7 +105,7 @@ async def _claim(db: Database, settings: ApiSettings, click: Click, caller: Call
                     return Outcome(
                         "already_yours", f"You already picked this up. Open it in FlowPilot: {link}"
                     )
-                return Outcome("lost", f"{slack_escape(exc.detail)}.")
+                return Outcome("lost", f"{slack_text(exc.detail)}.")
             except NotFound:
                 return Outcome("gone", "This escalation no longer exists in FlowPilot.")
     return Outcome("claimed", f"You picked this up. Open it in FlowPilot: {link}")
@@ -131,7 +131,7 @@ async def decide(*, db: Database, settings: ApiSettings, calls: SlackCalls, clic
     if caller is None:
         return Outcome(
             "unknown_user",
-            f"No active FlowPilot person of this team has your Slack email ({slack_escape(email)}), so nothing "
+            f"No active FlowPilot person of this team has your Slack email ({slack_text(email)}), so nothing "
             f"was picked up. Ask an admin to add you, or sign in at {link}.",
         )
     if not caller.is_engineer_or_admin:
@@ -152,7 +152,7 @@ async def _complete(*, db: Database, settings: ApiSettings, calls: SlackCalls, c
     try:
         outcome = await decide(db=db, settings=settings, calls=calls, click=click)
     except ApiError as exc:  # a refusal the claim code raised that has no better wording
-        outcome = Outcome("refused", f"{slack_escape(exc.detail)}.")
+        outcome = Outcome("refused", f"{slack_text(exc.detail)}.")
     except Exception:
         log.exception("slack pickup failed", handoff_id=str(click.handoff_id))
         outcome = Outcome(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -10,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.models import ENGINEER_OR_ADMIN, Role, User
-from flowpilot_shared.security.passwords import hash_password
+from flowpilot_shared.security.passwords import PasswordWork
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import Conflict, Forbidden, NotFound
@@ -56,10 +55,12 @@ async def active_engineer_or_admin(
     ).scalar_one_or_none()
 
 
-async def create_user(*, uow: UnitOfWork, caller: Caller, body: UserCreate) -> User:
+async def create_user(*, uow: UnitOfWork, passwords: PasswordWork, caller: Caller, body: UserCreate) -> User:
     """Add a teammate; only an owner may create another owner."""
     if body.role == Role.owner and caller.role != Role.owner:
         raise Forbidden("Only an owner may grant the owner role")
+    # Hashed before the transaction's first statement: no connection waits on argon2.
+    password_hash = await passwords.hash(body.password)
     if await email_taken(uow.session, body.email):
         raise Conflict(DUPLICATE_EMAIL)
     user = User(
@@ -68,7 +69,7 @@ async def create_user(*, uow: UnitOfWork, caller: Caller, body: UserCreate) -> U
         email=body.email,
         name=body.name,
         role=body.role,
-        password_hash=await asyncio.to_thread(hash_password, body.password),
+        password_hash=password_hash,
         is_active=True,
     )
     uow.session.add(user)

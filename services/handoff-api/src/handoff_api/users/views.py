@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Depends, Response, status
 
 from flowpilot_shared.web.auth import CurrentCaller, OwnerOrAdmin
-from handoff_api.deps import Uow, account_rate_limit
+from handoff_api.deps import Passwords, Uow, account_rate_limit
 from handoff_api.users import service
 from handoff_api.users.schemas import UserCreate, UserOut, UserPatch
 
@@ -15,9 +15,10 @@ router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(accoun
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-async def create_user(body: UserCreate, caller: OwnerOrAdmin, uow: Uow) -> UserOut:
+async def create_user(body: UserCreate, caller: OwnerOrAdmin, uow: Uow, passwords: Passwords) -> UserOut:
     """Add a teammate; 409 when the email is taken."""
-    return UserOut.model_validate(await service.create_user(uow=uow, caller=caller, body=body))
+    user = await service.create_user(uow=uow, passwords=passwords, caller=caller, body=body)
+    return UserOut.model_validate(user)
 
 
 @router.get("", response_model=list[UserOut])

@@ -17,6 +17,7 @@ from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import DeliveryChannel, DeliveryStatus
 from flowpilot_shared.retry import parse_retry_after
+from flowpilot_shared.security.markup import slack_text as esc
 from notifier.channels.base import (
     NO_RECIPIENT,
     Channel,
@@ -46,13 +47,16 @@ ORDER BY created_at DESC LIMIT 1
 """
 
 
-def esc(text: str) -> str:
-    """Escape user text for Slack mrkdwn (&, <, > are control characters there)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clip_escaped(text: str, limit: int) -> str:
+    """`esc(text)` within `limit` characters, shortened before escaping so no entity is cut in two."""
+    keep = limit
+    while len(escaped := esc(_clip(text, keep))) > limit:
+        keep -= len(escaped) - limit
+    return escaped
 
 
 def escalation_message(
@@ -65,7 +69,8 @@ def escalation_message(
     """
     data = event.data
     title = data.session.title
-    fallback = f"Escalation: {title} ({data.escalator.name}): pick up at {link}"
+    # The fallback `text` is mrkdwn too (notifications, clients without blocks): escaped like the rest.
+    fallback = f"Escalation: {esc(title)} ({esc(data.escalator.name)}): pick up at {link}"
     lines = [
         f"*{esc(title)}*",
         f"*Client:* {esc(data.session.client_name or '(no client)')}",
@@ -74,7 +79,8 @@ def escalation_message(
         f"*Steps tried:* {steps_duration(event)}",
     ]
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _clip(f"Escalation: {title}", 150)}},
+        # plain_text too: Slack decodes &amp; &lt; &gt; in every text field, so it shows as typed.
+        {"type": "header", "text": {"type": "plain_text", "text": clip_escaped(f"Escalation: {title}", 150)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": _clip("\n".join(lines), 3000)}},
         {
             "type": "actions",
@@ -135,7 +141,7 @@ def mention_block(user_ids: Sequence[str]) -> dict[str, Any]:
 def claimed_message(event: HandoffClaimed) -> tuple[str, list[dict[str, Any]]]:
     """Fallback text and blocks replacing the escalation message once someone picked it up."""
     data = event.data
-    text = f"{data.claimer.name} picked this up: {data.session_title}"
+    text = f"{esc(data.claimer.name)} picked this up: {esc(data.session_title)}"
     body = (
         f"*{esc(data.session_title)}*\n:white_check_mark: *{esc(data.claimer.name)}* picked this up "
         f"(escalated by {esc(data.escalator.name)})."

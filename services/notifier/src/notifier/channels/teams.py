@@ -12,7 +12,8 @@ from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import DeliveryChannel
 from flowpilot_shared.retry import parse_retry_after
-from flowpilot_shared.security.urls import UnsafeUrl, guarded_client
+from flowpilot_shared.security.markup import markdown_text as md
+from flowpilot_shared.security.urls import guarded_client, refusal
 from notifier.channels.base import (
     NO_RECIPIENT,
     Channel,
@@ -48,10 +49,11 @@ def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = Non
 def escalation_card(event: HandoffEscalated, link: str) -> dict[str, Any]:
     """Adaptive Card 1.4 of an escalation with an Action.OpenUrl "Pick up"."""
     data = event.data
+    # TextBlock and Fact values are Markdown: user text goes in escaped (`md`).
     facts = [
-        {"title": "Client", "value": data.session.client_name or "(no client)"},
-        {"title": "Reason", "value": data.reason},
-        {"title": "Escalated by", "value": data.escalator.name},
+        {"title": "Client", "value": md(data.session.client_name or "(no client)")},
+        {"title": "Reason", "value": md(data.reason)},
+        {"title": "Escalated by", "value": md(data.escalator.name)},
         {"title": "Steps tried", "value": steps_duration(event)},
     ]
     return _card(
@@ -59,7 +61,7 @@ def escalation_card(event: HandoffEscalated, link: str) -> dict[str, Any]:
             {"type": "TextBlock", "text": "Escalation", "weight": "Bolder", "color": "Attention"},
             {
                 "type": "TextBlock",
-                "text": data.session.title,
+                "text": md(data.session.title),
                 "size": "Large",
                 "weight": "Bolder",
                 "wrap": True,
@@ -77,11 +79,11 @@ def claimed_card(event: HandoffClaimed) -> dict[str, Any]:
         [
             {
                 "type": "TextBlock",
-                "text": f"✅ {data.claimer.name} picked this up",
+                "text": f"✅ {md(data.claimer.name)} picked this up",
                 "weight": "Bolder",
                 "wrap": True,
             },
-            {"type": "TextBlock", "text": data.session_title, "wrap": True, "isSubtle": True},
+            {"type": "TextBlock", "text": md(data.session_title), "wrap": True, "isSubtle": True},
         ]
     )
 
@@ -116,8 +118,8 @@ class TeamsChannel(Channel):
             ) as client:
                 response = await client.post(target.params["url"], json=envelope(card))
         except httpx.HTTPError as exc:
-            if isinstance(exc.__cause__, UnsafeUrl):
-                raise PermanentSendError(f"Teams webhook refused: {exc.__cause__}") from exc
+            if (refused := refusal(exc)) is not None:
+                raise PermanentSendError(f"Teams webhook refused: {refused}") from exc
             # Never echo the URL: a Workflows webhook URL carries its signature.
             raise TransientSendError(f"Teams unreachable: {type(exc).__name__}") from exc
         status = response.status_code

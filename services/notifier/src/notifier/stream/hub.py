@@ -44,6 +44,10 @@ STREAM_BINDINGS: tuple[tuple[str, str], ...] = (
 )
 
 
+class StreamLimitReached(RuntimeError):
+    """The user or the account already holds as many open streams as this replica allows."""
+
+
 @dataclass(eq=False)
 class Subscriber:
     """One connected SSE client: what it may see and its bounded buffer."""
@@ -78,8 +82,11 @@ class Subscriber:
 class StreamHub:
     """Receives stream events from this replica's own queue and hands them to local clients."""
 
-    def __init__(self, *, buffer: int) -> None:
+    def __init__(self, *, buffer: int, max_per_user: int = 0, max_per_account: int = 0) -> None:
         self._buffer = buffer
+        # Open streams each user and each account may hold on this replica (0: no cap).
+        self._max_per_user = max_per_user
+        self._max_per_account = max_per_account
         self._subscribers: dict[uuid.UUID, set[Subscriber]] = {}
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._channel: AbstractChannel | None = None
@@ -186,7 +193,11 @@ class StreamHub:
         self._channel = None
 
     async def subscribe(self, *, account_id: uuid.UUID, user_id: uuid.UUID) -> Subscriber:
-        """Register a client; events of its account are buffered for it once this returns."""
+        """Register a client; events of its account are buffered for it once this returns.
+
+        Raises `StreamLimitReached` when the user or the account is at its cap of open streams.
+        """
+        self._check_caps(account_id, user_id)
         subscriber = Subscriber(account_id=account_id, user_id=user_id, buffer=self._buffer)
         self._subscribers.setdefault(account_id, set()).add(subscriber)
         CONNECTIONS.inc()
@@ -196,6 +207,25 @@ class StreamHub:
             self.unsubscribe(subscriber)
             raise
         return subscriber
+
+    def _check_caps(self, account_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        group = self._subscribers.get(account_id, set())
+        if self._max_per_account and len(group) >= self._max_per_account:
+            raise StreamLimitReached("Too many open streams for this account")
+        if self._max_per_user and sum(s.user_id == user_id for s in group) >= self._max_per_user:
+            raise StreamLimitReached("Too many open streams for this user")
+
+    def stream_holders(self) -> set[tuple[uuid.UUID, uuid.UUID]]:
+        """(user, account) of every open stream."""
+        return {(s.user_id, s.account_id) for group in self._subscribers.values() for s in group}
+
+    def drop_user(self, *, user_id: uuid.UUID, account_id: uuid.UUID, reason: str) -> int:
+        """Disconnect every stream of one user; returns how many there were."""
+        mine = [s for s in self._subscribers.get(account_id, ()) if s.user_id == user_id]
+        for subscriber in mine:
+            subscriber.drop(reason)
+            self.unsubscribe(subscriber)
+        return len(mine)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         """Forget a client (idempotent)."""

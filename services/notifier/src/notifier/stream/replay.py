@@ -27,6 +27,8 @@ from flowpilot_shared.models.messaging import OutboxEvent
 from notifier.stream.events import STREAM_ROUTING_KEYS, StreamEvent, to_stream_event
 
 _POSITION = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
+# Both parts are PostgreSQL bigints: a larger number cannot name a row (and cannot be sent as one).
+_BIGINT_MAX = 2**63 - 1
 SHARED_KEYS = tuple(k for k in STREAM_ROUTING_KEYS if k != "notification.created")
 
 
@@ -40,9 +42,12 @@ class ReplayPlan:
 
 
 def parse_position(value: str | None) -> tuple[int, int] | None:
-    """(txid, seq) of an SSE id, or None when malformed."""
+    """(txid, seq) of an SSE id, or None when malformed or out of range."""
     match = _POSITION.match((value or "").strip())
-    return (int(match.group(1)), int(match.group(2))) if match else None
+    if match is None:
+        return None
+    txid, seq = int(match.group(1)), int(match.group(2))
+    return (txid, seq) if txid <= _BIGINT_MAX and seq <= _BIGINT_MAX else None
 
 
 def format_position(txid: int, seq: int) -> str:

@@ -15,7 +15,7 @@ from flowpilot_shared.db import Database
 from flowpilot_shared.web.auth import Caller, EngineerOrAdmin
 from notifier.settings import NotifierSettings
 from notifier.stream.events import StreamEvent
-from notifier.stream.hub import PUSHED, StreamHub, Subscriber
+from notifier.stream.hub import PUSHED, StreamHub, StreamLimitReached, Subscriber
 from notifier.stream.replay import ReplayPlan, head_position, plan_replay
 
 router = APIRouter()
@@ -23,6 +23,8 @@ router = APIRouter()
 # How long a dropped client's generator gets to end by itself before its response is cancelled
 # (a client that stopped reading leaves the generator stuck in a send).
 DROP_GRACE_SECONDS = 1.0
+# When a client at its cap of open streams may try again (one of its streams may have ended by then).
+STREAM_LIMIT_RETRY_SECONDS = 10
 
 
 class ClientStream(EventSourceResponse):
@@ -136,7 +138,8 @@ async def escalation_stream(
     request: Request,
     caller: EngineerOrAdmin,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    last_event_id: Annotated[str | None, Query(max_length=64)] = None,
+    # No length limit: an id that cannot be read resets the replay, it never refuses the stream.
+    last_event_id: Annotated[str | None, Query()] = None,
 ) -> EventSourceResponse:
     """Live escalation events of the caller's account (engineer or admin), resumable by Last-Event-ID."""
     hub: StreamHub = request.app.state.stream_hub
@@ -149,6 +152,12 @@ async def escalation_stream(
     head = await _head(db, caller)
     try:
         subscriber = await hub.subscribe(account_id=caller.account_id, user_id=caller.id)
+    except StreamLimitReached as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            str(exc),
+            headers={"Retry-After": str(STREAM_LIMIT_RETRY_SECONDS)},
+        ) from exc
     except Exception as exc:  # the broker went away between the readiness check and the binding
         raise _not_available() from exc
     resume = last_event_id_header or last_event_id

@@ -11,7 +11,7 @@ import httpx
 from prometheus_client import Histogram
 
 from flowpilot_shared.retry import parse_retry_after
-from flowpilot_shared.security.urls import UnsafeUrl
+from flowpilot_shared.security.urls import refusal
 from psa_sync.providers.errors import PsaPermanentError, PsaTransientError
 from psa_sync.providers.tokens import TokenCache
 
@@ -69,8 +69,8 @@ class PsaProvider(ABC):
         try:
             return await self._client.request(method, url, **kwargs)
         except httpx.ConnectError as exc:
-            if isinstance(exc.__cause__, UnsafeUrl) or "refused outbound URL" in str(exc):
-                raise PsaPermanentError(f"{self.name}: {exc}") from None
+            if (refused := refusal(exc)) is not None:
+                raise PsaPermanentError(f"{self.name}: refused outbound URL: {refused}") from None
             raise PsaTransientError(f"{self.name} could not be reached: {type(exc).__name__}") from None
         except httpx.TimeoutException as exc:
             raise PsaTransientError(f"{self.name} timed out ({type(exc).__name__})") from None

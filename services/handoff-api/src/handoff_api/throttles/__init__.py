@@ -1,0 +1,1 @@
+"""throttles domain: attempt counters of the unauthenticated endpoints."""
