@@ -64,6 +64,12 @@ class Console:
         page.set_default_timeout(TIMEOUT_MS)
         page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
         page.on(
+            "response",
+            lambda r: (
+                self.problems.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None
+            ),
+        )
+        page.on(
             "console",
             lambda msg: (
                 self.problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None

@@ -26,7 +26,8 @@ function useSessionAction<T>(sessionId: string, call: () => Promise<T>) {
 function HandoffForm({ session, users }: { session: Session; users: User[] }) {
   const me = useMe();
   const canPark = CAN_PARK.has(session.status);
-  const [intent, setIntent] = useState<"escalate" | "park">("escalate");
+  const [chosen, setIntent] = useState<"escalate" | "park">("escalate");
+  const intent = canPark ? chosen : "escalate";
   const [reason, setReason] = useState("");
   const [target, setTarget] = useState("");
   const handoff = useSessionAction(session.id, () =>
@@ -39,7 +40,12 @@ function HandoffForm({ session, users }: { session: Session; users: User[] }) {
   const seniors = users.filter((u) => u.is_active && u.id !== me.id && isEngineerOrAdmin(u.role));
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    handoff.mutate(undefined, { onSuccess: () => setReason("") });
+    handoff.mutate(undefined, {
+      onSuccess: () => {
+        setReason("");
+        setIntent("escalate");
+      },
+    });
   };
   return (
     <form className="handoff-form" onSubmit={submit} aria-label="Hand off">

@@ -21,15 +21,16 @@ function AddStep({ sessionId }: { sessionId: string }) {
   const [kind, setKind] = useState<StepKind>("action");
   const [content, setContent] = useState("");
   const add = useMutation({
-    mutationFn: () => post<Step>(`/ai-sessions/${sessionId}/steps`, { kind, content }),
-    onSuccess: () => {
-      setContent("");
+    mutationFn: (step: { kind: StepKind; content: string }) => post<Step>(`/ai-sessions/${sessionId}/steps`, step),
+    onSuccess: (_step, sent) => {
+      // Clear only what was sent: the next step may already be being typed.
+      setContent((current) => (current === sent.content ? "" : current));
       void queryClient.invalidateQueries({ queryKey: keys.session(sessionId) });
     },
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    add.mutate();
+    add.mutate({ kind, content });
   };
   return (
     <form className="add-step" onSubmit={submit}>
