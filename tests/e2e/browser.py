@@ -55,6 +55,9 @@ class Console:
             with contextlib.suppress(Exception):
                 await context.close()
         await self.browser.close()
+        # The console must live within the gateway's CSP and never crash: either fails the test.
+        broken = [p for p in self.problems if p.startswith("page error") or "Content Security Policy" in p]
+        assert not broken, f"the console broke in the browser: {broken}"
 
     async def open(self, *, viewport: dict[str, int] = DESKTOP) -> Page:
         """A fresh, signed-out tab on the gateway."""
