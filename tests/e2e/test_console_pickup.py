@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.browser import Console, region, screenshot, sign_in, unique
+from tests.e2e.browser import PHONE, Console, region, screenshot, sign_in, unique
 from tests.e2e.conftest import PUBLIC_URL, Fakes
 from tests.e2e.story import Team, make_team, ok
 from tests.harness.people import API, create_session, escalate
@@ -157,6 +157,11 @@ async def test_viewer_reads_but_is_offered_no_pick_up(console: Console, fakes: F
     await expect(page.get_by_role("button", name="Pick up")).to_have_count(0)
     await expect(page.get_by_role("button", name="Add step")).to_have_count(0)
     await expect(page.get_by_role("button", name="Resolve")).to_have_count(0)
+
+    # The same screen at phone width: nothing runs off the side.
+    phone = await console.signed_in(team.viewer, f"/pilot/{sid}", viewport=PHONE)
+    await expect(phone.get_by_role("heading", name=title)).to_be_visible()
+    assert await phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     await page.get_by_role("link", name="Queue").click()
     await expect(page.get_by_text("The queue is for engineers and admins.")).to_be_visible()

@@ -46,16 +46,18 @@ function refreshSession(client: QueryClient, sessionId: string | null | undefine
   if (sessionId) void client.invalidateQueries({ queryKey: keys.session(sessionId) });
 }
 
-/** Apply one stream event to the cache. `reconnected` is true for a `ready` that did not resume. */
+/** Apply one stream event to the cache (a duplicate from a replay changes nothing). */
 export function applyStreamEvent(client: QueryClient, message: StreamMessage): void {
   const data = parse(message) ?? {};
   switch (message.event) {
     case "handoff_created": {
       const row = queueRow(data);
       if (row) {
-        client.setQueryData<QueueItem[]>(keys.queue, (rows) =>
-          rows ? [...rows.filter((r) => r.session_id !== row.session_id), row] : rows,
-        );
+        client.setQueryData<QueueItem[]>(keys.queue, (rows) => {
+          if (!rows) return rows;
+          const known = rows.some((r) => r.session_id === row.session_id);
+          return known ? rows.map((r) => (r.session_id === row.session_id ? row : r)) : [...rows, row];
+        });
       }
       refreshQueue(client);
       refreshSession(client, data.session_id);
