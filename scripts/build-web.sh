@@ -28,7 +28,7 @@ if [ "${1:-}" = "--lint" ]; then
   exit 0
 fi
 
-sources=(src public index.html package.json package-lock.json vite.config.ts tsconfig.json)
+sources=(src public index.html package.json package-lock.json vite.config.ts tsconfig.json tsconfig.node.json)
 if [ ! -f dist/index.html ] || [ -n "$(find "${sources[@]}" -newer dist/index.html -print -quit)" ]; then
   echo "build-web: vite build" >&2
   npm run --silent build

@@ -4,8 +4,7 @@ import { defineConfig } from "vite";
 
 // `npm run dev` proxies the API to a running `make run` gateway, so the dev server and the built
 // console see the same origin-relative /api/v1 paths.
-const gateway = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env
-  .FLOWPILOT_GATEWAY_URL ?? "http://localhost:8080";
+const gateway = process.env.FLOWPILOT_GATEWAY_URL ?? "http://localhost:8080";
 
 export default defineConfig({
   plugins: [react()],
