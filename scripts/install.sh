@@ -24,6 +24,7 @@ apt_install() {  # apt_install <package> <why>
     return 0
   fi
   echo "installing $1 ($2)" >&2
+  run+=(env DEBIAN_FRONTEND=noninteractive)  # CI has no terminal to answer a prompt
   ("${run[@]}" apt-get install -y -qq "$1" >/dev/null 2>&1 \
     || { "${run[@]}" apt-get update -qq >/dev/null 2>&1 && "${run[@]}" apt-get install -y -qq "$1" >/dev/null 2>&1; }) \
     || echo "could not install $1; install it with: apt-get install $1" >&2

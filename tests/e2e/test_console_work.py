@@ -42,7 +42,7 @@ async def test_queue_is_live_with_badges_and_notifications(
     first = row(page, titles[0])
     await expect(first).to_contain_text(f"Need help with {titles[0]}")
     await expect(first).to_contain_text("Escalated by Jo Junior")
-    await expect(first).to_contain_text(re.compile(r"waiting \d+s"))
+    await expect(first).to_contain_text(re.compile(r"waiting \d+ ?(s|min)"))
     await expect(page.get_by_label("3 awaiting pickup")).to_be_visible()
     await expect(page.get_by_label("3 unread")).to_be_visible()
     await screenshot(page, "queue")
