@@ -195,15 +195,9 @@ async def main() -> dict[str, Any]:
     summary = {
         "escalations": len(samples),
         "seconds": round(elapsed, 1),
-        "row_painted_after_201_ms": {
-            "median": statistics.median(from_201),
-            "p99": percentile(from_201, 0.99),
-        },
-        "row_painted_after_request_ms": {
-            "median": statistics.median(from_sent),
-            "p99": percentile(from_sent, 0.99),
-        },
-        "handoff_201_ms": {"median": statistics.median(api), "p99": percentile(api, 0.99)},
+        "row_painted_after_201_ms": spread(from_201),
+        "row_painted_after_request_ms": spread(from_sent),
+        "handoff_201_ms": spread(api),
         "first_load_js": bundle,
     }
     return summary
