@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import math
 import os
 import re
 import statistics
@@ -79,7 +80,7 @@ async ({ sid, token, timeoutMs }) => {
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(q * len(ordered) + 0.5) - 1))]
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))]
 
 
 def spread(values: list[float]) -> dict[str, float]:
