@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 export UV
 
-.PHONY: help install services migrate web run test test-faults lint bench demo up down validate-deploy
+.PHONY: help install services migrate run test test-faults lint bench demo up down validate-deploy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -18,6 +18,7 @@ services: ## start PostgreSQL and RabbitMQ if they do not answer
 migrate: install ## apply the database migrations
 	$(UV) run --frozen flowpilot-migrate
 
+.PHONY: web
 web: ## build the web console (web/dist) when it is missing or older than its sources
 	@bash scripts/build-web.sh
 
