@@ -18,17 +18,23 @@ services: ## start PostgreSQL and RabbitMQ if they do not answer
 migrate: install ## apply the database migrations
 	$(UV) run --frozen flowpilot-migrate
 
-run: install services migrate ## start all services (plus nginx gateway and SMTP sink) in the foreground
+.PHONY: web
+web: ## build the web console (web/dist) when it is missing or older than its sources
+	@bash scripts/build-web.sh
+
+run: install services migrate web ## start all services (plus nginx gateway and SMTP sink) in the foreground
 	@bash scripts/run.sh
 
 test: install services ## run every test against real PostgreSQL and RabbitMQ
+	@bash scripts/build-web.sh --check
 	$(UV) run --frozen pytest -n 2 --dist loadgroup -m "not serial" $(PYTEST_ARGS)
 	$(UV) run --frozen pytest -p no:xdist -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 test-faults: install services ## the fault-injection suite only
 	$(UV) run --frozen pytest -p no:xdist -m faults $(PYTEST_ARGS)
 
-lint: install ## ruff and mypy
+lint: install ## ruff and mypy, and the console's ESLint and TypeScript check
+	@bash scripts/build-web.sh --lint
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy shared/src services/*/src

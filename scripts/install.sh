@@ -9,14 +9,32 @@ fi
 UV=$(command -v uv 2>/dev/null || echo "$HOME/.local/bin/uv")
 "$UV" sync --frozen --quiet
 
+# System packages: as root with apt-get, or through passwordless sudo; the cached package lists first,
+# then a refresh when the package is not found in them.
+apt_install() {  # apt_install <package> <why>
+  local run=()
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then run=(sudo -n); else
+      echo "$1 is not installed ($2); install it with: sudo apt-get install $1" >&2
+      return 0
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "$1 is not installed ($2) and there is no apt-get here: install it with your package manager" >&2
+    return 0
+  fi
+  echo "installing $1 ($2)" >&2
+  run+=(env DEBIAN_FRONTEND=noninteractive)  # CI has no terminal to answer a prompt
+  ("${run[@]}" apt-get install -y -qq "$1" >/dev/null 2>&1 \
+    || { "${run[@]}" apt-get update -qq >/dev/null 2>&1 && "${run[@]}" apt-get install -y -qq "$1" >/dev/null 2>&1; }) \
+    || echo "could not install $1; install it with: apt-get install $1" >&2
+}
+
 # The end-to-end tests and `make run` put the real nginx gateway in front of the services.
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing nginx (gateway)" >&2
-    (apt-get install -y -qq nginx-light >/dev/null 2>&1 \
-      || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq nginx-light >/dev/null 2>&1; }) \
-      || echo "could not install nginx; install it with: apt-get install nginx-light" >&2
-  else
-    echo "nginx is not installed; install it with: sudo apt-get install nginx-light" >&2
-  fi
+  apt_install nginx-light "the gateway"
+fi
+# The console's browser tests drive Debian's chromium (Playwright's own browser builds cannot be fetched).
+if [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium "the console's browser tests"
 fi

@@ -27,9 +27,9 @@ nginx_bin="$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)"
 if [ -x "$nginx_bin" ]; then
   GATEWAY_ACCESS_LOG=/dev/stdout GATEWAY_ERROR_LOG=stderr \
     bash scripts/render-gateway.sh "$run_dir/gateway" "127.0.0.1:$api_port" "127.0.0.1:$notifier_port" \
-    "$gateway_port" "127.0.0.1:${FLOWPILOT_DOCGEN_PORT:-8002}" >/dev/null
+    "$gateway_port" "127.0.0.1:${FLOWPILOT_DOCGEN_PORT:-8002}" "$root/web/dist" >/dev/null
   echo "gateway: $nginx_bin -p $run_dir/gateway -c $run_dir/gateway/nginx.conf -e stderr -g 'daemon off;'" >>"$procfile"
-  gateway_line="gateway:            http://localhost:$gateway_port  (the front end's origin)"
+  gateway_line="console + gateway:  http://localhost:$gateway_port  (sign up there; the API is under /api/v1)"
 fi
 
 # The RabbitMQ management UI, where the broker is local and the plugin is not on yet (best effort).

@@ -48,7 +48,8 @@ for secret in ("FLOWPILOT_JWT_SECRET", "FLOWPILOT_SECRET_KEY"):
 print("docker-compose.yml structure: ok")
 PY
 fi
-for f in deploy/rabbitmq/rabbitmq.conf deploy/rabbitmq/definitions.json deploy/gateway/gateway.conf.template; do
+for f in deploy/rabbitmq/rabbitmq.conf deploy/rabbitmq/definitions.json deploy/gateway/gateway.conf.template \
+  deploy/gateway/Dockerfile web/package.json web/package-lock.json; do
   [ -f "$f" ] || { echo "missing $f (mounted by docker-compose.yml)" >&2; exit 1; }
 done
 
@@ -61,13 +62,13 @@ else
   echo "nginx not installed (apt-get install nginx-light): rendered, not tested"
 fi
 # As the nginx image's entrypoint renders it (compose and Kubernetes pass these four variables).
-GATEWAY_LISTEN_PORT=8080 GATEWAY_ACCESS_LOG=/var/log/nginx/access.log \
+GATEWAY_LISTEN_PORT=8080 GATEWAY_ACCESS_LOG=/var/log/nginx/access.log GATEWAY_STATIC_ROOT=/usr/share/nginx/html \
   API_UPSTREAM_SERVERS="server handoff-api:8000;" NOTIFIER_UPSTREAM_SERVERS="server notifier:8001;" \
   DOCGEN_UPSTREAM_SERVERS="server docgen:8002;" \
-  envsubst '${GATEWAY_LISTEN_PORT} ${GATEWAY_ACCESS_LOG} ${API_UPSTREAM_SERVERS} ${NOTIFIER_UPSTREAM_SERVERS} ${DOCGEN_UPSTREAM_SERVERS}' \
+  envsubst '${GATEWAY_LISTEN_PORT} ${GATEWAY_ACCESS_LOG} ${GATEWAY_STATIC_ROOT} ${API_UPSTREAM_SERVERS} ${NOTIFIER_UPSTREAM_SERVERS} ${DOCGEN_UPSTREAM_SERVERS}' \
   <deploy/gateway/gateway.conf.template >"$tmp/image.conf"
 if grep -n '\${' "$tmp/image.conf"; then echo "placeholder left after rendering" >&2; exit 1; fi
-for var in GATEWAY_LISTEN_PORT GATEWAY_ACCESS_LOG API_UPSTREAM_SERVERS NOTIFIER_UPSTREAM_SERVERS DOCGEN_UPSTREAM_SERVERS; do
+for var in GATEWAY_LISTEN_PORT GATEWAY_ACCESS_LOG GATEWAY_STATIC_ROOT API_UPSTREAM_SERVERS NOTIFIER_UPSTREAM_SERVERS DOCGEN_UPSTREAM_SERVERS; do
   grep -q "$var" docker-compose.yml || { echo "docker-compose.yml does not set $var" >&2; exit 1; }
   grep -q "$var" deploy/k8s/base/gateway.yaml || { echo "gateway.yaml does not set $var" >&2; exit 1; }
 done
@@ -86,6 +87,6 @@ else
 fi
 
 step "shell scripts"
-for f in scripts/run.sh scripts/render-gateway.sh scripts/validate-deploy.sh scripts/ensure-secrets.sh; do bash -n "$f"; done
+for f in scripts/run.sh scripts/render-gateway.sh scripts/validate-deploy.sh scripts/ensure-secrets.sh scripts/build-web.sh scripts/install.sh; do bash -n "$f"; done
 echo "bash -n: ok"
 printf '\nvalidate-deploy: all checks passed\n'

@@ -104,7 +104,8 @@ def check_deployment(doc: dict[str, Any], names: dict[str, set[str]], pdb_target
         for probe in ("readinessProbe", "livenessProbe"):
             if probe not in container:
                 errors.append(f"container {container['name']} has no {probe}")
-        if "flowpilot" in container.get("image", ""):
+        # The services' image (registry/flowpilot:tag) serves /readyz and /healthz; the gateway has its own.
+        if container.get("image", "").split(":")[0].rsplit("/", 1)[-1] == "flowpilot":
             for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
                 if container.get(probe, {}).get("httpGet", {}).get("path") != path:
                     errors.append(f"{probe} must GET {path}")

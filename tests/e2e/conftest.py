@@ -9,6 +9,7 @@ in-process consumers on the worker's vhost.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import async_playwright
 
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, Console
 from tests.fakes._server import ThreadedApp
 from tests.fakes.anthropic import DEFAULT_API_KEY, FakeAnthropic
 from tests.fakes.psa import FakePsa
@@ -220,3 +223,34 @@ async def gw(system: System) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client on the gateway."""
     async with httpx.AsyncClient(base_url=system.url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="package")
+def console_build() -> Path:
+    """The web console's build (web/dist), built when missing or stale: the gateway serves it at /."""
+    from tests.harness.processes import REPO
+
+    subprocess.run(["bash", str(REPO / "scripts" / "build-web.sh")], check=True, cwd=REPO)
+    dist = REPO / "web" / "dist"
+    assert (dist / "index.html").is_file(), "scripts/build-web.sh left no web/dist/index.html"
+    return dist
+
+
+@pytest.fixture(scope="package")
+def chromium() -> str:
+    """Debian's chromium: Playwright's own browser builds cannot be downloaded here."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/install.sh does)")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def console(system: System, console_build: Path, chromium: str) -> AsyncIterator[Console]:
+    """Chromium on the running system's gateway; browser errors are printed when a test fails."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        running = Console(browser=browser, system=system)
+        try:
+            yield running
+        finally:
+            await running.close()

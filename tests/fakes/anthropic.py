@@ -5,7 +5,8 @@ In-process: `fake = FakeAnthropic(); base_url = await fake.start()` then point `
 `python -m tests.fakes.anthropic --port 8090 [--api-key KEY]`.
 
 Scripting: `fake.fail(n, status=500)`, `fake.delay(n, seconds)`, `fake.invalid(n)` queue behaviours
-for the next requests (then back to normal answers); `fake.tool_input = {...}` fixes the answer.
+for the next requests (then back to normal answers); `fake.tool_input = {...}` fixes the answer;
+`fake.hold(text)` keeps every request mentioning `text` waiting until `fake.release(text)`.
 Over HTTP (for end-to-end runs): `POST /_fake/script` `[{"kind": "fail"|"delay"|"invalid", ...}]`,
 `GET /_fake/requests`, `POST /_fake/reset`.
 """
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import re
+import threading
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -62,6 +64,7 @@ class FakeAnthropic:
     _cached_prefixes: set[str] = field(default_factory=set)
     _runner: web.AppRunner | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _holds: dict[str, threading.Event] = field(default_factory=dict)
     base_url: str = ""
 
     # -- scripting ----------------------------------------------------------------------------
@@ -76,6 +79,16 @@ class FakeAnthropic:
     def invalid(self, times: int = 1) -> None:
         """The next `times` requests answer a tool call whose input breaks the schema."""
         self.script.extend(Behaviour("invalid") for _ in range(times))
+
+    def hold(self, text: str) -> None:
+        """Requests whose body mentions `text` wait (an AI call in flight) until `release(text)`."""
+        self._holds[text] = threading.Event()
+
+    def release(self, text: str) -> None:
+        """Let the requests held for `text` (and later ones) be answered; callable from any thread."""
+        gate = self._holds.pop(text, None)
+        if gate is not None:
+            gate.set()
 
     def reset(self) -> None:
         """Forget requests and pending behaviours."""
@@ -110,8 +123,10 @@ class FakeAnthropic:
         return self.base_url
 
     async def stop(self) -> None:
-        """Stop listening; delayed requests are released at once."""
+        """Stop listening; delayed and held requests are released at once."""
         self._stopping.set()
+        for text in list(self._holds):
+            self.release(text)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -133,6 +148,10 @@ class FakeAnthropic:
         if not isinstance(body, dict) or "model" not in body or "messages" not in body:
             return _error(400, "invalid_request_error", "model and messages are required")
         self.requests.append(Recorded(headers=dict(request.headers), body=body))
+        text = json.dumps(body)
+        for held, gate in list(self._holds.items()):
+            if held in text:
+                await asyncio.to_thread(gate.wait, 300)
         behaviour = self.script.popleft() if self.script else Behaviour()
         if behaviour.kind == "fail":
             headers = {"retry-after-ms": str(self.retry_after_ms)} if self.retry_after_ms is not None else {}

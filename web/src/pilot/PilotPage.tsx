@@ -1,0 +1,150 @@
+// The pickup screen /pilot/{id}: everything a senior needs at a glance, and Pick up. For the
+// session's owner it is also the workspace (steps, hand off, resolve).
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
+import { useParams, useSearchParams } from "react-router";
+import { contextQuery, keys, usersQuery } from "../api/queries";
+import type { HandoffContext, User } from "../api/types";
+import { useMe } from "../auth/AuthContext";
+import { isEngineerOrAdmin } from "../auth/roles";
+import { ErrorMessage } from "../components/ErrorMessage";
+import { StatusBadge } from "../components/StatusBadge";
+import { age, when } from "../components/time";
+import { useNow } from "../components/useNow";
+import { rememberSession } from "../sessions/recent";
+import { OwnerActions } from "./OwnerActions";
+import { PackagePanel } from "./Package";
+import { PsaPanel } from "./PsaPanel";
+import { StepsPanel } from "./StepsPanel";
+import { usePickUp } from "./usePickUp";
+
+const AWAITING = new Set(["escalated", "requesting_escalation"]);
+
+function PickUpBar({ context, users, focus }: { context: HandoffContext; users: User[]; focus: boolean }) {
+  const me = useMe();
+  const queryClient = useQueryClient();
+  const pickUp = usePickUp();
+  const { session, handoff } = context;
+  const name = (id: string | null) => (id === me.id ? "you" : (users.find((u) => u.id === id)?.name ?? "a teammate"));
+  const claimedBy = handoff?.intent === "escalate" ? handoff.claimed_by : null;
+  const awaiting = AWAITING.has(session.status) && !claimedBy;
+  const take = () =>
+    pickUp.mutate(
+      { sessionId: session.id, handoffId: handoff?.intent === "escalate" ? handoff.id : null },
+      { onError: () => void queryClient.invalidateQueries({ queryKey: keys.session(session.id) }) },
+    );
+  return (
+    <div className="pickup-bar" aria-live="polite">
+      {awaiting && isEngineerOrAdmin(me.role) && session.owner_id !== me.id && (
+        <button type="button" className="primary big" onClick={take} disabled={pickUp.isPending} autoFocus={focus}>
+          {pickUp.isPending ? "Picking up…" : "Pick up"}
+        </button>
+      )}
+      {awaiting && !isEngineerOrAdmin(me.role) && (
+        <p className="notice">Waiting for a senior to pick it up. You have read-only access.</p>
+      )}
+      {awaiting && session.owner_id === me.id && <p className="notice">Escalated: waiting for a senior to pick it up.</p>}
+      {claimedBy && handoff?.claimed_at && (
+        <p className="held">
+          Picked up by <strong>{name(claimedBy)}</strong> {when(handoff.claimed_at)}
+        </p>
+      )}
+      {!claimedBy && session.status === "picked_up" && session.picked_up_by && (
+        <p className="held">
+          Picked up by <strong>{name(session.picked_up_by)}</strong>
+        </p>
+      )}
+      <ErrorMessage error={pickUp.error} prefix="Could not pick up" />
+    </div>
+  );
+}
+
+export function PilotPage() {
+  const { sessionId = "" } = useParams();
+  const [params] = useSearchParams();
+  const me = useMe();
+  const now = useNow();
+  const senior = isEngineerOrAdmin(me.role);
+  // Viewers have no live stream: they re-read the screen now and then instead.
+  const context = useQuery({ ...contextQuery(sessionId), refetchInterval: senior ? false : 10_000 });
+  const users = useQuery(usersQuery);
+  const session = context.data?.session;
+  useEffect(() => {
+    if (session && session.owner_id === me.id) rememberSession(me.id, session.id);
+  }, [session, me.id]);
+
+  if (context.isPending) return <p role="status">Loading…</p>;
+  if (context.isError) {
+    return (
+      <section>
+        <h1>Session</h1>
+        <ErrorMessage error={context.error} />
+      </section>
+    );
+  }
+  const { handoff, escalation_package: pkg, documentation } = context.data;
+  const s = context.data.session;
+  const people = users.data ?? [];
+  const name = (id: string | null | undefined) => people.find((u) => u.id === id)?.name ?? "a teammate";
+  const escalation = handoff?.intent === "escalate" ? handoff : null;
+  const reason = escalation?.reason ?? s.escalation_reason;
+  const isOwner = s.owner_id === me.id;
+  return (
+    <article className="pilot">
+      <header className="pilot-head">
+        <div>
+          <p className="crumbs">
+            <StatusBadge status={s.status} />
+            {s.client_name && <span>Client: {s.client_name}</span>}
+            {s.psa_ticket_id && <span>Ticket: {s.psa_ticket_id}</span>}
+          </p>
+          <h1>{s.title}</h1>
+          {escalation && (
+            <p className="subtle">
+              Escalated by {name(escalation.from_user_id)} · {age(escalation.created_at, now)} ago
+              {escalation.target_user_id && <> · for {escalation.target_user_id === me.id ? "you" : name(escalation.target_user_id)}</>}
+            </p>
+          )}
+        </div>
+        <PickUpBar context={context.data} users={people} focus={params.get("pickup") === "true"} />
+      </header>
+      {reason && (
+        <section className="reason-box" aria-labelledby="reason-title">
+          <h2 id="reason-title">Why it was escalated</h2>
+          <p>{reason}</p>
+        </section>
+      )}
+      <div className="pilot-grid">
+        <div className="col">
+          <section className="panel" aria-labelledby="problem-title">
+            <h2 id="problem-title">Problem</h2>
+            <p className="prewrap">{s.problem}</p>
+            <p className="subtle">
+              Owner: {s.owner_id === me.id ? "you" : name(s.owner_id)} · opened {when(s.created_at)}
+            </p>
+          </section>
+          <PackagePanel pkg={pkg} awaiting={Boolean(escalation)} />
+          <section className="panel" aria-labelledby="doc-title">
+            <h2 id="doc-title">Documentation</h2>
+            {documentation ? (
+              <>
+                <p className="subtle">
+                  {documentation.generated_by === "ai" ? "Written by AI" : "From the template"} · {when(documentation.created_at)}
+                </p>
+                <pre className="doc">{documentation.content_markdown}</pre>
+              </>
+            ) : (
+              <p className="subtle">{escalation ? "Being written…" : "Written when the session is escalated."}</p>
+            )}
+          </section>
+        </div>
+        <div className="col">
+          <StepsPanel session={s} users={people} canAdd={isOwner && s.status !== "resolved"} />
+          <OwnerActions session={s} users={people} />
+          <PsaPanel sessionId={s.id} expectPush={Boolean(escalation && s.psa_ticket_id)} />
+          {/* The timeline (Wave 2: GET /ai-sessions/{id}/timeline) and Release slot in here. */}
+        </div>
+      </div>
+    </article>
+  );
+}

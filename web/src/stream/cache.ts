@@ -1,0 +1,91 @@
+// What each live event changes in the console's server-state cache. Rows the event fully describes
+// are written at once (the queue shows a new escalation without a round trip); everything is also
+// invalidated, so the screens converge on what the API says.
+import type { QueryClient } from "@tanstack/react-query";
+import { keys } from "../api/queries";
+import type { QueueItem } from "../api/types";
+import type { StreamMessage } from "./reader";
+
+interface EventData {
+  session_id?: string | null;
+  handoff_id?: string | null;
+  title?: string;
+  reason?: string;
+  escalated_by?: { id: string; name: string } | null;
+  target_user_id?: string | null;
+  escalated_at?: string;
+}
+
+function parse(message: StreamMessage): EventData | null {
+  try {
+    return JSON.parse(message.data) as EventData;
+  } catch {
+    return null;
+  }
+}
+
+function queueRow(data: EventData): QueueItem | null {
+  if (!data.session_id || !data.escalated_by || !data.escalated_at) return null;
+  return {
+    session_id: data.session_id,
+    handoff_id: data.handoff_id ?? null,
+    title: data.title ?? "",
+    status: "escalated",
+    reason: data.reason ?? "",
+    escalated_by: data.escalated_by,
+    target_user_id: data.target_user_id ?? null,
+    escalated_at: data.escalated_at,
+  };
+}
+
+function refreshQueue(client: QueryClient): void {
+  void client.invalidateQueries({ queryKey: keys.queue });
+}
+
+function refreshSession(client: QueryClient, sessionId: string | null | undefined): void {
+  if (sessionId) void client.invalidateQueries({ queryKey: keys.session(sessionId) });
+}
+
+/** Apply one stream event to the cache (a duplicate from a replay changes nothing). */
+export function applyStreamEvent(client: QueryClient, message: StreamMessage): void {
+  const data = parse(message) ?? {};
+  switch (message.event) {
+    case "handoff_created": {
+      const row = queueRow(data);
+      if (row) {
+        client.setQueryData<QueueItem[]>(keys.queue, (rows) => {
+          if (!rows) return rows;
+          const known = rows.some((r) => r.session_id === row.session_id);
+          return known ? rows.map((r) => (r.session_id === row.session_id ? row : r)) : [...rows, row];
+        });
+      }
+      refreshQueue(client);
+      refreshSession(client, data.session_id);
+      return;
+    }
+    case "handoff_claimed":
+      client.setQueryData<QueueItem[]>(keys.queue, (rows) =>
+        rows?.filter((r) => r.session_id !== data.session_id),
+      );
+      refreshQueue(client);
+      refreshSession(client, data.session_id);
+      return;
+    case "documentation_ready":
+      refreshSession(client, data.session_id);
+      return;
+    case "notification":
+      void client.invalidateQueries({ queryKey: keys.notifications });
+      return;
+    case "ready": {
+      // A fresh (not resumed) stream may have missed events while it was down: read everything again.
+      const resumed = (data as { resumed?: boolean }).resumed === true;
+      if (!resumed) void client.invalidateQueries();
+      return;
+    }
+    case "reset":
+      void client.invalidateQueries();
+      return;
+    default:
+      return;
+  }
+}
