@@ -22,4 +22,5 @@ class DocgenSettings(CoreSettings):
     ai_max_retries: int = 2
     # Upper bound on one generation including the SDK's retries; past it the template is used.
     ai_total_timeout_seconds: float = 90.0
-    ai_max_tokens: int = 2048
+    # Room for a package of a long session (up to 100 steps tried); an answer cut off here is not used.
+    ai_max_tokens: int = 4096

@@ -20,3 +20,8 @@ class ApiSettings(CoreSettings):
     rate_limit_per_minute: int = Field(
         default=1200, description="requests per account per minute (sliding window, per replica); 0 disables"
     )
+    max_steps_per_session: int = Field(
+        default=200,
+        ge=1,
+        description="steps a session holds at most; adding one more answers 422 (events carry the newest only)",
+    )

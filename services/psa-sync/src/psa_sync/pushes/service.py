@@ -31,7 +31,9 @@ from psa_sync.settings import PsaSyncSettings
 log = structlog.get_logger(__name__)
 
 PUSHES = Counter("flowpilot_psa_pushes_total", "PSA pushes by provider and outcome", ["provider", "outcome"])
+# Under what every provider's note holds (Autotask's TicketNotes description: 32,000 characters).
 NOTE_TEXT_LIMIT = 30_000
+NOTE_CUT = "\n\n[… {count} characters left out here: the whole documentation is in FlowPilot …]\n\n"
 
 
 def note_marker(documentation_id: uuid.UUID) -> str:
@@ -40,10 +42,18 @@ def note_marker(documentation_id: uuid.UUID) -> str:
 
 
 def compose_note(content: str, marker: str) -> str:
-    """The note text: the documentation (shortened to what every PSA accepts) and the marker last."""
+    """The note text: the documentation and the marker last.
+
+    A documentation longer than every PSA takes keeps its start (problem, summary) and its end
+    (reason, next owner, next steps), with a visible mark where the middle was left out.
+    """
     room = NOTE_TEXT_LIMIT - len(marker) - 2
-    body = content if len(content) <= room else content[: room - 1] + "…"
-    return f"{body}\n\n{marker}"
+    if len(content) > room:
+        kept = room - len(NOTE_CUT.format(count=len(content)))  # the mark at its longest
+        head, tail = kept * 2 // 3, kept - kept * 2 // 3
+        cut = NOTE_CUT.format(count=len(content) - kept)
+        content = content[:head] + cut + content[len(content) - tail :]
+    return f"{content}\n\n{marker}"
 
 
 @dataclass(frozen=True)
