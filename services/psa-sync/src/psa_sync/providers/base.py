@@ -13,6 +13,7 @@ from prometheus_client import Histogram
 from flowpilot_shared.retry import parse_retry_after
 from flowpilot_shared.security.urls import UnsafeUrl
 from psa_sync.providers.errors import PsaNoteGone, PsaPermanentError, PsaTransientError
+from psa_sync.providers.excerpt import error_excerpt
 from psa_sync.providers.tokens import TokenCache
 
 PSA_LATENCY = Histogram(
@@ -21,7 +22,6 @@ PSA_LATENCY = Histogram(
     ["provider", "operation"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-ERROR_TEXT_LIMIT = 500
 
 
 class PsaProvider(ABC):
@@ -93,7 +93,7 @@ class PsaProvider(ABC):
             return
         if gone_if_missing and status == 404:
             raise PsaNoteGone(f"{self.name} answered HTTP 404: the note is no longer on the ticket")
-        detail = _error_text(response)
+        detail = error_excerpt(response, credentials=self._credentials.values())
         message = f"{self.name} answered HTTP {status}" + (f": {detail}" if detail else "")
         if status == 429 or status >= 500:
             raise PsaTransientError(
@@ -110,21 +110,6 @@ class PsaProvider(ABC):
             raise PsaPermanentError(
                 f"{self.name} answered HTTP {response.status_code} without JSON"
             ) from None
-
-
-def _error_text(response: httpx.Response) -> str:
-    """The PSA's own error words, shortened (JSON message fields preferred over raw bodies)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return " ".join(response.text.split())[:ERROR_TEXT_LIMIT]
-    if isinstance(body, dict):
-        for key in ("message", "error_description", "errors", "error", "title", "detail"):
-            value = body.get(key)
-            if value:
-                text = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
-                return text[:ERROR_TEXT_LIMIT]
-    return str(body)[:ERROR_TEXT_LIMIT]
 
 
 def numeric_ticket(provider: str, ticket_id: str, *, what: str = "ticket id") -> int:
