@@ -77,16 +77,20 @@ class SessionSnapshot(Contract):
         return {**data, "steps": steps[len(steps) - kept :], "steps_omitted": omitted + len(steps) - kept}
 
 
-def _content_bytes(step: Any) -> int:
+def _content(step: Any) -> str:
     content = step.get("content") if isinstance(step, dict) else getattr(step, "content", None)
-    return len(content.encode("utf-8", "surrogatepass")) if isinstance(content, str) else 0
+    return content if isinstance(content, str) else ""
 
 
 def newest_within_bounds(steps: list[Any]) -> int:
     """How many of the newest `steps` (oldest first) fit the snapshot bounds (at least the newest one)."""
+    contents = [_content(step) for step in steps]
+    # The usual session is far within the bounds even at 4 bytes a character: no encoding needed.
+    if len(steps) <= SNAPSHOT_MAX_STEPS and 4 * sum(map(len, contents)) <= SNAPSHOT_MAX_STEP_BYTES:
+        return len(steps)
     budget, kept = SNAPSHOT_MAX_STEP_BYTES, 0
-    for step in reversed(steps):
-        size = _content_bytes(step)
+    for content in reversed(contents):
+        size = len(content.encode("utf-8", "surrogatepass"))
         if kept == SNAPSHOT_MAX_STEPS or (kept and size > budget):
             break
         budget -= size
