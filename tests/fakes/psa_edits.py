@@ -13,7 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.psa_wire import PsaWire, Recorded, autotask_too_long
+from tests.fakes.psa_wire import PsaWire, Recorded
+
+AUTOTASK_DESCRIPTION_LIMIT = 32_000
 
 
 class PsaEdits(PsaWire):
@@ -50,11 +52,18 @@ class PsaEdits(PsaWire):
         return self._answer(rec, web.json_response(note))
 
     # Autotask --------------------------------------------------------------------------------------
-    def _at_too_long(self, rec: Recorded, body: dict[str, Any]) -> web.Response | None:
-        error = autotask_too_long(body)
-        return (
-            None if error is None else self._answer(rec, web.json_response({"errors": [error]}, status=500))
-        )
+    async def _at_guard(self, request: web.Request, operation: str) -> tuple[Recorded, web.Response | None]:
+        """Autotask's checks, and its refusal of a description over the field's length."""
+        rec, early = await super()._at_guard(request, operation)
+        if early is None and operation in ("create_note", "update_note"):
+            body = rec.json()
+            if (
+                isinstance(body, dict)
+                and len(str(body.get("description") or "")) > AUTOTASK_DESCRIPTION_LIMIT
+            ):
+                error = f"description: value exceeds the maximum length of {AUTOTASK_DESCRIPTION_LIMIT}"
+                early = web.json_response({"errors": [error]}, status=500)
+        return rec, early
 
     async def _at_update(self, request: web.Request) -> web.Response:
         rec, early = await self._at_guard(request, "update_note")
@@ -63,8 +72,6 @@ class PsaEdits(PsaWire):
         body = rec.json()
         if not isinstance(body, dict) or body.get("id") is None:
             return self._answer(rec, web.json_response({"errors": ["id is required"]}, status=400))
-        if (refused := self._at_too_long(rec, body)) is not None:
-            return refused
         note = self._note("autotask", request.match_info["ticket"], body["id"])
         if note is None:
             return self._missing(rec, {"errors": [f"TicketNotes {body['id']} not found"]})

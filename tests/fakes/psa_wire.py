@@ -27,16 +27,6 @@ CREDENTIALS: dict[str, dict[str, str]] = {
 }
 
 
-AUTOTASK_DESCRIPTION_LIMIT = 32_000
-
-
-def autotask_too_long(body: dict[str, Any]) -> str | None:
-    """Autotask's refusal of a TicketNotes description over its field length, or None."""
-    if len(str(body.get("description") or "")) <= AUTOTASK_DESCRIPTION_LIMIT:
-        return None
-    return f"description: value exceeds the maximum length of {AUTOTASK_DESCRIPTION_LIMIT}"
-
-
 @dataclass
 class Recorded:
     """One request the fake received."""
@@ -200,8 +190,6 @@ class PsaWire:
                 rec,
                 web.json_response({"errors": ["ticketID, title and description are required"]}, status=400),
             )
-        if (too_long := autotask_too_long(body)) is not None:
-            return self._answer(rec, web.json_response({"errors": [too_long]}, status=500))
         note = self._new_note(
             "autotask",
             ticket,
