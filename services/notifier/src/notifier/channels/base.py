@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -20,10 +18,8 @@ from flowpilot_shared.integrations import LoadedIntegration, load_integration
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import DeliveryChannel
 from flowpilot_shared.security.crypto import SecretBox
+from notifier.channels.ledger import Connect
 from notifier.settings import NotifierSettings
-
-# A pooled driver-level connection per call (`Database.driver`).
-Connect = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
 # Recipient recorded on a `skipped` row when the account has no integration of the channel.
 NO_RECIPIENT = "-"
