@@ -51,7 +51,8 @@ async def test_regenerate_makes_new_versions_with_permission_checks(
     stranger = (await make_team(db)).owner
     event = await make_escalation(db, team, escalator=junior, steps=[("action", "Ran sfc /scannow")])
     captured = await capture(amqp, "documentation.generated")
-    settings = docgen_settings(anthropic_api_key=None)
+    # Regenerations back to back: the per-session throttle is off here (tested below).
+    settings = docgen_settings(anthropic_api_key=None, regenerate_min_interval_seconds=0)
     url = f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate"
     async with documented(db, settings, event) as client:
         assert (await client.post(url)).status_code == 401
@@ -131,7 +132,7 @@ async def test_concurrent_regenerations_each_get_their_own_version(db, docgen_se
     team = await make_team(db)
     junior = team.users[1]
     event = await make_escalation(db, team, escalator=junior)
-    settings = docgen_settings(anthropic_api_key=None)
+    settings = docgen_settings(anthropic_api_key=None, regenerate_min_interval_seconds=0)
     url = f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate"
     async with documented(db, settings, event) as client:
         answers = await asyncio.gather(*(client.post(url, headers=_auth(junior, settings)) for _ in range(4)))
@@ -139,3 +140,25 @@ async def test_concurrent_regenerations_each_get_their_own_version(db, docgen_se
     assert sorted(a.json()["version"] for a in answers) == [2, 3, 4, 5]
     assert [d.version for d in await documentation_rows(db, event.data.handoff_id)] == [1, 2, 3, 4, 5]
     assert [p.version for p in await package_rows(db, event.data.handoff_id)] == [1, 2, 3, 4, 5]
+
+
+async def test_concurrent_regenerations_of_a_session_are_throttled_to_one(db, docgen_settings):
+    # Issue 24, item 10: each regeneration is a model call and a PSA update; one per interval.
+    team = await make_team(db)
+    junior = team.users[1]
+    event = await make_escalation(db, team, escalator=junior)
+    other = await make_escalation(db, team, escalator=junior)
+    settings = docgen_settings(anthropic_api_key=None, regenerate_min_interval_seconds=60)
+    url = f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate"
+    async with documented(db, settings, event) as client:
+        answers = await asyncio.gather(*(client.post(url, headers=_auth(junior, settings)) for _ in range(4)))
+        # The throttle is per session: another session of the account is not held back.
+        elsewhere = await client.post(
+            f"/api/v1/ai-sessions/{other.session_id}/documentation/regenerate",
+            headers=_auth(junior, settings),
+        )
+    assert sorted(a.status_code for a in answers) == [201, 429, 429, 429], [a.text for a in answers]
+    for refused in (a for a in answers if a.status_code == 429):
+        assert 55 <= int(refused.headers["Retry-After"]) <= 60
+    assert [d.version for d in await documentation_rows(db, event.data.handoff_id)] == [1, 2]
+    assert elsewhere.status_code == 201, elsewhere.text

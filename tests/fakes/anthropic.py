@@ -4,10 +4,10 @@ In-process: `fake = FakeAnthropic(); base_url = await fake.start()` then point `
 (or DocgenSettings.anthropic_base_url) at `base_url`. As a process:
 `python -m tests.fakes.anthropic --port 8090 [--api-key KEY]`.
 
-Scripting: `fake.fail(n, status=500)`, `fake.delay(n, seconds)`, `fake.invalid(n)` queue behaviours
-for the next requests (then back to normal answers); `fake.tool_input = {...}` fixes the answer;
-`fake.hold(text)` keeps every request mentioning `text` waiting until `fake.release(text)`.
-Over HTTP (for end-to-end runs): `POST /_fake/script` `[{"kind": "fail"|"delay"|"invalid", ...}]`,
+Scripting: `fake.fail(n, status=500)`, `fake.delay(n, seconds)`, `fake.invalid(n)`, `fake.cut(n)` queue
+behaviours for the next requests (then back to normal answers); `fake.tool_input = {...}` fixes the
+answer; `fake.hold(text)` keeps every request mentioning `text` waiting until `fake.release(text)`.
+Over HTTP (for end-to-end runs): `POST /_fake/script` `[{"kind": "fail"|"delay"|"invalid"|"cut", ...}]`,
 `GET /_fake/requests`, `POST /_fake/reset`.
 """
 
@@ -90,6 +90,10 @@ class FakeAnthropic:
         if gate is not None:
             gate.set()
 
+    def cut(self, times: int = 1) -> None:
+        """The next `times` answers stop at max_tokens: the tool input ends early (still well-formed)."""
+        self.script.extend(Behaviour("cut") for _ in range(times))
+
     def reset(self) -> None:
         """Forget requests and pending behaviours."""
         self.requests.clear()
@@ -160,7 +164,12 @@ class FakeAnthropic:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=behaviour.seconds)
         tool_input = self._answer_input(body) if behaviour.kind != "invalid" else {"summary": 42}
-        return web.json_response(_message(body, tool_input, self._usage(body)))
+        stop_reason = "tool_use"
+        if behaviour.kind == "cut":
+            # The real API hands back what the model wrote before max_tokens: here, the first step only.
+            tool_input = {**tool_input, "steps_tried": tool_input["steps_tried"][:1]}
+            stop_reason = "max_tokens"
+        return web.json_response(_message(body, tool_input, self._usage(body), stop_reason))
 
     def _usage(self, body: dict[str, Any]) -> dict[str, int]:
         """Usage like the real API's: a cache_control'd prefix is written once, then read."""
@@ -222,7 +231,9 @@ def _session_from(body: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _message(body: dict[str, Any], tool_input: dict[str, Any], usage: dict[str, int]) -> dict[str, Any]:
+def _message(
+    body: dict[str, Any], tool_input: dict[str, Any], usage: dict[str, int], stop_reason: str = "tool_use"
+) -> dict[str, Any]:
     choice = body.get("tool_choice") or {}
     tools = body.get("tools") or [{}]
     name = choice.get("name") or tools[0].get("name") or "tool"
@@ -234,7 +245,7 @@ def _message(body: dict[str, Any], tool_input: dict[str, Any], usage: dict[str, 
         "content": [
             {"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": name, "input": tool_input}
         ],
-        "stop_reason": "tool_use",
+        "stop_reason": stop_reason,
         "stop_sequence": None,
         "usage": usage,
     }

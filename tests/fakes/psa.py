@@ -13,13 +13,15 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.psa_wire import CREDENTIALS, ROOTS, Failure, PsaWire, Recorded
+from tests.fakes.psa_edits import PsaEdits
+from tests.fakes.psa_wire import CREDENTIALS, ROOTS, Failure, Recorded
 
 __all__ = ["CREDENTIALS", "ROOTS", "Failure", "FakePsa", "Recorded"]
 
 
-class FakePsa(PsaWire):
-    """The three PSA APIs with real auth checks, notes per ticket and scriptable failures."""
+class FakePsa(PsaEdits):
+    """The three PSA APIs with real auth checks, notes per ticket (created and updated) and scriptable
+    failures."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, token_ttl: int = 3600) -> None:
         super().__init__(token_ttl)
@@ -107,7 +109,9 @@ class FakePsa(PsaWire):
         cw, at, halo = ROOTS["connectwise"], ROOTS["autotask"], ROOTS["halopsa"]
         app.router.add_post(cw + "/service/tickets/{ticket}/notes", self._cw_create)
         app.router.add_get(cw + "/service/tickets/{ticket}/notes", self._cw_list)
+        app.router.add_patch(cw + "/service/tickets/{ticket}/notes/{note}", self._cw_update)
         app.router.add_post(at + "/v1.0/Tickets/{ticket}/Notes", self._at_create)
+        app.router.add_patch(at + "/v1.0/Tickets/{ticket}/Notes", self._at_update)
         app.router.add_get(at + "/v1.0/TicketNotes/query", self._at_query)
         app.router.add_post(halo + "/auth/token", self._halo_token)
         app.router.add_post(halo + "/api/Actions", self._halo_create)

@@ -96,6 +96,10 @@ class PsaWire:
         if failure.times <= 0:
             queue.pop(0)
         headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
+        if isinstance(failure.body, str):  # a page (a proxy's or the PSA's own HTML error page)
+            return web.Response(
+                text=failure.body, status=failure.status, headers=headers, content_type="text/html"
+            )
         body = failure.body if failure.body is not None else {"message": f"scripted HTTP {failure.status}"}
         return web.json_response(body, status=failure.status, headers=headers)
 

@@ -10,11 +10,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 EVENTS_EXCHANGE = "flowpilot.events"
 # Stream-only events (a bell row for one user) go to their own exchange, not the domain one.
 STREAM_EXCHANGE = "flowpilot.stream"
+# An event carries the newest steps of its session within these bounds (older ones are only counted,
+# in `steps_omitted`), so event payloads, outbox rows and AI prompts stay bounded however long a
+# session grows. The byte bound is above the largest step the API accepts (20,000 characters of up
+# to 4 bytes each): the newest step always goes whole.
+SNAPSHOT_MAX_STEPS = 100
+SNAPSHOT_MAX_STEP_BYTES = 96 * 1024
 
 
 class Contract(BaseModel):
@@ -54,6 +60,42 @@ class SessionSnapshot(Contract):
     owner_id: uuid.UUID
     created_at: datetime
     steps: list[StepSnapshot] = Field(default_factory=list)
+    # Older steps of the session left out of `steps` (see SNAPSHOT_MAX_STEPS).
+    steps_omitted: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _newest_steps_only(cls, data: Any) -> Any:
+        """However a snapshot is built or read, it holds the newest steps within the bounds."""
+        if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+            return data
+        steps: list[Any] = data["steps"]
+        kept = newest_within_bounds(steps)
+        if kept == len(steps):
+            return data
+        omitted = data.get("steps_omitted") or 0
+        return {**data, "steps": steps[len(steps) - kept :], "steps_omitted": omitted + len(steps) - kept}
+
+
+def _content(step: Any) -> str:
+    content = step.get("content") if isinstance(step, dict) else getattr(step, "content", None)
+    return content if isinstance(content, str) else ""
+
+
+def newest_within_bounds(steps: list[Any]) -> int:
+    """How many of the newest `steps` (oldest first) fit the snapshot bounds (at least the newest one)."""
+    contents = [_content(step) for step in steps]
+    # The usual session is far within the bounds even at 4 bytes a character: no encoding needed.
+    if len(steps) <= SNAPSHOT_MAX_STEPS and 4 * sum(map(len, contents)) <= SNAPSHOT_MAX_STEP_BYTES:
+        return len(steps)
+    budget, kept = SNAPSHOT_MAX_STEP_BYTES, 0
+    for content in reversed(contents):
+        size = len(content.encode("utf-8", "surrogatepass"))
+        if kept == SNAPSHOT_MAX_STEPS or (kept and size > budget):
+            break
+        budget -= size
+        kept += 1
+    return kept
 
 
 class HandoffEscalatedData(Contract):

@@ -76,6 +76,11 @@ class CoreSettings(BaseSettings):
     # each pass costs two round trips, so waiting a little gathers the commits into one batch.
     outbox_min_pass_interval_seconds: float = 0.01
     publish_timeout_seconds: float = 5.0
+    # An outbox row over this size is never published but set aside as dead: under the broker's own
+    # max message size (RabbitMQ: 128 MiB on 3.x, 16 MiB on 4.x), far above any bounded event.
+    outbox_max_payload_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # A row the broker refuses this many times is set aside as dead instead of retried forever.
+    outbox_row_max_attempts: int = Field(default=10, ge=1)
     consumer_prefetch: int = 32
     consumer_max_attempts: int = 5
     # Most messages a database-only consumer (bell, docgen) handles in one inbox transaction when

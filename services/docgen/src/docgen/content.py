@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from docgen.redaction import redact, redact_optional
 from flowpilot_shared.events import HandoffEscalated, SessionSnapshot, StepSnapshot, UserRef
 
 Level = Literal["low", "medium", "high", "critical", "unknown"]
+TRUNCATED = " [… truncated]"
+
+
+def clip(value: Any, limit: int) -> Any:
+    """A string longer than `limit` cut to `limit` characters ending in the TRUNCATED marker (others as is)."""
+    if not isinstance(value, str) or len(value) <= limit:
+        return value
+    return value[: limit - len(TRUNCATED)].rstrip() + TRUNCATED
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,7 @@ class DocInput:
             "escalation_reason": self.reason,
             "escalated_by": self.escalator.name if self.escalator else None,
             "next_owner": self.next_owner.name if self.next_owner else None,
+            "earlier_steps_not_included": self.session.steps_omitted,
             "steps": [
                 {"n": i, "kind": s.kind, "content": s.content, "at": s.created_at.isoformat()}
                 for i, s in enumerate(self.session.steps, start=1)
@@ -93,13 +103,45 @@ class DocInput:
         }
 
 
+def _cut_to(limit: int) -> BeforeValidator:
+    """A string over `limit` characters is cut to fit, with the marker, before it is checked."""
+    return BeforeValidator(lambda value: clip(value, limit))
+
+
+def _at_most(limit: int, marker: Callable[[int], object]) -> BeforeValidator:
+    """Past `limit` items the first ones are kept and the last says how many were left out."""
+
+    def fit(value: object) -> object:
+        if not isinstance(value, list) or len(value) <= limit:
+            return value
+        return [*value[: limit - 1], marker(len(value) - limit + 1)]
+
+    return BeforeValidator(fit)
+
+
+def _more_items(count: int) -> str:
+    return f"[… {count} more not shown]"
+
+
+def _more_steps(count: int) -> dict[str, str]:
+    return {"step": f"[… {count} more actions not shown]", "outcome": "See the session in FlowPilot"}
+
+
+# What a package holds at most: the model is told (the tool's schema), and whatever is longer, from
+# the model or from the template, is cut to fit with a visible marker rather than refused.
+StepText = Annotated[str, _cut_to(2000), Field(min_length=1, max_length=2000)]
+LongText = Annotated[str, _cut_to(4000), Field(min_length=1, max_length=4000)]
+Item = Annotated[str, _cut_to(1000), Field(min_length=1, max_length=1000)]
+Items = Annotated[list[Item], _at_most(20, _more_items), Field(max_length=20)]
+
+
 class StepTried(BaseModel):
     """One thing the junior tried and what came of it."""
 
     model_config = ConfigDict(extra="ignore")
 
-    step: str = Field(min_length=1, max_length=2000)
-    outcome: str = Field(min_length=1, max_length=2000)
+    step: StepText
+    outcome: StepText
 
 
 class PackageContent(BaseModel):
@@ -107,16 +149,16 @@ class PackageContent(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    summary: str = Field(min_length=1, max_length=4000, description="Two or three sentences for the senior.")
-    steps_tried: list[StepTried] = Field(max_length=100, description="Each action tried and its outcome.")
-    hypotheses: list[str] = Field(max_length=20, description="Likely causes, most likely first.")
-    suggested_next_steps: list[str] = Field(max_length=20, description="Concrete next steps, in order.")
+    summary: LongText = Field(description="Two or three sentences for the senior.")
+    steps_tried: Annotated[list[StepTried], _at_most(100, _more_steps)] = Field(
+        max_length=100, description="Each action tried and its outcome."
+    )
+    hypotheses: Items = Field(description="Likely causes, most likely first.")
+    suggested_next_steps: Items = Field(description="Concrete next steps, in order.")
     risk: Level = Field(description="Business risk if the issue persists.")
     urgency: Level = Field(description="How soon a senior should act.")
-    open_questions: list[str] = Field(max_length=20, description="What is still unknown.")
-    current_state: str = Field(
-        min_length=1, max_length=4000, description="Where things stand now, for the ticket note."
-    )
+    open_questions: Items = Field(description="What is still unknown.")
+    current_state: LongText = Field(description="Where things stand now, for the ticket note.")
 
 
 @dataclass(frozen=True)

@@ -22,4 +22,8 @@ class DocgenSettings(CoreSettings):
     ai_max_retries: int = 2
     # Upper bound on one generation including the SDK's retries; past it the template is used.
     ai_total_timeout_seconds: float = 90.0
-    ai_max_tokens: int = 2048
+    # Room for a package of a long session (up to 100 steps tried); an answer cut off here is not used.
+    ai_max_tokens: int = 4096
+    # A session's documentation is regenerated on request at most this often (429 with Retry-After
+    # before that): each regeneration is a model call and a PSA update. 0 turns the throttle off.
+    regenerate_min_interval_seconds: float = Field(default=60.0, ge=0)

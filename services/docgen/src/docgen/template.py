@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from docgen.content import DocInput, Generation, PackageContent, StepTried
+from docgen.content import DocInput, Generation, PackageContent, StepTried, clip
 from docgen.redaction import redact
 from flowpilot_shared.security.markup import markdown_text
 
@@ -26,6 +26,8 @@ _ENV = Environment(
 )
 NO_OUTCOME = "No outcome recorded"
 _MAX_SUMMARY = 600
+# The newest copilot suggestions only, so the fixed next steps always fit the package's list.
+_MAX_SUGGESTIONS = 10
 
 
 def render_markdown(doc: DocInput, package: PackageContent, *, footer: str) -> str:
@@ -43,7 +45,10 @@ def render_markdown(doc: DocInput, package: PackageContent, *, footer: str) -> s
 
 
 def template_package(doc: DocInput) -> PackageContent:
-    """A package built from the steps alone: actions paired with the observations that followed."""
+    """A package built from the steps alone: actions paired with the observations that followed.
+
+    Any session the API accepts fits: what is longer than the package holds is cut with a marker.
+    """
     steps_tried: list[StepTried] = []
     suggestions: list[str] = []
     questions: list[str] = []
@@ -74,13 +79,14 @@ def template_package(doc: DocInput) -> PackageContent:
 
     session = doc.session
     client = f" ({session.client_name})" if session.client_name else ""
-    summary = f"{session.title}{client}: {session.problem}"
-    if len(summary) > _MAX_SUMMARY:
-        summary = summary[: _MAX_SUMMARY - 1] + "…"
-    summary += f" Escalated after {len(steps_tried)} action(s) tried. Reason: {doc.reason}"
+    summary = clip(f"{session.title}{client}: {session.problem}", _MAX_SUMMARY)
+    # The reason has its own section in full: the summary only leads into it.
+    summary += (
+        f" Escalated after {len(steps_tried)} action(s) tried. Reason: {clip(doc.reason, _MAX_SUMMARY)}"
+    )
     contact = doc.escalator.name if doc.escalator else "the escalating engineer"
     next_steps = [
-        *suggestions,
+        *suggestions[-_MAX_SUGGESTIONS:],
         f"Review the work performed and confirm the current state with {contact}",
         "Reproduce the issue with the client before changing anything further",
     ]

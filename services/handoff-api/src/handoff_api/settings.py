@@ -49,3 +49,9 @@ class ApiSettings(CoreSettings):
     def _networks(cls, value: str) -> str:
         trusted_networks(value)  # raises on a malformed entry, at start
         return value
+
+    max_steps_per_session: int = Field(
+        default=200,
+        ge=1,
+        description="steps a session holds at most; adding one more answers 422 (events carry the newest only)",
+    )

@@ -30,7 +30,7 @@ async def _outbox(args: argparse.Namespace) -> str:
     conn = await asyncpg.connect(asyncpg_dsn(args.database_url or CoreSettings().database_url))
     try:
         if args.action == "list":
-            return outbox.render(await outbox.list_failing(conn), args.json)
+            return outbox.render(await outbox.list_failing(conn, dead_only=args.dead), args.json)
         ids = {uuid.UUID(value) for value in args.id} if args.id else None
         rows = await outbox.retry_now(conn, ids)
         return f"{len(rows)} row(s) to be tried again now\n" + outbox.render(rows, args.json)
@@ -48,9 +48,10 @@ def main(argv: list[str] | None = None) -> None:
     letters.add_argument("--id", action="append", help="replay only this message id (repeatable)")
     letters.add_argument("--json", action="store_true", help="machine-readable output")
     letters.add_argument("--amqp-url", help="default: FLOWPILOT_AMQP_URL")
-    rows = sub.add_parser("outbox", help="outbox rows the relay could not publish")
+    rows = sub.add_parser("outbox", help="outbox rows the relay could not publish (retrying or dead)")
     rows.add_argument("action", choices=["list", "retry"])
     rows.add_argument("--id", action="append", help="retry only this row (event) id (repeatable)")
+    rows.add_argument("--dead", action="store_true", help="list only rows set aside as dead")
     rows.add_argument("--json", action="store_true", help="machine-readable output")
     rows.add_argument("--database-url", help="default: FLOWPILOT_DATABASE_URL")
     args = parser.parse_args(argv)

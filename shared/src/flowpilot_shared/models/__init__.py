@@ -2,7 +2,11 @@
 
 from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN, OWNER_OR_ADMIN, Account, Role, User
 from flowpilot_shared.models.base import Base
-from flowpilot_shared.models.documentation import Documentation, EscalationPackage
+from flowpilot_shared.models.documentation import (
+    Documentation,
+    DocumentationRegeneration,
+    EscalationPackage,
+)
 from flowpilot_shared.models.integrations import Integration, IntegrationKind
 from flowpilot_shared.models.messaging import InboxRecord, OutboxEvent
 from flowpilot_shared.models.notifications import Delivery, DeliveryChannel, DeliveryStatus, Notification
@@ -32,6 +36,7 @@ __all__ = [
     "DeliveryChannel",
     "DeliveryStatus",
     "Documentation",
+    "DocumentationRegeneration",
     "EscalationPackage",
     "Handoff",
     "HandoffIntent",

@@ -67,6 +67,9 @@ class OutboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Set when the broker refused this row itself: not tried again (nor its session's later rows) before.
     retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Set when the row was set aside as never publishable (too large, refused too often): the relay
+    # skips it and its session's later rows go on without it (outbox/pending.py).
+    dead_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class InboxRecord(Base):

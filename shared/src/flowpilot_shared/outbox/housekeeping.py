@@ -18,6 +18,10 @@ FAILING = Gauge(
     "flowpilot_outbox_failing",
     "Unpublished outbox rows with a failed publish (`flowpilot-admin outbox list`; set by the active relay)",
 )
+DEAD_ROWS = Gauge(
+    "flowpilot_outbox_dead_rows",
+    "Outbox rows set aside as dead, never published (`flowpilot-admin outbox list --dead`; set by the active relay)",
+)
 GAUGE_SECONDS = 15.0
 RETENTION_SWEEP_SECONDS = 60.0
 # The sweep deletes a whole retention period's rows in one statement; after a backlog that can take
@@ -25,23 +29,27 @@ RETENTION_SWEEP_SECONDS = 60.0
 RETENTION_SWEEP_STATEMENT_TIMEOUT = "10min"
 # Walks the pending index only: cheap while the backlog is small, which is when it matters least.
 BACKLOG_SQL = """
-SELECT count(*) AS unpublished, count(*) FILTER (WHERE attempts > 0) AS failing
+SELECT count(*) FILTER (WHERE dead_at IS NULL) AS unpublished,
+       count(*) FILTER (WHERE attempts > 0 AND dead_at IS NULL) AS failing,
+       count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead
 FROM outbox WHERE published_at IS NULL
 """
 
 
 async def refresh_gauges(db: Database) -> None:
-    """Count the unpublished and the failing rows into the gauges."""
+    """Count the unpublished, the failing and the dead rows into the gauges."""
     async with db.driver() as conn:
         row = await conn.fetchrow(BACKLOG_SQL)
     UNPUBLISHED.set(row["unpublished"])
     FAILING.set(row["failing"])
+    DEAD_ROWS.set(row["dead"])
 
 
 def clear_gauges() -> None:
     """A standby relay reports nothing (the active one reports for the database)."""
     UNPUBLISHED.set(0)
     FAILING.set(0)
+    DEAD_ROWS.set(0)
 
 
 async def sweep_retention(db: Database, *, hours: float) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from flowpilot_shared.broker.publisher import Publisher, build_message
+from flowpilot_shared.outbox.pending import PoisonRow
 
 
 class HeldBack(Exception):
@@ -25,7 +26,7 @@ class HeldBack(Exception):
 
 
 async def publish_in_session_order(
-    publisher: Publisher, rows: Sequence[asyncpg.Record]
+    publisher: Publisher, rows: Sequence[asyncpg.Record], *, max_payload_bytes: int
 ) -> list[BaseException | None]:
     """Publish many rows at once, but one session's rows one after another, in commit order.
 
@@ -41,7 +42,7 @@ async def publish_in_session_order(
     async def publish_chain(indexes: list[int]) -> None:
         for position, index in enumerate(indexes):
             try:
-                await publish_row(publisher, rows[index])
+                await publish_row(publisher, rows[index], max_payload_bytes=max_payload_bytes)
             except Exception as exc:
                 results[index] = exc
                 for later in indexes[position + 1 :]:
@@ -52,12 +53,19 @@ async def publish_in_session_order(
     return results
 
 
-async def publish_row(publisher: Publisher, row: asyncpg.Record) -> None:
-    """Publish one outbox row as it was committed, and wait for the broker's confirm."""
+async def publish_row(publisher: Publisher, row: asyncpg.Record, *, max_payload_bytes: int) -> None:
+    """Publish one outbox row as it was committed, and wait for the broker's confirm.
+
+    A row over `max_payload_bytes` is never sent: the broker would close the channel on it (its
+    max message size) at every attempt.
+    """
+    body = row["payload"].encode()
+    if len(body) > max_payload_bytes:
+        raise PoisonRow(f"payload of {len(body)} bytes is over the limit of {max_payload_bytes}")
     message = build_message(
         event_id=str(row["id"]),
         event_type=row["routing_key"],
-        body=row["payload"].encode(),
+        body=body,
         headers={"x-position": f"{row['txid']}.{row['seq']}"},
     )
     await publisher.publish(row["exchange"], row["routing_key"], message)

@@ -154,7 +154,9 @@ class OutboxRelay:
                 if published:
                     await conn.execute(MARK_PUBLISHED, rows[0]["read_at"], published)
                 if failed:
-                    errors = await record_failures(conn, failed)
+                    errors = await record_failures(
+                        conn, failed, max_attempts=self._settings.outbox_row_max_attempts
+                    )
         finally:
             if self._in_flight.release(rows):
                 self._wake.set()  # rows of these sessions waited for this pass
@@ -176,7 +178,8 @@ class OutboxRelay:
         self, publisher: Publisher, rows: Sequence[asyncpg.Record]
     ) -> list[BaseException | None]:
         """A pass's publishing step (`passes.publish_in_session_order`); tests hold or fail it here."""
-        return await publish_in_session_order(publisher, rows)
+        limit = self._settings.outbox_max_payload_bytes
+        return await publish_in_session_order(publisher, rows, max_payload_bytes=limit)
 
     async def _run_pass(
         self, conn: asyncpg.Connection, publisher: Publisher, rows: list[asyncpg.Record]

@@ -44,7 +44,10 @@ class ClaudeClient:
         await self._client.close()
 
     async def package(self, doc: DocInput) -> AiAnswer:
-        """Ask Claude for the package; raises `AiFailed` on API errors or an invalid answer."""
+        """Ask Claude for the package; raises `AiFailed` on API errors or an invalid or cut-off answer.
+
+        Over-long fields of a valid answer are cut to the package's limits (with a marker), not refused.
+        """
         started = time.perf_counter()
         try:
             message = await self._client.messages.create(
@@ -64,6 +67,9 @@ class ClaudeClient:
         except anthropic.AnthropicError as exc:
             raise AiFailed(f"api_error: {type(exc).__name__}: {exc}") from exc
         latency_ms = round((time.perf_counter() - started) * 1000)
+        if message.stop_reason == "max_tokens":
+            # The tool input stopped mid-way: a package missing its end would pass for a whole one.
+            raise AiFailed(f"invalid_response: answer cut off at max_tokens ({self._settings.ai_max_tokens})")
         tool_inputs = [b.input for b in message.content if b.type == "tool_use" and b.name == TOOL_NAME]
         if not tool_inputs:
             raise AiFailed(f"invalid_response: no {TOOL_NAME} tool call (stop_reason={message.stop_reason})")

@@ -32,6 +32,7 @@ Produce the escalation package by calling the `record_escalation_package` tool e
 
 Rules:
 - Use only facts from the session. If something is unknown, say so in open_questions.
+- A long session comes with its newest steps only: earlier_steps_not_included counts those left out.
 - Text such as [REDACTED] marks a secret that was removed on purpose: never guess it, never ask for
   it, and never reproduce credentials of any kind.
 - Write in a neutral, professional tone fit for a ticket note the customer may read.

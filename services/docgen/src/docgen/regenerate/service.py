@@ -38,6 +38,39 @@ class NotEscalated(Exception):
     """The session has no escalation to document."""
 
 
+class Throttled(Exception):
+    """The session's documentation was regenerated too recently; `retry_after` seconds to wait."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"regenerated too recently; retry in {retry_after:.0f}s")
+        self.retry_after = retry_after
+
+
+# One row per session: a regeneration takes the slot only when the last one is old enough (the row
+# lock makes concurrent requests take turns, so exactly one of them gets it). $3: the interval.
+TAKE_SLOT_SQL = """
+INSERT INTO documentation_regenerations AS r (session_id, account_id) VALUES ($1, $2)
+ON CONFLICT (session_id) DO UPDATE SET requested_at = now()
+WHERE r.requested_at <= now() - make_interval(secs => $3)
+RETURNING requested_at
+"""
+SLOT_WAIT_SQL = """
+SELECT extract(epoch FROM requested_at + make_interval(secs => $2) - now())
+FROM documentation_regenerations WHERE session_id = $1
+"""
+
+
+async def take_slot(db: Database, *, account_id: uuid.UUID, session_id: uuid.UUID, interval: float) -> None:
+    """Count a regeneration of the session now; `Throttled` when the last one was under `interval` ago."""
+    if interval <= 0:
+        return
+    async with db.driver() as conn:
+        if await conn.fetchval(TAKE_SLOT_SQL, session_id, account_id, interval) is not None:
+            return
+        wait = await conn.fetchval(SLOT_WAIT_SQL, session_id, interval)
+    raise Throttled(max(float(wait or 0.0), 0.0))
+
+
 async def _user_ref(
     session: AsyncSession, account_id: uuid.UUID, user_id: uuid.UUID | None
 ) -> UserRef | None:
@@ -88,10 +121,15 @@ async def load_doc_input(db: Database, *, caller: Caller, session_id: uuid.UUID)
 
 
 async def regenerate(
-    db: Database, generator: Generator, *, caller: Caller, session_id: uuid.UUID
+    db: Database, generator: Generator, *, caller: Caller, session_id: uuid.UUID, min_interval: float
 ) -> Documentation:
-    """Generate again and store it as the next version; the model call runs outside the transaction."""
+    """Generate again and store it as the next version; the model call runs outside the transaction.
+
+    At most one regeneration per session every `min_interval` seconds (`Throttled` otherwise),
+    counted once the caller may regenerate it: nobody else can use up the session's turn.
+    """
     doc = await load_doc_input(db, caller=caller, session_id=session_id)
+    await take_slot(db, account_id=caller.account_id, session_id=doc.session.id, interval=min_interval)
     generation = await generator.generate(doc)
     for _ in range(VERSION_ATTEMPTS):
         async with UnitOfWork(db.sessions) as uow:

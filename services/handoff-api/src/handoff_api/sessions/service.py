@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.events import (
@@ -17,7 +17,7 @@ from flowpilot_shared.security.tokens import TokenClaims
 from flowpilot_shared.snapshots import session_snapshot, steps_of, user_ref
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import Caller
-from handoff_api.errors import Conflict, Forbidden, NotFound
+from handoff_api.errors import Conflict, Forbidden, InvalidField, NotFound
 from handoff_api.sessions.schemas import SessionCreate, SessionOut, StepCreate, StepOut
 
 SESSION_NOT_FOUND = "Session not found"
@@ -94,13 +94,23 @@ async def read_session(*, session: AsyncSession, caller: Caller, session_id: uui
     return await session_out(session, await get_session(session, caller=caller, session_id=session_id))
 
 
-async def add_step(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID, body: StepCreate) -> StepOut:
-    """Record a step; only the session's current owner may, and not on a resolved session."""
+async def add_step(
+    *, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID, body: StepCreate, max_steps: int
+) -> StepOut:
+    """Record a step; only the session's current owner may, not on a resolved session, not past `max_steps`."""
     row = await get_session(uow.session, caller=caller, session_id=session_id, for_update=True)
     if row.owner_id != caller.id:
         raise Forbidden("Only the session's owner can add steps")
     if row.status == SessionStatus.resolved:
         raise Conflict("Session is resolved")
+    # Counted under the session's row lock: concurrent additions cannot both take the last place.
+    count = await uow.session.scalar(select(func.count()).where(SessionStep.session_id == row.id))
+    if (count or 0) >= max_steps:
+        raise InvalidField(
+            "session_id",
+            f"A session holds at most {max_steps} steps; start a new session to go on",
+            location="path",
+        )
     step = SessionStep(
         id=uuid.uuid4(), session_id=row.id, author_id=caller.id, kind=body.kind, content=body.content
     )

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Depends, status
 
 from flowpilot_shared.web.auth import CurrentCaller, EngineerOrAdmin
-from handoff_api.deps import Uow, account_rate_limit
+from handoff_api.deps import Settings, Uow, account_rate_limit
 from handoff_api.sessions import service
 from handoff_api.sessions.schemas import SessionCreate, SessionOut, StepCreate, StepOut
 
@@ -27,9 +27,13 @@ async def read_session(session_id: uuid.UUID, caller: CurrentCaller, uow: Uow) -
 
 
 @router.post("/{session_id}/steps", status_code=status.HTTP_201_CREATED, response_model=StepOut)
-async def add_step(session_id: uuid.UUID, body: StepCreate, caller: CurrentCaller, uow: Uow) -> StepOut:
-    """Add a step (the session's current owner only)."""
-    return await service.add_step(uow=uow, caller=caller, session_id=session_id, body=body)
+async def add_step(
+    session_id: uuid.UUID, body: StepCreate, caller: CurrentCaller, uow: Uow, settings: Settings
+) -> StepOut:
+    """Add a step (the session's current owner only; at most `max_steps_per_session`)."""
+    return await service.add_step(
+        uow=uow, caller=caller, session_id=session_id, body=body, max_steps=settings.max_steps_per_session
+    )
 
 
 @router.post("/{session_id}/resume", response_model=SessionOut)

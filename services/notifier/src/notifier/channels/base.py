@@ -18,6 +18,7 @@ from flowpilot_shared.integrations import LoadedIntegration, load_integration
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import DeliveryChannel
 from flowpilot_shared.security.crypto import SecretBox
+from notifier.channels.ledger import Connect
 from notifier.settings import NotifierSettings
 
 # Recipient recorded on a `skipped` row when the account has no integration of the channel.
@@ -95,6 +96,13 @@ class Channel(ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook, most channels hold nothing open
         """Release what the channel keeps open between messages (nothing by default)."""
+
+    async def before_targets(self, event: AnyEvent, connect: Connect) -> None:  # noqa: B027 - optional hook
+        """Wait for what `targets` reads to be in place (nothing to wait for by default).
+
+        Called with no connection held: a wait takes one from `connect` for each look only, so a
+        long wait never keeps a pooled connection from everyone else.
+        """
 
     @abstractmethod
     async def targets(self, event: AnyEvent, conn: asyncpg.Connection) -> list[Target]:

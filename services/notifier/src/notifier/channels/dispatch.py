@@ -150,6 +150,7 @@ def channel_sender(channel: Channel, db: Database) -> Prepare:
         if facts.get("replayed"):
             # An operator replayed a dead letter: definitively failed sends get another go.
             await ledger.reopen_failed(access.connect, event.id, channel.name.value)
+        await channel.before_targets(event, db.driver)
         async with db.driver() as conn:
             targets = await channel.targets(event, conn)
         # Every target's ledger row in one statement, before any call.

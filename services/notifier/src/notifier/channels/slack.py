@@ -21,6 +21,7 @@ from flowpilot_shared.security.markup import slack_text as esc
 from notifier.channels.base import (
     NO_RECIPIENT,
     Channel,
+    Connect,
     PermanentSendError,
     Sent,
     Target,
@@ -192,7 +193,7 @@ class SlackChannel(Channel):
                 conn, account_id=event.account_id, user_ids=people
             )
         if isinstance(event, HandoffClaimed):
-            original = await self._escalation_message(conn, event)
+            original = await conn.fetchrow(ESCALATION_MESSAGE, event.account_id, event.data.handoff_id)
             if original is None or original["status"] != DeliveryStatus.sent or not original["external_id"]:
                 state = original["status"] if original is not None else "missing"
                 reason = f"no Slack message of the escalation to update (its delivery is {state})"
@@ -201,14 +202,24 @@ class SlackChannel(Channel):
             params.update(channel=posted_channel, ts=ts)
         return [Target(recipient=channel_id, params=params)]
 
-    async def _escalation_message(
-        self, conn: asyncpg.Connection, event: HandoffClaimed
-    ) -> asyncpg.Record | None:
-        """The escalation's Slack delivery (status, external_id), waiting (bounded) while it is being posted."""
+    async def before_targets(self, event: AnyEvent, connect: Connect) -> None:
+        """A claim waits (bounded) while the escalation's message is being posted; `targets` reads it."""
+        if isinstance(event, HandoffClaimed):
+            async with connect() as conn:
+                if await self.chat_integration(event, conn, IntegrationKind.slack) is None:
+                    return
+            await self._escalation_message(connect, event)
+
+    async def _escalation_message(self, connect: Connect, event: HandoffClaimed) -> asyncpg.Record | None:
+        """The escalation's Slack delivery (status, external_id), waiting (bounded) while it is being posted.
+
+        Each look takes a pooled connection for its one statement: none is held across the wait.
+        """
         started = time.monotonic()
         deadline = started + self.settings.channel_deadline_seconds
         while True:
-            row = await conn.fetchrow(ESCALATION_MESSAGE, event.account_id, event.data.handoff_id)
+            async with connect() as conn:
+                row = await conn.fetchrow(ESCALATION_MESSAGE, event.account_id, event.data.handoff_id)
             now = time.monotonic()
             if row is None and now > started + MISSING_ROW_GRACE_SECONDS:
                 return None  # the escalation never went to Slack (configured since, or skipped)

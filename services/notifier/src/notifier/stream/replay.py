@@ -87,10 +87,11 @@ def _missed_since(cursor: Row[datetime | None, datetime | None, datetime]) -> Co
     """Rows that may have gone out after the cursor's row: not marked yet, or marked since it was read.
 
     A cursor not marked yet (or marked before the column existed) was read after it was inserted,
-    so its `created_at` is an earlier, still safe bound.
+    so its `created_at` is an earlier, still safe bound. A row set aside as dead never went out.
     """
     read_at: datetime = cursor.publish_started_at or cursor.created_at
-    return or_(OutboxEvent.published_at.is_(None), OutboxEvent.published_at >= read_at)
+    unmarked = and_(OutboxEvent.published_at.is_(None), OutboxEvent.dead_at.is_(None))
+    return or_(unmarked, OutboxEvent.published_at >= read_at)
 
 
 async def plan_replay(

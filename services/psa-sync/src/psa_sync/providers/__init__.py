@@ -5,7 +5,7 @@ from __future__ import annotations
 from psa_sync.providers.autotask import AutotaskProvider
 from psa_sync.providers.base import PsaProvider
 from psa_sync.providers.connectwise import ConnectWiseProvider
-from psa_sync.providers.errors import PsaError, PsaPermanentError, PsaTransientError
+from psa_sync.providers.errors import PsaError, PsaNoteGone, PsaPermanentError, PsaTransientError
 from psa_sync.providers.halopsa import HaloPsaProvider
 from psa_sync.providers.tokens import TokenCache
 
@@ -21,6 +21,7 @@ __all__ = [
     "ConnectWiseProvider",
     "HaloPsaProvider",
     "PsaError",
+    "PsaNoteGone",
     "PsaPermanentError",
     "PsaProvider",
     "PsaTransientError",

@@ -50,6 +50,21 @@ class AutotaskProvider(PsaProvider):
             raise PsaPermanentError("autotask answered without an itemId")
         return str(answer["itemId"])
 
+    async def update_note(self, ticket_id: str, note_id: str, text: str) -> str:
+        """`PATCH {base_url}/v1.0/Tickets/{id}/Notes` with the note's `id` and its new `description`."""
+        ticket = numeric_ticket(self.name, ticket_id)
+        body = {"id": numeric_ticket(self.name, note_id, what="note id"), "description": text}
+        response = await self._request(
+            "update_note",
+            "PATCH",
+            f"{self.base_url}/v1.0/Tickets/{ticket}/Notes",
+            json=body,
+            headers=self._headers(),
+        )
+        self._check(response, gone_if_missing=True)
+        answer = self._json(response)
+        return str(answer.get("itemId") or note_id) if isinstance(answer, dict) else note_id
+
     async def find_note(self, ticket_id: str, marker: str) -> str | None:
         """Query TicketNotes of the ticket whose description contains `marker`."""
         ticket = numeric_ticket(self.name, ticket_id)

@@ -12,7 +12,8 @@ from prometheus_client import Histogram
 
 from flowpilot_shared.retry import parse_retry_after
 from flowpilot_shared.security.urls import refusal
-from psa_sync.providers.errors import PsaPermanentError, PsaTransientError
+from psa_sync.providers.errors import PsaNoteGone, PsaPermanentError, PsaTransientError
+from psa_sync.providers.excerpt import error_excerpt
 from psa_sync.providers.tokens import TokenCache
 
 PSA_LATENCY = Histogram(
@@ -21,7 +22,6 @@ PSA_LATENCY = Histogram(
     ["provider", "operation"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-ERROR_TEXT_LIMIT = 500
 
 
 class PsaProvider(ABC):
@@ -60,6 +60,10 @@ class PsaProvider(ABC):
     async def find_note(self, ticket_id: str, marker: str) -> str | None:
         """The id of a note on the ticket whose text holds `marker`, or None."""
 
+    @abstractmethod
+    async def update_note(self, ticket_id: str, note_id: str, text: str) -> str:
+        """Replace the text of a note on the ticket; returns its id. `PsaNoteGone` when it is not there."""
+
     def _credential(self, key: str) -> str:
         return str(self._credentials.get(key) or "").strip()
 
@@ -79,12 +83,17 @@ class PsaProvider(ABC):
         finally:
             PSA_LATENCY.labels(self.name, operation).observe(time.perf_counter() - started)
 
-    def _check(self, response: httpx.Response) -> None:
-        """Raise the PSA error a non-2xx answer means (429 and 5xx transient, the rest permanent)."""
+    def _check(self, response: httpx.Response, *, gone_if_missing: bool = False) -> None:
+        """Raise the PSA error a non-2xx answer means (429 and 5xx transient, the rest permanent).
+
+        With `gone_if_missing` (an update of an existing note) a 404 is `PsaNoteGone`.
+        """
         status = response.status_code
         if 200 <= status < 300:
             return
-        detail = _error_text(response)
+        if gone_if_missing and status == 404:
+            raise PsaNoteGone(f"{self.name} answered HTTP 404: the note is no longer on the ticket")
+        detail = error_excerpt(response, credentials=self._credentials.values())
         message = f"{self.name} answered HTTP {status}" + (f": {detail}" if detail else "")
         if status == 429 or status >= 500:
             raise PsaTransientError(
@@ -103,24 +112,9 @@ class PsaProvider(ABC):
             ) from None
 
 
-def _error_text(response: httpx.Response) -> str:
-    """The PSA's own error words, shortened (JSON message fields preferred over raw bodies)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return " ".join(response.text.split())[:ERROR_TEXT_LIMIT]
-    if isinstance(body, dict):
-        for key in ("message", "error_description", "errors", "error", "title", "detail"):
-            value = body.get(key)
-            if value:
-                text = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
-                return text[:ERROR_TEXT_LIMIT]
-    return str(body)[:ERROR_TEXT_LIMIT]
-
-
-def numeric_ticket(provider: str, ticket_id: str) -> int:
-    """The ticket id as the integer the PSA's API expects."""
+def numeric_ticket(provider: str, ticket_id: str, *, what: str = "ticket id") -> int:
+    """The ticket id (or another id, named by `what`) as the integer the PSA's API expects."""
     try:
         return int(ticket_id.strip())
     except ValueError:
-        raise PsaPermanentError(f"{provider} ticket id must be a number, got {ticket_id!r}") from None
+        raise PsaPermanentError(f"{provider} {what} must be a number, got {ticket_id!r}") from None

@@ -48,6 +48,15 @@ class ConnectWiseProvider(PsaProvider):
             raise PsaPermanentError("connectwise answered without a note id")
         return str(note["id"])
 
+    async def update_note(self, ticket_id: str, note_id: str, text: str) -> str:
+        """`PATCH .../notes/{id}` with a JSON Patch replacing the note's `text`."""
+        url = f"{self._notes_url(ticket_id)}/{quote(note_id, safe='')}"
+        patch = [{"op": "replace", "path": "text", "value": text}]
+        response = await self._request("update_note", "PATCH", url, json=patch, headers=self._headers())
+        self._check(response, gone_if_missing=True)
+        note = self._json(response)
+        return str(note.get("id") or note_id) if isinstance(note, dict) else note_id
+
     async def find_note(self, ticket_id: str, marker: str) -> str | None:
         """Page through the ticket's notes, newest first, for one holding `marker`."""
         for page in range(1, MAX_PAGES + 1):

@@ -17,3 +17,7 @@ class PsaTransientError(PsaError):
 
 class PsaPermanentError(PsaError):
     """Retrying cannot help (bad credentials, unknown ticket, invalid request, refused URL)."""
+
+
+class PsaNoteGone(PsaPermanentError):
+    """The note to update is no longer on the ticket (deleted in the PSA): a new one is created instead."""

@@ -73,7 +73,7 @@ class HaloPsaProvider(PsaProvider):
         if response.status_code == 401:
             self._tokens.invalidate(self._token_key, token)
             response = await self._send(operation, method, path, await self._token(), **kwargs)
-        self._check(response)
+        self._check(response, gone_if_missing=operation == "update_note")
         return response
 
     async def _send(
@@ -84,13 +84,24 @@ class HaloPsaProvider(PsaProvider):
 
     async def create_note(self, ticket_id: str, text: str) -> str:
         """Add one hidden action to the ticket; returns the action's id."""
-        action = {
+        return await self._post_action("create_note", ticket_id, text)
+
+    async def update_note(self, ticket_id: str, note_id: str, text: str) -> str:
+        """The same `POST /api/Actions` with the action's `id`: Halo updates that action."""
+        return await self._post_action("update_note", ticket_id, text, action_id=note_id)
+
+    async def _post_action(
+        self, operation: str, ticket_id: str, text: str, *, action_id: str | None = None
+    ) -> str:
+        action: dict[str, Any] = {
             "ticket_id": numeric_ticket(self.name, ticket_id),
             "note": text,
             "outcome": OUTCOME,
             "hiddenfromuser": True,
         }
-        response = await self._authed("create_note", "POST", "/api/Actions", json=[action])
+        if action_id is not None:
+            action["id"] = numeric_ticket(self.name, action_id, what="action id")
+        response = await self._authed(operation, "POST", "/api/Actions", json=[action])
         answer = self._json(response)
         if isinstance(answer, list):
             answer = answer[0] if answer else None

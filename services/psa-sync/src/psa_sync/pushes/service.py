@@ -25,25 +25,15 @@ from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.urls import guarded_client
 from psa_sync.providers import PROVIDERS, PsaPermanentError, PsaProvider, PsaTransientError, TokenCache
+from psa_sync.pushes.notes import NOTE_TEXT_LIMIT, compose_note, earlier_note, note_marker, place_note
 from psa_sync.pushes.sql import CLAIM_SQL, PUSH_COLUMNS, PUSH_LOCK_SQL, RECORD_NO_PSA_SQL, SETTLE_SQL
 from psa_sync.settings import PsaSyncSettings
 
 log = structlog.get_logger(__name__)
 
 PUSHES = Counter("flowpilot_psa_pushes_total", "PSA pushes by provider and outcome", ["provider", "outcome"])
-NOTE_TEXT_LIMIT = 30_000
-
-
-def note_marker(documentation_id: uuid.UUID) -> str:
-    """The tag put into every note so an ambiguous attempt can be looked up before posting again."""
-    return f"[flowpilot:{documentation_id}]"
-
-
-def compose_note(content: str, marker: str) -> str:
-    """The note text: the documentation (shortened to what every PSA accepts) and the marker last."""
-    room = NOTE_TEXT_LIMIT - len(marker) - 2
-    body = content if len(content) <= room else content[: room - 1] + "…"
-    return f"{body}\n\n{marker}"
+# The note text lives in notes.py; named here too for the callers that compose one.
+__all__ = ["NOTE_TEXT_LIMIT", "Claim", "PushService", "compose_note", "note_marker"]
 
 
 @dataclass(frozen=True)
@@ -118,15 +108,31 @@ class PushService:
         if integration is None or ticket is None:
             await self._record_no_psa(ctx, event, provider_name, ticket)
             return
-        locked = await conn.fetchval(PUSH_LOCK_SQL, str(data.documentation_id))
+        locked = await conn.fetchval(PUSH_LOCK_SQL, str(data.handoff_id or data.documentation_id))
         if not locked:
             raise TransientError("another worker is pushing this documentation", retry_after=1.0)
         claim = await self._claim(ctx, event, provider_name, ticket)
         if claim is None:
             return
+        earlier = await earlier_note(
+            conn,
+            account_id=event.account_id,
+            handoff_id=data.handoff_id,
+            documentation_id=data.documentation_id,
+            provider=provider_name or "",
+            ticket=ticket,
+        )
         try:
             provider = self._provider(integration)
-            note_id = await self._push(provider, ticket, data.content_markdown, claim)
+            note_id = await place_note(
+                provider,
+                ticket,
+                data.content_markdown,
+                marker=claim.marker,
+                version=data.version,
+                earlier=earlier,
+                ambiguous=claim.ambiguous,
+            )
         except PsaTransientError as exc:
             if claim.attempt >= self.settings.psa_max_attempts:
                 await self._record_failed(ctx, event, claim, f"gave up after {claim.attempt} attempts: {exc}")
@@ -149,14 +155,6 @@ class PushService:
             client=self.client(),
             tokens=self.tokens,
         )
-
-    async def _push(self, provider: PsaProvider, ticket: str, content: str, claim: Claim) -> str:
-        if claim.ambiguous:
-            found = await provider.find_note(ticket, claim.marker)
-            if found is not None:
-                log.info("psa note already there", push_id=str(claim.push_id), provider=provider.name)
-                return found
-        return await provider.create_note(ticket, compose_note(content, claim.marker))
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff for the next attempt, never shorter than the PSA's Retry-After (capped)."""

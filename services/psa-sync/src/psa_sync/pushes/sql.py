@@ -41,5 +41,16 @@ SET status = $2, last_error = $3, external_note_id = coalesce($4, external_note_
 WHERE id = $1
 RETURNING id, documentation_id, handoff_id, provider, ticket_id, attempts
 """
-# Held until the transaction ends: two deliveries of one documentation never push at once.
+# Held until the transaction ends: two deliveries of one documentation, or two versions of one
+# escalation's documentation (keyed by the handoff), never push at once.
 PUSH_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
+# The note another version of the same escalation's documentation is on (the newest version's):
+# a regenerated documentation updates it. $1 account, $2 handoff, $3 this documentation, $4 provider,
+# $5 ticket.
+EARLIER_NOTE_SQL = """
+SELECT p.external_note_id, d.version
+FROM psa_pushes AS p JOIN documentation AS d ON d.id = p.documentation_id
+WHERE p.account_id = $1 AND p.handoff_id = $2 AND p.documentation_id <> $3 AND p.status = 'pushed'
+  AND p.provider = $4 AND p.ticket_id = $5 AND p.external_note_id IS NOT NULL
+ORDER BY d.version DESC LIMIT 1
+"""

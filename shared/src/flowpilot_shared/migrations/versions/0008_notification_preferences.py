@@ -1,6 +1,6 @@
 """notification preferences: time zone, quiet hours, email and chat mentions per person
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0006
 Create Date: 2026-12-06 21:30:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
+revision: str = "0008"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

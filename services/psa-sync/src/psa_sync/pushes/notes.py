@@ -1,0 +1,96 @@
+"""What a push puts on the ticket: the note text, and whether it is a new note or an update of the
+note an earlier version of the same escalation's documentation put there (a regenerated
+documentation replaces its note's text rather than piling a second note onto the ticket)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+
+from psa_sync.providers import PsaNoteGone, PsaProvider
+from psa_sync.pushes.sql import EARLIER_NOTE_SQL
+
+log = structlog.get_logger(__name__)
+
+# Under what every provider's note holds (Autotask's TicketNotes description: 32,000 characters).
+NOTE_TEXT_LIMIT = 30_000
+NOTE_CUT = "\n\n[… {count} characters left out here: the whole documentation is in FlowPilot …]\n\n"
+
+
+def note_marker(documentation_id: uuid.UUID) -> str:
+    """The tag put into every note so an ambiguous attempt can be looked up before posting again."""
+    return f"[flowpilot:{documentation_id}]"
+
+
+def compose_note(content: str, marker: str) -> str:
+    """The note text: the documentation and the marker last.
+
+    A documentation longer than every PSA takes keeps its start (problem, summary) and its end
+    (reason, next owner, next steps), with a visible mark where the middle was left out.
+    """
+    room = NOTE_TEXT_LIMIT - len(marker) - 2
+    if len(content) > room:
+        kept = room - len(NOTE_CUT.format(count=len(content)))  # the mark at its longest
+        head, tail = kept * 2 // 3, kept - kept * 2 // 3
+        cut = NOTE_CUT.format(count=len(content) - kept)
+        content = content[:head] + cut + content[len(content) - tail :]
+    return f"{content}\n\n{marker}"
+
+
+@dataclass(frozen=True)
+class EarlierNote:
+    """The note an earlier documentation of the same escalation is on, and that documentation's version."""
+
+    note_id: str
+    version: int
+
+
+async def earlier_note(
+    conn: asyncpg.Connection,
+    *,
+    account_id: uuid.UUID,
+    handoff_id: uuid.UUID | None,
+    documentation_id: uuid.UUID,
+    provider: str,
+    ticket: str,
+) -> EarlierNote | None:
+    """The note another version of this escalation's documentation was pushed to (its newest), if any."""
+    if handoff_id is None:
+        return None
+    row = await conn.fetchrow(EARLIER_NOTE_SQL, account_id, handoff_id, documentation_id, provider, ticket)
+    return None if row is None else EarlierNote(note_id=row["external_note_id"], version=row["version"])
+
+
+async def place_note(
+    provider: PsaProvider,
+    ticket: str,
+    content: str,
+    *,
+    marker: str,
+    version: int,
+    earlier: EarlierNote | None,
+    ambiguous: bool,
+) -> str:
+    """Put the documentation on the ticket; the id of the note holding it.
+
+    The earlier version's note is updated (a newer version already there is left as it is); without
+    one, or when it was deleted in the PSA, a new note is created, unless an ambiguous earlier attempt
+    (crash, timeout) already created it (found by its marker).
+    """
+    text = compose_note(content, marker)
+    if earlier is not None:
+        if earlier.version > version:
+            return earlier.note_id
+        try:
+            return await provider.update_note(ticket, earlier.note_id, text)
+        except PsaNoteGone:
+            log.info("psa note to update is gone; creating one", provider=provider.name, note=earlier.note_id)
+    if ambiguous:
+        found = await provider.find_note(ticket, marker)
+        if found is not None:
+            log.info("psa note already there", provider=provider.name, marker=marker)
+            return found
+    return await provider.create_note(ticket, text)

@@ -1,0 +1,149 @@
+"""A row that can never go out is set aside as dead instead of being retried forever (issue 24, item 9):
+its session's later events go on, and it is visible (`flowpilot-admin outbox list --dead`, /metrics)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+from prometheus_client import REGISTRY
+from sqlalchemy import delete, select
+
+from flowpilot_shared.events import EVENTS_EXCHANGE
+from flowpilot_shared.models import OutboxEvent
+from flowpilot_shared.outbox import housekeeping, pending
+from flowpilot_shared.outbox.relay import OutboxRelay
+from flowpilot_shared.settings import CoreSettings
+from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.web.app import create_service_app
+from tests.harness.admin import run_admin
+from tests.harness.broker import capture
+from tests.harness.factories import make_escalation, make_team
+from tests.harness.waiting import wait_until
+from tests.shared.outbox_checks import all_marked, published
+
+
+def _admin(settings: CoreSettings, *args: str) -> str:
+    return run_admin("outbox", *args, env={"FLOWPILOT_DATABASE_URL": settings.database_url})
+
+
+async def _row(db, row_id: uuid.UUID) -> OutboxEvent:  # type: ignore[no-untyped-def]
+    async with db.sessions() as session:
+        return (await session.execute(select(OutboxEvent).where(OutboxEvent.id == row_id))).scalar_one()
+
+
+async def _metrics() -> str:
+    """What a service's /metrics shows (the process's registry, as Prometheus scrapes it)."""
+    app = create_service_app(title="probe")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as client:
+        return (await client.get("/metrics")).text
+
+
+def _dead_total(routing_key: str) -> float:
+    value = REGISTRY.get_sample_value("flowpilot_outbox_dead_total", {"routing_key": routing_key})
+    return value or 0.0
+
+
+async def test_a_row_too_large_to_publish_is_set_aside_and_its_session_goes_on(db, amqp, core_settings):
+    settings = core_settings.model_copy(update={"outbox_max_payload_bytes": 4096})
+    huge_key = f"test.huge.{uuid.uuid4().hex[:8]}"
+    captured = await capture(amqp, "#")
+    team = await make_team(db)
+    later = await make_escalation(db, team, escalator=team.users[1])
+    huge_id = uuid.uuid4()
+    async with db.sessions() as session, session.begin():
+        session.add(
+            OutboxEvent(
+                id=huge_id,
+                exchange=EVENTS_EXCHANGE,
+                routing_key=huge_key,
+                account_id=team.account.id,
+                session_id=later.session_id,
+                payload={"blob": "x" * 10_000},
+            )
+        )
+    async with UnitOfWork(db.sessions) as uow:
+        uow.add_event(later)  # committed after the huge row, in the same session
+        await uow.commit()
+    relay = OutboxRelay(db=db, settings=settings, name="test-dead")
+    await relay.start()
+    try:
+        await wait_until(
+            lambda: all_marked(db, [later.id]), timeout=20, message="the session's later event published"
+        )
+        row = await _row(db, huge_id)
+        assert row.dead_at is not None and row.published_at is None and row.retry_at is None
+        assert row.attempts == 1 and row.last_error and "over the limit of 4096" in row.last_error
+        assert await published(captured, later.id) and not await published(captured, huge_id)
+
+        listed = json.loads(_admin(core_settings, "list", "--dead", "--json"))
+        [dead] = [r for r in listed if r["id"] == str(huge_id)]
+        assert dead["state"] == "dead" and "over the limit" in dead["last_error"]
+        assert str(huge_id) in _admin(core_settings, "list")
+        assert _dead_total(huge_key) == 1.0
+        await housekeeping.refresh_gauges(db)
+        exposed = await _metrics()
+        assert f'flowpilot_outbox_dead_total{{routing_key="{huge_key}"}} 1.0' in exposed
+        assert "flowpilot_outbox_dead_rows " in exposed
+    finally:
+        await relay.stop()
+        async with db.sessions() as session, session.begin():
+            await session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_([huge_id, later.id])))
+
+
+async def test_a_row_refused_again_and_again_is_set_aside_then_retried_by_an_operator(
+    db, amqp, core_settings, monkeypatch
+):
+    monkeypatch.setattr(pending, "ROW_RETRY_BASE_SECONDS", 0.05)
+    settings = core_settings.model_copy(update={"outbox_row_max_attempts": 3})
+    refused_key = f"test.refused.{uuid.uuid4().hex[:8]}"
+    captured = await capture(amqp, "#")
+    channel = await amqp.channel()
+    # A queue that takes nothing: the broker nacks every publish routed to it.
+    full = await channel.declare_queue(
+        exclusive=True, arguments={"x-max-length": 0, "x-overflow": "reject-publish"}
+    )
+    await full.bind(EVENTS_EXCHANGE, routing_key=refused_key)
+    team = await make_team(db)
+    later = await make_escalation(db, team, escalator=team.users[1])
+    refused_id = uuid.uuid4()
+    async with db.sessions() as session, session.begin():
+        session.add(
+            OutboxEvent(
+                id=refused_id,
+                exchange=EVENTS_EXCHANGE,
+                routing_key=refused_key,
+                account_id=team.account.id,
+                session_id=later.session_id,
+                payload={},
+            )
+        )
+    async with UnitOfWork(db.sessions) as uow:
+        uow.add_event(later)
+        await uow.commit()
+    relay = OutboxRelay(db=db, settings=settings, name="test-refused")
+    await relay.start()
+    try:
+        await wait_until(
+            lambda: all_marked(db, [later.id]), timeout=20, message="the session's later event published"
+        )
+        row = await _row(db, refused_id)
+        # Tried the bounded number of times, then set aside (no longer waiting on a retry).
+        assert row.attempts == 3 and row.dead_at is not None and row.retry_at is None
+        assert row.last_error and "DeliveryError" in row.last_error
+        assert _dead_total(refused_key) == 1.0
+
+        # The operator fixes the cause and has it tried again: it goes out, and leaves the dead list.
+        await full.unbind(EVENTS_EXCHANGE, routing_key=refused_key)
+        assert "to be tried again now" in _admin(core_settings, "retry", "--id", str(refused_id))
+        await wait_until(
+            lambda: all_marked(db, [refused_id]), timeout=20, message="the revived row published"
+        )
+        assert await published(captured, refused_id)
+        assert str(refused_id) not in _admin(core_settings, "list", "--dead")
+    finally:
+        await relay.stop()
+        async with db.sessions() as session, session.begin():
+            await session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_([refused_id, later.id])))
+        await channel.close()
