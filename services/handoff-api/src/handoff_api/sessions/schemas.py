@@ -57,3 +57,18 @@ class SessionOut(BaseModel):
     steps: list[StepOut]
     created_at: datetime
     updated_at: datetime
+
+
+class SessionSummary(BaseModel):
+    """A session in a list (`GET /ai-sessions`): no steps."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    title: str
+    client_name: str | None
+    psa_ticket_id: str | None
+    status: SessionStatus
+    created_at: datetime
+    updated_at: datetime

@@ -18,7 +18,7 @@ from flowpilot_shared.snapshots import session_snapshot, steps_of, user_ref
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import Conflict, Forbidden, InvalidField, NotFound
-from handoff_api.sessions.schemas import SessionCreate, SessionOut, StepCreate, StepOut
+from handoff_api.sessions.schemas import SessionCreate, SessionOut, SessionSummary, StepCreate, StepOut
 
 SESSION_NOT_FOUND = "Session not found"
 
@@ -34,6 +34,19 @@ async def get_session(
     if row is None:
         raise NotFound(SESSION_NOT_FOUND)
     return row
+
+
+async def list_sessions(
+    *, session: AsyncSession, caller: Caller, mine: bool, statuses: list[SessionStatus], limit: int
+) -> list[SessionSummary]:
+    """The caller's account's sessions (or only the caller's own), most recently changed first."""
+    query = select(AiSession).where(AiSession.account_id == caller.account_id)
+    if mine:
+        query = query.where(AiSession.owner_id == caller.id)
+    if statuses:
+        query = query.where(AiSession.status.in_([str(s) for s in statuses]))
+    rows = await session.execute(query.order_by(AiSession.updated_at.desc(), AiSession.id).limit(limit))
+    return [SessionSummary.model_validate(row) for row in rows.scalars()]
 
 
 async def session_out(session: AsyncSession, row: AiSession) -> SessionOut:

@@ -1,15 +1,17 @@
-"""Session routes: create, read, steps, resume, resolve."""
+"""Session routes: list, create, read, steps, resume, resolve."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 
+from flowpilot_shared.models import SessionStatus
 from flowpilot_shared.web.auth import CurrentCaller, EngineerOrAdmin
 from handoff_api.deps import Settings, Uow, account_rate_limit
 from handoff_api.sessions import service
-from handoff_api.sessions.schemas import SessionCreate, SessionOut, StepCreate, StepOut
+from handoff_api.sessions.schemas import SessionCreate, SessionOut, SessionSummary, StepCreate, StepOut
 
 router = APIRouter(prefix="/ai-sessions", tags=["sessions"], dependencies=[Depends(account_rate_limit)])
 
@@ -18,6 +20,22 @@ router = APIRouter(prefix="/ai-sessions", tags=["sessions"], dependencies=[Depen
 async def create_session(body: SessionCreate, caller: EngineerOrAdmin, uow: Uow) -> SessionOut:
     """Open a troubleshooting session owned by the caller."""
     return await service.create_session(uow=uow, caller=caller, body=body)
+
+
+@router.get("", response_model=list[SessionSummary])
+async def list_sessions(
+    caller: CurrentCaller,
+    uow: Uow,
+    mine: Annotated[bool, Query(description="only sessions the caller owns now")] = False,
+    statuses: Annotated[
+        list[SessionStatus] | None, Query(alias="status", description="any of these statuses")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[SessionSummary]:
+    """The account's sessions, most recently changed first."""
+    return await service.list_sessions(
+        session=uow.session, caller=caller, mine=mine, statuses=statuses or [], limit=limit
+    )
 
 
 @router.get("/{session_id}", response_model=SessionOut)
