@@ -40,13 +40,13 @@ async def test_an_over_long_ai_answer_is_cut_to_fit_and_kept(
     assert doc.generated_by == "ai" and doc.fallback_reason is None
     [package] = await package_rows(db, event.data.handoff_id)
     content = package.content
-    assert len(content["summary"]) == 4000 and content["summary"].endswith("[… truncated]")
+    assert len(content["summary"]) == 4000 and content["summary"].endswith("(… truncated)")
     assert len(content["steps_tried"]) == 100
-    assert content["steps_tried"][0]["step"].endswith("[… truncated]")
-    assert content["steps_tried"][-1]["step"] == "[… 51 more actions not shown]"
-    assert len(content["hypotheses"]) == 20 and content["hypotheses"][-1] == "[… 11 more not shown]"
+    assert content["steps_tried"][0]["step"].endswith("(… truncated)")
+    assert content["steps_tried"][-1]["step"] == "(… 51 more actions not shown)"
+    assert len(content["hypotheses"]) == 20 and content["hypotheses"][-1] == "(… 11 more not shown)"
     assert all(len(h) <= 1000 for h in content["hypotheses"])
-    assert "Users still see the loop." in doc.content_markdown and "[… truncated]" in doc.content_markdown
+    assert "Users still see the loop." in doc.content_markdown and "(… truncated)" in doc.content_markdown
 
 
 async def test_an_answer_cut_off_at_max_tokens_is_not_used(

@@ -276,4 +276,8 @@ async def test_rate_limit_answers_429_with_retry_after(core_settings):
 
 
 def _notifier_path(path: str) -> bool:
-    return path.startswith("/api/v1/notifications") or path == STREAM
+    """Whether the notifier serves `path` (the gateway routes it there)."""
+    return path in _NOTIFIER_PATHS
+
+
+_NOTIFIER_PATHS = frozenset(create_notifier().openapi()["paths"])

@@ -85,11 +85,11 @@ async def test_a_session_at_every_maximum_gets_its_documentation_and_note(
     assert doc["generated_by"] == "template", doc["generated_by"]
     markdown = doc["content_markdown"]
     # Cut where the package's limits are, with the marker; the reason and the next owner in full.
-    assert "[… truncated]" in markdown
+    assert "(… truncated)" in markdown
     assert reason in markdown and "### Next owner" in markdown
     assert "earlier step(s) of this session are not included here" in markdown
     package = context["escalation_package"]["content"]
-    assert package["suggested_next_steps"] and package["open_questions"][-1].startswith("[… ")
+    assert package["suggested_next_steps"] and package["open_questions"][-1].startswith("(… ")
     assert all(len(item["step"]) <= 2000 for item in package["steps_tried"])
 
     # The PSA note: pushed, within what the PSA takes, its middle cut with a visible mark.

@@ -13,7 +13,7 @@ from docgen.redaction import redact, redact_optional
 from flowpilot_shared.events import HandoffEscalated, SessionSnapshot, StepSnapshot, UserRef
 
 Level = Literal["low", "medium", "high", "critical", "unknown"]
-TRUNCATED = " [… truncated]"
+TRUNCATED = " (… truncated)"
 
 
 def clip(value: Any, limit: int) -> Any:
@@ -120,11 +120,11 @@ def _at_most(limit: int, marker: Callable[[int], object]) -> BeforeValidator:
 
 
 def _more_items(count: int) -> str:
-    return f"[… {count} more not shown]"
+    return f"(… {count} more not shown)"
 
 
 def _more_steps(count: int) -> dict[str, str]:
-    return {"step": f"[… {count} more actions not shown]", "outcome": "See the session in FlowPilot"}
+    return {"step": f"(… {count} more actions not shown)", "outcome": "See the session in FlowPilot"}
 
 
 # What a package holds at most: the model is told (the tool's schema), and whatever is longer, from
