@@ -10,26 +10,18 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
+
+from flowpilot_shared.contracts import Contract, UserRef
+from flowpilot_shared.lifecycle_contracts import (
+    DeliveryRecordedData,
+    HandoffReescalatedData,
+    HandoffReleasedData,
+)
 
 EVENTS_EXCHANGE = "flowpilot.events"
 # Stream-only events (a bell row for one user) go to their own exchange, not the domain one.
 STREAM_EXCHANGE = "flowpilot.stream"
-
-
-class Contract(BaseModel):
-    """Base of event payload parts: unknown fields are kept out, values are immutable."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class UserRef(Contract):
-    """A person named by an event."""
-
-    id: uuid.UUID
-    name: str
-    email: str
-    role: str
 
 
 class StepSnapshot(Contract):
@@ -193,6 +185,21 @@ class PsaPushFailed(Envelope):
     data: PsaPushFailedData
 
 
+class HandoffReescalated(Envelope):
+    type: Literal["handoff.reescalated"] = "handoff.reescalated"
+    data: HandoffReescalatedData
+
+
+class HandoffReleased(Envelope):
+    type: Literal["handoff.released"] = "handoff.released"
+    data: HandoffReleasedData
+
+
+class DeliveryRecorded(Envelope):
+    type: Literal["delivery.recorded"] = "delivery.recorded"
+    data: DeliveryRecordedData
+
+
 class NotificationCreated(Envelope):
     type: Literal["notification.created"] = "notification.created"
     data: NotificationCreatedData
@@ -206,6 +213,9 @@ DomainEvent = (
     | DocumentationGenerated
     | PsaNotePushed
     | PsaPushFailed
+    | HandoffReescalated
+    | HandoffReleased
+    | DeliveryRecorded
 )
 AnyEvent = DomainEvent | NotificationCreated
 
@@ -217,6 +227,9 @@ DOMAIN_EVENT_TYPES: tuple[str, ...] = (
     "documentation.generated",
     "psa.note_pushed",
     "psa.push_failed",
+    "handoff.reescalated",
+    "handoff.released",
+    "delivery.recorded",
 )
 
 _ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(Annotated[AnyEvent, Field(discriminator="type")])

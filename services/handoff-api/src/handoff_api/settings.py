@@ -20,3 +20,12 @@ class ApiSettings(CoreSettings):
     rate_limit_per_minute: int = Field(
         default=1200, description="requests per account per minute (sliding window, per replica); 0 disables"
     )
+    reescalation_timers: bool = Field(
+        default=True, description="run the re-escalation timer loop in this process (off: benchmark baseline)"
+    )
+    timer_max_sleep_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="longest the idle timer loop sleeps between two looks at the due times",
+    )
+    timer_batch_size: int = Field(default=100, ge=1, description="due timers fired in one transaction")

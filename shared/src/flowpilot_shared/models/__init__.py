@@ -4,6 +4,7 @@ from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN, OWNER_OR_ADMIN, 
 from flowpilot_shared.models.base import Base
 from flowpilot_shared.models.documentation import Documentation, EscalationPackage
 from flowpilot_shared.models.integrations import Integration, IntegrationKind
+from flowpilot_shared.models.lifecycle import EscalationPolicy, EscalationTimer, TimelineEntry
 from flowpilot_shared.models.messaging import InboxRecord, OutboxEvent
 from flowpilot_shared.models.notifications import Delivery, DeliveryChannel, DeliveryStatus, Notification
 from flowpilot_shared.models.psa import PsaPush, PsaPushStatus
@@ -30,6 +31,8 @@ __all__ = [
     "DeliveryStatus",
     "Documentation",
     "EscalationPackage",
+    "EscalationPolicy",
+    "EscalationTimer",
     "Handoff",
     "HandoffIntent",
     "InboxRecord",
@@ -43,6 +46,7 @@ __all__ = [
     "SessionStatus",
     "SessionStep",
     "StepKind",
+    "TimelineEntry",
     "Urgency",
     "User",
 ]

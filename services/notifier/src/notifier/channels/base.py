@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import asyncpg
 
 from flowpilot_shared.broker.topology import QueueSpec
+from flowpilot_shared.durations import humanize
 from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
 from flowpilot_shared.integrations import LoadedIntegration, load_integration
 from flowpilot_shared.models.integrations import IntegrationKind
@@ -117,17 +118,6 @@ def steps_duration(event: HandoffEscalated) -> str:
         return "no steps recorded"
     count = f"{len(times)} step{'s' if len(times) != 1 else ''}"
     return f"{count} over {humanize(times[-1] - times[0])}"
-
-
-def humanize(delta: Any) -> str:
-    """A timedelta as '3 h 5 min', '12 min' or 'under a minute'."""
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 1:
-        return "under a minute"
-    hours, minutes = divmod(minutes, 60)
-    if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
 
 
 def fmt_time(value: datetime) -> str:
