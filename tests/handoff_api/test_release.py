@@ -37,7 +37,9 @@ async def test_release_puts_it_back_in_the_queue_for_another_senior(api, amqp, d
     body = response.json()
     assert body["id"] == hid and body["claimed_at"] is None and body["claimed_by"] is None
     read = (await api.get(f"{API}/ai-sessions/{sid}", headers=junior.headers)).json()
-    assert read["status"] == "escalated" and read["owner_id"] == str(junior.id) and read["picked_up_by"] is None
+    assert (
+        read["status"] == "escalated" and read["owner_id"] == str(junior.id) and read["picked_up_by"] is None
+    )
     queue = (await api.get(f"{API}/ai-sessions/queue", headers=alex.headers)).json()
     [item] = [i for i in queue if i["session_id"] == sid]
     assert item["handoff_id"] == hid and item["urgency"] == "high"
