@@ -135,9 +135,8 @@ def round_entry(event: HandoffReescalated) -> Entry:
     waited = humanize_seconds(d.waited_seconds)
     people = f"{len(d.recipients)} {'person' if len(d.recipients) == 1 else 'people'}"
     if d.final:
-        summary = (
-            f"Still unclaimed after {waited} and {d.max_rounds} rounds: owners and admins told ({people})"
-        )
+        rounds = f"{d.max_rounds} round{'' if d.max_rounds == 1 else 's'}"
+        summary = f"Still unclaimed after {waited} and {rounds}: owners and admins told ({people})"
     else:
         summary = f"Still unclaimed after {waited}: round {d.round} of {d.max_rounds} sent to {people}"
     assert event.session_id is not None

@@ -137,7 +137,7 @@ def _lifecycle_rows(event: HandoffReescalated | HandoffReleased) -> tuple[list[U
             type="handoff_unclaimed",
             title=_clip(f"{urgent}Nobody picked up {d.session_title}", 300),
             body=f"{d.escalator.name}'s escalation is still unclaimed after {waited} and {d.max_rounds} "
-            f"reminders: {d.reason}",
+            f"reminder{'' if d.max_rounds == 1 else 's'}: {d.reason}",
             link=pickup_link(event.session_id),
             handoff_id=d.handoff_id,
         )
