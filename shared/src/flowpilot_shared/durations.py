@@ -16,6 +16,8 @@ def humanize(delta: timedelta) -> str:
     return f"{hours} h" if hours else f"{minutes} min"
 
 
-def humanize_seconds(seconds: float) -> str:
-    """`humanize` of a number of seconds."""
+def humanize_wait(seconds: float) -> str:
+    """How long something has waited: '45 s' under a minute (intervals can be that short), else `humanize`."""
+    if seconds < 60:
+        return f"{max(int(seconds), 0)} s"
     return humanize(timedelta(seconds=seconds))

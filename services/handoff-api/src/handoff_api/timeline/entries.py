@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from flowpilot_shared.durations import humanize_seconds
+from flowpilot_shared.durations import humanize_wait
 from flowpilot_shared.events import HandoffReescalated
 from flowpilot_shared.models import TimelineEntry
 
@@ -132,7 +132,7 @@ def release_entry(
 def round_entry(event: HandoffReescalated) -> Entry:
     """A re-escalation round (or the final notice) as the timer loop fired it."""
     d = event.data
-    waited = humanize_seconds(d.waited_seconds)
+    waited = humanize_wait(d.waited_seconds)
     people = f"{len(d.recipients)} {'person' if len(d.recipients) == 1 else 'people'}"
     if d.final:
         rounds = f"{d.max_rounds} round{'' if d.max_rounds == 1 else 's'}"

@@ -11,7 +11,7 @@ from prometheus_client import Counter
 
 from flowpilot_shared.broker.topology import NOTIFIER_BELL
 from flowpilot_shared.consumer import Consumer, HandlerContext
-from flowpilot_shared.durations import humanize_seconds
+from flowpilot_shared.durations import humanize_wait
 from flowpilot_shared.events import (
     AnyEvent,
     HandoffClaimed,
@@ -130,7 +130,7 @@ def _lifecycle_rows(event: HandoffReescalated | HandoffReleased) -> tuple[list[U
         )
         return [r.escalator], row
     d = event.data
-    waited = humanize_seconds(d.waited_seconds)
+    waited = humanize_wait(d.waited_seconds)
     urgent = "High urgency: " if d.urgency == "high" else ""
     if d.final:
         row = BellRow(

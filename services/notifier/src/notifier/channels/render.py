@@ -9,7 +9,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from flowpilot_shared.durations import humanize_seconds
+from flowpilot_shared.durations import humanize_wait
 from flowpilot_shared.events import HandoffEscalated, HandoffReescalated
 from notifier.channels.base import pickup_link, steps_duration
 from notifier.settings import NotifierSettings
@@ -79,7 +79,7 @@ def render_escalation_email(event: HandoffEscalated, settings: NotifierSettings)
 def reescalation_subject(event: HandoffReescalated) -> str:
     """A round's subject names how long it waited and the round; the final notice says nobody took it."""
     d = event.data
-    waited = humanize_seconds(d.waited_seconds)
+    waited = humanize_wait(d.waited_seconds)
     if d.final:
         return f"{urgency_marker(d.urgency)}Nobody picked up: {d.session_title} (unclaimed for {waited})"
     return (
@@ -97,7 +97,7 @@ def render_reescalation_email(event: HandoffReescalated, settings: NotifierSetti
         "reason": d.reason,
         "escalator": d.escalator.name,
         "escalated_at": d.escalated_at,
-        "waited": humanize_seconds(d.waited_seconds),
+        "waited": humanize_wait(d.waited_seconds),
         "round": d.round,
         "max_rounds": d.max_rounds,
         "final": d.final,

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from flowpilot_shared.durations import humanize_seconds
+from flowpilot_shared.durations import humanize_wait
 from flowpilot_shared.events import (
     AnyEvent,
     HandoffClaimed,
@@ -131,7 +131,7 @@ def round_message(event: HandoffReescalated, link: str) -> tuple[str, list[dict[
     """A round's reminder (posted in the escalation's thread and to the channel), naming the round."""
     d = event.data
     headline = (
-        f"{urgency_marker(d.urgency)}Still unclaimed after {humanize_seconds(d.waited_seconds)} "
+        f"{urgency_marker(d.urgency)}Still unclaimed after {humanize_wait(d.waited_seconds)} "
         f"(reminder {d.round} of {d.max_rounds})"
     )
     body = (

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from flowpilot_shared.durations import humanize_seconds
+from flowpilot_shared.durations import humanize_wait
 from flowpilot_shared.events import (
     AnyEvent,
     HandoffClaimed,
@@ -103,7 +103,7 @@ def claimed_card(event: HandoffClaimed) -> dict[str, Any]:
 def round_card(event: HandoffReescalated, link: str) -> dict[str, Any]:
     """A round's reminder card (webhooks cannot edit the escalation card), naming the round."""
     d = event.data
-    waited = humanize_seconds(d.waited_seconds)
+    waited = humanize_wait(d.waited_seconds)
     headline = (
         f"{urgency_marker(d.urgency)}Still unclaimed after {waited} (reminder {d.round} of {d.max_rounds})"
     )
