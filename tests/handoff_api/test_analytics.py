@@ -94,6 +94,7 @@ async def test_an_empty_window_has_nulls_not_errors(api):
         ({"until": "2026-13-45T00:00:00Z"}, "until"),
         ({"since": "2026-05-02T00:00:00Z", "until": "2026-05-01T00:00:00Z"}, "since"),
         ({"since": "2026-05-01T00:00:00Z", "until": "2026-05-01T00:00:00Z"}, "since"),
+        ({"until": "0001-01-02T00:00:00Z"}, "until"),
     ],
 )
 async def test_bad_dates_are_422_naming_the_parameter(api, params, field):

@@ -48,7 +48,10 @@ ORDER BY count(*) DESC, u.name, e.claimed_by
 def window(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
     """The window asked for (naive times are UTC); by default the 30 days up to now; 422 if empty."""
     until = _aware(until) if until is not None else datetime.now(UTC)
-    since = _aware(since) if since is not None else until - DEFAULT_WINDOW
+    try:
+        since = _aware(since) if since is not None else until - DEFAULT_WINDOW
+    except OverflowError as exc:  # an `until` in the first days of year 1
+        raise InvalidField("until", "too early for the default 30-day window", location="query") from exc
     if since >= until:
         raise InvalidField("since", "must be before until", location="query")
     return since, until
