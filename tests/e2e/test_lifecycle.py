@@ -209,15 +209,18 @@ async def test_a_round_due_while_every_service_was_stopped_fires_once_after_they
     team = await make_team(gw, fakes, psa=False)
     sam = team.seniors[0]
     sid, _, title = await _escalated(gw, team, rounds=2)
-    for process in system.services.values():
+    stopped = dict(system.services)
+    for process in stopped.values():
         process.stop()
     try:
         # Both rounds' times pass while nothing runs.
         await wait_for_database_clock(system, 2 * INTERVAL + 1)
         assert await has_timer(system, sid)
     finally:
-        for process in system.services.values():
-            process.start(wait=False)
+        # New processes on the same ports (as System.replace does), so later tests count starts afresh.
+        for name, process in stopped.items():
+            system.services[name] = ServiceProcess(name, system.env(), system.log_dir, port=process.port)
+            system.services[name].start(wait=False)
         for process in system.services.values():
             process.wait_ready(timeout=90)
     await wait_until(

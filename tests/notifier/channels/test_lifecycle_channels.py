@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aio_pika.abc import AbstractRobustConnection
+from prometheus_client import REGISTRY
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import HandoffEscalated
@@ -158,10 +159,22 @@ async def test_a_release_edits_the_slack_message_back_to_the_queue(
     assert f"{claimer.name} released this: back in the queue" in teams.cards()[-1]["body"][0]["text"]
 
 
+def _carried(carrier: str) -> float:
+    """delivery.recorded events written so far by this process with `carrier` (all channels)."""
+    return sum(
+        REGISTRY.get_sample_value(
+            "flowpilot_notifier_delivery_announcements_total", {"channel": channel, "carrier": carrier}
+        )
+        or 0.0
+        for channel in ("email", "slack", "teams")
+    )
+
+
 async def test_a_channel_with_nothing_to_send_announces_its_skipped_rows(
     db, amqp, channel_settings, relay, smtp: FakeSmtp
 ) -> None:
     captured = await capture(amqp, "delivery.recorded")
+    before = {carrier: _carried(carrier) for carrier in ("outcome", "rows", "alone")}
     team = await make_team(db, engineers=2)  # neither Slack nor Teams configured
     escalation = await make_escalation(db, team, escalator=team.users[1])
     await publish(amqp, escalation)
@@ -178,3 +191,15 @@ async def test_a_channel_with_nothing_to_send_announces_its_skipped_rows(
     assert sorted(o["recipient"] for o in found["email"]["outcomes"]) == sorted(
         u.email.lower() for u in team.users if u.id != team.users[1].id
     )
+    # No commit of their own: with the last email's outcome, and with the skipped rows.
+    after = {carrier: _carried(carrier) - before[carrier] for carrier in before}
+    assert after == {"outcome": 1, "rows": 2, "alone": 0}
+
+    # A redelivery finds everything settled: each channel announces the ledger as it stands, alone.
+    await publish(amqp, escalation)
+
+    async def again() -> bool:
+        return _carried("alone") - before["alone"] == 3
+
+    await wait_until(again, timeout=20, message="the redelivery's announcements")
+    assert len(smtp.messages) == 2  # nothing sent twice

@@ -32,14 +32,15 @@ SELECT recipient, status, last_error, attempts, updated_at FROM deliveries WHERE
 """
 
 
-def _outbox_rows(first: int) -> str:
+def _outbox_rows(first: int, where: str = "") -> str:
     """The outbox INSERT of any number of rows, one array per column, parameters numbered from `first`."""
     p = [f"${i}" for i in range(first, first + 7)]
     columns = (
         f"{p[0]}::uuid[], {p[1]}::text[], {p[2]}::text[], {p[3]}::uuid[], {p[4]}::uuid[], {p[5]}::uuid[], "
         f"{p[6]}::text[]::jsonb[]"
     )
-    return f"{OUTBOX_INSERT} SELECT * FROM unnest({columns})"
+    # A statement retried after a commit whose answer was lost finds its row there: nothing to add.
+    return f"{OUTBOX_INSERT} SELECT * FROM unnest({columns}) {where} ON CONFLICT (id) DO NOTHING"
 
 
 def _columns(events: Sequence[AnyEvent]) -> list[list[Any]]:
@@ -60,7 +61,7 @@ def returning_with_events(
     """An INSERT ... RETURNING `columns` plus the events' outbox rows, written only if it inserted a row."""
     if not events:
         return (statement, *args)
-    outbox = f"{_outbox_rows(len(args) + 1)} WHERE EXISTS (SELECT 1 FROM inserted)"
+    outbox = _outbox_rows(len(args) + 1, "WHERE EXISTS (SELECT 1 FROM inserted)")
     combined = f"WITH inserted AS ({statement}), announced AS ({outbox}) SELECT {columns} FROM inserted"
     return (combined, *args, *_columns(events))
 
