@@ -59,7 +59,8 @@ class EscalationTimer(Base):
         UUID(as_uuid=True), ForeignKey("ai_sessions.id", ondelete="CASCADE"), primary_key=True
     )
     handoff_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    # Not indexed: only a policy change looks timers up by account (rare), the escalation writes one each.
+    account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # When the escalation entered the queue or last fired: a policy change re-plans from here.
     last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

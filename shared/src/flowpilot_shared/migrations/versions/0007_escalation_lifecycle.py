@@ -82,9 +82,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("session_id", name=op.f("pk_escalation_timers")),
     )
     op.create_index("ix_escalation_timers_due", "escalation_timers", ["due_at"], unique=False)
-    op.create_index(
-        op.f("ix_escalation_timers_account_id"), "escalation_timers", ["account_id"], unique=False
-    )
     op.create_table(
         "timeline_entries",
         sa.Column("id", sa.UUID(), nullable=False),
