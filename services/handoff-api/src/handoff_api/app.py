@@ -59,7 +59,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     timers: ReescalationTimers | None = None
 
     def consumers(runtime: ServiceRuntime) -> list[Consumer]:
-        return [build_timeline_consumer(runtime)]
+        return [build_timeline_consumer(runtime, settings)]
 
     async def on_start(runtime: ServiceRuntime) -> None:
         nonlocal timers

@@ -19,6 +19,7 @@ from flowpilot_shared.events import (
     PsaPushFailed,
 )
 from flowpilot_shared.service import ServiceRuntime
+from handoff_api.settings import ApiSettings
 from handoff_api.timeline.entries import Entry, upsert_entries
 
 CONSUMER_NAME = "handoff-api.timeline"
@@ -126,13 +127,20 @@ async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
     await upsert_entries(await ctx.uow.connection(), entries_for(event))
 
 
-def build_timeline_consumer(runtime: ServiceRuntime) -> Consumer:
-    """The projection's consumer on handoff-api's own queue (database work only: batches are safe)."""
+def build_timeline_consumer(runtime: ServiceRuntime, settings: ApiSettings) -> Consumer:
+    """The projection's consumer on handoff-api's own queue (database work only: batches are safe).
+
+    Its five or so events per escalation arrive spread over a second or more (each channel's outcome,
+    the documentation, the PSA note): without waiting, each would take a commit of its own. Nobody
+    waits on the timeline, so each message lingers a moment for others to share its commit, with a
+    prefetch deep enough that the lingering ones never throttle the queue.
+    """
     return Consumer(
         name=CONSUMER_NAME,
         spec=HANDOFF_API_TIMELINE,
         handler=handle,
         db=runtime.db,
-        settings=runtime.settings,
-        batch_limit=runtime.settings.consumer_batch_limit,
+        settings=settings.model_copy(update={"consumer_prefetch": settings.timeline_prefetch}),
+        batch_limit=settings.consumer_batch_limit,
+        batch_linger_seconds=settings.timeline_linger_seconds,
     )
