@@ -92,14 +92,30 @@ class InboxBatcher:
         """The message's outcome once its batch committed; None if a batch of several failed."""
         self._waiting.append(ready)
         if self._linger > 0:
-            await asyncio.sleep(self._linger)
+            return await self._after_linger(ready)
         # Every message that waits also takes a turn with a connection, and each turn takes at least
         # one waiting message: so no message is left waiting once every turn has been taken.
         async with self._turns, self._slots:
-            batch, self._waiting = self._waiting[: self._limit], self._waiting[self._limit :]
-            if batch:
-                await self._run(batch)
+            await self._run_waiting()
         return await ready.outcome
+
+    async def _after_linger(self, ready: ReadyMessage) -> str | None:
+        """Linger, then take a turn unless an earlier message's batch took this one meanwhile.
+
+        So a batch holds what arrived during one message's linger, not just what arrived since the
+        previous message woke. A message still waiting after its turn (more than a batch waited)
+        takes another: none is left waiting.
+        """
+        await asyncio.sleep(self._linger)
+        while any(waiting is ready for waiting in self._waiting):
+            async with self._turns, self._slots:
+                await self._run_waiting()
+        return await ready.outcome
+
+    async def _run_waiting(self) -> None:
+        batch, self._waiting = self._waiting[: self._limit], self._waiting[self._limit :]
+        if batch:
+            await self._run(batch)
 
     async def _run(self, batch: Sequence[ReadyMessage]) -> None:
         outcomes: list[str | None] = [None] * len(batch)
