@@ -42,6 +42,8 @@ class Batch:
     advanced: list[tuple[uuid.UUID, int]] = field(default_factory=list)
     ended: list[uuid.UUID] = field(default_factory=list)
     fired: list[uuid.UUID] = field(default_factory=list)
+    # Each taken timer's outcome (FIRED's label), counted once the transaction committed.
+    outcomes: list[str] = field(default_factory=list)
 
 
 def _escalation(row: asyncpg.Record, people: list[UserRef]) -> HandoffReescalated:
@@ -77,14 +79,14 @@ def _plan(due: list[asyncpg.Record], people: dict[uuid.UUID, list[UserRef]]) -> 
     for row in due:
         if not row["waiting"]:
             batch.ended.append(row["session_id"])
-            FIRED.labels("ended").inc()
+            batch.outcomes.append("ended")
             continue
         try:
             event = _escalation(row, people.get(row["account_id"], []))
         except ValueError as exc:  # a row no event can describe must not hold up every other timer
             log.error("re-escalation timer dropped", session_id=str(row["session_id"]), error=str(exc)[:300])
             batch.ended.append(row["session_id"])
-            FIRED.labels("failed").inc()
+            batch.outcomes.append("failed")
             continue
         batch.events.add(event)
         batch.entries.append(round_entry(event))
@@ -93,7 +95,7 @@ def _plan(due: list[asyncpg.Record], people: dict[uuid.UUID, list[UserRef]]) -> 
             batch.ended.append(row["session_id"])
         else:
             batch.advanced.append((row["session_id"], row["interval_seconds"]))
-        FIRED.labels("final" if event.data.final else "round").inc()
+        batch.outcomes.append("final" if event.data.final else "round")
     return batch
 
 
@@ -120,6 +122,8 @@ async def fire_due(conn: asyncpg.Connection, *, limit: int) -> tuple[int, bool]:
         await upsert_entries(conn, batch.entries)
         awaited = batch.events.awaited
         await batch.events.write(conn)
+    for outcome in batch.outcomes:
+        FIRED.labels(outcome).inc()
     if batch.fired:
         log.info("re-escalation timers fired", fired=len(batch.fired), taken=len(due))
     return len(due), awaited
