@@ -5,6 +5,8 @@ per second of idle time is measured twice, with the timer loop off (the baseline
 fresh process after a settling pause. The loop's wake-ups in that window and the plan and time of its
 one per-wake query are reported beside it.
 
+The escalation's write statement (the hot path) is timed with and without the timer it now starts.
+
 Projection cost: a short fixed-rate pipeline step, with PostgreSQL's commits per escalation, and of
 those, the timeline projection's own (transactions that wrote its inbox rows, counted by xmin) and the
 notifier's `delivery.recorded` events written in a statement of their own (its /metrics).
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import time
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +32,7 @@ from benchmarks.pipeline import sustained
 from benchmarks.procstats import cpu_seconds
 from benchmarks.seed import Team, seed_teams
 from benchmarks.stack import JWT_SECRET, Stack
+from handoff_api.handoffs.sql import write_escalate_sql
 from handoff_api.reescalation.sql import NEXT_WAKE
 
 OPEN_ESCALATIONS = 1000
@@ -130,6 +135,7 @@ async def timer_overhead(stack: Stack, *, seconds: float) -> dict[str, Any]:
             on["cpu_seconds_per_second"] - off["cpu_seconds_per_second"], 5
         ),
         "next_wake_query": await _next_wake_plan(stack),
+        "escalation_write": await escalation_write_cost(stack),
     }
 
 
@@ -164,3 +170,41 @@ async def projection_cost(
         "notifier_extra_commits_per_escalation": per["announced_alone"],
         "measured_at": datetime.now(UTC).isoformat(),
     }
+
+
+async def escalation_write_cost(stack: Stack, *, statements: int = 3000) -> dict[str, Any]:
+    """The escalation's one write statement with its timer (as shipped) and without, alternately, on
+    one connection: what starting the timer in that statement adds per escalation (median ms)."""
+    (team,) = await seed_teams(
+        stack.dsn, secret=JWT_SECRET, teams=1, seniors=3, sessions_per_team=statements, tag="write"
+    )
+    variants = {
+        "with_timer": write_escalate_sql(timer=True),
+        "without_timer": write_escalate_sql(timer=False),
+    }
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    payload = json.dumps({"data": "x" * 1500})
+    conn = await asyncpg.connect(stack.dsn)
+    try:
+        for i, session_id in enumerate(team.sessions):
+            name = list(variants)[i % 2]
+            version = await conn.fetchval("SELECT xmin FROM ai_sessions WHERE id = $1", session_id)
+            handoff = (uuid.uuid4(), team.account_id, session_id, "escalate", "Bench", team.junior_id, None)
+            write = (datetime.now(UTC), version, "normal")
+            outbox = (
+                uuid.uuid4(),
+                "flowpilot.events",
+                "handoff.escalated",
+                team.account_id,
+                session_id,
+                None,
+            )
+            args = (*handoff, *write, *outbox, payload)
+            started = time.perf_counter()
+            await conn.execute(variants[name], *args)
+            times[name].append((time.perf_counter() - started) * 1000)
+    finally:
+        await conn.close()
+    warm = statements // 10  # the first statements plan and warm the caches
+    medians = {name: round(statistics.median(values[warm:]), 3) for name, values in times.items()}
+    return {**{f"{k}_median_ms": v for k, v in medians.items()}, "statements": statements}

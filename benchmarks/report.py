@@ -163,6 +163,12 @@ def render(r: dict[str, Any]) -> str:
             f"({timers['overhead_cpu_seconds_per_second']:+}; {on['wakeups']:.0f} wake-ups in {on['seconds']} s, "
             f"{timers['next_wake_query']['execution_ms']} ms each: {', '.join(timers['next_wake_query']['nodes'])})",
         )
+        write = timers.get("escalation_write")
+        if write:
+            row(
+                "the escalation's write statement, median (with its timer / without)",
+                f"{write['with_timer_median_ms']} / {write['without_timer_median_ms']} ms ({write['statements']} statements)",
+            )
     for name, mb in r.get("idle_rss_mb", {}).items():
         label = f"idle RSS {name}" + (" (one worker, the default)" if name == "handoff-api" else "")
         row(label, f"{mb} MB", "< 150 MB", mb < 150)
