@@ -152,6 +152,30 @@ def render(r: dict[str, Any]) -> str:
             target,
             ok if target else None,
         )
+    proj = r.get("projection")
+    if proj:
+        row(
+            f"timeline projection at {proj['rate']}/s: PostgreSQL commits per escalation (all / projection's / "
+            "notifier's extra)",
+            f"{proj['postgres_commits_per_escalation']} / {proj['projection_commits_per_escalation']} "
+            f"({proj['projection_events_per_escalation']} events) / {proj['notifier_extra_commits_per_escalation']}",
+        )
+    timers = r.get("timers")
+    if timers:
+        off, on = timers["loop_off"], timers["loop_on"]
+        row(
+            f"re-escalation timers, {timers['open_escalations_seeded']} open escalations: handoff-api idle CPU "
+            "(loop off / on)",
+            f"{off['cpu_seconds_per_second']} / {on['cpu_seconds_per_second']} CPU s per s "
+            f"({timers['overhead_cpu_seconds_per_second']:+}; {on['wakeups']:.0f} wake-ups in {on['seconds']} s, "
+            f"{timers['next_wake_query']['execution_ms']} ms each: {', '.join(timers['next_wake_query']['nodes'])})",
+        )
+        write = timers.get("escalation_write")
+        if write:
+            row(
+                "the escalation's write statement, median (with its timer / without)",
+                f"{write['with_timer_median_ms']} / {write['without_timer_median_ms']} ms ({write['statements']} statements)",
+            )
     for name, mb in r.get("idle_rss_mb", {}).items():
         label = f"idle RSS {name}" + (" (one worker, the default)" if name == "handoff-api" else "")
         row(label, f"{mb} MB", "< 150 MB", mb < 150)

@@ -19,7 +19,7 @@ from typing import Any
 
 import uvloop
 
-from benchmarks import api, pipeline, raw, scale
+from benchmarks import api, lifecycle, pipeline, raw, scale
 from benchmarks import results as history
 from benchmarks.http import HttpPool
 from benchmarks.maintenance import AutovacuumStandIn, vacuum_analyze
@@ -32,7 +32,10 @@ SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 PHASES_OFF = set(os.environ.get("BENCH_SKIP", "").split(","))
 API_RATES = tuple(int(r) for r in os.environ.get("BENCH_API_RATES", "50,100,200").split(","))
 API_WORKERS = int(os.environ.get("BENCH_API_WORKERS", "2"))
-PHASES = set(os.environ.get("BENCH_PHASES", "raw,api,pipeline,scale").split(","))
+PHASES = set(os.environ.get("BENCH_PHASES", "raw,api,pipeline,scale,projection,timers").split(","))
+# The escalation lifecycle's steps: idle window of each timer measurement, the projection step's rate.
+TIMER_IDLE_SECONDS = 60.0
+PROJECTION_RATE = 20
 
 
 def machine() -> dict[str, Any]:
@@ -180,8 +183,19 @@ async def main() -> dict[str, Any]:
         if "scale" in PHASES:
             print("scale ...", flush=True)
             results["scale"] = await scale.run(stack, pool, scale=SCALE)
+        if "projection" in PHASES:
+            print("timeline projection: commits per escalation ...", flush=True)
+            results["projection"] = await lifecycle.projection_cost(
+                stack, pool, pipe_teams, rate=PROJECTION_RATE, seconds=15 * SCALE
+            )
+            print(f"  {results['projection']}", flush=True)
         results["rss_after_mb"] = {name: round(rss_mb(stack.pid(name)), 1) for name in SERVICES}
         await pool.close()
+        if "timers" in PHASES:
+            # Last: it restarts handoff-api (one worker, the default) for each idle window.
+            print("re-escalation timer overhead while idle ...", flush=True)
+            results["timers"] = await lifecycle.timer_overhead(stack, seconds=TIMER_IDLE_SECONDS * SCALE)
+            print(f"  {results['timers']}", flush=True)
     except Exception as exc:
         # A benchmark reports what it got: a phase that broke (say PostgreSQL restarted under it)
         # is named in the results and the phases before it are still printed and written.

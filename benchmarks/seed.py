@@ -15,6 +15,9 @@ from flowpilot_shared.security.passwords import hash_password
 from flowpilot_shared.security.tokens import issue_token
 
 TOKEN_TTL = 6 * 3600
+# The longest re-escalation interval: no reminder round fires during a run, so every phase measures the
+# escalation pipeline alone (benchmarks/lifecycle.py measures the timers on their own).
+QUIET_POLICY = (86400, 0)
 
 
 @dataclass
@@ -85,6 +88,11 @@ async def seed_teams(
     conn = await asyncpg.connect(dsn)
     try:
         await conn.copy_records_to_table("accounts", records=accounts, columns=["id", "name", "created_at"])
+        await conn.copy_records_to_table(
+            "escalation_policies",
+            records=[(account_id, *QUIET_POLICY) for account_id, _, _ in accounts],
+            columns=["account_id", "reescalate_after_seconds", "max_rounds"],
+        )
         await conn.copy_records_to_table(
             "users",
             records=users,

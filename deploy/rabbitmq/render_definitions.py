@@ -102,7 +102,7 @@ def definitions() -> dict[str, Any]:
             {
                 "vhost": VHOST,
                 "name": "flowpilot-consumer-queues",
-                "pattern": r"^(notifier|docgen|psa-sync)\.[a-z-]+$",
+                "pattern": r"^(notifier|docgen|psa-sync|handoff-api)\.[a-z-]+$",
                 "apply-to": "queues",
                 "priority": 0,
                 "definition": {"delivery-limit": limit, "dead-letter-exchange": topology.DLX_EXCHANGE},

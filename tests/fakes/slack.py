@@ -37,6 +37,9 @@ class SlackMessage:
     text: str
     blocks: list[dict[str, Any]]
     updates: list[dict[str, Any]] = field(default_factory=list)
+    # Set on a thread reply: the ts of the message it answers (`reply_broadcast` also shows it in the channel).
+    thread_ts: str | None = None
+    reply_broadcast: bool = False
 
 
 @dataclass
@@ -180,8 +183,16 @@ class FakeSlack(SlackInteractivity):
         if not call.body.get("text") and not call.body.get("blocks"):
             return web.json_response({"ok": False, "error": "no_text"})
         channel, ts = str(call.body["channel"]), self._next_ts()
+        thread_ts = str(call.body["thread_ts"]) if call.body.get("thread_ts") else None
+        if thread_ts is not None and (channel, thread_ts) not in self.messages:
+            return web.json_response({"ok": False, "error": "thread_not_found"})
         message = SlackMessage(
-            channel, ts, str(call.body.get("text", "")), list(call.body.get("blocks") or [])
+            channel,
+            ts,
+            str(call.body.get("text", "")),
+            list(call.body.get("blocks") or []),
+            thread_ts=thread_ts,
+            reply_broadcast=str(call.body.get("reply_broadcast", "")).lower() in ("1", "true"),
         )
         with self._lock:
             self.messages[(channel, ts)] = message

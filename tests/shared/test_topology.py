@@ -22,7 +22,7 @@ async def _take_unrouted(connection: AbstractRobustConnection, seen: set[str]) -
 
 async def test_only_misrouted_events_reach_the_unrouted_queue(amqp) -> None:
     """An event type nobody in FlowPilot consumes is dropped quietly; an unknown type is kept."""
-    assert set(UNCONSUMED_EVENT_TYPES) == {"handoff.parked", "session.resolved", "psa.note_pushed"}
+    assert set(UNCONSUMED_EVENT_TYPES) == {"handoff.parked", "session.resolved"}
     known = {key: f"known-{key}-{uuid.uuid4().hex}" for key in UNCONSUMED_EVENT_TYPES}
     for key, message_id in known.items():
         await publish_raw(amqp, key, b"{}", message_id=message_id)
@@ -41,11 +41,11 @@ async def test_only_misrouted_events_reach_the_unrouted_queue(amqp) -> None:
 
 async def test_a_queue_bound_to_an_unconsumed_type_still_receives_it(amqp) -> None:
     """The drop only applies while nobody listens: a later subscriber gets the events."""
-    captured = await capture(amqp, "psa.note_pushed")
-    message_id = f"note-{uuid.uuid4().hex}"
-    await publish_raw(amqp, "psa.note_pushed", b"{}", message_id=message_id)
+    captured = await capture(amqp, "session.resolved")
+    message_id = f"resolved-{uuid.uuid4().hex}"
+    await publish_raw(amqp, "session.resolved", b"{}", message_id=message_id)
 
     async def received() -> bool:
         return any(m.message_id == message_id for m in captured.messages)
 
-    await wait_until(received, message="the subscriber receives psa.note_pushed")
+    await wait_until(received, message="the subscriber receives session.resolved")

@@ -10,7 +10,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import Field, TypeAdapter, model_validator
+
+from flowpilot_shared.contracts import Contract, UserRef
+from flowpilot_shared.lifecycle_contracts import (
+    DeliveryRecordedData,
+    HandoffReescalatedData,
+    HandoffReleasedData,
+)
 
 EVENTS_EXCHANGE = "flowpilot.events"
 # Stream-only events (a bell row for one user) go to their own exchange, not the domain one.
@@ -21,21 +28,6 @@ STREAM_EXCHANGE = "flowpilot.stream"
 # to 4 bytes each): the newest step always goes whole.
 SNAPSHOT_MAX_STEPS = 100
 SNAPSHOT_MAX_STEP_BYTES = 96 * 1024
-
-
-class Contract(BaseModel):
-    """Base of event payload parts: unknown fields are kept out, values are immutable."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class UserRef(Contract):
-    """A person named by an event."""
-
-    id: uuid.UUID
-    name: str
-    email: str
-    role: str
 
 
 class StepSnapshot(Contract):
@@ -235,6 +227,21 @@ class PsaPushFailed(Envelope):
     data: PsaPushFailedData
 
 
+class HandoffReescalated(Envelope):
+    type: Literal["handoff.reescalated"] = "handoff.reescalated"
+    data: HandoffReescalatedData
+
+
+class HandoffReleased(Envelope):
+    type: Literal["handoff.released"] = "handoff.released"
+    data: HandoffReleasedData
+
+
+class DeliveryRecorded(Envelope):
+    type: Literal["delivery.recorded"] = "delivery.recorded"
+    data: DeliveryRecordedData
+
+
 class NotificationCreated(Envelope):
     type: Literal["notification.created"] = "notification.created"
     data: NotificationCreatedData
@@ -248,6 +255,9 @@ DomainEvent = (
     | DocumentationGenerated
     | PsaNotePushed
     | PsaPushFailed
+    | HandoffReescalated
+    | HandoffReleased
+    | DeliveryRecorded
 )
 AnyEvent = DomainEvent | NotificationCreated
 
@@ -259,6 +269,9 @@ DOMAIN_EVENT_TYPES: tuple[str, ...] = (
     "documentation.generated",
     "psa.note_pushed",
     "psa.push_failed",
+    "handoff.reescalated",
+    "handoff.released",
+    "delivery.recorded",
 )
 
 _ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(Annotated[AnyEvent, Field(discriminator="type")])

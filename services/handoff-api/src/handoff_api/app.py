@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.passwords import PasswordWork
 from flowpilot_shared.service import ServiceRuntime, broker_detail, database_readiness, service_lifespan
 from flowpilot_shared.web.app import create_service_app
 from handoff_api.accounts.views import router as accounts_router
+from handoff_api.analytics.views import router as analytics_router
 from handoff_api.auth.views import router as auth_router
 from handoff_api.documents.views import router as documents_router
 from handoff_api.errors import install_error_handlers
 from handoff_api.handoffs.views import router as handoffs_router
 from handoff_api.integrations.views import router as integrations_router
 from handoff_api.openapi import document_errors
+from handoff_api.policy.views import router as policy_router
 from handoff_api.queue.views import router as queue_router
 from handoff_api.ratelimit import SlidingWindowLimiter
+from handoff_api.reescalation.timers import ReescalationTimers
 from handoff_api.sessions.views import router as sessions_router
 from handoff_api.settings import ApiSettings
 from handoff_api.slack.calls import SlackCalls
 from handoff_api.slack.views import router as slack_router
+from handoff_api.timeline.projection import build_timeline_consumer
+from handoff_api.timeline.views import router as timeline_router
 from handoff_api.users.views import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -42,22 +48,44 @@ def api_router() -> APIRouter:
         documents_router,
         integrations_router,
         slack_router,
+        timeline_router,
+        policy_router,
+        analytics_router,
     ):
         router.include_router(document_errors(sub))
     return router
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
-    """Build the app; the lifespan opens the database and runs the outbox relay."""
+    """Build the app; the lifespan opens the database, runs the outbox relay, the re-escalation
+    timer loop and the timeline projection's consumer."""
     settings = settings or ApiSettings()
     slack_calls = SlackCalls(settings)
+    timers: ReescalationTimers | None = None
 
-    async def on_stop(_: ServiceRuntime) -> None:
+    def consumers(runtime: ServiceRuntime) -> list[Consumer]:
+        return [build_timeline_consumer(runtime, settings)]
+
+    async def on_start(runtime: ServiceRuntime) -> None:
+        nonlocal timers
+        timers = ReescalationTimers(db=runtime.db, settings=settings)
+        await timers.start()
+
+    async def on_stop(runtime: ServiceRuntime) -> None:
+        if timers is not None:
+            await timers.stop()
         await slack_calls.close()
 
     app = create_service_app(
         title="FlowPilot handoff-api",
-        lifespan=service_lifespan(name="handoff-api", settings=settings, with_relay=True, on_stop=on_stop),
+        lifespan=service_lifespan(
+            name="handoff-api",
+            settings=settings,
+            consumers=consumers,
+            with_relay=True,
+            on_start=on_start,
+            on_stop=on_stop,
+        ),
         # Ready while the database answers: with RabbitMQ down the outbox still takes every
         # escalation (published once the broker is back), so the broker is reported, not required.
         readiness=database_readiness,

@@ -55,3 +55,20 @@ class ApiSettings(CoreSettings):
         ge=1,
         description="steps a session holds at most; adding one more answers 422 (events carry the newest only)",
     )
+    reescalation_timers: bool = Field(
+        default=True, description="run the re-escalation timer loop in this process (off: benchmark baseline)"
+    )
+    timer_max_sleep_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="longest the idle timer loop sleeps between two looks at the due times",
+    )
+    timer_batch_size: int = Field(default=100, ge=1, description="due timers fired in one transaction")
+    timeline_linger_seconds: float = Field(
+        default=0.2,
+        ge=0,
+        description="how long a timeline projection message waits for others to share its commit",
+    )
+    timeline_prefetch: int = Field(
+        default=128, ge=1, description="timeline projection messages in flight (lingering ones included)"
+    )

@@ -41,14 +41,23 @@ class QueueSpec:
 
 NOTIFIER_BELL = QueueSpec(
     "notifier.bell",
-    ("handoff.escalated", "handoff.claimed", "psa.push_failed"),
+    ("handoff.escalated", "handoff.claimed", "psa.push_failed", "handoff.reescalated", "handoff.released"),
 )
-NOTIFIER_EMAIL = QueueSpec("notifier.email", ("handoff.escalated",))
+NOTIFIER_EMAIL = QueueSpec("notifier.email", ("handoff.escalated", "handoff.reescalated"))
 # notifier.chat carries Slack; Teams has its own queue so one dead chat service never delays the other.
-NOTIFIER_CHAT = QueueSpec("notifier.chat", ("handoff.escalated", "handoff.claimed"))
-NOTIFIER_TEAMS = QueueSpec("notifier.teams", ("handoff.escalated", "handoff.claimed"))
+NOTIFIER_CHAT = QueueSpec(
+    "notifier.chat", ("handoff.escalated", "handoff.claimed", "handoff.reescalated", "handoff.released")
+)
+NOTIFIER_TEAMS = QueueSpec(
+    "notifier.teams", ("handoff.escalated", "handoff.claimed", "handoff.reescalated", "handoff.released")
+)
 DOCGEN_ESCALATIONS = QueueSpec("docgen.escalations", ("handoff.escalated",))
 PSA_SYNC_DOCUMENTATION = QueueSpec("psa-sync.documentation", ("documentation.generated",))
+# handoff-api's timeline projection: what other services did about its sessions (no table reads).
+HANDOFF_API_TIMELINE = QueueSpec(
+    "handoff-api.timeline",
+    ("delivery.recorded", "documentation.generated", "psa.note_pushed", "psa.push_failed"),
+)
 
 ALL_QUEUES: tuple[QueueSpec, ...] = (
     NOTIFIER_BELL,
@@ -57,6 +66,7 @@ ALL_QUEUES: tuple[QueueSpec, ...] = (
     NOTIFIER_TEAMS,
     DOCGEN_ESCALATIONS,
     PSA_SYNC_DOCUMENTATION,
+    HANDOFF_API_TIMELINE,
 )
 
 # Published, but no FlowPilot queue is bound to them (derived, so a new consumer queue takes its type off).
@@ -78,7 +88,13 @@ def expects_a_queue(exchange: str, routing_key: str) -> bool:
 
 
 # Event types every notifier replica's private stream queue receives.
-STREAM_EVENT_TYPES: tuple[str, ...] = ("handoff.escalated", "handoff.claimed", "documentation.generated")
+STREAM_EVENT_TYPES: tuple[str, ...] = (
+    "handoff.escalated",
+    "handoff.claimed",
+    "documentation.generated",
+    "handoff.reescalated",
+    "handoff.released",
+)
 
 
 async def declare_exchanges(channel: AbstractChannel) -> AbstractExchange:

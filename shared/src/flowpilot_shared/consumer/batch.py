@@ -68,7 +68,14 @@ class InboxBatcher:
     """Gathers one consumer's ready messages and handles each gathering in one transaction."""
 
     def __init__(
-        self, *, consumer: str, db: Database, slots: asyncio.Semaphore, limit: int, apply: Apply
+        self,
+        *,
+        consumer: str,
+        db: Database,
+        slots: asyncio.Semaphore,
+        limit: int,
+        apply: Apply,
+        linger: float = 0.0,
     ) -> None:
         self._consumer = consumer
         self._db = db
@@ -76,18 +83,39 @@ class InboxBatcher:
         self._turns = asyncio.Semaphore(TURNS)
         self._limit = limit
         self._apply = apply
+        # Seconds a message waits for others before taking a turn: a consumer nobody waits on (a
+        # projection) trades that much latency for fewer commits when its messages trickle in.
+        self._linger = linger
         self._waiting: list[ReadyMessage] = []
 
     async def handle(self, ready: ReadyMessage) -> str | None:
         """The message's outcome once its batch committed; None if a batch of several failed."""
         self._waiting.append(ready)
+        if self._linger > 0:
+            return await self._after_linger(ready)
         # Every message that waits also takes a turn with a connection, and each turn takes at least
         # one waiting message: so no message is left waiting once every turn has been taken.
         async with self._turns, self._slots:
-            batch, self._waiting = self._waiting[: self._limit], self._waiting[self._limit :]
-            if batch:
-                await self._run(batch)
+            await self._run_waiting()
         return await ready.outcome
+
+    async def _after_linger(self, ready: ReadyMessage) -> str | None:
+        """Linger, then take a turn unless an earlier message's batch took this one meanwhile.
+
+        So a batch holds what arrived during one message's linger, not just what arrived since the
+        previous message woke. A message still waiting after its turn (more than a batch waited)
+        takes another: none is left waiting.
+        """
+        await asyncio.sleep(self._linger)
+        while any(waiting is ready for waiting in self._waiting):
+            async with self._turns, self._slots:
+                await self._run_waiting()
+        return await ready.outcome
+
+    async def _run_waiting(self) -> None:
+        batch, self._waiting = self._waiting[: self._limit], self._waiting[self._limit :]
+        if batch:
+            await self._run(batch)
 
     async def _run(self, batch: Sequence[ReadyMessage]) -> None:
         outcomes: list[str | None] = [None] * len(batch)

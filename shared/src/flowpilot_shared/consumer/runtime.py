@@ -77,6 +77,7 @@ class Consumer:
         max_attempts: int | None = None,
         prepare: contract.Prepare | None = None,
         batch_limit: int = 1,
+        batch_linger_seconds: float = 0.0,
     ) -> None:
         self.name = name
         self.spec = spec
@@ -91,6 +92,7 @@ class Consumer:
         self._held: asyncio.Semaphore | None = None
         # Above 1: messages that are ready together share an inbox transaction (`consumer.batch`).
         self._batch_limit = batch_limit
+        self._batch_linger = batch_linger_seconds
         self._batcher: InboxBatcher | None = None
         # Set by stop(): a message waiting out a retry backoff gives up its wait and is left
         # unacked, so the closing channel returns it to the queue (another replica, or this one
@@ -103,7 +105,12 @@ class Consumer:
         slots = self._slots()  # sized now: every consumer of the process has been built
         if self._batch_limit > 1 and self._handler is not None:
             self._batcher = InboxBatcher(
-                consumer=self.name, db=self._db, slots=slots, limit=self._batch_limit, apply=self._apply
+                consumer=self.name,
+                db=self._db,
+                slots=slots,
+                limit=self._batch_limit,
+                apply=self._apply,
+                linger=self._batch_linger,
             )
         channel = await connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=self._settings.consumer_prefetch)

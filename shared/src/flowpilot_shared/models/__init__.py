@@ -8,6 +8,7 @@ from flowpilot_shared.models.documentation import (
     EscalationPackage,
 )
 from flowpilot_shared.models.integrations import Integration, IntegrationKind
+from flowpilot_shared.models.lifecycle import EscalationPolicy, EscalationTimer, TimelineEntry
 from flowpilot_shared.models.messaging import InboxRecord, OutboxEvent
 from flowpilot_shared.models.notifications import Delivery, DeliveryChannel, DeliveryStatus, Notification
 from flowpilot_shared.models.preferences import NotificationPreference
@@ -38,6 +39,8 @@ __all__ = [
     "Documentation",
     "DocumentationRegeneration",
     "EscalationPackage",
+    "EscalationPolicy",
+    "EscalationTimer",
     "Handoff",
     "HandoffIntent",
     "InboxRecord",
@@ -52,6 +55,7 @@ __all__ = [
     "SessionStatus",
     "SessionStep",
     "StepKind",
+    "TimelineEntry",
     "Urgency",
     "User",
 ]

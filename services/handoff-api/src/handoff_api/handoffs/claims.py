@@ -14,8 +14,11 @@ from flowpilot_shared.snapshots import user_ref
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import Conflict, NotFound
+from handoff_api.handoffs.metrics import TIME_TO_PICKUP
+from handoff_api.reescalation.control import stop_timer
 from handoff_api.sessions.schemas import SessionOut
 from handoff_api.sessions.service import get_session, load_user, refreshed
+from handoff_api.timeline.entries import claim_entry
 
 HANDOFF_NOT_FOUND = "Handoff not found"
 _AWAITING = [str(s) for s in AWAITING_PICKUP]
@@ -60,6 +63,8 @@ async def _take_over(session: AsyncSession, *, row: AiSession, caller: Caller, n
 async def claim(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID, handoff_id: uuid.UUID) -> Handoff:
     """Claim an open escalation: the claimer owns the session, status `picked_up`; 409 names the holder."""
     s = uow.session
+    # First the timer row, then the handoff, then the session (reescalation.control's lock order).
+    await stop_timer(s, session_id=session_id, account_id=caller.account_id)
     row = await get_session(s, caller=caller, session_id=session_id)
     now = datetime.now(UTC)
     # One conditional UPDATE decides the race: concurrent claimers block on the row lock, then see
@@ -88,6 +93,18 @@ async def claim(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID, hando
     escalator = await load_user(s, handoff.from_user_id)
     await _take_over(s, row=row, caller=caller, now=now)
     claimer = await load_user(s, caller.id)
+    waited = max((now - (handoff.queued_at or handoff.created_at)).total_seconds(), 0.0)
+    s.add(
+        claim_entry(
+            account_id=row.account_id,
+            session_id=row.id,
+            handoff_id=handoff.id,
+            at=now,
+            claimer_id=claimer.id,
+            claimer_name=claimer.name,
+            waited_seconds=waited,
+        ).row()
+    )
     uow.add_event(
         HandoffClaimed(
             account_id=row.account_id,
@@ -102,6 +119,7 @@ async def claim(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID, hando
         )
     )
     await uow.commit()
+    TIME_TO_PICKUP.observe(waited)
     return handoff
 
 

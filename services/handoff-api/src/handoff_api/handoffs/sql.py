@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flowpilot_shared.driver_uow import outbox_sql
+from handoff_api.policy.sql import start_timer_sql
 
 # The caller (no row unless still active in this account: the request's authentication), the session
 # with its version (`xmin`, which every update of the row changes), the target when one is named
@@ -45,6 +46,8 @@ WHERE c.id = $4 AND c.account_id = $2 AND c.is_active AND c.deleted_at IS NULL
 # as a step added or a concurrent handoff, leaves it alone), and the handoff and outbox rows go in only
 # with it. PostgreSQL re-checks the version after waiting for a concurrent writer's row lock. The
 # statement's own row count (the outbox INSERT) says whether it happened.
+# An escalation also starts (or replaces) the session's re-escalation timer in the same statement,
+# the account's interval read in place.
 # $1 handoff, $2 account, $3 session, $4 intent, $5 reason, $6 caller, $7 target, $8 now, $9 version,
 # $10 urgency, $11.. outbox
 _HANDOFF = """
@@ -56,17 +59,27 @@ WITH s AS (
   INSERT INTO handoffs
     (id, account_id, session_id, intent, reason, from_user_id, target_user_id, created_at, urgency)
   SELECT $1::uuid, $2::uuid, s.id, $4::text, $5::text, $6::uuid, $7::uuid, $8::timestamptz, $10::text FROM s
-)
+){timer}
 {outbox}
 """
+_TIMER = ", tm AS ({insert})".format(
+    insert=start_timer_sql(session="s.id", handoff="$1::uuid", account="$2::uuid", source="FROM s")
+)
 WRITE_OUTBOX_FIRST = 11
+
 
 # Handoff row, session update and outbox row: one statement, committed as a whole (the relay is told
 # after).
-WRITE_ESCALATE = _HANDOFF.format(
-    assignments="status = 'escalated', escalation_reason = $5::text, escalated_to_id = $7::uuid, picked_up_by = NULL",
-    outbox=outbox_sql(WRITE_OUTBOX_FIRST, only_with="s"),
-)
+def write_escalate_sql(*, timer: bool = True) -> str:
+    """The escalation's statement (`timer` False: without its timer, for the benchmark's comparison)."""
+    return _HANDOFF.format(
+        assignments="status = 'escalated', escalation_reason = $5::text, escalated_to_id = $7::uuid, picked_up_by = NULL",
+        timer=_TIMER if timer else "",
+        outbox=outbox_sql(WRITE_OUTBOX_FIRST, only_with="s"),
+    )
+
+
+WRITE_ESCALATE = write_escalate_sql()
 WRITE_PARK = _HANDOFF.format(
-    assignments="status = 'parked'", outbox=outbox_sql(WRITE_OUTBOX_FIRST, only_with="s")
+    assignments="status = 'parked'", timer="", outbox=outbox_sql(WRITE_OUTBOX_FIRST, only_with="s")
 )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from flowpilot_shared.web.auth import CurrentCaller, EngineerOrAdmin, VerifiedClaims
 from handoff_api.deps import Uow, account_rate_limit, handoff_uow
-from handoff_api.handoffs import claims, service
+from handoff_api.handoffs import claims, release, service
 from handoff_api.handoffs.schemas import (
     ClaimConflict,
     HandoffCreate,
@@ -84,3 +84,12 @@ async def claim(
 async def pickup(session_id: uuid.UUID, caller: EngineerOrAdmin, uow: Uow) -> SessionOut:
     """Pick up an escalated (or legacy requesting_escalation) session."""
     return await claims.pickup(uow=uow, caller=caller, session_id=session_id)
+
+
+@router.post("/{session_id}/handoffs/{handoff_id}/release", response_model=HandoffOut)
+async def release_handoff(
+    session_id: uuid.UUID, handoff_id: uuid.UUID, caller: CurrentCaller, uow: Uow
+) -> HandoffOut:
+    """Hand a claimed escalation back to the queue (its claimer, or an owner/admin)."""
+    handoff = await release.release(uow=uow, caller=caller, session_id=session_id, handoff_id=handoff_id)
+    return HandoffOut.model_validate(handoff)

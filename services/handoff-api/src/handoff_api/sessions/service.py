@@ -18,6 +18,7 @@ from flowpilot_shared.snapshots import session_snapshot, steps_of, user_ref
 from flowpilot_shared.unit_of_work import UnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import Conflict, Forbidden, InvalidField, NotFound
+from handoff_api.reescalation.control import stop_timer
 from handoff_api.sessions.schemas import SessionCreate, SessionOut, SessionSummary, StepCreate, StepOut
 
 SESSION_NOT_FOUND = "Session not found"
@@ -148,7 +149,9 @@ async def resume(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID) -> S
 
 
 async def resolve(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID) -> SessionOut:
-    """Close a session (its owner, or an owner/admin of the account) and announce it."""
+    """Close a session (its owner, or an owner/admin of the account) and announce it; no round fires after."""
+    # The timer row before the session (reescalation.control's lock order).
+    await stop_timer(uow.session, session_id=session_id, account_id=caller.account_id)
     row = await get_session(uow.session, caller=caller, session_id=session_id, for_update=True)
     if row.owner_id != caller.id and not caller.is_owner_or_admin:
         raise Forbidden("Only the session's owner or an admin can resolve it")

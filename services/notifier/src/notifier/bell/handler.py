@@ -11,10 +11,13 @@ from prometheus_client import Counter
 
 from flowpilot_shared.broker.topology import NOTIFIER_BELL
 from flowpilot_shared.consumer import Consumer, HandlerContext
+from flowpilot_shared.durations import humanize_wait
 from flowpilot_shared.events import (
     AnyEvent,
     HandoffClaimed,
     HandoffEscalated,
+    HandoffReescalated,
+    HandoffReleased,
     NotificationCreated,
     NotificationCreatedData,
     PsaPushFailed,
@@ -94,6 +97,8 @@ def rows_for(event: AnyEvent) -> tuple[list[UserRef], BellRow] | None:
             handoff_id=c.handoff_id,
         )
         return [c.escalator], row
+    if isinstance(event, HandoffReescalated | HandoffReleased):
+        return _lifecycle_rows(event)
     if isinstance(event, PsaPushFailed):
         p = event.data
         if p.escalator is None:
@@ -110,6 +115,43 @@ def rows_for(event: AnyEvent) -> tuple[list[UserRef], BellRow] | None:
     return None
 
 
+def _lifecycle_rows(event: HandoffReescalated | HandoffReleased) -> tuple[list[UserRef], BellRow] | None:
+    """A round tells every senior again, the final notice the owners and admins, a release the escalator."""
+    if isinstance(event, HandoffReleased):
+        r = event.data
+        if r.released_by.id == r.escalator.id:
+            return None
+        row = BellRow(
+            type="handoff_released",
+            title=_clip(f"{r.released_by.name} released {r.session_title}", 300),
+            body=f"{r.released_by.name} handed your escalation of {r.session_title} back: it is in the queue again.",
+            link=session_link(event.session_id),
+            handoff_id=r.handoff_id,
+        )
+        return [r.escalator], row
+    d = event.data
+    waited = humanize_wait(d.waited_seconds)
+    urgent = "High urgency: " if d.urgency == "high" else ""
+    if d.final:
+        row = BellRow(
+            type="handoff_unclaimed",
+            title=_clip(f"{urgent}Nobody picked up {d.session_title}", 300),
+            body=f"{d.escalator.name}'s escalation is still unclaimed after {waited} and {d.max_rounds} "
+            f"reminder{'' if d.max_rounds == 1 else 's'}: {d.reason}",
+            link=pickup_link(event.session_id),
+            handoff_id=d.handoff_id,
+        )
+        return list(d.recipients), row
+    row = BellRow(
+        type="handoff_reescalated",
+        title=_clip(f"{urgent}Still unclaimed after {waited}: {d.session_title}", 300),
+        body=f"Reminder {d.round} of {d.max_rounds}: {d.escalator.name} escalated {d.session_title}: {d.reason}",
+        link=pickup_link(event.session_id),
+        handoff_id=d.handoff_id,
+    )
+    return [r for r in d.recipients if r.id != d.escalator.id], row
+
+
 async def _active_recipients(
     conn: asyncpg.Connection, event: AnyEvent, refs: list[UserRef]
 ) -> list[uuid.UUID]:
@@ -121,7 +163,7 @@ async def _active_recipients(
     if not refs:
         return []
     rows = await conn.fetch(ACTIVE_USERS, list({r.id for r in refs}), event.account_id)
-    seniors_only = isinstance(event, HandoffEscalated)
+    seniors_only = isinstance(event, HandoffEscalated | HandoffReescalated)
     return [r["id"] for r in rows if r["role"] in ENGINEER_OR_ADMIN or not seniors_only]
 
 

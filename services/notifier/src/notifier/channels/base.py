@@ -13,7 +13,14 @@ from typing import Any, ClassVar
 import asyncpg
 
 from flowpilot_shared.broker.topology import QueueSpec
-from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
+from flowpilot_shared.durations import humanize
+from flowpilot_shared.events import (
+    AnyEvent,
+    HandoffClaimed,
+    HandoffEscalated,
+    HandoffReescalated,
+    HandoffReleased,
+)
 from flowpilot_shared.integrations import LoadedIntegration, load_integration
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import DeliveryChannel
@@ -89,8 +96,9 @@ class Channel(ABC):
     async def chat_integration(
         self, event: AnyEvent, conn: asyncpg.Connection, kind: IntegrationKind
     ) -> LoadedIntegration | None:
-        """The account's chat integration of `kind` for an escalation or claim (None otherwise or unset)."""
-        if not isinstance(event, HandoffEscalated | HandoffClaimed):
+        """The account's chat integration of `kind` for an escalation, claim, round or release (None
+        otherwise or unset)."""
+        if not isinstance(event, HandoffEscalated | HandoffClaimed | HandoffReescalated | HandoffReleased):
             return None
         return await load_integration(conn, account_id=event.account_id, kind=kind, box=self._box)
 
@@ -127,17 +135,6 @@ def steps_duration(event: HandoffEscalated) -> str:
     return f"{count} over {humanize(times[-1] - times[0])}"
 
 
-def humanize(delta: Any) -> str:
-    """A timedelta as '3 h 5 min', '12 min' or 'under a minute'."""
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 1:
-        return "under a minute"
-    hours, minutes = divmod(minutes, 60)
-    if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
-
-
 def fmt_time(value: datetime) -> str:
     """A timestamp for humans, in UTC."""
     return value.strftime("%Y-%m-%d %H:%M UTC")
@@ -145,6 +142,6 @@ def fmt_time(value: datetime) -> str:
 
 def describe_event(event: AnyEvent) -> str:
     """Short text naming the event, for logs."""
-    if isinstance(event, HandoffEscalated | HandoffClaimed):
+    if isinstance(event, HandoffEscalated | HandoffClaimed | HandoffReescalated | HandoffReleased):
         return f"{event.type} handoff={event.data.handoff_id}"
     return event.type

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -18,6 +18,7 @@ from flowpilot_shared.models.notifications import DeliveryStatus
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.unit_of_work import UnitOfWork
 from notifier.channels import ledger
+from notifier.channels.announce import Announcement
 from notifier.channels.base import Channel, PermanentSendError, Target, TransientSendError, describe_event
 from notifier.channels.metrics import DELIVERIES, SEND_SECONDS
 
@@ -32,6 +33,8 @@ class LedgerAccess:
     new_uow: ledger.UowFactory
     connect: ledger.Connect
     outcomes: ledger.OutcomeWriter
+    # Tells the active outbox relay of a committed `delivery.recorded` (written outside a unit of work).
+    wake_relay: Callable[[], None] = lambda: None
 
     @classmethod
     def of(cls, db: Database) -> LedgerAccess:
@@ -40,7 +43,19 @@ class LedgerAccess:
             new_uow=lambda: UnitOfWork(db.sessions),
             connect=db.driver,
             outcomes=ledger.OutcomeWriter(db.driver),
+            wake_relay=db.outbox_waker.poke,
         )
+
+    async def record_final(
+        self, outcome: ledger.Outcome, *, recipient: str, attempts: int, announcement: Announcement | None
+    ) -> None:
+        """Record a final outcome, with the event's `delivery.recorded` if it was the last one awaited."""
+        _, status, error, _ = outcome
+        announce = announcement.final(recipient, status, error, attempts) if announcement else None
+        await self.outcomes.record(outcome, announce=announce)
+        if announce is not None and announcement is not None:
+            announcement.carried("outcome")
+            self.wake_relay()
 
 
 async def deliver(
@@ -51,10 +66,12 @@ async def deliver(
     deadline: float,
     created: Mapping[str, uuid.UUID],
     calls: asyncio.Semaphore | None = None,
+    announcement: Announcement | None = None,
 ) -> DeliveryStatus | None:
     """Send one target through the ledger with bounded retries; the final status, None if not ours.
 
     `created`: the ledger rows `ledger.insert_rows` just made for the event's targets (by recipient).
+    `announcement`: collects the event's final outcomes on this channel (see announce.py).
     """
     name = channel.name.value
     connect = access.connect
@@ -103,8 +120,11 @@ async def deliver(
             error, permanent = f"{type(exc).__name__}: {exc}", True
         else:
             SEND_SECONDS.labels(name, "sent").observe(time.monotonic() - started)
-            await access.outcomes.record(
-                ledger.outcome(claim.delivery_id, status=DeliveryStatus.sent, external_id=sent.external_id)
+            await access.record_final(
+                ledger.outcome(claim.delivery_id, status=DeliveryStatus.sent, external_id=sent.external_id),
+                recipient=target.recipient,
+                attempts=attempts,
+                announcement=announcement,
             )
             DELIVERIES.labels(name, DeliveryStatus.sent.value).inc()
             return DeliveryStatus.sent
@@ -119,7 +139,13 @@ async def deliver(
             error = f"gave up after {attempts} attempts (retry budget spent): {error}"
             permanent = True
         status = DeliveryStatus.failed if permanent else DeliveryStatus.retrying
-        await access.outcomes.record(ledger.outcome(claim.delivery_id, status=status, error=error))
+        outcome = ledger.outcome(claim.delivery_id, status=status, error=error)
+        if permanent:
+            await access.record_final(
+                outcome, recipient=target.recipient, attempts=attempts, announcement=announcement
+            )
+        else:
+            await access.outcomes.record(outcome)
         DELIVERIES.labels(name, status.value).inc()
         log.warning(
             "channel send failed",
@@ -153,23 +179,35 @@ def channel_sender(channel: Channel, db: Database) -> Prepare:
         await channel.before_targets(event, db.driver)
         async with db.driver() as conn:
             targets = await channel.targets(event, conn)
-        # Every target's ledger row in one statement, before any call.
+        announcement = Announcement(event, channel.name.value, targets)
+        # Every target's ledger row in one statement, before any call (with the announcement when
+        # every target is skipped).
+        all_skipped = announcement.all_skipped()
         created = await ledger.insert_rows(
             access.connect,
             event=event,
             channel=channel.name.value,
             rows=[(t.recipient, t.skip_reason) for t in targets],
+            announce=all_skipped,
         )
+        if all_skipped is not None and created:
+            announcement.carried("rows")
+            access.wake_relay()
         deadline = time.monotonic() + channel.settings.channel_deadline_seconds
         calls = asyncio.Semaphore(channel.settings.channel_send_concurrency)
         results = await asyncio.gather(
-            *(deliver(channel, event, t, access, deadline, created, calls) for t in targets),
+            *(deliver(channel, event, t, access, deadline, created, calls, announcement) for t in targets),
             return_exceptions=True,
         )
         # Every target has finished (none is left running behind a retry of this message).
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+        if targets and not announcement.written:
+            # A redelivery that found sends settled by an earlier processing: announce the ledger.
+            async with db.driver() as conn:
+                if await announcement.write_from_ledger(conn):
+                    access.wake_relay()
         failed = [t.recipient for t, r in zip(targets, results, strict=True) if r == DeliveryStatus.failed]
         if failed:
             # Recorded on the ledger; dead-lettering the event makes it visible and replayable.

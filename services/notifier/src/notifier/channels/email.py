@@ -17,11 +17,11 @@ import aiosmtplib
 import asyncpg
 
 from flowpilot_shared.broker.topology import QueueSpec
-from flowpilot_shared.events import AnyEvent, HandoffEscalated
+from flowpilot_shared.events import AnyEvent, HandoffEscalated, HandoffReescalated
 from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN
 from flowpilot_shared.models.notifications import DeliveryChannel
 from notifier.channels.base import Channel, PermanentSendError, Sent, Target, TransientSendError
-from notifier.channels.render import render_escalation_email
+from notifier.channels.render import render_email
 from notifier.channels.smtp_pool import SmtpPool
 from notifier.preferences.rules import DEFAULTS, email_skip_reason, is_urgent, load_preferences
 from notifier.settings import NotifierSettings
@@ -104,9 +104,9 @@ class EmailChannel(Channel):
         await self._pool.close()
 
     async def targets(self, event: AnyEvent, conn: asyncpg.Connection) -> list[Target]:
-        """One target per recipient; people deactivated (or demoted) since the escalation are skipped,
-        and so is whoever turned email off or is in their quiet hours (unless the handoff is urgent)."""
-        if not isinstance(event, HandoffEscalated):
+        """One target per recipient; people deactivated (or demoted) since the event are skipped, and so
+        is whoever turned email off or is in their quiet hours (unless the handoff is urgent)."""
+        if not isinstance(event, HandoffEscalated | HandoffReescalated):
             return []
         ids = [r.id for r in event.data.recipients]
         still_eligible = {
@@ -130,18 +130,16 @@ class EmailChannel(Channel):
                 targets.append(Target(recipient=address, params={"name": person.name}, skip_reason=reason))
         return targets
 
-    def _encoded(self, event: HandoffEscalated) -> EncodedEscalation:
+    def _encoded(self, event: HandoffEscalated | HandoffReescalated) -> EncodedEscalation:
         encoded = self._rendered.get(event.id)
         if encoded is None:
-            encoded = self._rendered[event.id] = encode_escalation(
-                *render_escalation_email(event, self.settings)
-            )
+            encoded = self._rendered[event.id] = encode_escalation(*render_email(event, self.settings))
             if len(self._rendered) > RENDERED_EVENTS:
                 self._rendered.popitem(last=False)
         return encoded
 
     def build_message(
-        self, event: HandoffEscalated, target: Target, delivery_id: uuid.UUID
+        self, event: HandoffEscalated | HandoffReescalated, target: Target, delivery_id: uuid.UUID
     ) -> tuple[str, bytes]:
         """Message-ID and wire bytes of one recipient's message; the Message-ID is stable per ledger
         row (the same across retries).
@@ -161,7 +159,7 @@ class EmailChannel(Channel):
 
     async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
         """Send over a pooled SMTP session (STARTTLS and auth as configured, once per session)."""
-        if not isinstance(event, HandoffEscalated):
+        if not isinstance(event, HandoffEscalated | HandoffReescalated):
             raise PermanentSendError(f"email does not handle {event.type}")
         message_id, message = self.build_message(event, target, delivery_id)
         try:

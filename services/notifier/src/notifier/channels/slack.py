@@ -1,10 +1,10 @@
-"""Slack with slack-sdk: a Block Kit message per escalation, edited in place when someone claims it."""
+"""Slack with slack-sdk: a Block Kit message per escalation (`slack_messages`), a reply in its thread
+for each reminder round, and the message edited in place when someone claims or releases it."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -13,11 +13,16 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
+from flowpilot_shared.events import (
+    AnyEvent,
+    HandoffClaimed,
+    HandoffEscalated,
+    HandoffReescalated,
+    HandoffReleased,
+)
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import DeliveryChannel, DeliveryStatus
 from flowpilot_shared.retry import parse_retry_after
-from flowpilot_shared.security.markup import slack_text as esc
 from notifier.channels.base import (
     NO_RECIPIENT,
     Channel,
@@ -27,7 +32,12 @@ from notifier.channels.base import (
     Target,
     TransientSendError,
     pickup_link,
-    steps_duration,
+)
+from notifier.channels.slack_messages import (
+    claimed_message,
+    escalation_message,
+    released_message,
+    round_message,
 )
 from notifier.channels.slack_users import SlackUserDirectory
 from notifier.preferences.rules import mentionable_emails
@@ -37,120 +47,18 @@ TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 UNSETTLED = (DeliveryStatus.pending, DeliveryStatus.retrying)
-# A claim delivered with its escalation can be looked at a moment before the escalation's row is
+# A follow-up delivered with its escalation can be looked at a moment before the escalation's row is
 # inserted: a missing row is waited for this long (a row being posted, until the channel's deadline).
 MISSING_ROW_GRACE_SECONDS = 5.0
-# The Slack delivery of the escalation a claim updates (its external_id is "channel:ts").
+# The Slack delivery of the escalation a follow-up refers to (its external_id is "channel:ts").
 ESCALATION_MESSAGE = """
 SELECT status, external_id FROM deliveries
 WHERE account_id = $1 AND handoff_id = $2 AND channel = 'slack' AND event_type = 'handoff.escalated'
 ORDER BY created_at DESC LIMIT 1
 """
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def clip_escaped(text: str, limit: int) -> str:
-    """`esc(text)` within `limit` characters, shortened before escaping so no entity is cut in two."""
-    keep = limit
-    while len(escaped := esc(_clip(text, keep))) > limit:
-        keep -= len(escaped) - limit
-    return escaped
-
-
-def escalation_message(
-    event: HandoffEscalated, link: str, *, interactive: bool = False, mentions: Sequence[str] = ()
-) -> tuple[str, list[dict[str, Any]]]:
-    """Fallback text and Block Kit blocks of the escalation message (with the Pick up button).
-
-    `interactive`: the account's Slack app posts clicks back (a signing secret is configured), so
-    Pick up claims in place; otherwise it is a link. `mentions`: Slack user ids to mention.
-    """
-    data = event.data
-    title = data.session.title
-    # The fallback `text` is mrkdwn too (notifications, clients without blocks): escaped like the rest.
-    fallback = f"Escalation: {esc(title)} ({esc(data.escalator.name)}): pick up at {link}"
-    lines = [
-        f"*{esc(title)}*",
-        f"*Client:* {esc(data.session.client_name or '(no client)')}",
-        f"*Reason:* {esc(_clip(data.reason, 1500))}",
-        f"*Escalated by:* {esc(data.escalator.name)}",
-        f"*Steps tried:* {steps_duration(event)}",
-    ]
-    blocks: list[dict[str, Any]] = [
-        # plain_text too: Slack decodes &amp; &lt; &gt; in every text field, so it shows as typed.
-        {"type": "header", "text": {"type": "plain_text", "text": clip_escaped(f"Escalation: {title}", 150)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _clip("\n".join(lines), 3000)}},
-        {
-            "type": "actions",
-            "block_id": "pickup",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": "pickup",
-                    "style": "primary",
-                    "text": {"type": "plain_text", "text": "Pick up"},
-                    "url": link,
-                }
-            ],
-        },
-    ]
-    if interactive:
-        blocks[-1]["elements"] = pickup_buttons(event, link)
-    if mentions:
-        blocks.insert(-1, mention_block(mentions))
-        fallback = f"{mention_text(mentions)} {fallback}"
-    return _clip(fallback, 3000), blocks
-
-
-def pickup_buttons(event: HandoffEscalated, link: str) -> list[dict[str, Any]]:
-    """Pick up as an interactive button (its click is posted to the interactions endpoint), and the link."""
-    return [
-        {
-            "type": "button",
-            "action_id": "pickup",
-            "style": "primary",
-            "text": {"type": "plain_text", "text": "Pick up"},
-            "value": str(event.data.handoff_id),
-        },
-        {
-            "type": "button",
-            "action_id": "open",
-            "text": {"type": "plain_text", "text": "Open in FlowPilot"},
-            "url": link,
-            # Slack posts link clicks too: the handoff id lets the endpoint verify and ignore them.
-            "value": str(event.data.handoff_id),
-        },
-    ]
-
-
-def mention_text(user_ids: Sequence[str]) -> str:
-    """Slack mentions of these user ids."""
-    return " ".join(f"<@{user_id}>" for user_id in user_ids)
-
-
-def mention_block(user_ids: Sequence[str]) -> dict[str, Any]:
-    """A line mentioning the people asked to look (a mention notifies them in Slack)."""
-    return {
-        "type": "section",
-        "text": {"type": "mrkdwn", "text": _clip(f"*For:* {mention_text(user_ids)}", 3000)},
-    }
-
-
-def claimed_message(event: HandoffClaimed) -> tuple[str, list[dict[str, Any]]]:
-    """Fallback text and blocks replacing the escalation message once someone picked it up."""
-    data = event.data
-    text = f"{esc(data.claimer.name)} picked this up: {esc(data.session_title)}"
-    body = (
-        f"*{esc(data.session_title)}*\n:white_check_mark: *{esc(data.claimer.name)}* picked this up "
-        f"(escalated by {esc(data.escalator.name)})."
-    )
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": _clip(body, 3000)}}
-    ]
-    return _clip(text, 3000), blocks
+SlackEvent = HandoffEscalated | HandoffClaimed | HandoffReescalated | HandoffReleased
+# Events about an escalation already posted: they edit its message or reply in its thread.
+FollowUp = HandoffClaimed | HandoffReescalated | HandoffReleased
 
 
 def classify_slack_error(exc: Exception) -> Exception:
@@ -170,14 +78,16 @@ def classify_slack_error(exc: Exception) -> Exception:
 
 
 class SlackChannel(Channel):
-    """One message per escalation in the account's channel; `chat.update` of it on claim."""
+    """One message per escalation in the account's channel; its follow-ups edit it or reply to it."""
 
     name = DeliveryChannel.slack
 
     async def targets(self, event: AnyEvent, conn: asyncpg.Connection) -> list[Target]:
         """The account's channel, or a `skipped` record when Slack is not configured."""
-        if not isinstance(event, HandoffEscalated | HandoffClaimed):
+        if not isinstance(event, SlackEvent):
             return []
+        if isinstance(event, HandoffReescalated) and event.data.final:
+            return []  # the owners' final notice is a bell row and an email, not a channel post
         integration = await self.chat_integration(event, conn, IntegrationKind.slack)
         if integration is None:
             return [Target(recipient=NO_RECIPIENT, skip_reason="Slack is not configured")]
@@ -185,32 +95,37 @@ class SlackChannel(Channel):
         token = str(integration.secrets.get("bot_token") or "")
         if not channel_id or not token:
             return [Target(recipient=channel_id or NO_RECIPIENT, skip_reason="Slack integration incomplete")]
-        params: dict[str, Any] = {"channel": channel_id, "token": token}
-        if isinstance(event, HandoffEscalated):
-            params["interactive"] = bool(integration.secrets.get("signing_secret"))
+        params: dict[str, Any] = {
+            "channel": channel_id,
+            "token": token,
+            "interactive": bool(integration.secrets.get("signing_secret")),
+        }
+        if isinstance(event, HandoffEscalated | HandoffReescalated):
             people = [r.id for r in event.data.recipients if r.id != event.data.escalator.id]
             params["mention_emails"] = await mentionable_emails(
                 conn, account_id=event.account_id, user_ids=people
             )
-        if isinstance(event, HandoffClaimed):
+        if isinstance(event, FollowUp):
+            # `before_targets` waited (without a connection) while the escalation was being posted.
             original = await conn.fetchrow(ESCALATION_MESSAGE, event.account_id, event.data.handoff_id)
-            if original is None or original["status"] != DeliveryStatus.sent or not original["external_id"]:
+            if original is not None and original["status"] == DeliveryStatus.sent and original["external_id"]:
+                posted_channel, _, ts = original["external_id"].partition(":")
+                params.update(channel=posted_channel, ts=ts)
+            elif not isinstance(event, HandoffReescalated):  # a reminder is posted on its own instead
                 state = original["status"] if original is not None else "missing"
                 reason = f"no Slack message of the escalation to update (its delivery is {state})"
                 return [Target(recipient=channel_id, skip_reason=reason)]
-            posted_channel, _, ts = original["external_id"].partition(":")
-            params.update(channel=posted_channel, ts=ts)
         return [Target(recipient=channel_id, params=params)]
 
     async def before_targets(self, event: AnyEvent, connect: Connect) -> None:
-        """A claim waits (bounded) while the escalation's message is being posted; `targets` reads it."""
-        if isinstance(event, HandoffClaimed):
+        """A follow-up waits (bounded) while the escalation's message is being posted; `targets` reads it."""
+        if isinstance(event, FollowUp):
             async with connect() as conn:
                 if await self.chat_integration(event, conn, IntegrationKind.slack) is None:
                     return
             await self._escalation_message(connect, event)
 
-    async def _escalation_message(self, connect: Connect, event: HandoffClaimed) -> asyncpg.Record | None:
+    async def _escalation_message(self, connect: Connect, event: FollowUp) -> asyncpg.Record | None:
         """The escalation's Slack delivery (status, external_id), waiting (bounded) while it is being posted.
 
         Each look takes a pooled connection for its one statement: none is held across the wait.
@@ -264,26 +179,34 @@ class SlackChannel(Channel):
         return client
 
     async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
-        """`chat.postMessage` for an escalation, `chat.update` of that message for a claim."""
-        client = self.client(target.params["token"])
+        """`chat.postMessage` for an escalation (a thread reply sent to the channel too for a round),
+        `chat.update` of that message for a claim or a release."""
+        params = target.params
+        client = self.client(params["token"])
+        interactive = bool(params.get("interactive"))
         try:
-            if isinstance(event, HandoffEscalated):
+            if isinstance(event, HandoffEscalated | HandoffReescalated):
                 mentions = await self.directory.user_ids(
-                    client, target.params["token"], target.params.get("mention_emails", ())
+                    client, params["token"], params.get("mention_emails", ())
                 )
-                text, blocks = escalation_message(
-                    event,
-                    pickup_link(self.settings, event.session_id),
-                    interactive=bool(target.params.get("interactive")),
-                    mentions=mentions,
-                )
+                link = pickup_link(self.settings, event.session_id)
+                if isinstance(event, HandoffEscalated):
+                    text, blocks = escalation_message(event, link, interactive=interactive, mentions=mentions)
+                    thread: dict[str, Any] = {}
+                else:
+                    text, blocks = round_message(event, link, interactive=interactive, mentions=mentions)
+                    thread = {"thread_ts": params["ts"], "reply_broadcast": True} if "ts" in params else {}
                 response = await client.chat_postMessage(
-                    channel=target.params["channel"], text=text, blocks=blocks, unfurl_links=False
+                    channel=params["channel"], text=text, blocks=blocks, unfurl_links=False, **thread
                 )
-            elif isinstance(event, HandoffClaimed):
-                text, blocks = claimed_message(event)
+            elif isinstance(event, HandoffClaimed | HandoffReleased):
+                if isinstance(event, HandoffClaimed):
+                    text, blocks = claimed_message(event)
+                else:
+                    link = pickup_link(self.settings, event.session_id)
+                    text, blocks = released_message(event, link, interactive=interactive)
                 response = await client.chat_update(
-                    channel=target.params["channel"], ts=target.params["ts"], text=text, blocks=blocks
+                    channel=params["channel"], ts=params["ts"], text=text, blocks=blocks
                 )
             else:
                 raise PermanentSendError(f"Slack does not handle {event.type}")

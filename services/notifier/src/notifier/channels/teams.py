@@ -8,7 +8,14 @@ from typing import Any
 import asyncpg
 import httpx
 
-from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
+from flowpilot_shared.durations import humanize_wait
+from flowpilot_shared.events import (
+    AnyEvent,
+    HandoffClaimed,
+    HandoffEscalated,
+    HandoffReescalated,
+    HandoffReleased,
+)
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import DeliveryChannel
 from flowpilot_shared.retry import parse_retry_after
@@ -24,6 +31,7 @@ from notifier.channels.base import (
     pickup_link,
     steps_duration,
 )
+from notifier.channels.render import urgency_label, urgency_marker
 
 WEBHOOK_RECIPIENT = "webhook"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -53,12 +61,18 @@ def escalation_card(event: HandoffEscalated, link: str) -> dict[str, Any]:
     facts = [
         {"title": "Client", "value": md(data.session.client_name or "(no client)")},
         {"title": "Reason", "value": md(data.reason)},
+        {"title": "Urgency", "value": urgency_label(data.urgency)},
         {"title": "Escalated by", "value": md(data.escalator.name)},
         {"title": "Steps tried", "value": steps_duration(event)},
     ]
     return _card(
         [
-            {"type": "TextBlock", "text": "Escalation", "weight": "Bolder", "color": "Attention"},
+            {
+                "type": "TextBlock",
+                "text": f"{urgency_marker(data.urgency)}Escalation",
+                "weight": "Bolder",
+                "color": "Attention",
+            },
             {
                 "type": "TextBlock",
                 "text": md(data.session.title),
@@ -88,6 +102,51 @@ def claimed_card(event: HandoffClaimed) -> dict[str, Any]:
     )
 
 
+def round_card(event: HandoffReescalated, link: str) -> dict[str, Any]:
+    """A round's reminder card (webhooks cannot edit the escalation card), naming the round."""
+    d = event.data
+    waited = humanize_wait(d.waited_seconds)
+    headline = (
+        f"{urgency_marker(d.urgency)}Still unclaimed after {waited} (reminder {d.round} of {d.max_rounds})"
+    )
+    facts = [
+        {"title": "Reason", "value": md(d.reason)},
+        {"title": "Urgency", "value": urgency_label(d.urgency)},
+        {"title": "Escalated by", "value": md(d.escalator.name)},
+    ]
+    return _card(
+        [
+            {"type": "TextBlock", "text": headline, "weight": "Bolder", "color": "Attention", "wrap": True},
+            {
+                "type": "TextBlock",
+                "text": md(d.session_title),
+                "size": "Large",
+                "weight": "Bolder",
+                "wrap": True,
+            },
+            {"type": "FactSet", "facts": facts},
+        ],
+        [{"type": "Action.OpenUrl", "title": "Pick up", "url": link}],
+    )
+
+
+def released_card(event: HandoffReleased, link: str) -> dict[str, Any]:
+    """A follow-up card: released by its claimer, back in the queue, Pick up again."""
+    r = event.data
+    return _card(
+        [
+            {
+                "type": "TextBlock",
+                "text": f"↩️ {md(r.released_by.name)} released this: back in the queue",
+                "weight": "Bolder",
+                "wrap": True,
+            },
+            {"type": "TextBlock", "text": md(r.session_title), "wrap": True, "isSubtle": True},
+        ],
+        [{"type": "Action.OpenUrl", "title": "Pick up", "url": link}],
+    )
+
+
 class TeamsChannel(Channel):
     """One card per escalation and one per claim, to the account's webhook."""
 
@@ -95,8 +154,10 @@ class TeamsChannel(Channel):
 
     async def targets(self, event: AnyEvent, conn: asyncpg.Connection) -> list[Target]:
         """The account's webhook, or a `skipped` record when Teams is not configured."""
-        if not isinstance(event, HandoffEscalated | HandoffClaimed):
+        if not isinstance(event, HandoffEscalated | HandoffClaimed | HandoffReescalated | HandoffReleased):
             return []
+        if isinstance(event, HandoffReescalated) and event.data.final:
+            return []  # the owners' final notice is a bell row and an email, not a channel post
         integration = await self.chat_integration(event, conn, IntegrationKind.teams)
         url = str(integration.secrets.get("webhook_url") or "") if integration is not None else ""
         if not url:
@@ -109,6 +170,10 @@ class TeamsChannel(Channel):
             card = escalation_card(event, pickup_link(self.settings, event.session_id))
         elif isinstance(event, HandoffClaimed):
             card = claimed_card(event)
+        elif isinstance(event, HandoffReescalated):
+            card = round_card(event, pickup_link(self.settings, event.session_id))
+        elif isinstance(event, HandoffReleased):
+            card = released_card(event, pickup_link(self.settings, event.session_id))
         else:
             raise PermanentSendError(f"Teams does not handle {event.type}")
         try:

@@ -15,6 +15,8 @@ from flowpilot_shared.events import (
     DocumentationGenerated,
     HandoffClaimed,
     HandoffEscalated,
+    HandoffReescalated,
+    HandoffReleased,
     NotificationCreated,
     parse_event,
 )
@@ -25,6 +27,8 @@ STREAM_ROUTING_KEYS: tuple[str, ...] = (
     "handoff.claimed",
     "documentation.generated",
     "notification.created",
+    "handoff.reescalated",
+    "handoff.released",
 )
 
 
@@ -87,6 +91,34 @@ def _data(event: AnyEvent) -> tuple[str, dict[str, Any]] | None:
             "version": g.version,
             "generated_by": g.generated_by,
             "model": g.model,
+        }
+    if isinstance(event, HandoffReescalated):
+        r = event.data
+        return "handoff_reescalated", base | {
+            "handoff_id": str(r.handoff_id),
+            "title": r.session_title,
+            "round": r.round,
+            "final": r.final,
+            "max_rounds": r.max_rounds,
+            "waited_seconds": r.waited_seconds,
+            "urgency": r.urgency,
+            "escalated_by": _person(r.escalator),
+            "recipients": len(r.recipients),
+        }
+    if isinstance(event, HandoffReleased):
+        x = event.data
+        return "handoff_released", base | {
+            "handoff_id": str(x.handoff_id),
+            "title": x.session_title,
+            "client_name": x.client_name,
+            "status": "escalated",
+            "reason": x.reason,
+            "urgency": x.urgency,
+            "released_by": _person(x.released_by),
+            "claimer": _person(x.claimer),
+            "escalated_by": _person(x.escalator),
+            "escalated_at": x.escalated_at.isoformat(),
+            "released_at": x.released_at.isoformat(),
         }
     if isinstance(event, NotificationCreated):
         n = event.data

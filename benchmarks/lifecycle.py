@@ -1,0 +1,210 @@
+"""The escalation lifecycle's costs: the timer loop while idle, and the timeline projection's commits.
+
+Timer overhead: 1,000 open escalations are seeded (their timers due in an hour), then handoff-api's CPU
+per second of idle time is measured twice, with the timer loop off (the baseline) and on, each in a
+fresh process after a settling pause. The loop's wake-ups in that window and the plan and time of its
+one per-wake query are reported beside it.
+
+The escalation's write statement (the hot path) is timed with and without the timer it now starts.
+
+Projection cost: a short fixed-rate pipeline step, with PostgreSQL's commits per escalation, and of
+those, the timeline projection's own (transactions that wrote its inbox rows, counted by xmin) and the
+notifier's `delivery.recorded` events written in a statement of their own (its /metrics).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from benchmarks.http import HttpPool
+from benchmarks.pipeline import sustained
+from benchmarks.procstats import cpu_seconds
+from benchmarks.seed import Team, seed_teams
+from benchmarks.stack import JWT_SECRET, Stack
+from handoff_api.handoffs.sql import write_escalate_sql
+from handoff_api.reescalation.sql import NEXT_WAKE
+
+OPEN_ESCALATIONS = 1000
+SETTLE_SECONDS = 10.0
+PROJECTION = "handoff-api.timeline"
+OPEN_UP = """
+WITH s AS (
+  UPDATE ai_sessions SET status = 'escalated', escalation_reason = 'Bench: waiting' WHERE id = ANY($1::uuid[])
+  RETURNING id, account_id, owner_id
+), h AS (
+  INSERT INTO handoffs (id, account_id, session_id, intent, reason, from_user_id)
+  SELECT gen_random_uuid(), account_id, id, 'escalate', 'Bench: waiting', owner_id FROM s
+  RETURNING id, account_id, session_id
+)
+INSERT INTO escalation_timers (session_id, handoff_id, account_id, due_at, last_at)
+SELECT session_id, id, account_id, now() + interval '1 hour', now() FROM h
+"""
+PROJECTION_WORK = f"""
+SELECT count(*) AS events, count(DISTINCT xmin::text) AS commits FROM inbox WHERE consumer = '{PROJECTION}'
+"""
+
+
+async def seed_open_escalations(stack: Stack, count: int = OPEN_ESCALATIONS) -> int:
+    """`count` unclaimed escalations in 10 accounts, each with its timer due in an hour; all timers now."""
+    teams = await seed_teams(
+        stack.dsn, secret=JWT_SECRET, teams=10, seniors=3, sessions_per_team=count // 10, tag="timers"
+    )
+    conn = await asyncpg.connect(stack.dsn)
+    try:
+        await conn.execute(OPEN_UP, [s for team in teams for s in team.sessions])
+        # Their accounts keep the default policy (600 s): the seeded quiet policy is for the pipeline.
+        await conn.execute(
+            "DELETE FROM escalation_policies WHERE account_id = ANY($1::uuid[])",
+            [t.account_id for t in teams],
+        )
+        await conn.execute("ANALYZE escalation_timers")
+        return int(await conn.fetchval("SELECT count(*) FROM escalation_timers"))
+    finally:
+        await conn.close()
+
+
+async def _metric(port: int, name: str, labels: dict[str, str] | None = None) -> float:
+    """A counter's value from a service's /metrics (summed over label sets matching `labels`)."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):
+                total += sample.value
+    return total
+
+
+async def _idle_cpu(stack: Stack, *, timers: bool, seconds: float) -> dict[str, float]:
+    """handoff-api's CPU per second over `seconds` of idle time, in a fresh process."""
+    stack.restart("handoff-api", extra_env={"FLOWPILOT_REESCALATION_TIMERS": "true" if timers else "false"})
+    await asyncio.sleep(SETTLE_SECONDS)
+    port = stack.services["handoff-api"].port
+    wakeups_before = await _metric(port, "flowpilot_reescalation_timer_wakeups_total")
+    cpu_before, started = cpu_seconds(stack.pid("handoff-api")), time.monotonic()
+    await asyncio.sleep(seconds)
+    cpu, elapsed = cpu_seconds(stack.pid("handoff-api")) - cpu_before, time.monotonic() - started
+    wakeups = await _metric(port, "flowpilot_reescalation_timer_wakeups_total") - wakeups_before
+    return {
+        "cpu_seconds_per_second": round(cpu / elapsed, 5),
+        "seconds": round(elapsed, 1),
+        "wakeups": wakeups,
+    }
+
+
+async def _next_wake_plan(stack: Stack) -> dict[str, Any]:
+    conn = await asyncpg.connect(stack.dsn)
+    try:
+        plan = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {NEXT_WAKE}")
+    finally:
+        await conn.close()
+    top = (json.loads(plan) if isinstance(plan, str) else plan)[0]
+    nodes: list[str] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        nodes.append(node["Node Type"] + (f" on {node['Index Name']}" if "Index Name" in node else ""))
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(top["Plan"])
+    return {"execution_ms": round(top["Execution Time"], 3), "nodes": nodes}
+
+
+async def timer_overhead(stack: Stack, *, seconds: float) -> dict[str, Any]:
+    """Idle CPU of handoff-api with 1,000 open escalations: timer loop off vs on."""
+    timers = await seed_open_escalations(stack)
+    off = await _idle_cpu(stack, timers=False, seconds=seconds)
+    on = await _idle_cpu(stack, timers=True, seconds=seconds)
+    return {
+        "open_escalations_seeded": OPEN_ESCALATIONS,
+        "timers_in_table": timers,
+        "loop_off": off,
+        "loop_on": on,
+        "overhead_cpu_seconds_per_second": round(
+            on["cpu_seconds_per_second"] - off["cpu_seconds_per_second"], 5
+        ),
+        "next_wake_query": await _next_wake_plan(stack),
+        "escalation_write": await escalation_write_cost(stack),
+    }
+
+
+async def _projection_work(stack: Stack) -> dict[str, float]:
+    conn = await asyncpg.connect(stack.dsn)
+    try:
+        row = await conn.fetchrow(PROJECTION_WORK)
+    finally:
+        await conn.close()
+    notifier = stack.services["notifier"].port
+    alone = await _metric(notifier, "flowpilot_notifier_delivery_announcements_total", {"carrier": "alone"})
+    return {"events": float(row["events"]), "commits": float(row["commits"]), "announced_alone": alone}
+
+
+async def projection_cost(
+    stack: Stack, api: HttpPool, teams: Sequence[Team], *, rate: int, seconds: float
+) -> dict[str, Any]:
+    """A fixed-rate pipeline step: commits per escalation in all, and the timeline's share of them."""
+    before = await _projection_work(stack)
+    row = await sustained(stack, api, teams, rate=rate, seconds=seconds, db_counters=True)
+    after = await _projection_work(stack)
+    done = max(row["api"]["ok"], 1)
+    per = {key: round((after[key] - before[key]) / done, 2) for key in before}
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "escalations": row["api"]["ok"],
+        "drained": row["drained"],
+        "postgres_commits_per_escalation": row.get("db_per_escalation", {}).get("commits"),
+        "projection_events_per_escalation": per["events"],
+        "projection_commits_per_escalation": per["commits"],
+        "notifier_extra_commits_per_escalation": per["announced_alone"],
+        "measured_at": datetime.now(UTC).isoformat(),
+    }
+
+
+async def escalation_write_cost(stack: Stack, *, statements: int = 3000) -> dict[str, Any]:
+    """The escalation's one write statement with its timer (as shipped) and without, alternately, on
+    one connection: what starting the timer in that statement adds per escalation (median ms)."""
+    (team,) = await seed_teams(
+        stack.dsn, secret=JWT_SECRET, teams=1, seniors=3, sessions_per_team=statements, tag="write"
+    )
+    variants = {
+        "with_timer": write_escalate_sql(timer=True),
+        "without_timer": write_escalate_sql(timer=False),
+    }
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    payload = json.dumps({"data": "x" * 1500})
+    conn = await asyncpg.connect(stack.dsn)
+    try:
+        for i, session_id in enumerate(team.sessions):
+            name = list(variants)[i % 2]
+            version = await conn.fetchval("SELECT xmin FROM ai_sessions WHERE id = $1", session_id)
+            handoff = (uuid.uuid4(), team.account_id, session_id, "escalate", "Bench", team.junior_id, None)
+            write = (datetime.now(UTC), version, "normal")
+            outbox = (
+                uuid.uuid4(),
+                "flowpilot.events",
+                "handoff.escalated",
+                team.account_id,
+                session_id,
+                None,
+            )
+            args = (*handoff, *write, *outbox, payload)
+            started = time.perf_counter()
+            await conn.execute(variants[name], *args)
+            times[name].append((time.perf_counter() - started) * 1000)
+    finally:
+        await conn.close()
+    warm = statements // 10  # the first statements plan and warm the caches
+    medians = {name: round(statistics.median(values[warm:]), 3) for name, values in times.items()}
+    return {**{f"{k}_median_ms": v for k, v in medians.items()}, "statements": statements}

@@ -1,0 +1,1 @@
+"""Escalation analytics: counts and time to pickup, from handoff-api's own tables."""

@@ -1,0 +1,1 @@
+"""The account's escalation policy: how often an unclaimed escalation notifies again."""

@@ -1,0 +1,1 @@
+"""A session's timeline: its own rows plus a projection of what other services announced."""

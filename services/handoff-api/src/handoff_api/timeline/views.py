@@ -1,0 +1,20 @@
+"""`GET /ai-sessions/{id}/timeline`."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends
+
+from flowpilot_shared.web.auth import CurrentCaller
+from handoff_api.deps import Uow, account_rate_limit
+from handoff_api.timeline import service
+from handoff_api.timeline.schemas import TimelineItem
+
+router = APIRouter(prefix="/ai-sessions", tags=["timeline"], dependencies=[Depends(account_rate_limit)])
+
+
+@router.get("/{session_id}/timeline", response_model=list[TimelineItem])
+async def timeline(session_id: uuid.UUID, caller: CurrentCaller, uow: Uow) -> list[TimelineItem]:
+    """Steps, handoffs, claims, releases, rounds, deliveries, documentation and PSA notes, oldest first."""
+    return await service.timeline(session=uow.session, caller=caller, session_id=session_id)

@@ -1,0 +1,205 @@
+"""Rounds, final notices and releases on email, Slack and Teams, exactly once each; delivery.recorded."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+from prometheus_client import REGISTRY
+
+from flowpilot_shared.db import Database
+from flowpilot_shared.events import HandoffEscalated
+from flowpilot_shared.models.notifications import DeliveryStatus
+from flowpilot_shared.outbox.relay import OutboxRelay
+from notifier.settings import NotifierSettings
+from tests.fakes.slack import FakeSlack
+from tests.fakes.smtp import FakeSmtp
+from tests.fakes.teams import FakeTeams
+from tests.harness.broker import Captured, capture
+from tests.harness.factories import Team, make_escalation, make_team
+from tests.harness.waiting import wait_until
+from tests.notifier.channels.conftest import Chat, configure_chat, deliveries, publish
+from tests.notifier.channels.test_claim import claim_of
+from tests.notifier.lifecycle_events import released_event, round_event, with_urgency
+
+FINAL = {DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.skipped}
+
+
+@pytest.fixture
+async def relay(db: Database, channel_settings: NotifierSettings, channel_consumers) -> AsyncIterator[None]:
+    """The notifier's outbox relay, publishing the delivery.recorded events the channels commit."""
+    running = OutboxRelay(db=db, settings=channel_settings, name="notifier-test-relay")
+    await running.start()
+    yield
+    await running.stop()
+
+
+async def _settled(db: Database, event_id: uuid.UUID, expected: int) -> bool:
+    rows = await deliveries(db, event_id)
+    return len(rows) == expected and all(r.status in FINAL for r in rows)
+
+
+def _announced(captured: Captured, event_id: uuid.UUID) -> dict[str, dict]:
+    """The delivery.recorded events reporting on `event_id`, by channel."""
+    return {
+        b["data"]["channel"]: b["data"]
+        for b in captured.bodies("delivery.recorded")
+        if b["data"]["source_event_id"] == str(event_id)
+    }
+
+
+async def _posted_escalation(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    settings: NotifierSettings,
+    slack: FakeSlack,
+    teams: FakeTeams,
+) -> tuple[Team, Chat, HandoffEscalated]:
+    """A high-urgency escalation of a team with Slack and Teams, delivered everywhere."""
+    team = await make_team(db, engineers=3)
+    chat = await configure_chat(db, settings, team, slack=slack, teams=teams)
+    escalation = with_urgency(await make_escalation(db, team, escalator=team.users[1]), "high")
+    await publish(amqp, escalation)
+    await wait_until(lambda: _settled(db, escalation.id, 5), timeout=20, message="escalation delivered")
+    return team, chat, escalation
+
+
+async def test_a_round_reaches_everyone_again_naming_the_round_once_per_round(
+    db, amqp, channel_settings, relay, smtp: FakeSmtp, slack: FakeSlack, teams: FakeTeams
+) -> None:
+    captured = await capture(amqp, "delivery.recorded")
+    team, chat, escalation = await _posted_escalation(db, amqp, channel_settings, slack, teams)
+    [original] = slack.in_channel(chat.channel_id)
+    # The escalation itself says how urgent it is.
+    assert all(m.subject.startswith("[High urgency] Escalation: ") for m in smtp.messages)
+    assert "Urgency:      High" in smtp.messages[0].text
+    assert original.blocks[0]["text"]["text"].startswith("[High urgency] Escalation")
+    assert "*Urgency:* High" in json.dumps(original.blocks)
+    assert {"title": "Urgency", "value": "High"} in teams.cards()[0]["body"][2]["facts"]
+
+    everyone = [team.ref(u) for u in team.users if u.id != escalation.data.escalator.id]
+    first = round_event(escalation, round=1, recipients=everyone, waited_seconds=600)
+    await publish(amqp, first)
+    await publish(amqp, first)  # a duplicate delivery sends nothing twice
+    await wait_until(lambda: _settled(db, first.id, 5), timeout=20, message="round 1 delivered")
+    reminders = [m for m in smtp.messages if "reminder 1 of 3" in m.subject]
+    assert sorted(r for m in reminders for r in m.rcpt_tos) == sorted(p.email.lower() for p in everyone)
+    subject = (
+        f"[High urgency] Still unclaimed after 10 min (reminder 1 of 3): {escalation.data.session.title}"
+    )
+    assert {m.subject for m in reminders} == {subject}
+    link = f"{channel_settings.public_url}/pilot/{escalation.session_id}?pickup=true"
+    assert link in reminders[0].text and "Urgency:      High" in reminders[0].text
+    [reply] = [m for m in slack.in_channel(chat.channel_id) if m.thread_ts]
+    assert reply.thread_ts == original.ts and reply.reply_broadcast
+    assert "reminder 1 of 3" in reply.text and link in json.dumps(reply.blocks)
+    assert "reminder 1 of 3" in teams.cards()[-1]["body"][0]["text"]
+
+    second = round_event(escalation, round=2, recipients=everyone, waited_seconds=1200)
+    await publish(amqp, second)
+    await wait_until(lambda: _settled(db, second.id, 5), timeout=20, message="round 2 delivered")
+    assert len([m for m in smtp.messages if "reminder 2 of 3" in m.subject]) == len(everyone)
+    assert len([m for m in smtp.messages if "reminder 1 of 3" in m.subject]) == len(everyone)
+    assert len([m for m in slack.in_channel(chat.channel_id) if m.thread_ts]) == 2
+    assert len(teams.cards()) == 3
+
+    # Each channel announced each event's outcomes once, every recipient in one event.
+    async def announced() -> dict | None:
+        found = {e.id: _announced(captured, e.id) for e in (escalation, first, second)}
+        return found if all(len(f) == 3 for f in found.values()) else None
+
+    found = await wait_until(announced, timeout=20, message="delivery.recorded of every channel")
+    email = found[first.id]["email"]
+    assert sorted(o["recipient"] for o in email["outcomes"]) == sorted(p.email.lower() for p in everyone)
+    assert {o["status"] for o in email["outcomes"]} == {"sent"}
+    assert email["handoff_id"] == str(escalation.data.handoff_id)
+    assert email["source_event_type"] == "handoff.reescalated"
+    assert [o["status"] for o in found[first.id]["slack"]["outcomes"]] == ["sent"]
+
+
+async def test_the_final_notice_is_a_bell_and_an_email_to_owners_and_admins_only(
+    db, amqp, channel_settings, channel_consumers, smtp: FakeSmtp, slack: FakeSlack, teams: FakeTeams
+) -> None:
+    team, _, escalation = await _posted_escalation(db, amqp, channel_settings, slack, teams)
+    posts, cards = len(slack.calls), len(teams.cards())
+    final = round_event(
+        escalation, round=4, recipients=[team.ref(team.owner)], final=True, waited_seconds=2400
+    )
+    await publish(amqp, final)
+    await wait_until(lambda: _settled(db, final.id, 1), timeout=20, message="final notice emailed")
+    [notice] = [m for m in smtp.messages if "Nobody picked up" in m.subject]
+    assert notice.rcpt_tos == [team.owner.email.lower()]
+    assert (
+        notice.subject
+        == f"[High urgency] Nobody picked up: {escalation.data.session.title} (unclaimed for 40 min)"
+    )
+    assert "after 3 reminders" in notice.text
+    assert len(slack.calls) == posts and len(teams.cards()) == cards
+
+
+async def test_a_release_edits_the_slack_message_back_to_the_queue(
+    db, amqp, channel_settings, channel_consumers, slack: FakeSlack, teams: FakeTeams
+) -> None:
+    team, chat, escalation = await _posted_escalation(db, amqp, channel_settings, slack, teams)
+    claimer = team.users[2]
+    claim = claim_of(team, escalation, 2)
+    await publish(amqp, claim)
+    await wait_until(lambda: _settled(db, claim.id, 2), timeout=20, message="claim delivered")
+    release = released_event(escalation, team=team, by=claimer, claimer=claimer)
+    await publish(amqp, release)
+    await wait_until(lambda: _settled(db, release.id, 2), timeout=20, message="release delivered")
+    [message] = slack.in_channel(chat.channel_id)
+    assert len(message.updates) == 2 and len(slack.posts()) == 1
+    text = json.dumps(message.blocks)
+    assert f"*{claimer.name}* released it" in text and "back in the queue" in text
+    assert "Pick up" in text and str(escalation.session_id) in text
+    assert f"{claimer.name} released this: back in the queue" in teams.cards()[-1]["body"][0]["text"]
+
+
+def _carried(carrier: str) -> float:
+    """delivery.recorded events written so far by this process with `carrier` (all channels)."""
+    return sum(
+        REGISTRY.get_sample_value(
+            "flowpilot_notifier_delivery_announcements_total", {"channel": channel, "carrier": carrier}
+        )
+        or 0.0
+        for channel in ("email", "slack", "teams")
+    )
+
+
+async def test_a_channel_with_nothing_to_send_announces_its_skipped_rows(
+    db, amqp, channel_settings, relay, smtp: FakeSmtp
+) -> None:
+    captured = await capture(amqp, "delivery.recorded")
+    before = {carrier: _carried(carrier) for carrier in ("outcome", "rows", "alone")}
+    team = await make_team(db, engineers=2)  # neither Slack nor Teams configured
+    escalation = await make_escalation(db, team, escalator=team.users[1])
+    await publish(amqp, escalation)
+
+    async def announced() -> dict | None:
+        found = _announced(captured, escalation.id)
+        return found if len(found) == 3 else None
+
+    found = await wait_until(announced, timeout=20, message="three announcements")
+    [slack_outcome] = found["slack"]["outcomes"]
+    assert (slack_outcome["recipient"], slack_outcome["status"]) == ("-", "skipped")
+    assert slack_outcome["error"] == "Slack is not configured"
+    assert [o["status"] for o in found["teams"]["outcomes"]] == ["skipped"]
+    assert sorted(o["recipient"] for o in found["email"]["outcomes"]) == sorted(
+        u.email.lower() for u in team.users if u.id != team.users[1].id
+    )
+    # No commit of their own: with the last email's outcome, and with the skipped rows.
+    after = {carrier: _carried(carrier) - before[carrier] for carrier in before}
+    assert after == {"outcome": 1, "rows": 2, "alone": 0}
+
+    # A redelivery finds everything settled: each channel announces the ledger as it stands, alone.
+    await publish(amqp, escalation)
+
+    async def again() -> bool:
+        return _carried("alone") - before["alone"] == 3
+
+    await wait_until(again, timeout=20, message="the redelivery's announcements")
+    assert len(smtp.messages) == 2  # nothing sent twice
