@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from prometheus_client import Counter
@@ -19,7 +19,9 @@ from flowpilot_shared.driver_uow import outbox_args, outbox_sql
 from flowpilot_shared.events import AnyEvent, DeliveryRecorded
 from flowpilot_shared.lifecycle_contracts import DeliveryOutcome, DeliveryRecordedData
 from flowpilot_shared.unit_of_work import OUTBOX_INSERT
-from notifier.channels.base import Target
+
+if TYPE_CHECKING:  # base imports the ledger, which imports this module
+    from notifier.channels.base import Target
 
 ANNOUNCED = Counter(
     "flowpilot_notifier_delivery_announcements_total",
