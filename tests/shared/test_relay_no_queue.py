@@ -11,10 +11,10 @@ from sqlalchemy import select
 from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import (
     HandoffEscalated,
+    HandoffParked,
+    HandoffParkedData,
     NotificationCreated,
     NotificationCreatedData,
-    PsaNotePushed,
-    PsaNotePushedData,
 )
 from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox.relay import OutboxRelay
@@ -45,23 +45,22 @@ def _bell_for(escalated: HandoffEscalated) -> tuple[NotificationCreated, uuid.UU
     return bell, recipient.id
 
 
-def _note_for(escalated: HandoffEscalated) -> tuple[PsaNotePushed, None]:
-    """A pushed-note event, a type no FlowPilot queue consumes."""
-    data = PsaNotePushedData(
-        push_id=uuid.uuid4(),
-        documentation_id=uuid.uuid4(),
-        handoff_id=escalated.data.handoff_id,
-        provider="connectwise",
-        ticket_id="1000",
-        external_note_id="1",
+def _park_for(escalated: HandoffEscalated) -> tuple[HandoffParked, None]:
+    """A park of the escalated session, a type no FlowPilot queue consumes (parking notifies nobody)."""
+    data = HandoffParkedData(
+        handoff_id=uuid.uuid4(),
+        reason="back after lunch",
+        parked_at=escalated.occurred_at,
+        session=escalated.data.session,
+        parked_by=escalated.data.escalator,
     )
-    return PsaNotePushed(account_id=escalated.account_id, session_id=escalated.session_id, data=data), None
+    return HandoffParked(account_id=escalated.account_id, session_id=escalated.session_id, data=data), None
 
 
-@pytest.mark.parametrize("first", [_bell_for, _note_for], ids=["stream-only", "unconsumed-type"])
+@pytest.mark.parametrize("first", [_bell_for, _park_for], ids=["stream-only", "unconsumed-type"])
 async def test_an_event_no_queue_takes_does_not_hold_up_its_session(db, amqp, core_settings, first):
     # With no client on any notifier replica nothing is bound to the stream exchange, and no
-    # FlowPilot queue takes psa.note_pushed: both reach no queue, by design. Neither may be returned
+    # FlowPilot queue takes handoff.parked: both reach no queue, by design. Neither may be returned
     # to the relay as unroutable (that would fail the row, back the relay off and hold up the
     # session's next event): each goes out at once, and the event behind it too.
     captured = await capture(amqp, "handoff.escalated")
@@ -90,16 +89,16 @@ async def test_an_event_no_queue_takes_does_not_hold_up_its_session(db, amqp, co
 
 @pytest.mark.parametrize("unit", [UnitOfWork, DriverUnitOfWork], ids=["orm", "driver"])
 async def test_only_events_someone_waits_for_wake_the_relay(db, core_settings, monkeypatch, unit):
-    # A pushed note has no FlowPilot consumer: its commit sends no wake-up (one transaction less per
+    # A park has no FlowPilot consumer: its commit sends no wake-up (one transaction less per
     # escalation when the active relay is in another process), and the relay's next pass takes it.
     pokes: list[None] = []
     monkeypatch.setattr(db.outbox_waker, "poke", lambda: pokes.append(None))
     team = await make_team(db)
     escalated = await make_escalation(db, team, escalator=team.users[1])
-    note, _ = _note_for(escalated)
+    park, _ = _park_for(escalated)
     factory = (lambda: UnitOfWork(db.sessions)) if unit is UnitOfWork else (lambda: DriverUnitOfWork(db))
     async with factory() as uow:
-        uow.add_event(note)
+        uow.add_event(park)
         await uow.commit()
     assert pokes == []
     async with factory() as uow:
@@ -109,6 +108,6 @@ async def test_only_events_someone_waits_for_wake_the_relay(db, core_settings, m
     relay = OutboxRelay(db=db, settings=core_settings, name="test")
     await relay.start()
     try:
-        await wait_until(lambda: all_marked(db, [note.id, escalated.id]), message="both published")
+        await wait_until(lambda: all_marked(db, [park.id, escalated.id]), message="both published")
     finally:
         await relay.stop()
