@@ -20,7 +20,7 @@ from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.documentation import Documentation, EscalationPackage
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from tests.fakes.anthropic import FakeAnthropic
 from tests.harness.waiting import wait_until
 
@@ -86,7 +86,7 @@ async def _consuming(app: FastAPI) -> bool:
 
 async def stage(db: Database, event: AnyEvent) -> None:
     """Commit the event to the outbox, as handoff-api does with the escalation."""
-    async with UnitOfWork(db.sessions) as uow:
+    async with OrmUnitOfWork(db.sessions) as uow:
         uow.add_event(event)
         await uow.commit()
 

@@ -11,8 +11,7 @@ import asyncpg
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from flowpilot_shared.driver_uow import DriverUnitOfWork
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import DriverUnitOfWork, OrmUnitOfWork
 from tests.harness.api import api_settings, running_api
 from tests.harness.people import API, create_session, signup
 
@@ -25,7 +24,7 @@ async def test_database_shutting_down_answers_503(core_settings, monkeypatch):
         tenant = await signup(api)
         session = await create_session(api, tenant.owner.token)
 
-        async def orm_shutting_down(self: UnitOfWork) -> None:
+        async def orm_shutting_down(self: OrmUnitOfWork) -> None:
             # Through SQLAlchemy: a plain DBAPIError whose cause carries SQLSTATE 57P03.
             cause = asyncpg.exceptions.CannotConnectNowError(SHUTTING_DOWN)
             error = DBAPIError("COMMIT", {}, Exception(SHUTTING_DOWN))
@@ -38,7 +37,7 @@ async def test_database_shutting_down_answers_503(core_settings, monkeypatch):
             # error arrives unwrapped.
             raise asyncpg.exceptions.CannotConnectNowError(SHUTTING_DOWN)
 
-        monkeypatch.setattr(UnitOfWork, "commit", orm_shutting_down)
+        monkeypatch.setattr(OrmUnitOfWork, "commit", orm_shutting_down)
         monkeypatch.setattr(DriverUnitOfWork, "commit_statement", driver_shutting_down)
         for path, body in (
             (f"{API}/ai-sessions", {"title": "t", "problem": "p"}),

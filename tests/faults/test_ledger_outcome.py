@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from flowpilot_shared.models import Delivery, DeliveryStatus
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.channels import ledger
 from tests.harness.factories import make_escalation, make_team
 
@@ -39,7 +39,7 @@ async def test_outcome_waits_for_the_database(db):
     team = await make_team(db, engineers=1)
     event = await make_escalation(db, team, escalator=team.owner)
     claim = await ledger.claim(
-        lambda: UnitOfWork(db.sessions),
+        lambda: OrmUnitOfWork(db.sessions),
         event=event,
         channel="email",
         recipient="senior@example.com",
@@ -63,7 +63,7 @@ async def test_other_errors_are_not_retried(db):
     team = await make_team(db, engineers=1)
     event = await make_escalation(db, team, escalator=team.owner)
     claim = await ledger.claim(
-        lambda: UnitOfWork(db.sessions),
+        lambda: OrmUnitOfWork(db.sessions),
         event=event,
         channel="email",
         recipient="senior@example.com",

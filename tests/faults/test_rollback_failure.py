@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import InternalError
 
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 
 
 @pytest.mark.faults
@@ -22,12 +22,12 @@ async def test_failed_rollback_discards_the_connection_and_raises_nothing_new(db
         )
 
     with pytest.raises(RuntimeError, match="the request's own failure"):
-        async with UnitOfWork(db.sessions) as uow:
+        async with OrmUnitOfWork(db.sessions) as uow:
             await uow.session.execute(text("SELECT 1"))
             monkeypatch.setattr(uow.session, "rollback", broken_rollback)
             raise RuntimeError("the request's own failure")
     # The pool still hands out working connections.
-    async with UnitOfWork(db.sessions) as uow:
+    async with OrmUnitOfWork(db.sessions) as uow:
         assert (await uow.session.execute(text("SELECT 1"))).scalar() == 1
 
 
@@ -36,6 +36,6 @@ async def test_failed_rollback_after_a_read_is_silent(db, monkeypatch):
     async def broken_rollback() -> None:
         raise InternalError("ROLLBACK", {}, Exception("connection lost"))
 
-    async with UnitOfWork(db.sessions) as uow:
+    async with OrmUnitOfWork(db.sessions) as uow:
         await uow.session.execute(text("SELECT 1"))
         monkeypatch.setattr(uow.session, "rollback", broken_rollback)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from flowpilot_shared.security.tokens import issue_token
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
@@ -74,7 +74,7 @@ async def test_client_that_stops_reading(system, db, core_settings):
         lags: list[float] = []
         for start in range(0, EVENTS, 20):
             committed = time.monotonic()
-            async with UnitOfWork(db.sessions) as uow:
+            async with OrmUnitOfWork(db.sessions) as uow:
                 for event in events[start : start + 20]:
                     uow.add_event(event)
                 await uow.commit()

@@ -31,7 +31,7 @@ from flowpilot_shared.events import (
 from flowpilot_shared.models import Notification, User
 from flowpilot_shared.security.tokens import issue_token
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.app import create_app
 from notifier.settings import NotifierSettings
 from notifier.stream.hub import StreamHub
@@ -166,7 +166,7 @@ def token_for(core_settings: CoreSettings) -> Callable[[User], dict[str, str]]:
 
 async def emit(db: Database, *events: AnyEvent) -> None:
     """Commit events to the outbox (as the service that owns them would); a relay publishes them."""
-    async with UnitOfWork(db.sessions) as uow:
+    async with OrmUnitOfWork(db.sessions) as uow:
         for event in events:
             uow.add_event(event)
         await uow.commit()

@@ -9,9 +9,9 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
 from flowpilot_shared.consumer import HandlerContext
-from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import event_to_json
 from flowpilot_shared.models import Notification, OutboxEvent, User
+from flowpilot_shared.unit_of_work import DriverUnitOfWork
 from notifier.bell.handler import handle
 from tests.harness.broker import publish_raw
 from tests.harness.factories import make_escalation, make_team

@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import select
 
 from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.channels import ledger
 from tests.harness.factories import make_escalation, make_team
 
@@ -20,7 +20,7 @@ async def _rows(db, event_id) -> dict[str, tuple[str, int, str | None]]:
 
 async def _claim(db, event, recipient: str, created) -> ledger.Claim | None:
     return await ledger.claim(
-        lambda: UnitOfWork(db.sessions),
+        lambda: OrmUnitOfWork(db.sessions),
         event=event,
         channel="email",
         recipient=recipient,

@@ -7,7 +7,7 @@ import socket
 import httpx
 from prometheus_client import REGISTRY
 
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
@@ -71,7 +71,7 @@ async def test_a_client_that_stops_reading_is_dropped_others_keep_receiving(noti
         # 15 bursts of 10 events of ~8 KB: far more than the slow client's socket and buffer hold.
         events = [documentation_event(escalated, title="T" * 8000 + f" #{i}") for i in range(150)]
         for start in range(0, len(events), 10):
-            async with UnitOfWork(db.sessions) as uow:
+            async with OrmUnitOfWork(db.sessions) as uow:
                 for event in events[start : start + 10]:
                     uow.add_event(event)
                 await uow.commit()

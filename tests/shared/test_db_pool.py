@@ -13,9 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from flowpilot_shared.db import Database, driver_connection, ping_after_idle
-from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import DriverUnitOfWork, OrmUnitOfWork
 
 
 async def _backend_pid(engine: AsyncEngine) -> int:
@@ -161,12 +160,12 @@ async def test_driver_connection_of_a_session_is_inside_its_transaction(core_set
     db = _one_connection(core_settings)
     try:
         async with _probe_table(db) as name:
-            async with UnitOfWork(db.sessions) as uow:
+            async with OrmUnitOfWork(db.sessions) as uow:
                 # Before the session's first statement too: the transaction is begun, not skipped.
                 await (await driver_connection(uow.session)).execute(f"INSERT INTO {name} VALUES (1)")
                 await uow.session.execute(text(f"INSERT INTO {name} VALUES (2)"))
                 # not committed: both writes go with the rollback
-            async with UnitOfWork(db.sessions) as uow:
+            async with OrmUnitOfWork(db.sessions) as uow:
                 await uow.session.execute(text(f"INSERT INTO {name} VALUES (3)"))
                 await (await driver_connection(uow.session)).execute(f"INSERT INTO {name} VALUES (4)")
                 await uow.commit()
@@ -197,5 +196,5 @@ async def test_pool_commits_wait_for_the_disk(db) -> None:
     marks merely publish again, commits without waiting for the disk, on its own connection."""
     async with db.driver() as conn:
         assert await conn.fetchval("SHOW synchronous_commit") == "on"
-    async with UnitOfWork(db.sessions) as uow:
+    async with OrmUnitOfWork(db.sessions) as uow:
         assert (await uow.session.execute(text("SHOW synchronous_commit"))).scalar_one() == "on"

@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import delete, select, text
 
 from flowpilot_shared.db import Database
-from flowpilot_shared.driver_uow import DriverUnitOfWork, outbox_args, outbox_sql
 from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import DriverUnitOfWork, OrmUnitOfWork, outbox_args, outbox_sql
 from tests.harness.broker import capture
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
@@ -26,7 +25,7 @@ async def _stage(db: Database, count: int) -> list[uuid.UUID]:
     ids = []
     for _ in range(count):
         event = await make_escalation(db, team, escalator=team.users[1])
-        async with UnitOfWork(db.sessions) as uow:
+        async with OrmUnitOfWork(db.sessions) as uow:
             uow.add_event(event)
             await uow.commit()
         ids.append(event.id)
@@ -55,7 +54,7 @@ async def test_rolled_back_transaction_leaves_no_row_and_no_event(db, amqp, core
     team = await make_team(db)
     event = await make_escalation(db, team, escalator=team.users[1])
     with pytest.raises(RuntimeError):
-        async with UnitOfWork(db.sessions) as uow:
+        async with OrmUnitOfWork(db.sessions) as uow:
             uow.add_event(event)
             await uow.session.flush()
             raise RuntimeError("failure after the outbox insert")
@@ -138,7 +137,7 @@ async def test_row_committing_after_a_higher_sequence_is_still_published(db, amq
             # Written mid-transaction, as the handoff hot path does: takes the lower sequence
             # number and stays uncommitted.
             await slow.conn.execute(outbox_sql(1), *outbox_args(early))
-            async with UnitOfWork(db.sessions) as fast:
+            async with OrmUnitOfWork(db.sessions) as fast:
                 fast.add_event(late)
                 await fast.commit()
             await wait_until(lambda: published(captured, late.id), message="later row published first")
@@ -172,13 +171,13 @@ async def test_staged_events_are_written_at_commit_in_order(db):
             )
             return list(rows.scalars())
 
-    async with UnitOfWork(db.sessions) as uow:
+    async with OrmUnitOfWork(db.sessions) as uow:
         for event in events[:10]:
             uow.add_event(event)
         await uow.rollback()
     assert await written() == []
     try:
-        async with UnitOfWork(db.sessions) as uow:
+        async with OrmUnitOfWork(db.sessions) as uow:
             for event in events:
                 uow.add_event(event, user_id=team.users[0].id)
             assert await written() == []  # staged, not written
@@ -210,7 +209,7 @@ async def test_commit_wakes_the_active_relay_at_once(db, amqp, core_settings, wr
         for kind in ("orm", "driver"):
             event = await make_escalation(db, team, escalator=team.users[1])
             if kind == "orm":
-                async with UnitOfWork(writer_db.sessions) as uow:
+                async with OrmUnitOfWork(writer_db.sessions) as uow:
                     uow.add_event(event)
                     await uow.commit()
             else:

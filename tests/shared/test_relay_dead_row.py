@@ -15,7 +15,7 @@ from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox import housekeeping, pending
 from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from flowpilot_shared.web.app import create_service_app
 from tests.harness.admin import run_admin
 from tests.harness.broker import capture
@@ -63,7 +63,7 @@ async def test_a_row_too_large_to_publish_is_set_aside_and_its_session_goes_on(d
                 payload={"blob": "x" * 10_000},
             )
         )
-    async with UnitOfWork(db.sessions) as uow:
+    async with OrmUnitOfWork(db.sessions) as uow:
         uow.add_event(later)  # committed after the huge row, in the same session
         await uow.commit()
     relay = OutboxRelay(db=db, settings=settings, name="test-dead")
@@ -119,7 +119,7 @@ async def test_a_row_refused_again_and_again_is_set_aside_then_retried_by_an_ope
                 payload={},
             )
         )
-    async with UnitOfWork(db.sessions) as uow:
+    async with OrmUnitOfWork(db.sessions) as uow:
         uow.add_event(later)
         await uow.commit()
     relay = OutboxRelay(db=db, settings=settings, name="test-refused")

@@ -8,7 +8,6 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import (
     HandoffEscalated,
     HandoffParked,
@@ -18,7 +17,7 @@ from flowpilot_shared.events import (
 )
 from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox.relay import OutboxRelay
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import DriverUnitOfWork, OrmUnitOfWork
 from tests.harness.broker import capture
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
@@ -67,7 +66,7 @@ async def test_an_event_no_queue_takes_does_not_hold_up_its_session(db, amqp, co
     team = await make_team(db)
     escalated = await make_escalation(db, team, escalator=team.users[1])
     event, user_id = first(escalated)
-    async with UnitOfWork(db.sessions) as uow:
+    async with OrmUnitOfWork(db.sessions) as uow:
         uow.add_event(event, user_id=user_id)
         uow.add_event(escalated)
         await uow.commit()
@@ -87,7 +86,7 @@ async def test_an_event_no_queue_takes_does_not_hold_up_its_session(db, amqp, co
     assert attempts == 0, "its publish failed before it went out"
 
 
-@pytest.mark.parametrize("unit", [UnitOfWork, DriverUnitOfWork], ids=["orm", "driver"])
+@pytest.mark.parametrize("unit", [OrmUnitOfWork, DriverUnitOfWork], ids=["orm", "driver"])
 async def test_only_events_someone_waits_for_wake_the_relay(db, core_settings, monkeypatch, unit):
     # A park has no FlowPilot consumer: its commit sends no wake-up (one transaction less per
     # escalation when the active relay is in another process), and the relay's next pass takes it.
@@ -96,7 +95,9 @@ async def test_only_events_someone_waits_for_wake_the_relay(db, core_settings, m
     team = await make_team(db)
     escalated = await make_escalation(db, team, escalator=team.users[1])
     park, _ = _park_for(escalated)
-    factory = (lambda: UnitOfWork(db.sessions)) if unit is UnitOfWork else (lambda: DriverUnitOfWork(db))
+    factory = (
+        (lambda: OrmUnitOfWork(db.sessions)) if unit is OrmUnitOfWork else (lambda: DriverUnitOfWork(db))
+    )
     async with factory() as uow:
         uow.add_event(park)
         await uow.commit()

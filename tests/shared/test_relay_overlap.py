@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from tests.harness.broker import capture
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
@@ -13,7 +13,7 @@ from tests.shared.outbox_checks import GatedRelay, all_marked, published
 
 async def _commit(db, *events) -> None:  # type: ignore[no-untyped-def]
     for event in events:
-        async with UnitOfWork(db.sessions) as uow:
+        async with OrmUnitOfWork(db.sessions) as uow:
             uow.add_event(event)
             await uow.commit()
 

@@ -14,7 +14,7 @@ from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox import housekeeping, pending
 from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from tests.harness.admin import run_admin
 from tests.harness.broker import capture
 from tests.harness.factories import make_escalation, make_team
@@ -72,7 +72,7 @@ async def test_a_refused_row_waits_alone_and_holds_back_only_its_session(
                 payload={},
             )
         )
-    async with UnitOfWork(db.sessions) as uow:
+    async with OrmUnitOfWork(db.sessions) as uow:
         uow.add_event(held)  # the refused row's session goes on after it
         await uow.commit()
     relay = OutboxRelay(db=db, settings=core_settings, name="test")
@@ -83,7 +83,7 @@ async def test_a_refused_row_waits_alone_and_holds_back_only_its_session(
             return (await _row(db, refused_id)).attempts >= 1
 
         await wait_until(refused_once, message="the broker's refusal recorded on the row")
-        async with UnitOfWork(db.sessions) as uow:
+        async with OrmUnitOfWork(db.sessions) as uow:
             uow.add_event(other)
             await uow.commit()
         await wait_until(lambda: published(captured, other.id), message="another session's event published")

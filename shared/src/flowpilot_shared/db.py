@@ -103,7 +103,7 @@ class Database:
 
     def __post_init__(self) -> None:
         self.outbox_waker = OutboxWaker(self.driver)
-        # A UnitOfWork finds it on its session (`Session.info`): it is given only a session factory.
+        # An OrmUnitOfWork finds it on its session (`Session.info`): it is given only a session factory.
         for factory in (self.sessions, self.autocommit):
             factory.kw.setdefault("info", {})[OUTBOX_WAKER] = self.outbox_waker
 

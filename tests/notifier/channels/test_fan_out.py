@@ -13,7 +13,7 @@ from flowpilot_shared.db import Database
 from flowpilot_shared.models import User
 from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
 from flowpilot_shared.outbox.relay import OutboxRelay
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.channels.ledger import CRASHED_IN_FLIGHT
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
@@ -54,7 +54,7 @@ async def test_escalation_reaches_three_seniors_one_slack_one_teams(
     relay = OutboxRelay(db=db, settings=channel_settings, name="test-relay")
     await relay.start()
     try:
-        async with UnitOfWork(db.sessions) as uow:
+        async with OrmUnitOfWork(db.sessions) as uow:
             uow.add_event(event)
             await uow.commit()
         await wait_until(lambda: all_final(db, event.id, 5), timeout=20, message="5 deliveries final")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from docgen.content import DocInput, Generation
 from flowpilot_shared.events import DocumentationGenerated, DocumentationGeneratedData
 from flowpilot_shared.models.documentation import Documentation, EscalationPackage
-from flowpilot_shared.unit_of_work import EventUnit
+from flowpilot_shared.unit_of_work import UnitOfWork
 
 IS_DOCUMENTED = "SELECT EXISTS (SELECT 1 FROM documentation WHERE handoff_id = $1)"
 # The documentation row decides: the package is written only with it, and neither when another
@@ -52,7 +52,7 @@ async def next_version(session: AsyncSession, handoff_id: object) -> int:
 
 
 async def store_generation(
-    uow: EventUnit, doc: DocInput, gen: Generation, *, version: int
+    uow: UnitOfWork, doc: DocInput, gen: Generation, *, version: int
 ) -> Documentation | None:
     """Insert both rows at `version` and stage the event; None (nothing written) if the version exists.
 

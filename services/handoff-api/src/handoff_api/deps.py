@@ -8,18 +8,17 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 
 from flowpilot_shared.db import Database
-from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.passwords import PasswordWork
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import DriverUnitOfWork, OrmUnitOfWork
 from flowpilot_shared.web.auth import VerifiedClaims
 from handoff_api.ratelimit import SlidingWindowLimiter, retry_after_header
 from handoff_api.settings import ApiSettings
 
 
-async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+async def get_uow(request: Request) -> AsyncIterator[OrmUnitOfWork]:
     """One unit of work per request; it rolls back whatever was not committed."""
-    async with UnitOfWork(request.app.state.db.sessions) as uow:
+    async with OrmUnitOfWork(request.app.state.db.sessions) as uow:
         yield uow
 
 
@@ -73,7 +72,7 @@ async def account_rate_limit(request: Request, claims: VerifiedClaims) -> None:
     limit_key(request, f"account:{claims.account_id}")
 
 
-Uow = Annotated[UnitOfWork, Depends(get_uow)]
+Uow = Annotated[OrmUnitOfWork, Depends(get_uow)]
 Settings = Annotated[ApiSettings, Depends(get_settings)]
 Box = Annotated[SecretBox, Depends(get_secret_box)]
 Db = Annotated[Database, Depends(get_db)]

@@ -26,8 +26,8 @@ from aio_pika.abc import AbstractIncomingMessage
 from prometheus_client import Histogram
 
 from flowpilot_shared.db import Database
-from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import AnyEvent
+from flowpilot_shared.unit_of_work import DriverUnitOfWork
 
 log = structlog.get_logger(__name__)
 

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowpilot_shared.db import Database
-from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import AnyEvent
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import DriverUnitOfWork, OrmUnitOfWork
 
 
 class TransientError(Exception):
@@ -50,9 +49,9 @@ class HandlerContext:
     # Delivery facts a handler may act on, e.g. {"replayed": True} for an operator's DLQ replay.
     extra: dict[str, object] = field(default_factory=dict)
 
-    def new_uow(self) -> UnitOfWork:
+    def new_uow(self) -> OrmUnitOfWork:
         """A separate transaction (e.g. to claim a ledger row before an external call)."""
-        return UnitOfWork(self.db.sessions)
+        return OrmUnitOfWork(self.db.sessions)
 
 
 Handler = Callable[[AnyEvent, HandlerContext], Awaitable[object]]

@@ -32,10 +32,10 @@ from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.consumer import contract
 from flowpilot_shared.consumer.batch import InboxBatcher, ReadyMessage
 from flowpilot_shared.db import Database, database_unavailable
-from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import AnyEvent, parse_event
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.settings import CoreSettings
+from flowpilot_shared.unit_of_work import DriverUnitOfWork
 
 log = structlog.get_logger(__name__)
 

@@ -16,7 +16,7 @@ from flowpilot_shared.events import UserRef
 from flowpilot_shared.models import AiSession, Handoff, User
 from flowpilot_shared.models.documentation import Documentation
 from flowpilot_shared.snapshots import session_snapshot
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from flowpilot_shared.web.auth import Caller
 
 VERSION_ATTEMPTS = 5
@@ -132,7 +132,7 @@ async def regenerate(
     await take_slot(db, account_id=caller.account_id, session_id=doc.session.id, interval=min_interval)
     generation = await generator.generate(doc)
     for _ in range(VERSION_ATTEMPTS):
-        async with UnitOfWork(db.sessions) as uow:
+        async with OrmUnitOfWork(db.sessions) as uow:
             version = await next_version(uow.session, doc.handoff_id)
             documentation = await store_generation(uow, doc, generation, version=version)
             if documentation is None:

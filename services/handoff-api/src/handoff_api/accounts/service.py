@@ -6,13 +6,15 @@ import uuid
 
 from flowpilot_shared.models import Account, Role, User
 from flowpilot_shared.security.passwords import PasswordWork
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from handoff_api.accounts.schemas import SignupRequest
 from handoff_api.errors import Conflict
 from handoff_api.users.service import DUPLICATE_EMAIL, email_taken
 
 
-async def sign_up(*, uow: UnitOfWork, passwords: PasswordWork, body: SignupRequest) -> tuple[Account, User]:
+async def sign_up(
+    *, uow: OrmUnitOfWork, passwords: PasswordWork, body: SignupRequest
+) -> tuple[Account, User]:
     """Create the account and its owner in one transaction."""
     # Hashed before the transaction opens: no connection waits on argon2.
     password_hash = await passwords.hash(body.owner_password)

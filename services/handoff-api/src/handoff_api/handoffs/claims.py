@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flowpilot_shared.events import HandoffClaimed, HandoffClaimedData
 from flowpilot_shared.models import AWAITING_PICKUP, AiSession, Handoff, HandoffIntent, SessionStatus, User
 from flowpilot_shared.snapshots import user_ref
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import Conflict, NotFound
 from handoff_api.handoffs.metrics import TIME_TO_PICKUP
@@ -60,7 +60,9 @@ async def _take_over(session: AsyncSession, *, row: AiSession, caller: Caller, n
     await session.flush()
 
 
-async def claim(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID, handoff_id: uuid.UUID) -> Handoff:
+async def claim(
+    *, uow: OrmUnitOfWork, caller: Caller, session_id: uuid.UUID, handoff_id: uuid.UUID
+) -> Handoff:
     """Claim an open escalation: the claimer owns the session, status `picked_up`; 409 names the holder."""
     s = uow.session
     # First the timer row, then the handoff, then the session (reescalation.control's lock order).
@@ -123,7 +125,7 @@ async def claim(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID, hando
     return handoff
 
 
-async def pickup(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID) -> SessionOut:
+async def pickup(*, uow: OrmUnitOfWork, caller: Caller, session_id: uuid.UUID) -> SessionOut:
     """Pick up an `escalated` or legacy `requesting_escalation` session (claims its open escalation)."""
     s = uow.session
     row = await get_session(s, caller=caller, session_id=session_id)

@@ -12,7 +12,7 @@ from flowpilot_shared.events import HandoffReleased
 from flowpilot_shared.lifecycle_contracts import HandoffReleasedData
 from flowpilot_shared.models import AiSession, Handoff, HandoffIntent, SessionStatus
 from flowpilot_shared.snapshots import user_ref
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import Conflict, Forbidden, NotFound
 from handoff_api.handoffs.claims import HANDOFF_NOT_FOUND
@@ -61,7 +61,7 @@ async def _check_current(session: AsyncSession, row: AiSession, handoff: Handoff
 
 
 async def release(
-    *, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID, handoff_id: uuid.UUID
+    *, uow: OrmUnitOfWork, caller: Caller, session_id: uuid.UUID, handoff_id: uuid.UUID
 ) -> Handoff:
     """Unclaim the escalation: the session back to `escalated` and to the queue, owned by the
     escalator again, its re-escalation timer started afresh; announced as `handoff.released`."""

@@ -10,7 +10,6 @@ import asyncpg
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flowpilot_shared.driver_uow import DriverUnitOfWork
 from flowpilot_shared.events import (
     HandoffEscalated,
     HandoffEscalatedData,
@@ -31,6 +30,7 @@ from flowpilot_shared.models import (
     Urgency,
 )
 from flowpilot_shared.security.tokens import TokenClaims
+from flowpilot_shared.unit_of_work import DriverUnitOfWork
 from flowpilot_shared.web.auth import Caller, inactive_caller
 from handoff_api.errors import Conflict, Forbidden, InvalidField, NotFound
 from handoff_api.handoffs import sql

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flowpilot_shared.driver_uow import outbox_sql
+from flowpilot_shared.unit_of_work import outbox_sql
 from handoff_api.policy.sql import start_timer_sql
 
 # The caller (no row unless still active in this account: the request's authentication), the session

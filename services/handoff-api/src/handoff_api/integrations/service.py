@@ -11,7 +11,7 @@ from flowpilot_shared.integrations import save_integration
 from flowpilot_shared.models import Integration, IntegrationKind
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.urls import UnsafeUrl, resolve_and_check
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import InvalidField, NotFound
 from handoff_api.integrations.schemas import (
@@ -73,7 +73,7 @@ def redacted(row: Integration, box: SecretBox) -> IntegrationOut:
 
 
 async def _save(
-    uow: UnitOfWork,
+    uow: OrmUnitOfWork,
     caller: Caller,
     box: SecretBox,
     kind: IntegrationKind,
@@ -98,7 +98,7 @@ async def _save(
 
 
 async def put_psa(
-    *, uow: UnitOfWork, caller: Caller, box: SecretBox, body: PsaIntegrationIn, allow_loopback: bool
+    *, uow: OrmUnitOfWork, caller: Caller, box: SecretBox, body: PsaIntegrationIn, allow_loopback: bool
 ) -> IntegrationOut:
     """Configure the account's PSA (provider, API root, credentials)."""
     credentials = _check_credentials(body)
@@ -115,7 +115,7 @@ async def put_psa(
 
 
 async def put_slack(
-    *, uow: UnitOfWork, caller: Caller, box: SecretBox, body: SlackIntegrationIn
+    *, uow: OrmUnitOfWork, caller: Caller, box: SecretBox, body: SlackIntegrationIn
 ) -> IntegrationOut:
     """Configure the account's Slack channel (the bot token and the app's signing secret are secrets)."""
     secrets = {"bot_token": body.bot_token}
@@ -133,7 +133,7 @@ async def put_slack(
 
 
 async def put_teams(
-    *, uow: UnitOfWork, caller: Caller, box: SecretBox, body: TeamsIntegrationIn, allow_loopback: bool
+    *, uow: OrmUnitOfWork, caller: Caller, box: SecretBox, body: TeamsIntegrationIn, allow_loopback: bool
 ) -> IntegrationOut:
     """Configure the account's Teams webhook."""
     await _check_url(body.webhook_url, field="webhook_url", allow_loopback=allow_loopback)
@@ -156,7 +156,7 @@ async def list_integrations(*, session: AsyncSession, caller: Caller, box: Secre
     return [redacted(r, box) for r in rows.scalars()]
 
 
-async def remove(*, uow: UnitOfWork, caller: Caller, kind: IntegrationKind) -> None:
+async def remove(*, uow: OrmUnitOfWork, caller: Caller, kind: IntegrationKind) -> None:
     """Remove the account's integration of `kind`; 404 when there is none."""
     result = await uow.session.execute(
         delete(Integration)

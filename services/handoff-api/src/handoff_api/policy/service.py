@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.models import EscalationPolicy
 from flowpilot_shared.models.lifecycle import DEFAULT_MAX_ROUNDS, DEFAULT_REESCALATE_AFTER_SECONDS
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.policy.schemas import PolicyIn, PolicyOut
 from handoff_api.policy.sql import TIMERS_CHANNEL
@@ -45,7 +45,7 @@ async def read_policy(*, session: AsyncSession, caller: Caller) -> PolicyOut:
     return _out(await _policy(session, caller))
 
 
-async def set_policy(*, uow: UnitOfWork, caller: Caller, body: PolicyIn) -> PolicyOut:
+async def set_policy(*, uow: OrmUnitOfWork, caller: Caller, body: PolicyIn) -> PolicyOut:
     """Create or replace the account's policy and move its waiting escalations' due times to it."""
     values = {
         "reescalate_after_seconds": body.reescalate_after_seconds,

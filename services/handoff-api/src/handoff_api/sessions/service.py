@@ -15,7 +15,7 @@ from flowpilot_shared.events import (
 from flowpilot_shared.models import AiSession, SessionStatus, SessionStep, User
 from flowpilot_shared.security.tokens import TokenClaims
 from flowpilot_shared.snapshots import session_snapshot, steps_of, user_ref
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import Conflict, Forbidden, InvalidField, NotFound
 from handoff_api.reescalation.control import stop_timer
@@ -79,13 +79,13 @@ async def load_user(session: AsyncSession, user_id: uuid.UUID) -> User:
     return user
 
 
-async def refreshed(uow: UnitOfWork, row: AiSession) -> SessionOut:
+async def refreshed(uow: OrmUnitOfWork, row: AiSession) -> SessionOut:
     """The committed session (server-set timestamps reloaded) as the contract's body."""
     await uow.session.refresh(row)
     return await session_out(uow.session, row)
 
 
-async def create_session(*, uow: UnitOfWork, caller: Caller, body: SessionCreate) -> SessionOut:
+async def create_session(*, uow: OrmUnitOfWork, caller: Caller, body: SessionCreate) -> SessionOut:
     """Open a session owned by the caller."""
     row = AiSession(
         id=uuid.uuid4(),
@@ -109,7 +109,7 @@ async def read_session(*, session: AsyncSession, caller: Caller, session_id: uui
 
 
 async def add_step(
-    *, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID, body: StepCreate, max_steps: int
+    *, uow: OrmUnitOfWork, caller: Caller, session_id: uuid.UUID, body: StepCreate, max_steps: int
 ) -> StepOut:
     """Record a step; only the session's current owner may, not on a resolved session, not past `max_steps`."""
     row = await get_session(uow.session, caller=caller, session_id=session_id, for_update=True)
@@ -136,7 +136,7 @@ async def add_step(
     return StepOut.model_validate(step)
 
 
-async def resume(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID) -> SessionOut:
+async def resume(*, uow: OrmUnitOfWork, caller: Caller, session_id: uuid.UUID) -> SessionOut:
     """The owner takes a parked session back: status `active`."""
     row = await get_session(uow.session, caller=caller, session_id=session_id, for_update=True)
     if row.owner_id != caller.id:
@@ -148,7 +148,7 @@ async def resume(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID) -> S
     return await refreshed(uow, row)
 
 
-async def resolve(*, uow: UnitOfWork, caller: Caller, session_id: uuid.UUID) -> SessionOut:
+async def resolve(*, uow: OrmUnitOfWork, caller: Caller, session_id: uuid.UUID) -> SessionOut:
     """Close a session (its owner, or an owner/admin of the account) and announce it; no round fires after."""
     # The timer row before the session (reescalation.control's lock order).
     await stop_timer(uow.session, session_id=session_id, account_id=caller.account_id)

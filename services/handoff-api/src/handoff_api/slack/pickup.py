@@ -18,7 +18,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from flowpilot_shared.db import Database, database_unavailable
 from flowpilot_shared.security.markup import slack_text
 from flowpilot_shared.security.urls import UnsafeUrl
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from flowpilot_shared.web.auth import ENGINEER_OR_ADMIN_REQUIRED, Caller
 from handoff_api.errors import ApiError, Conflict, NotFound
 from handoff_api.handoffs import claims
@@ -94,7 +94,7 @@ async def _claim(db: Database, settings: ApiSettings, click: Click, caller: Call
     ):
         with attempt:
             try:
-                async with UnitOfWork(db.sessions) as uow:
+                async with OrmUnitOfWork(db.sessions) as uow:
                     await claims.claim(
                         uow=uow, caller=caller, session_id=click.session_id, handoff_id=click.handoff_id
                     )

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.models import ENGINEER_OR_ADMIN, Role, User
 from flowpilot_shared.security.passwords import PasswordWork
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import Conflict, Forbidden, NotFound
 from handoff_api.users.schemas import UserCreate, UserPatch
@@ -55,7 +55,9 @@ async def active_engineer_or_admin(
     ).scalar_one_or_none()
 
 
-async def create_user(*, uow: UnitOfWork, passwords: PasswordWork, caller: Caller, body: UserCreate) -> User:
+async def create_user(
+    *, uow: OrmUnitOfWork, passwords: PasswordWork, caller: Caller, body: UserCreate
+) -> User:
     """Add a teammate; only an owner may create another owner."""
     if body.role == Role.owner and caller.role != Role.owner:
         raise Forbidden("Only an owner may grant the owner role")
@@ -118,7 +120,7 @@ def _guard_owner_change(caller: Caller, user: User, patch_role: Role | None) -> 
         raise Forbidden("Only an owner may change an owner or grant the owner role")
 
 
-async def update_user(*, uow: UnitOfWork, caller: Caller, user_id: uuid.UUID, body: UserPatch) -> User:
+async def update_user(*, uow: OrmUnitOfWork, caller: Caller, user_id: uuid.UUID, body: UserPatch) -> User:
     """Change a teammate's role or activity; the last active owner cannot be demoted or deactivated."""
     user = await get_member(uow.session, caller=caller, user_id=user_id)
     _guard_owner_change(caller, user, body.role)
@@ -135,7 +137,7 @@ async def update_user(*, uow: UnitOfWork, caller: Caller, user_id: uuid.UUID, bo
     return user
 
 
-async def delete_user(*, uow: UnitOfWork, caller: Caller, user_id: uuid.UUID) -> None:
+async def delete_user(*, uow: OrmUnitOfWork, caller: Caller, user_id: uuid.UUID) -> None:
     """Soft delete: the row stays for history, the person can no longer sign in."""
     user = await get_member(uow.session, caller=caller, user_id=user_id)
     _guard_owner_change(caller, user, None)

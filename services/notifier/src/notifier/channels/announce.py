@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from prometheus_client import Counter
 
-from flowpilot_shared.driver_uow import outbox_args, outbox_sql
 from flowpilot_shared.events import AnyEvent, DeliveryRecorded
 from flowpilot_shared.lifecycle_contracts import DeliveryOutcome, DeliveryRecordedData
-from flowpilot_shared.unit_of_work import OUTBOX_INSERT
+from flowpilot_shared.unit_of_work import OUTBOX_INSERT, outbox_args, outbox_sql
 
 if TYPE_CHECKING:  # base imports the ledger, which imports this module
     from notifier.channels.base import Target

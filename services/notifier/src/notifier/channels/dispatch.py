@@ -16,7 +16,7 @@ from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.notifications import DeliveryStatus
 from flowpilot_shared.retry import backoff_seconds
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.channels import ledger
 from notifier.channels.announce import Announcement
 from notifier.channels.base import Channel, PermanentSendError, Target, TransientSendError, describe_event
@@ -40,7 +40,7 @@ class LedgerAccess:
     def of(cls, db: Database) -> LedgerAccess:
         """Every way, on `db`'s pool."""
         return cls(
-            new_uow=lambda: UnitOfWork(db.sessions),
+            new_uow=lambda: OrmUnitOfWork(db.sessions),
             connect=db.driver,
             outcomes=ledger.OutcomeWriter(db.driver),
             wake_relay=db.outbox_waker.poke,

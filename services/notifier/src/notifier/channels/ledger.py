@@ -23,7 +23,7 @@ from sqlalchemy import select
 from flowpilot_shared.db import database_unavailable
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.channels.announce import returning_with_events, with_events
 
 CRASHED_IN_FLIGHT = "outcome unknown after crash; not resent to avoid a duplicate"
@@ -32,7 +32,7 @@ ERROR_LIMIT = 1000
 OUTCOME_PATIENCE_SECONDS = 60.0
 FINAL = (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.skipped)
 
-UowFactory = Callable[[], UnitOfWork]
+UowFactory = Callable[[], OrmUnitOfWork]
 # A pooled driver-level connection (`Database.driver`).
 Connect = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 

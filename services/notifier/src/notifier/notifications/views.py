@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict
 
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from flowpilot_shared.web.auth import CurrentCaller
 from notifier.notifications import service
 
@@ -50,8 +50,8 @@ class Updated(BaseModel):
     updated: int
 
 
-def _uow(request: Request) -> UnitOfWork:
-    return UnitOfWork(request.app.state.db.sessions)
+def _uow(request: Request) -> OrmUnitOfWork:
+    return OrmUnitOfWork(request.app.state.db.sessions)
 
 
 @router.get("", response_model=NotificationList)

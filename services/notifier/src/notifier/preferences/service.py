@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.models.preferences import NotificationPreference
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.preferences.rules import DEFAULTS, Preferences
 
 
@@ -37,7 +37,7 @@ async def get_preferences(session: AsyncSession, *, account_id: uuid.UUID, user_
 
 
 async def put_preferences(
-    *, uow: UnitOfWork, account_id: uuid.UUID, user_id: uuid.UUID, prefs: Preferences
+    *, uow: OrmUnitOfWork, account_id: uuid.UUID, user_id: uuid.UUID, prefs: Preferences
 ) -> Preferences:
     """Replace the person's preferences as a whole (one upsert); they apply to the next message sent."""
     values = asdict(prefs)
