@@ -9,8 +9,9 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
+from flowpilot_shared.errors import PermanentError
 from flowpilot_shared.retry import parse_retry_after
-from psa_sync.providers import ConnectWiseProvider, PsaPermanentError, TokenCache
+from psa_sync.providers import ConnectWiseProvider, TokenCache
 from psa_sync.pushes.service import NOTE_TEXT_LIMIT, PushService, compose_note, note_marker
 from psa_sync.settings import PsaSyncSettings
 
@@ -42,7 +43,7 @@ def test_note_keeps_marker_when_documentation_is_long():
 
 async def test_missing_credentials_are_named_never_shown():
     async with httpx.AsyncClient() as client:
-        with pytest.raises(PsaPermanentError) as err:
+        with pytest.raises(PermanentError) as err:
             ConnectWiseProvider(
                 base_url="https://na.myconnectwise.net/v4_6_release/apis/3.0",
                 credentials={"company_id": "acme", "public_key": "PUBLIC-123", "private_key": ""},

@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 
 from flowpilot_shared.broker.topology import QueueSpec
-from flowpilot_shared.consumer import Consumer, HandlerContext, PermanentError
+from flowpilot_shared.consumer import Consumer, HandlerContext
+from flowpilot_shared.errors import PermanentError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated
 from tests.harness.broker import dead_letters, publish_raw
 from tests.harness.factories import make_escalation, make_team

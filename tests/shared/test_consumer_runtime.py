@@ -9,7 +9,8 @@ from typing import Any
 
 import aio_pika
 
-from flowpilot_shared.consumer import Consumer, HandlerContext, PermanentError, TransientError
+from flowpilot_shared.consumer import Consumer, HandlerContext
+from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated
 from tests.harness.broker import dead_letters, publish_raw
 from tests.harness.factories import make_escalation, make_team

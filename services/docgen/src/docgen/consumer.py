@@ -19,8 +19,9 @@ from docgen.metrics import DUPLICATES, GENERATIONS
 from docgen.settings import DocgenSettings
 from docgen.store import is_documented, store_generation
 from flowpilot_shared.broker.topology import DOCGEN_ESCALATIONS
-from flowpilot_shared.consumer import ALREADY_DONE, Consumer, HandlerContext, PermanentError
+from flowpilot_shared.consumer import ALREADY_DONE, Consumer, HandlerContext
 from flowpilot_shared.db import Database
+from flowpilot_shared.errors import PermanentError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated
 
 CONSUMER_NAME = "docgen.escalations"

@@ -4,9 +4,7 @@ from flowpilot_shared.consumer.contract import (
     ALREADY_DONE,
     Handler,
     HandlerContext,
-    PermanentError,
     Prepare,
-    TransientError,
 )
 from flowpilot_shared.consumer.runtime import Consumer
 
@@ -15,7 +13,5 @@ __all__ = [
     "Consumer",
     "Handler",
     "HandlerContext",
-    "PermanentError",
     "Prepare",
-    "TransientError",
 ]

@@ -1,4 +1,5 @@
-"""What a consumer's handler sees: its context, the errors it raises, the marker it returns.
+"""What a consumer's handler sees: its context, the errors it raises (`flowpilot_shared.errors`), the
+marker it returns.
 
 The runtime (`consumer.runtime`) calls handlers with these; services import them from
 `flowpilot_shared.consumer`.
@@ -13,18 +14,6 @@ from typing import Any
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.unit_of_work import DriverUnitOfWork, OrmUnitOfWork
-
-
-class TransientError(Exception):
-    """Worth retrying (a 5xx, a timeout, a refused connection); `retry_after` in seconds if known."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class PermanentError(Exception):
-    """Retrying cannot help: the message goes to the dead-letter queue at once."""
 
 
 class _AlreadyDone:

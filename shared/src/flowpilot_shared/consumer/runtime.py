@@ -32,6 +32,7 @@ from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.consumer import contract
 from flowpilot_shared.consumer.batch import InboxBatcher, ReadyMessage
 from flowpilot_shared.db import Database, database_unavailable
+from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import AnyEvent, parse_event
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.settings import CoreSettings
@@ -160,7 +161,7 @@ class Consumer:
                 PROCESSED.labels(self.name, outcome).inc()
                 await message.ack()
                 return
-            except contract.PermanentError as exc:
+            except PermanentError as exc:
                 await self._dead_letter(message, f"permanent: {exc}", attempts=attempt)
                 return
             except Exception as exc:
@@ -180,7 +181,7 @@ class Consumer:
                     if not await self._wait_to_retry(delay):
                         return
                     continue
-                retry_after = exc.retry_after if isinstance(exc, contract.TransientError) else None
+                retry_after = exc.retry_after if isinstance(exc, TransientError) else None
                 log.warning(
                     "handler failed",
                     consumer=self.name,

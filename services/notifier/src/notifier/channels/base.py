@@ -32,22 +32,6 @@ from notifier.settings import NotifierSettings
 NO_RECIPIENT = "-"
 
 
-class SendError(Exception):
-    """A send failed; subclasses say whether trying again can help."""
-
-
-class TransientSendError(SendError):
-    """Worth another attempt (4xx SMTP, 429, 5xx, refused connection, timeout); `retry_after` in seconds."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class PermanentSendError(SendError):
-    """Retrying cannot help (5xx SMTP, invalid_auth, a 4xx from a webhook): recorded `failed` at once."""
-
-
 @dataclass(frozen=True)
 class Target:
     """One message to send: `recipient` is the ledger key; `skip_reason` records a `skipped` row instead."""
@@ -118,7 +102,7 @@ class Channel(ABC):
 
     @abstractmethod
     async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
-        """Send one message; raise `TransientSendError` or `PermanentSendError` on failure."""
+        """Send one message; raise `TransientError` or `PermanentError` on failure."""
 
 
 def pickup_link(settings: NotifierSettings, session_id: uuid.UUID | None) -> str:

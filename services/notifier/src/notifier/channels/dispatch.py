@@ -11,15 +11,16 @@ from dataclasses import dataclass
 
 import structlog
 
-from flowpilot_shared.consumer import ALREADY_DONE, PermanentError, Prepare
+from flowpilot_shared.consumer import ALREADY_DONE, Prepare
 from flowpilot_shared.db import Database
+from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.notifications import DeliveryStatus
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.channels import ledger
 from notifier.channels.announce import Announcement
-from notifier.channels.base import Channel, PermanentSendError, Target, TransientSendError, describe_event
+from notifier.channels.base import Channel, Target, describe_event
 from notifier.channels.metrics import DELIVERIES, SEND_SECONDS
 
 log = structlog.get_logger(__name__)
@@ -109,9 +110,9 @@ async def deliver(
                 asyncio.timeout(settings.channel_attempt_timeout_seconds),
             ):
                 sent = await channel.send(event, target, delivery_id=claim.delivery_id)
-        except TransientSendError as exc:
+        except TransientError as exc:
             error, retry_after = str(exc), exc.retry_after
-        except PermanentSendError as exc:
+        except PermanentError as exc:
             error, permanent = str(exc), True
         except TimeoutError:
             error = f"timed out after {settings.channel_attempt_timeout_seconds:g}s"

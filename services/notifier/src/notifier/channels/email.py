@@ -17,10 +17,11 @@ import aiosmtplib
 import asyncpg
 
 from flowpilot_shared.broker.topology import QueueSpec
+from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated, HandoffReescalated
 from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN
 from flowpilot_shared.models.notifications import DeliveryChannel
-from notifier.channels.base import Channel, PermanentSendError, Sent, Target, TransientSendError
+from notifier.channels.base import Channel, Sent, Target
 from notifier.channels.render import render_email
 from notifier.channels.smtp_pool import SmtpPool
 from notifier.preferences.rules import DEFAULTS, email_skip_reason, is_urgent, load_preferences
@@ -76,15 +77,15 @@ def classify_smtp_error(exc: Exception) -> Exception:
         codes = [r.code for r in exc.recipients]
         message = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
         if codes and all(400 <= code < 500 for code in codes):
-            return TransientSendError(f"SMTP recipient refused: {message}")
-        return PermanentSendError(f"SMTP recipient refused: {message}")
+            return TransientError(f"SMTP recipient refused: {message}")
+        return PermanentError(f"SMTP recipient refused: {message}")
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         text = f"SMTP {exc.code} {exc.message}"
         if 400 <= exc.code < 500 or exc.code < 0:
-            return TransientSendError(text)
-        return PermanentSendError(text)
+            return TransientError(text)
+        return PermanentError(text)
     # SMTPConnectError, SMTPServerDisconnected, SMTPTimeoutError, OSError: the server was not there.
-    return TransientSendError(f"SMTP {type(exc).__name__}: {exc}")
+    return TransientError(f"SMTP {type(exc).__name__}: {exc}")
 
 
 class EmailChannel(Channel):
@@ -160,7 +161,7 @@ class EmailChannel(Channel):
     async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
         """Send over a pooled SMTP session (STARTTLS and auth as configured, once per session)."""
         if not isinstance(event, HandoffEscalated | HandoffReescalated):
-            raise PermanentSendError(f"email does not handle {event.type}")
+            raise PermanentError(f"email does not handle {event.type}")
         message_id, message = self.build_message(event, target, delivery_id)
         try:
             async with self._pool.client() as client:

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import (
     AnyEvent,
     HandoffClaimed,
@@ -27,10 +28,8 @@ from notifier.channels.base import (
     NO_RECIPIENT,
     Channel,
     Connect,
-    PermanentSendError,
     Sent,
     Target,
-    TransientSendError,
     pickup_link,
 )
 from notifier.channels.slack_messages import (
@@ -70,11 +69,11 @@ def classify_slack_error(exc: Exception) -> Exception:
         error = str(data.get("error") or f"HTTP {status}")
         if status == 429 or error == "ratelimited":
             delay = parse_retry_after(response.headers.get("Retry-After") if response.headers else None)
-            return TransientSendError(f"Slack rate limited ({error})", retry_after=delay)
+            return TransientError(f"Slack rate limited ({error})", retry_after=delay)
         if status >= 500 or error in TRANSIENT_ERRORS:
-            return TransientSendError(f"Slack error {error} (HTTP {status})")
-        return PermanentSendError(f"Slack error {error} (HTTP {status})")
-    return TransientSendError(f"Slack unreachable: {type(exc).__name__}: {exc}")
+            return TransientError(f"Slack error {error} (HTTP {status})")
+        return PermanentError(f"Slack error {error} (HTTP {status})")
+    return TransientError(f"Slack unreachable: {type(exc).__name__}: {exc}")
 
 
 class SlackChannel(Channel):
@@ -209,7 +208,7 @@ class SlackChannel(Channel):
                     channel=params["channel"], ts=params["ts"], text=text, blocks=blocks
                 )
             else:
-                raise PermanentSendError(f"Slack does not handle {event.type}")
+                raise PermanentError(f"Slack does not handle {event.type}")
         except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
             raise classify_slack_error(exc) from exc
         return Sent(external_id=f"{response.get('channel')}:{response.get('ts')}")

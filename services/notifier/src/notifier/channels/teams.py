@@ -9,6 +9,7 @@ import asyncpg
 import httpx
 
 from flowpilot_shared.durations import humanize_wait
+from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import (
     AnyEvent,
     HandoffClaimed,
@@ -24,10 +25,8 @@ from flowpilot_shared.security.urls import guarded_client, refusal
 from notifier.channels.base import (
     NO_RECIPIENT,
     Channel,
-    PermanentSendError,
     Sent,
     Target,
-    TransientSendError,
     pickup_link,
     steps_duration,
 )
@@ -175,7 +174,7 @@ class TeamsChannel(Channel):
         elif isinstance(event, HandoffReleased):
             card = released_card(event, pickup_link(self.settings, event.session_id))
         else:
-            raise PermanentSendError(f"Teams does not handle {event.type}")
+            raise PermanentError(f"Teams does not handle {event.type}")
         try:
             async with guarded_client(
                 allow_loopback=self.settings.allow_loopback_integrations,
@@ -184,15 +183,13 @@ class TeamsChannel(Channel):
                 response = await client.post(target.params["url"], json=envelope(card))
         except httpx.HTTPError as exc:
             if (refused := refusal(exc)) is not None:
-                raise PermanentSendError(f"Teams webhook refused: {refused}") from exc
+                raise PermanentError(f"Teams webhook refused: {refused}") from exc
             # Never echo the URL: a Workflows webhook URL carries its signature.
-            raise TransientSendError(f"Teams unreachable: {type(exc).__name__}") from exc
+            raise TransientError(f"Teams unreachable: {type(exc).__name__}") from exc
         status = response.status_code
         if status < 300:
             return Sent(external_id=response.headers.get("x-ms-request-id"))
         detail = f"Teams webhook answered HTTP {status}"
         if status == 429 or status >= 500:
-            raise TransientSendError(
-                detail, retry_after=parse_retry_after(response.headers.get("Retry-After"))
-            )
-        raise PermanentSendError(detail)
+            raise TransientError(detail, retry_after=parse_retry_after(response.headers.get("Retry-After")))
+        raise PermanentError(detail)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from psa_sync.providers.autotask import AutotaskProvider
 from psa_sync.providers.base import PsaProvider
 from psa_sync.providers.connectwise import ConnectWiseProvider
-from psa_sync.providers.errors import PsaError, PsaNoteGone, PsaPermanentError, PsaTransientError
+from psa_sync.providers.errors import PsaNoteGone
 from psa_sync.providers.halopsa import HaloPsaProvider
 from psa_sync.providers.tokens import TokenCache
 
@@ -20,10 +20,7 @@ __all__ = [
     "AutotaskProvider",
     "ConnectWiseProvider",
     "HaloPsaProvider",
-    "PsaError",
     "PsaNoteGone",
-    "PsaPermanentError",
     "PsaProvider",
-    "PsaTransientError",
     "TokenCache",
 ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import ClassVar
 
+from flowpilot_shared.errors import PermanentError
 from psa_sync.providers.base import PsaProvider, numeric_ticket
-from psa_sync.providers.errors import PsaPermanentError
 
 NOTE_TITLE = "FlowPilot escalation"
 NOTE_TYPE = 1
@@ -47,7 +47,7 @@ class AutotaskProvider(PsaProvider):
         self._check(response)
         answer = self._json(response)
         if not isinstance(answer, dict) or answer.get("itemId") is None:
-            raise PsaPermanentError("autotask answered without an itemId")
+            raise PermanentError("autotask answered without an itemId")
         return str(answer["itemId"])
 
     async def update_note(self, ticket_id: str, note_id: str, text: str) -> str:
@@ -86,7 +86,7 @@ class AutotaskProvider(PsaProvider):
         answer = self._json(response)
         items = answer.get("items") if isinstance(answer, dict) else None
         if not isinstance(items, list):
-            raise PsaPermanentError("autotask answered a query without items")
+            raise PermanentError("autotask answered a query without items")
         for item in items:
             if isinstance(item, dict) and marker in str(item.get("description") or ""):
                 return str(item["id"])

@@ -10,9 +10,10 @@ from typing import Any, ClassVar
 import httpx
 from prometheus_client import Histogram
 
+from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.retry import parse_retry_after
 from flowpilot_shared.security.urls import refusal
-from psa_sync.providers.errors import PsaNoteGone, PsaPermanentError, PsaTransientError
+from psa_sync.providers.errors import PsaNoteGone
 from psa_sync.providers.excerpt import error_excerpt
 from psa_sync.providers.tokens import TokenCache
 
@@ -39,11 +40,11 @@ class PsaProvider(ABC):
         tokens: TokenCache,
     ) -> None:
         if not base_url:
-            raise PsaPermanentError(f"{self.name} integration has no base_url")
+            raise PermanentError(f"{self.name} integration has no base_url")
         missing = [k for k in self.required_credentials if not str(credentials.get(k) or "").strip()]
         if missing:
             # Names of the missing fields only: never a value.
-            raise PsaPermanentError(f"{self.name} credentials are missing {', '.join(missing)}")
+            raise PermanentError(f"{self.name} credentials are missing {', '.join(missing)}")
         self.base_url = base_url.rstrip("/")
         self._credentials = credentials
         self._client = client
@@ -74,12 +75,12 @@ class PsaProvider(ABC):
             return await self._client.request(method, url, **kwargs)
         except httpx.ConnectError as exc:
             if (refused := refusal(exc)) is not None:
-                raise PsaPermanentError(f"{self.name}: refused outbound URL: {refused}") from None
-            raise PsaTransientError(f"{self.name} could not be reached: {type(exc).__name__}") from None
+                raise PermanentError(f"{self.name}: refused outbound URL: {refused}") from None
+            raise TransientError(f"{self.name} could not be reached: {type(exc).__name__}") from None
         except httpx.TimeoutException as exc:
-            raise PsaTransientError(f"{self.name} timed out ({type(exc).__name__})") from None
+            raise TransientError(f"{self.name} timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
-            raise PsaTransientError(f"{self.name} connection failed: {type(exc).__name__}") from None
+            raise TransientError(f"{self.name} connection failed: {type(exc).__name__}") from None
         finally:
             PSA_LATENCY.labels(self.name, operation).observe(time.perf_counter() - started)
 
@@ -96,20 +97,16 @@ class PsaProvider(ABC):
         detail = error_excerpt(response, credentials=self._credentials.values())
         message = f"{self.name} answered HTTP {status}" + (f": {detail}" if detail else "")
         if status == 429 or status >= 500:
-            raise PsaTransientError(
-                message, retry_after=parse_retry_after(response.headers.get("retry-after"))
-            )
+            raise TransientError(message, retry_after=parse_retry_after(response.headers.get("retry-after")))
         if 300 <= status < 400:
-            raise PsaPermanentError(f"{self.name} answered a redirect (HTTP {status}), not followed")
-        raise PsaPermanentError(message)
+            raise PermanentError(f"{self.name} answered a redirect (HTTP {status}), not followed")
+        raise PermanentError(message)
 
     def _json(self, response: httpx.Response) -> Any:
         try:
             return response.json()
         except ValueError:
-            raise PsaPermanentError(
-                f"{self.name} answered HTTP {response.status_code} without JSON"
-            ) from None
+            raise PermanentError(f"{self.name} answered HTTP {response.status_code} without JSON") from None
 
 
 def numeric_ticket(provider: str, ticket_id: str, *, what: str = "ticket id") -> int:
@@ -117,4 +114,4 @@ def numeric_ticket(provider: str, ticket_id: str, *, what: str = "ticket id") ->
     try:
         return int(ticket_id.strip())
     except ValueError:
-        raise PsaPermanentError(f"{provider} {what} must be a number, got {ticket_id!r}") from None
+        raise PermanentError(f"{provider} {what} must be a number, got {ticket_id!r}") from None

@@ -6,8 +6,8 @@ import base64
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from flowpilot_shared.errors import PermanentError
 from psa_sync.providers.base import PsaProvider
-from psa_sync.providers.errors import PsaPermanentError
 
 PAGE_SIZE = 100
 MAX_PAGES = 20
@@ -45,7 +45,7 @@ class ConnectWiseProvider(PsaProvider):
         self._check(response)
         note = self._json(response)
         if not isinstance(note, dict) or note.get("id") is None:
-            raise PsaPermanentError("connectwise answered without a note id")
+            raise PermanentError("connectwise answered without a note id")
         return str(note["id"])
 
     async def update_note(self, ticket_id: str, note_id: str, text: str) -> str:
@@ -67,7 +67,7 @@ class ConnectWiseProvider(PsaProvider):
             self._check(response)
             notes = self._json(response)
             if not isinstance(notes, list):
-                raise PsaPermanentError("connectwise answered notes that are not a list")
+                raise PermanentError("connectwise answered notes that are not a list")
             for note in notes:
                 if isinstance(note, dict) and marker in str(note.get("text") or ""):
                     return str(note["id"])

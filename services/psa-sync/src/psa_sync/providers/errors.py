@@ -1,23 +1,9 @@
-"""Errors a PSA call ends in; their messages never carry credentials."""
+"""The PSA's own failure beyond the shared family (`flowpilot_shared.errors`: transient or permanent)."""
 
 from __future__ import annotations
 
-
-class PsaError(Exception):
-    """A PSA call did not produce a note; the message is safe to store and show."""
+from flowpilot_shared.errors import PermanentError
 
 
-class PsaTransientError(PsaError):
-    """Worth retrying (429, 5xx, timeout, connection trouble); `retry_after` in seconds if the PSA said."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class PsaPermanentError(PsaError):
-    """Retrying cannot help (bad credentials, unknown ticket, invalid request, refused URL)."""
-
-
-class PsaNoteGone(PsaPermanentError):
+class PsaNoteGone(PermanentError):
     """The note to update is no longer on the ticket (deleted in the PSA): a new one is created instead."""

@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 import httpx
 
+from flowpilot_shared.errors import PermanentError
 from psa_sync.providers.base import PsaProvider, numeric_ticket
-from psa_sync.providers.errors import PsaPermanentError
 from psa_sync.providers.tokens import cache_key
 
 OUTCOME = "FlowPilot escalation"
@@ -49,7 +49,7 @@ class HaloPsaProvider(PsaProvider):
         answer = self._json(response)
         token = answer.get("access_token") if isinstance(answer, dict) else None
         if not token:
-            raise PsaPermanentError("halopsa token endpoint answered without an access_token")
+            raise PermanentError("halopsa token endpoint answered without an access_token")
         try:
             expires_in = float(answer.get("expires_in") or DEFAULT_TOKEN_SECONDS)
         except (TypeError, ValueError):
@@ -106,7 +106,7 @@ class HaloPsaProvider(PsaProvider):
         if isinstance(answer, list):
             answer = answer[0] if answer else None
         if not isinstance(answer, dict) or answer.get("id") is None:
-            raise PsaPermanentError("halopsa answered without an action id")
+            raise PermanentError("halopsa answered without an action id")
         return str(answer["id"])
 
     async def find_note(self, ticket_id: str, marker: str) -> str | None:
@@ -116,7 +116,7 @@ class HaloPsaProvider(PsaProvider):
         answer = self._json(response)
         actions = answer.get("actions") if isinstance(answer, dict) else answer
         if not isinstance(actions, list):
-            raise PsaPermanentError("halopsa answered actions that are not a list")
+            raise PermanentError("halopsa answered actions that are not a list")
         for action in actions:
             if isinstance(action, dict) and marker in str(action.get("note") or ""):
                 return str(action["id"])

@@ -10,7 +10,8 @@ import httpx
 import structlog
 from prometheus_client import Counter
 
-from flowpilot_shared.consumer import HandlerContext, PermanentError, TransientError
+from flowpilot_shared.consumer import HandlerContext
+from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import (
     AnyEvent,
     DocumentationGenerated,
@@ -24,7 +25,7 @@ from flowpilot_shared.models import IntegrationKind, PsaPush, PsaPushStatus
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.urls import guarded_client
-from psa_sync.providers import PROVIDERS, PsaPermanentError, PsaProvider, PsaTransientError, TokenCache
+from psa_sync.providers import PROVIDERS, PsaProvider, TokenCache
 from psa_sync.pushes.notes import NOTE_TEXT_LIMIT, compose_note, earlier_note, note_marker, place_note
 from psa_sync.pushes.sql import CLAIM_SQL, PUSH_COLUMNS, PUSH_LOCK_SQL, RECORD_NO_PSA_SQL, SETTLE_SQL
 from psa_sync.settings import PsaSyncSettings
@@ -133,14 +134,14 @@ class PushService:
                 earlier=earlier,
                 ambiguous=claim.ambiguous,
             )
-        except PsaTransientError as exc:
+        except TransientError as exc:
             if claim.attempt >= self.settings.psa_max_attempts:
                 await self._record_failed(ctx, event, claim, f"gave up after {claim.attempt} attempts: {exc}")
                 return
             await self._record_retrying(ctx, claim, str(exc))
             PUSHES.labels(provider_name or "unknown", "retrying").inc()
             raise TransientError(str(exc), retry_after=self._delay(claim.attempt, exc.retry_after)) from None
-        except PsaPermanentError as exc:
+        except PermanentError as exc:
             await self._record_failed(ctx, event, claim, str(exc))
             return
         await self._record_pushed(ctx, event, claim, note_id)
@@ -148,7 +149,7 @@ class PushService:
     def _provider(self, integration: LoadedIntegration) -> PsaProvider:
         cls = PROVIDERS.get(integration.provider or "")
         if cls is None:
-            raise PsaPermanentError(f"unsupported PSA provider {integration.provider!r}")
+            raise PermanentError(f"unsupported PSA provider {integration.provider!r}")
         return cls(
             base_url=str(integration.config.get("base_url") or ""),
             credentials=integration.secrets,
