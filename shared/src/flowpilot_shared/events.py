@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, TypeAdapter, model_validator
 
@@ -261,18 +261,18 @@ DomainEvent = (
 )
 AnyEvent = DomainEvent | NotificationCreated
 
-DOMAIN_EVENT_TYPES: tuple[str, ...] = (
-    "handoff.escalated",
-    "handoff.parked",
-    "handoff.claimed",
-    "session.resolved",
-    "documentation.generated",
-    "psa.note_pushed",
-    "psa.push_failed",
-    "handoff.reescalated",
-    "handoff.released",
-    "delivery.recorded",
-)
+
+def event_type(cls: type[Envelope]) -> str:
+    """The `type` (and routing key) of an event class: spelled once, in the class's `type` field."""
+    return str(cls.model_fields["type"].default)
+
+
+def event_types(*classes: type[Envelope]) -> tuple[str, ...]:
+    """`event_type` of each class, in order."""
+    return tuple(event_type(cls) for cls in classes)
+
+
+DOMAIN_EVENT_TYPES: tuple[str, ...] = event_types(*get_args(DomainEvent))
 
 _ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(Annotated[AnyEvent, Field(discriminator="type")])
 

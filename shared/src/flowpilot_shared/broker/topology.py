@@ -17,7 +17,20 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
-from flowpilot_shared.events import DOMAIN_EVENT_TYPES, EVENTS_EXCHANGE, STREAM_EXCHANGE
+from flowpilot_shared.events import (
+    DOMAIN_EVENT_TYPES,
+    EVENTS_EXCHANGE,
+    STREAM_EXCHANGE,
+    DeliveryRecorded,
+    DocumentationGenerated,
+    HandoffClaimed,
+    HandoffEscalated,
+    HandoffReescalated,
+    HandoffReleased,
+    PsaNotePushed,
+    PsaPushFailed,
+    event_types,
+)
 
 DLX_EXCHANGE = "flowpilot.dlx"
 UNROUTED_EXCHANGE = "flowpilot.unrouted"
@@ -39,24 +52,19 @@ class QueueSpec:
         return f"{self.name}.dlq"
 
 
-NOTIFIER_BELL = QueueSpec(
-    "notifier.bell",
-    ("handoff.escalated", "handoff.claimed", "psa.push_failed", "handoff.reescalated", "handoff.released"),
-)
-NOTIFIER_EMAIL = QueueSpec("notifier.email", ("handoff.escalated", "handoff.reescalated"))
+# What an escalation's people hear about: the escalation, its rounds, its claim and release.
+_ESCALATION_STORY = (HandoffEscalated, HandoffClaimed, HandoffReescalated, HandoffReleased)
+NOTIFIER_BELL = QueueSpec("notifier.bell", event_types(*_ESCALATION_STORY, PsaPushFailed))
+NOTIFIER_EMAIL = QueueSpec("notifier.email", event_types(HandoffEscalated, HandoffReescalated))
 # notifier.chat carries Slack; Teams has its own queue so one dead chat service never delays the other.
-NOTIFIER_CHAT = QueueSpec(
-    "notifier.chat", ("handoff.escalated", "handoff.claimed", "handoff.reescalated", "handoff.released")
-)
-NOTIFIER_TEAMS = QueueSpec(
-    "notifier.teams", ("handoff.escalated", "handoff.claimed", "handoff.reescalated", "handoff.released")
-)
-DOCGEN_ESCALATIONS = QueueSpec("docgen.escalations", ("handoff.escalated",))
-PSA_SYNC_DOCUMENTATION = QueueSpec("psa-sync.documentation", ("documentation.generated",))
+NOTIFIER_CHAT = QueueSpec("notifier.chat", event_types(*_ESCALATION_STORY))
+NOTIFIER_TEAMS = QueueSpec("notifier.teams", event_types(*_ESCALATION_STORY))
+DOCGEN_ESCALATIONS = QueueSpec("docgen.escalations", event_types(HandoffEscalated))
+PSA_SYNC_DOCUMENTATION = QueueSpec("psa-sync.documentation", event_types(DocumentationGenerated))
 # handoff-api's timeline projection: what other services did about its sessions (no table reads).
 HANDOFF_API_TIMELINE = QueueSpec(
     "handoff-api.timeline",
-    ("delivery.recorded", "documentation.generated", "psa.note_pushed", "psa.push_failed"),
+    event_types(DeliveryRecorded, DocumentationGenerated, PsaNotePushed, PsaPushFailed),
 )
 
 ALL_QUEUES: tuple[QueueSpec, ...] = (
@@ -88,13 +96,7 @@ def expects_a_queue(exchange: str, routing_key: str) -> bool:
 
 
 # Event types every notifier replica's private stream queue receives.
-STREAM_EVENT_TYPES: tuple[str, ...] = (
-    "handoff.escalated",
-    "handoff.claimed",
-    "documentation.generated",
-    "handoff.reescalated",
-    "handoff.released",
-)
+STREAM_EVENT_TYPES: tuple[str, ...] = event_types(*_ESCALATION_STORY, DocumentationGenerated)
 
 
 async def declare_exchanges(channel: AbstractChannel) -> AbstractExchange:

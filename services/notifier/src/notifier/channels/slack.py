@@ -20,6 +20,7 @@ from flowpilot_shared.events import (
     HandoffEscalated,
     HandoffReescalated,
     HandoffReleased,
+    event_type,
 )
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import DeliveryChannel, DeliveryStatus
@@ -52,10 +53,11 @@ MISSING_ROW_GRACE_SECONDS = 5.0
 # The Slack delivery of the escalation a follow-up refers to (its external_id is "channel:ts").
 ESCALATION_MESSAGE = """
 SELECT status, external_id FROM deliveries
-WHERE account_id = $1 AND handoff_id = $2 AND channel = 'slack' AND event_type = 'handoff.escalated'
+WHERE account_id = $1 AND handoff_id = $2 AND channel = 'slack' AND event_type = $3
 ORDER BY created_at DESC LIMIT 1
 """
 SlackEvent = HandoffEscalated | HandoffClaimed | HandoffReescalated | HandoffReleased
+ESCALATED = event_type(HandoffEscalated)
 # Events about an escalation already posted: they edit its message or reply in its thread.
 FollowUp = HandoffClaimed | HandoffReescalated | HandoffReleased
 
@@ -106,7 +108,9 @@ class SlackChannel(Channel):
             )
         if isinstance(event, FollowUp):
             # `before_targets` waited (without a connection) while the escalation was being posted.
-            original = await conn.fetchrow(ESCALATION_MESSAGE, event.account_id, event.data.handoff_id)
+            original = await conn.fetchrow(
+                ESCALATION_MESSAGE, event.account_id, event.data.handoff_id, ESCALATED
+            )
             if original is not None and original["status"] == DeliveryStatus.sent and original["external_id"]:
                 posted_channel, _, ts = original["external_id"].partition(":")
                 params.update(channel=posted_channel, ts=ts)
@@ -133,7 +137,9 @@ class SlackChannel(Channel):
         deadline = started + self.settings.channel_deadline_seconds
         while True:
             async with connect() as conn:
-                row = await conn.fetchrow(ESCALATION_MESSAGE, event.account_id, event.data.handoff_id)
+                row = await conn.fetchrow(
+                    ESCALATION_MESSAGE, event.account_id, event.data.handoff_id, ESCALATED
+                )
             now = time.monotonic()
             if row is None and now > started + MISSING_ROW_GRACE_SECONDS:
                 return None  # the escalation never went to Slack (configured since, or skipped)

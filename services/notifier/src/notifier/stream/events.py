@@ -10,6 +10,7 @@ from typing import Any
 
 from sse_starlette import ServerSentEvent
 
+from flowpilot_shared.broker.topology import STREAM_EVENT_TYPES
 from flowpilot_shared.events import (
     AnyEvent,
     DocumentationGenerated,
@@ -18,18 +19,12 @@ from flowpilot_shared.events import (
     HandoffReescalated,
     HandoffReleased,
     NotificationCreated,
+    event_type,
     parse_event,
 )
 
 # Routing keys the stream shows (the replica queue's bindings plus the stream-only exchange).
-STREAM_ROUTING_KEYS: tuple[str, ...] = (
-    "handoff.escalated",
-    "handoff.claimed",
-    "documentation.generated",
-    "notification.created",
-    "handoff.reescalated",
-    "handoff.released",
-)
+STREAM_ROUTING_KEYS: tuple[str, ...] = (*STREAM_EVENT_TYPES, event_type(NotificationCreated))
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,15 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Row, and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot_shared.events import NotificationCreated, event_type
 from flowpilot_shared.models.messaging import OutboxEvent
 from notifier.stream.events import STREAM_ROUTING_KEYS, StreamEvent, to_stream_event
 
 _POSITION = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
 # Both parts are PostgreSQL bigints: a larger number cannot name a row (and cannot be sent as one).
 _BIGINT_MAX = 2**63 - 1
-SHARED_KEYS = tuple(k for k in STREAM_ROUTING_KEYS if k != "notification.created")
+BELL_PUSH = event_type(NotificationCreated)
+SHARED_KEYS = tuple(k for k in STREAM_ROUTING_KEYS if k != BELL_PUSH)
 
 
 @dataclass
@@ -60,7 +62,7 @@ def _visible(account_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
         OutboxEvent.account_id == account_id,
         or_(
             OutboxEvent.routing_key.in_(SHARED_KEYS),
-            and_(OutboxEvent.routing_key == "notification.created", OutboxEvent.user_id == user_id),
+            and_(OutboxEvent.routing_key == BELL_PUSH, OutboxEvent.user_id == user_id),
         ),
     )
 
