@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from docgen.app import create_app
-from docgen.consumer import DocgenConsumer
+from docgen.consumer import CONSUMER_NAME
 from docgen.settings import DocgenSettings
 from flowpilot_shared.broker.topology import DOCGEN_ESCALATIONS, declare_queue
 from flowpilot_shared.db import Database
@@ -79,9 +79,7 @@ async def running_docgen(settings: DocgenSettings) -> AsyncIterator[FastAPI]:
 
 async def _consuming(app: FastAPI) -> bool:
     consumers = app.state.runtime.consumers
-    return bool(consumers) and all(
-        isinstance(c, DocgenConsumer) and c._channel is not None for c in consumers
-    )
+    return bool(consumers) and all(c.name == CONSUMER_NAME and c._channel is not None for c in consumers)
 
 
 async def stage(db: Database, event: AnyEvent) -> None:

@@ -11,11 +11,12 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
-from docgen.consumer import CONSUMER_NAME, DocgenConsumer
+from docgen.consumer import CONSUMER_NAME, escalations_consumer
 from docgen.generation import Generator
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import event_to_json
 from flowpilot_shared.models import OutboxEvent
+from flowpilot_shared.service import ServiceRuntime
 from tests.docgen.conftest import documentation_rows, package_rows, running_docgen, stage
 from tests.harness.broker import capture, publish_raw
 from tests.harness.factories import make_escalation, make_team
@@ -101,7 +102,8 @@ async def test_concurrent_replicas_race_one_wins(db, docgen_settings, fake_anthr
     twin = event if same_event_id else event.model_copy(update={"id": uuid.uuid4()})
     settings = docgen_settings()
     generator = Generator(settings)
-    replicas = [DocgenConsumer(db=db, settings=settings, generator=generator) for _ in range(2)]
+    runtime = ServiceRuntime(name="docgen-test", settings=settings, db=db)
+    replicas = [escalations_consumer(runtime, settings, generator) for _ in range(2)]
     try:
         outcomes = await asyncio.gather(
             replicas[0]._run_once(event, _DELIVERY, 1),  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from flowpilot_shared.models.notifications import Delivery
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.service import ServiceRuntime
 from flowpilot_shared.settings import CoreSettings
-from notifier.channels import build_channel_consumers
+from notifier import channels
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
@@ -87,7 +87,7 @@ async def channel_consumers(
     into this test's fakes.
     """
     runtime = ServiceRuntime(name="notifier-test", settings=channel_settings, db=db)
-    consumers = build_channel_consumers(runtime)
+    consumers = channels.channel_consumers(runtime)
     async with amqp.channel() as channel:
         for spec in (NOTIFIER_EMAIL, NOTIFIER_CHAT, NOTIFIER_TEAMS):
             queue = await declare_queue(channel, spec, channel_settings.delivery_limit)

@@ -13,7 +13,8 @@ from flowpilot_shared.broker.topology import NOTIFIER_CHAT, declare_queue
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.service import ServiceRuntime
-from notifier.channels import ChannelConsumer, build_channel_consumers
+from notifier.channels.dispatch import channel_consumer
+from notifier.channels.slack import SlackChannel
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.harness.factories import make_escalation, make_team
@@ -35,16 +36,17 @@ async def one_connection(channel_settings: NotifierSettings) -> AsyncIterator[Da
 @pytest.fixture
 async def chat_consumer(
     channel_settings: NotifierSettings, one_connection: Database, db: Database, amqp: AbstractRobustConnection
-) -> AsyncIterator[Consumer]:
+) -> AsyncIterator[tuple[Consumer, SlackChannel]]:
     """The Slack consumer alone, on the one-connection pool; earlier tests' messages gone."""
     runtime = ServiceRuntime(name="notifier-test", settings=channel_settings, db=one_connection)
-    [consumer] = build_channel_consumers(runtime, queues={NOTIFIER_CHAT.name})
+    slack_channel = SlackChannel(channel_settings, NOTIFIER_CHAT)
+    consumer = channel_consumer(slack_channel, runtime, channel_settings)
     async with amqp.channel() as channel:
         await (await declare_queue(channel, NOTIFIER_CHAT, channel_settings.delivery_limit)).purge()
     async with db.driver() as conn:
         await conn.execute("UPDATE outbox SET published_at = now() WHERE published_at IS NULL")
     await consumer.start(amqp)
-    yield consumer
+    yield consumer, slack_channel
     await consumer.stop()
 
 
@@ -54,14 +56,13 @@ async def test_a_claim_waiting_for_the_slack_message_leaves_the_pool_usable(
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
     slack: FakeSlack,
-    chat_consumer: Consumer,
+    chat_consumer: tuple[Consumer, SlackChannel],
 ) -> None:
     team = await make_team(db, engineers=2)
     chat = await configure_chat(db, channel_settings, team, slack=slack)
     escalation = await make_escalation(db, team, escalator=team.users[1])
     claim = claim_of(team, escalation)
-    assert isinstance(chat_consumer, ChannelConsumer)
-    channel = chat_consumer.channel
+    _, channel = chat_consumer
     waiting = asyncio.Event()
     pause = channel.pause
 

@@ -9,7 +9,7 @@ from aio_pika.abc import AbstractRobustConnection
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.service import ServiceRuntime
-from notifier.channels import build_channel_consumers
+from notifier import channels
 from notifier.settings import NotifierSettings
 from tests.fakes.smtp import FakeSmtp
 from tests.harness.factories import make_escalation, make_team
@@ -43,7 +43,7 @@ async def test_stop_during_backoff_then_restart_sends_once(
 
     smtp.start()
     runtime = ServiceRuntime(name="notifier-test-2", settings=channel_settings, db=db)
-    replacements = build_channel_consumers(runtime)
+    replacements = channels.channel_consumers(runtime)
     for consumer in replacements:
         await consumer.start(amqp)
     try:

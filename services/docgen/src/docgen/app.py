@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from docgen.consumer import build_consumers
+from docgen.consumer import escalations_consumer
 from docgen.generation import Generator
 from docgen.regenerate.views import router as regenerate_router
 from docgen.settings import DocgenSettings
@@ -19,16 +19,11 @@ def create_app(settings: DocgenSettings | None = None) -> FastAPI:
     generator = Generator(settings)
 
     def consumers(runtime: ServiceRuntime) -> list[Consumer]:
-        return build_consumers(runtime.db, settings, generator)
-
-    async def on_stop(runtime: ServiceRuntime) -> None:
-        await generator.close()
+        return [escalations_consumer(runtime, settings, generator)]
 
     app = create_service_app(
         title="FlowPilot docgen",
-        lifespan=service_lifespan(
-            name="docgen", settings=settings, consumers=consumers, with_relay=True, on_stop=on_stop
-        ),
+        lifespan=service_lifespan(name="docgen", settings=settings, consumers=consumers, with_relay=True),
         readiness=runtime_readiness,
     )
     app.state.generator = generator

@@ -23,27 +23,35 @@ from flowpilot_shared.consumer import ALREADY_DONE, Consumer, HandlerContext
 from flowpilot_shared.db import Database
 from flowpilot_shared.errors import PermanentError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated
+from flowpilot_shared.service import ServiceRuntime
 
 CONSUMER_NAME = "docgen.escalations"
 
 
-class DocgenConsumer(Consumer):
+def escalations_consumer(runtime: ServiceRuntime, settings: DocgenSettings, generator: Generator) -> Consumer:
+    """The `handoff.escalated` consumer: `Documenter.generate` before the inbox transaction, `store` in it."""
+    documenter = Documenter(db=runtime.db, generator=generator)
+    return Consumer(
+        name=CONSUMER_NAME,
+        spec=DOCGEN_ESCALATIONS,
+        prepare=documenter.generate,
+        handler=documenter.store,
+        db=runtime.db,
+        settings=settings,
+        # The model call is the prepare step, outside the transaction: storing is database work.
+        batch_limit=settings.consumer_batch_limit,
+        closes=(generator,),
+    )
+
+
+class Documenter:
     """Documents each escalation once, however often and wherever its event is delivered."""
 
-    def __init__(self, *, db: Database, settings: DocgenSettings, generator: Generator) -> None:
-        super().__init__(
-            name=CONSUMER_NAME,
-            spec=DOCGEN_ESCALATIONS,
-            handler=self._store,
-            prepare=self._generate,
-            db=db,
-            settings=settings,
-            # The model call is the prepare step, outside the transaction: storing is database work.
-            batch_limit=settings.consumer_batch_limit,
-        )
+    def __init__(self, *, db: Database, generator: Generator) -> None:
+        self._db = db
         self._generator = generator
 
-    async def _generate(self, event: AnyEvent, facts: Mapping[str, object]) -> Any:
+    async def generate(self, event: AnyEvent, facts: Mapping[str, object]) -> Any:
         """Outside any transaction: skip a documented handoff, else generate (AI or template).
 
         The check spares a redelivery its model call; the template costs less than the query, and
@@ -59,7 +67,7 @@ class DocgenConsumer(Consumer):
         doc = DocInput.from_event(event)
         return doc, await self._generator.generate(doc)
 
-    async def _store(self, event: AnyEvent, ctx: HandlerContext) -> object:
+    async def store(self, event: AnyEvent, ctx: HandlerContext) -> object:
         """Inside the inbox transaction: write version 1 unless a concurrent replica already did."""
         doc, generation = ctx.prepared
         assert isinstance(doc, DocInput) and isinstance(generation, Generation)
@@ -72,8 +80,3 @@ class DocgenConsumer(Consumer):
             return ALREADY_DONE
         GENERATIONS.labels(generation.generated_by).inc()
         return None
-
-
-def build_consumers(db: Database, settings: DocgenSettings, generator: Generator) -> list[Consumer]:
-    """The consumers a docgen process runs."""
-    return [DocgenConsumer(db=db, settings=settings, generator=generator)]

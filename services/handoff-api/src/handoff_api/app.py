@@ -25,7 +25,7 @@ from handoff_api.sessions.views import router as sessions_router
 from handoff_api.settings import ApiSettings
 from handoff_api.slack.calls import SlackCalls
 from handoff_api.slack.views import router as slack_router
-from handoff_api.timeline.projection import build_timeline_consumer
+from handoff_api.timeline.projection import timeline_consumer
 from handoff_api.timeline.views import router as timeline_router
 from handoff_api.users.views import router as users_router
 
@@ -64,7 +64,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     timers: ReescalationTimers | None = None
 
     def consumers(runtime: ServiceRuntime) -> list[Consumer]:
-        return [build_timeline_consumer(runtime, settings)]
+        return [timeline_consumer(runtime, settings)]
 
     async def on_start(runtime: ServiceRuntime) -> None:
         nonlocal timers

@@ -13,8 +13,8 @@ from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.service import ServiceRuntime, runtime_readiness, service_lifespan
 from flowpilot_shared.web.app import ReadinessCheck, create_service_app
 from flowpilot_shared.web.outage import install_outage_handlers
-from notifier.bell.handler import build_bell_consumer
-from notifier.channels import build_channel_consumers
+from notifier.bell.handler import bell_consumer
+from notifier.channels import channel_consumers
 from notifier.deliveries.views import router as deliveries_router
 from notifier.notifications.views import router as notifications_router
 from notifier.preferences.views import router as preferences_router
@@ -39,8 +39,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
 
     def consumers(runtime: ServiceRuntime) -> list[Consumer]:
         wanted = settings.consumed_queues
-        bell = [build_bell_consumer(runtime)] if NOTIFIER_BELL.name in wanted else []
-        return [*bell, *build_channel_consumers(runtime, queues=wanted)]
+        bell = [bell_consumer(runtime)] if NOTIFIER_BELL.name in wanted else []
+        return [*bell, *channel_consumers(runtime, queues=wanted)]
 
     async def on_start(runtime: ServiceRuntime) -> None:
         await hub.start(runtime)

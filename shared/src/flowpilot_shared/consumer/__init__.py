@@ -2,6 +2,8 @@
 
 from flowpilot_shared.consumer.contract import (
     ALREADY_DONE,
+    Closeable,
+    Deliver,
     Handler,
     HandlerContext,
     Prepare,
@@ -10,7 +12,9 @@ from flowpilot_shared.consumer.runtime import Consumer
 
 __all__ = [
     "ALREADY_DONE",
+    "Closeable",
     "Consumer",
+    "Deliver",
     "Handler",
     "HandlerContext",
     "Prepare",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
@@ -43,7 +43,22 @@ class HandlerContext:
         return OrmUnitOfWork(self.db.sessions)
 
 
+# The steps a consumer runs for each message (see `consumer.runtime`):
+# `handler`: the effects, inside the inbox transaction (its tracking record commits with them).
 Handler = Callable[[AnyEvent, HandlerContext], Awaitable[object]]
-# Work done before the inbox transaction opens (slow calls must not hold a pooled connection): it
-# gets the event and the delivery facts (`HandlerContext.extra`); what it returns is `prepared`.
+# `prepare`: work done before the inbox transaction opens (slow calls must not hold a pooled
+# connection): it gets the event and the delivery facts (`HandlerContext.extra`); what it returns is
+# `prepared`.
 Prepare = Callable[[AnyEvent, Mapping[str, object]], Awaitable[Any]]
+# `deliver`: external effects (email, chat) that record themselves on their own ledger, a row per
+# recipient claimed before each call, so no inbox row is written; returns ALREADY_DONE when every
+# effect already existed.
+Deliver = Prepare
+
+
+class Closeable(Protocol):
+    """What a consumer's steps hold open (HTTP sessions, SMTP pools): closed once it has stopped."""
+
+    async def close(self) -> None:
+        """Release it."""
+        ...

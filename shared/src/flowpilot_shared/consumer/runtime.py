@@ -9,9 +9,12 @@ Slow work that needs no transaction (a model call) goes in an optional `prepare`
 before the inbox transaction opens; its result reaches the handler as `ctx.prepared`, and it may
 return `ALREADY_DONE` to record the event as handled without running the handler. A handler that finds
 its effect already made (by a concurrent replica) returns `ALREADY_DONE` too, so metrics say so.
-A consumer whose `prepare` step makes and records its own effects (channel sends through their
-ledger) passes no handler: its records are its tracking records, and the runtime writes none of its
-own (the step returns `ALREADY_DONE` when it found everything already done).
+A consumer whose effects are external calls that record themselves (channel sends through their
+ledger) has a `deliver` step instead of a handler: its ledger rows are its tracking records, and the
+runtime writes none of its own (the step returns `ALREADY_DONE` when it found everything already done).
+
+Every consumer is this class, built with keyword arguments beside its handler (a `consumer(...)`
+function in the handler's module); services list theirs in their app's consumer factory.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 
 import aio_pika
 import structlog
@@ -72,21 +76,32 @@ class Consumer:
         *,
         name: str,
         spec: QueueSpec,
-        handler: contract.Handler | None,
         db: Database,
         settings: CoreSettings,
-        max_attempts: int | None = None,
+        handler: contract.Handler | None = None,
         prepare: contract.Prepare | None = None,
+        deliver: contract.Deliver | None = None,
+        max_attempts: int | None = None,
+        prefetch: int | None = None,
         batch_limit: int = 1,
         batch_linger_seconds: float = 0.0,
+        stopping: asyncio.Event | None = None,
+        closes: Sequence[contract.Closeable] = (),
     ) -> None:
+        if (handler is None) == (deliver is None):
+            raise ValueError(f"consumer {name}: give it a handler or a deliver step, not both or neither")
+        if deliver is not None and prepare is not None:
+            raise ValueError(f"consumer {name}: a deliver step has no prepare step")
         self.name = name
         self.spec = spec
         self._handler = handler
         self._prepare = prepare
+        self._deliver = deliver
         self._db = db
         self._settings = settings
         self._max_attempts = max_attempts or settings.consumer_max_attempts
+        self._prefetch = prefetch or settings.consumer_prefetch
+        self._closes = tuple(closes)
         self._tasks: set[asyncio.Task[None]] = set()
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._subscription: tuple[aio_pika.abc.AbstractQueue, str] | None = None
@@ -98,7 +113,8 @@ class Consumer:
         # Set by stop(): a message waiting out a retry backoff gives up its wait and is left
         # unacked, so the closing channel returns it to the queue (another replica, or this one
         # restarted, takes it up) instead of the shutdown waiting out the backoff.
-        self._stopping = asyncio.Event()
+        # A step that waits (a channel's retry backoff) may share it, so its waits end too.
+        self._stopping = stopping or asyncio.Event()
         db.consumers += 1
 
     async def start(self, connection: AbstractRobustConnection) -> None:
@@ -114,13 +130,14 @@ class Consumer:
                 linger=self._batch_linger,
             )
         channel = await connection.channel(publisher_confirms=True)
-        await channel.set_qos(prefetch_count=self._settings.consumer_prefetch)
+        await channel.set_qos(prefetch_count=self._prefetch)
         queue = await declare_queue(channel, self.spec, self._settings.delivery_limit)
         self._subscription = (queue, await queue.consume(self._on_message))
         self._channel = channel
 
     async def stop(self) -> None:
-        """Stop taking deliveries, finish in-flight messages, then close the channel.
+        """Stop taking deliveries, finish in-flight messages, then close the channel and what the
+        steps hold open (`closes`).
 
         Cancelled first: a message delivered while the others finished would otherwise start, lose
         its channel before its ack and be handled again elsewhere. Messages waiting to be retried
@@ -135,6 +152,11 @@ class Consumer:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await close_quietly(self._channel)
+        for resource in self._closes:
+            try:
+                await resource.close()
+            except Exception as exc:
+                log.warning("closing a consumer's resource failed", consumer=self.name, error=str(exc)[:200])
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         # Prefetch bounds how many run at once; each runs as its own task.
@@ -216,17 +238,18 @@ class Consumer:
     def _slots(self) -> asyncio.Semaphore:
         if self._held is None:
             share = share_of_pool(self._settings, self._db.consumers)
-            self._held = asyncio.Semaphore(min(share, self._settings.consumer_prefetch))
+            self._held = asyncio.Semaphore(min(share, self._prefetch))
         return self._held
 
     async def _run_once(self, event: AnyEvent, message: AbstractIncomingMessage, attempt: int) -> str:
         facts: dict[str, object] = {"replayed": bool((message.headers or {}).get("x-flowpilot-replayed"))}
+        if self._deliver is not None:
+            # The deliver step makes its effects and records them (a ledger row per recipient, claimed
+            # before and settled after each call): an inbox row per event would be a commit per
+            # message telling nothing more, and it would not guard anything.
+            delivered = await self._deliver(event, facts)
+            return "duplicate" if delivered is contract.ALREADY_DONE else "processed"
         prepared = await self._prepare(event, facts) if self._prepare is not None else None
-        if self._handler is None:
-            # The prepare step did all the work and recorded it (a row per recipient, committed before
-            # and after each call): an inbox row per event would be a commit per message telling
-            # nothing more, and it would not guard anything, since the step runs before any check.
-            return "duplicate" if prepared is contract.ALREADY_DONE else "processed"
         ready = ReadyMessage(event=event, message=message, prepared=prepared, facts=facts, attempt=attempt)
         if self._batcher is not None and attempt == 1:
             outcome = await self._batcher.handle(ready)

@@ -127,7 +127,7 @@ async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
     await upsert_entries(await ctx.uow.connection(), entries_for(event))
 
 
-def build_timeline_consumer(runtime: ServiceRuntime, settings: ApiSettings) -> Consumer:
+def timeline_consumer(runtime: ServiceRuntime, settings: ApiSettings) -> Consumer:
     """The projection's consumer on handoff-api's own queue (database work only: batches are safe).
 
     Its five or so events per escalation arrive spread over a second or more (each channel's outcome,
@@ -140,7 +140,8 @@ def build_timeline_consumer(runtime: ServiceRuntime, settings: ApiSettings) -> C
         spec=HANDOFF_API_TIMELINE,
         handler=handle,
         db=runtime.db,
-        settings=settings.model_copy(update={"consumer_prefetch": settings.timeline_prefetch}),
+        settings=settings,
+        prefetch=settings.timeline_prefetch,
         batch_limit=settings.consumer_batch_limit,
         batch_linger_seconds=settings.timeline_linger_seconds,
     )

@@ -214,7 +214,7 @@ async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
         )
 
 
-def build_bell_consumer(runtime: ServiceRuntime) -> Consumer:
+def bell_consumer(runtime: ServiceRuntime) -> Consumer:
     """The bell consumer on its own quorum queue."""
     return Consumer(
         name=CONSUMER_NAME,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
 
 from flowpilot_shared.broker.topology import NOTIFIER_CHAT, NOTIFIER_EMAIL, NOTIFIER_TEAMS
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.service import ServiceRuntime
 from flowpilot_shared.settings import CoreSettings
 from notifier.channels.base import Channel
-from notifier.channels.dispatch import channel_sender
+from notifier.channels.dispatch import channel_consumer
 from notifier.channels.email import EmailChannel
 from notifier.channels.slack import SlackChannel
 from notifier.channels.teams import TeamsChannel
@@ -33,39 +32,14 @@ def build_channels(settings: NotifierSettings) -> list[Channel]:
     ]
 
 
-class ChannelConsumer(Consumer):
-    """A consumer whose stop first tells its channel, so retry backoffs do not hold up a shutdown."""
-
-    def __init__(self, *, channel: Channel, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.channel = channel
-
-    async def stop(self) -> None:
-        """Stop retrying (calls in flight finish), then stop as any consumer."""
-        self.channel.stopping.set()
-        await super().stop()
-        await self.channel.close()
-
-
-def build_channel_consumers(
-    runtime: ServiceRuntime, *, queues: Collection[str] | None = None
-) -> list[Consumer]:
+def channel_consumers(runtime: ServiceRuntime, *, queues: Collection[str] | None = None) -> list[Consumer]:
     """One consumer per channel queue (`notifier.email`, `notifier.chat`, `notifier.teams`), or those in `queues`."""
     settings = notifier_settings(runtime.settings)
-    consumer_settings = settings.model_copy(update={"consumer_prefetch": settings.channel_prefetch})
     return [
-        ChannelConsumer(
-            channel=channel,
-            name=f"notifier.{channel.name.value}",
-            spec=channel.spec,
-            handler=None,  # the sends record themselves on the ledger: no inbox row
-            prepare=channel_sender(channel, runtime.db),
-            db=runtime.db,
-            settings=consumer_settings,
-        )
+        channel_consumer(channel, runtime, settings)
         for channel in build_channels(settings)
         if queues is None or channel.spec.name in queues
     ]
 
 
-__all__ = ["build_channel_consumers", "build_channels", "notifier_settings"]
+__all__ = ["build_channels", "channel_consumers", "notifier_settings"]

@@ -10,7 +10,8 @@ import httpx
 import structlog
 from prometheus_client import Counter
 
-from flowpilot_shared.consumer import HandlerContext
+from flowpilot_shared.broker.topology import PSA_SYNC_DOCUMENTATION
+from flowpilot_shared.consumer import Consumer, HandlerContext
 from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import (
     AnyEvent,
@@ -25,6 +26,7 @@ from flowpilot_shared.models import IntegrationKind, PsaPush, PsaPushStatus
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.urls import guarded_client
+from flowpilot_shared.service import ServiceRuntime
 from psa_sync.providers import PROVIDERS, PsaProvider, TokenCache
 from psa_sync.pushes.notes import NOTE_TEXT_LIMIT, compose_note, earlier_note, note_marker, place_note
 from psa_sync.pushes.sql import CLAIM_SQL, PUSH_COLUMNS, PUSH_LOCK_SQL, RECORD_NO_PSA_SQL, SETTLE_SQL
@@ -68,6 +70,20 @@ def _push_row(
     }
 
 
+def pushes_consumer(runtime: ServiceRuntime, pushes: PushService) -> Consumer:
+    """The `documentation.generated` consumer: `pushes.handle` in the inbox transaction."""
+    return Consumer(
+        name="psa-sync",
+        spec=PSA_SYNC_DOCUMENTATION,
+        handler=pushes.handle,
+        db=runtime.db,
+        settings=pushes.settings,
+        # The handler decides when a push has failed; the runtime only keeps slack for crashes.
+        max_attempts=pushes.settings.psa_max_attempts + 2,
+        closes=(pushes,),
+    )
+
+
 class PushService:
     """Handles `documentation.generated`: one note per documentation, whatever the deliveries."""
 
@@ -86,7 +102,7 @@ class PushService:
             )
         return self._client
 
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         """Close the HTTP client."""
         if self._client is not None:
             await self._client.aclose()

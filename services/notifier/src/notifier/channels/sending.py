@@ -1,0 +1,214 @@
+"""Sending one event to one recipient on one channel, through the delivery ledger.
+
+The ledger row is claimed before any call, so a redelivery never sends twice; every attempt is marked
+before it is made and its outcome recorded after; transient failures are tried again with backoff
+(honouring `retry_after`) until the attempts or the event's retry budget are spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import structlog
+
+from flowpilot_shared.db import Database
+from flowpilot_shared.errors import PermanentError, TransientError
+from flowpilot_shared.events import AnyEvent
+from flowpilot_shared.models.notifications import DeliveryStatus
+from flowpilot_shared.retry import backoff_seconds
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
+from notifier.channels import ledger
+from notifier.channels.announce import Announcement
+from notifier.channels.base import Channel, Sent, Target, describe_event
+from notifier.channels.metrics import DELIVERIES, SEND_SECONDS
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class LedgerAccess:
+    """How ledger steps reach the database: a transaction, one driver-level statement, or the
+    channel's outcome writer (outcomes of calls that finish together share a statement)."""
+
+    new_uow: ledger.UowFactory
+    connect: ledger.Connect
+    outcomes: ledger.OutcomeWriter
+    # Tells the active outbox relay of a committed `delivery.recorded` (written outside a unit of work).
+    wake_relay: Callable[[], None] = lambda: None
+
+    @classmethod
+    def of(cls, db: Database) -> LedgerAccess:
+        """Every way, on `db`'s pool."""
+        return cls(
+            new_uow=lambda: OrmUnitOfWork(db.sessions),
+            connect=db.driver,
+            outcomes=ledger.OutcomeWriter(db.driver),
+            wake_relay=db.outbox_waker.poke,
+        )
+
+    async def record_final(
+        self, outcome: ledger.Outcome, *, recipient: str, attempts: int, announcement: Announcement | None
+    ) -> None:
+        """Record a final outcome, with the event's `delivery.recorded` if it was the last one awaited."""
+        _, status, error, _ = outcome
+        announce = announcement.final(recipient, status, error, attempts) if announcement else None
+        await self.outcomes.record(outcome, announce=announce)
+        if announce is not None and announcement is not None:
+            announcement.carried("outcome")
+            self.wake_relay()
+
+
+@dataclass
+class Failure:
+    """Why an attempt did not send; `permanent` once retrying cannot help (or may not go on)."""
+
+    error: str
+    retry_after: float | None = None
+    permanent: bool = False
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event to one recipient on one channel, and where its outcomes are recorded."""
+
+    channel: Channel
+    event: AnyEvent
+    target: Target
+    access: LedgerAccess
+    announcement: Announcement | None
+
+    @property
+    def channel_name(self) -> str:
+        """The channel's ledger name (`email`, `slack`, `teams`)."""
+        return self.channel.name.value
+
+    async def attempt(self, delivery_id: uuid.UUID, calls: asyncio.Semaphore | None) -> Sent | Failure:
+        """One send under the channel's attempt timeout; what went wrong, classified."""
+        settings = self.channel.settings
+        try:
+            # Only the call itself takes a slot: a recipient waiting out its backoff blocks nobody.
+            async with (
+                calls or contextlib.nullcontext(),
+                asyncio.timeout(settings.channel_attempt_timeout_seconds),
+            ):
+                return await self.channel.send(self.event, self.target, delivery_id=delivery_id)
+        except TransientError as exc:
+            return Failure(str(exc), retry_after=exc.retry_after)
+        except PermanentError as exc:
+            return Failure(str(exc), permanent=True)
+        except TimeoutError:
+            return Failure(f"timed out after {settings.channel_attempt_timeout_seconds:g}s")
+        except Exception as exc:  # a bug or an unforeseen client error: record it, do not loop on it
+            log.exception(
+                "channel send crashed", channel=self.channel_name, event_ref=describe_event(self.event)
+            )
+            return Failure(f"{type(exc).__name__}: {exc}", permanent=True)
+
+    async def record_sent(self, delivery_id: uuid.UUID, sent: Sent, attempts: int) -> DeliveryStatus:
+        """The call went through: the row says `sent`, with the message's id at the other end."""
+        outcome = ledger.outcome(delivery_id, status=DeliveryStatus.sent, external_id=sent.external_id)
+        await self.access.record_final(
+            outcome, recipient=self.target.recipient, attempts=attempts, announcement=self.announcement
+        )
+        DELIVERIES.labels(self.channel_name, DeliveryStatus.sent.value).inc()
+        return DeliveryStatus.sent
+
+    async def record_failure(self, delivery_id: uuid.UUID, failure: Failure, attempts: int) -> DeliveryStatus:
+        """The row says `failed` (final, announced) or `retrying` (the next delivery carries on)."""
+        status = DeliveryStatus.failed if failure.permanent else DeliveryStatus.retrying
+        outcome = ledger.outcome(delivery_id, status=status, error=failure.error)
+        if failure.permanent:
+            await self.access.record_final(
+                outcome, recipient=self.target.recipient, attempts=attempts, announcement=self.announcement
+            )
+        else:
+            await self.access.outcomes.record(outcome)
+        DELIVERIES.labels(self.channel_name, status.value).inc()
+        log.warning(
+            "channel send failed",
+            channel=self.channel_name,
+            event_ref=describe_event(self.event),
+            attempt=attempts,
+            status=status.value,
+            error=failure.error,
+        )
+        return status
+
+
+def give_up_when_spent(
+    failure: Failure, *, attempts: int, delay: float, deadline: float, max_attempts: int
+) -> Failure:
+    """The failure made final when no attempt is left, or the next would start past the deadline."""
+    if failure.permanent:
+        return failure
+    if attempts >= max_attempts:
+        return Failure(f"gave up after {attempts} attempts: {failure.error}", permanent=True)
+    if time.monotonic() + delay > deadline:
+        return Failure(
+            f"gave up after {attempts} attempts (retry budget spent): {failure.error}", permanent=True
+        )
+    return failure
+
+
+async def send_to_recipient(
+    delivery: Delivery,
+    *,
+    deadline: float,
+    created: Mapping[str, uuid.UUID],
+    calls: asyncio.Semaphore | None = None,
+) -> DeliveryStatus | None:
+    """Send through the ledger with bounded retries; the final status, None if another processing of
+    the event owns the row. `created`: the ledger rows just inserted for the event's targets."""
+    channel, target = delivery.channel, delivery.target
+    if target.skip_reason is not None:
+        if target.recipient in created:
+            DELIVERIES.labels(delivery.channel_name, DeliveryStatus.skipped.value).inc()
+        return DeliveryStatus.skipped
+    await channel.yield_if_stopping()
+    claim = await ledger.claim(
+        delivery.access.new_uow,
+        event=delivery.event,
+        channel=delivery.channel_name,
+        recipient=target.recipient,
+        connect=delivery.access.connect,
+        created=created,
+    )
+    if claim is None:
+        return None
+    settings = channel.settings
+    attempts, in_flight = claim.attempts, claim.in_flight
+    while True:
+        if not in_flight:
+            began = await ledger.begin_attempt(delivery.access.connect, claim.delivery_id, after=attempts)
+            if began is None:
+                return None  # another processing of this event owns the row now
+            attempts = began
+        in_flight = False
+        started = time.monotonic()
+        result = await delivery.attempt(claim.delivery_id, calls)
+        if isinstance(result, Sent):
+            SEND_SECONDS.labels(delivery.channel_name, "sent").observe(time.monotonic() - started)
+            return await delivery.record_sent(claim.delivery_id, result, attempts)
+        SEND_SECONDS.labels(delivery.channel_name, "error").observe(time.monotonic() - started)
+        delay = backoff_seconds(
+            attempts,
+            settings.channel_retry_base_seconds,
+            settings.channel_retry_max_seconds,
+            result.retry_after,
+        )
+        failure = give_up_when_spent(
+            result,
+            attempts=attempts,
+            delay=delay,
+            deadline=deadline,
+            max_attempts=settings.channel_max_attempts,
+        )
+        if await delivery.record_failure(claim.delivery_id, failure, attempts) == DeliveryStatus.failed:
+            return DeliveryStatus.failed
+        # The row stays `retrying`: after a shutdown the next delivery of the message carries on.
+        await channel.pause(delay)
