@@ -122,6 +122,7 @@ async def test_email_switched_off_in_the_console_skips_the_next_escalation_email
         return settled if {sam.email, alex.email} <= settled.keys() else None
 
     found = await wait_until(emails, timeout=60, message="the escalation's email deliveries")
+    assert found is not None
     assert found[sam.email] == ("skipped", "preference")
     assert found[alex.email][0] == "sent"
     assert not [m for m in fakes.smtp.to(sam.email) if session["title"] in m.subject]

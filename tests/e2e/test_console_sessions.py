@@ -6,7 +6,7 @@ import re
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.e2e.browser import PHONE, Console, region, screenshot, unique
 from tests.e2e.conftest import Fakes
@@ -16,7 +16,7 @@ from tests.harness.people import API, create_session, escalate
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
-def listed(page: Page):  # type: ignore[no-untyped-def]
+def listed(page: Page) -> Locator:
     """The rows of the session list."""
     return page.locator(".session-list .session-row")
 
