@@ -59,9 +59,13 @@ class Console:
         broken = [p for p in self.problems if p.startswith("page error") or "Content Security Policy" in p]
         assert not broken, f"the console broke in the browser: {broken}"
 
-    async def open(self, *, viewport: dict[str, int] = DESKTOP) -> Page:
-        """A fresh, signed-out tab on the gateway."""
-        context = await self.browser.new_context(base_url=self.system.url, viewport=viewport)  # type: ignore[arg-type]
+    async def open(self, *, viewport: dict[str, int] = DESKTOP, timezone_id: str | None = None) -> Page:
+        """A fresh, signed-out tab on the gateway (`timezone_id`: the zone the browser says it is in)."""
+        context = await self.browser.new_context(
+            base_url=self.system.url,
+            viewport=viewport,  # type: ignore[arg-type]
+            timezone_id=timezone_id,
+        )
         self.contexts.append(context)
         page = await context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
@@ -81,13 +85,19 @@ class Console:
         return page
 
     async def signed_in(
-        self, person: Person, path: str = "/queue", *, viewport: dict[str, int] = DESKTOP, live: bool = True
+        self,
+        person: Person,
+        path: str = "/queue",
+        *,
+        viewport: dict[str, int] = DESKTOP,
+        live: bool = True,
+        timezone_id: str | None = None,
     ) -> Page:
         """A tab where `person` signed in through the form and landed on `path`.
 
         `live=False`: the tab's live stream cannot connect (a stale tab whose connection dropped).
         """
-        page = await self.open(viewport=viewport)
+        page = await self.open(viewport=viewport, timezone_id=timezone_id)
         if not live:
             await page.route(STREAM_GLOB, lambda route: route.abort())
         await page.goto(path)

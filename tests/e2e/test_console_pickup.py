@@ -44,7 +44,7 @@ async def test_email_link_signed_out_signs_in_lands_on_pickup_and_claims(
     team = await make_team(gw, fakes)
     sam = team.seniors[0]
     title = unique("Outlook password loop")
-    sid, hid = await _escalated(gw, team, title)
+    sid, hid = await _escalated(gw, team, title, urgency="high")
 
     async def link() -> str | None:
         for mail in fakes.smtp.to(sam.email):
@@ -66,6 +66,7 @@ async def test_email_link_signed_out_signs_in_lands_on_pickup_and_claims(
     # Everything a senior needs at a glance.
     await expect(page.get_by_role("heading", name=title)).to_be_visible()
     head = page.locator(".pilot-head")
+    await expect(head.get_by_text("High urgency", exact=True)).to_be_visible()
     await expect(head).to_contain_text("Client: Contoso")
     await expect(head).to_contain_text("Escalated by Jo Junior")
     await expect(region(page, "Why it was escalated")).to_contain_text("MFA loop beyond me")

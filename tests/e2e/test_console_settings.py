@@ -47,11 +47,38 @@ async def test_owner_manages_people_and_integrations(console: Console, fakes: Fa
     await slack.get_by_label("Channel ID").fill("C0CONSOLE")
     await slack.get_by_role("button", name="Save Slack connection").click()
     await expect(slack).to_contain_text("Connected")
-    await expect(slack).to_contain_text("bot_token: set")
+    await expect(slack).to_contain_text("Bot token: set")
+    await expect(slack).to_contain_text("Signing secret: not set")
     await expect(slack.get_by_label("Bot token")).to_have_value("")
     assert "xoxb-e2e-secret-token" not in await page.content()
     listed = await ok(await gw.get(f"{API}/integrations", headers=team.owner.headers))
     assert [(i["kind"], i["config"]["channel_id"]) for i in listed] == [("slack", "C0CONSOLE")]
+
+    # The signing secret: write-only like the token, and what it enables is said beside it.
+    signing = slack.get_by_label("Signing secret")
+    await expect(signing).to_have_accessible_description(re.compile("Enables Pick up from Slack"))
+    await slack.get_by_label("Bot token").fill("xoxb-e2e-secret-token")
+    await signing.fill("e2e-signing-secret-3f9a")
+    await slack.get_by_role("button", name="Save Slack connection").click()
+    await expect(slack).to_contain_text("Signing secret: set")
+    await expect(signing).to_have_value("")
+    assert "e2e-signing-secret-3f9a" not in await page.content()
+    listed = await ok(await gw.get(f"{API}/integrations", headers=team.owner.headers))
+    assert listed[0]["configured"] == {"bot_token": True, "signing_secret": True}
+
+    # With it, the channel's escalation message carries the Pick up button Slack posts clicks of.
+    session = await create_session(gw, team.junior.token, title=unique("Slack button check"))
+    handoff = await escalate(gw, team.junior.token, str(session["id"]))
+
+    async def pick_up_button() -> bool:
+        return any(
+            element.get("action_id") == "pickup" and element.get("value") == handoff["id"]
+            for message in fakes.slack.in_channel("C0CONSOLE")
+            for block in message.blocks
+            for element in block.get("elements", [])
+        )
+
+    await wait_until(pick_up_button, timeout=60, message="the Slack message with its Pick up button")
 
     # A 422 naming the field: a Teams webhook that is not an https URL.
     teams = page.get_by_role("region", name=re.compile("^Teams"))
@@ -98,4 +125,4 @@ async def test_delivery_failures_are_shown_plainly_to_owners_only(
     await expect(junior.get_by_role("button", name="Deactivate")).to_have_count(0)
     await expect(junior.get_by_role("button", name="Add teammate")).to_have_count(0)
     tabs = junior.get_by_role("navigation", name="Settings sections")
-    await expect(tabs.get_by_role("link")).to_have_text(["Your account", "Users"])
+    await expect(tabs.get_by_role("link")).to_have_text(["Your account", "Notification preferences", "Users"])

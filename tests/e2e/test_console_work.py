@@ -33,10 +33,13 @@ async def test_queue_is_live_with_badges_and_notifications(
     await page.evaluate("window.stillTheSamePage = true")
 
     titles = [unique("Exchange mailbox full"), unique("Firewall blocks SIP"), unique("Laptop will not boot")]
+    urgencies = ["normal", "high", "normal"]
     sessions = []
-    for title in titles:
+    for title, urgency in zip(titles, urgencies, strict=True):
         session = await create_session(gw, team.junior.token, title=title)
-        await escalate(gw, team.junior.token, str(session["id"]), reason=f"Need help with {title}")
+        await escalate(
+            gw, team.junior.token, str(session["id"]), reason=f"Need help with {title}", urgency=urgency
+        )
         sessions.append(str(session["id"]))
         await expect(row(page, title)).to_be_visible()
     first = row(page, titles[0])
@@ -44,6 +47,14 @@ async def test_queue_is_live_with_badges_and_notifications(
     await expect(first).to_contain_text("Escalated by Jo Junior")
     await expect(first).to_contain_text(re.compile(r"waiting \d+ ?(s|min)"))
     await expect(page.get_by_label("3 awaiting pickup")).to_be_visible()
+
+    # The high-urgency escalation is marked in words and stands out; the others carry no marker.
+    urgent = row(page, titles[1])
+    await expect(urgent.get_by_text("High urgency", exact=True)).to_be_visible()
+    await expect(first.get_by_text("High urgency")).to_have_count(0)
+    await expect(row(page, titles[2]).get_by_text("High urgency")).to_have_count(0)
+    edge = "el => getComputedStyle(el).borderLeftColor + ' ' + getComputedStyle(el).backgroundColor"
+    assert await urgent.evaluate(edge) != await first.evaluate(edge)
     await expect(page.get_by_label("3 unread")).to_be_visible()
     await screenshot(page, "queue")
 
@@ -112,14 +123,18 @@ async def test_junior_creates_parks_resumes_and_escalates_through_the_ui(
 
     await page.get_by_label("Why escalate").fill("GPO looks right; need someone who knows DFS")
     await page.get_by_label("Escalate to", exact=True).select_option(label=f"{sam.name} (engineer)")
+    urgency = page.get_by_role("group", name="Urgency")
+    await expect(urgency.get_by_label("Normal")).to_be_checked()  # the default
+    await urgency.get_by_label("High").check()
     await page.get_by_role("button", name="Escalate", exact=True).click()
     await expect(status).to_have_text("Escalated")
     await expect(page.get_by_text("Escalated: waiting for a senior to pick it up.")).to_be_visible()
+    await expect(page.locator(".pilot-head").get_by_text("High urgency", exact=True)).to_be_visible()
 
     handoffs = await ok(await gw.get(f"{API}/ai-sessions/{sid}/handoffs", headers=team.junior.headers))
-    assert [(h["intent"], h["target_user_id"]) for h in handoffs] == [
-        ("escalate", str(sam.id)),
-        ("park", None),
+    assert [(h["intent"], h["target_user_id"], h["urgency"]) for h in handoffs] == [
+        ("escalate", str(sam.id), "high"),
+        ("park", None, "normal"),
     ]
     session = await ok(await gw.get(f"{API}/ai-sessions/{sid}", headers=team.junior.headers))
     assert (session["status"], session["client_name"], session["psa_ticket_id"]) == (

@@ -23,6 +23,14 @@ describe("errorFromResponse", () => {
     ]);
   });
 
+  it("drops pydantic's 'Value error, ' prefix from a validator's sentence", () => {
+    const error = errorFromResponse(422, {
+      detail: [{ loc: ["body", "quiet_hours"], msg: "Value error, start and end must differ", type: "value_error" }],
+    });
+    expect(error.fields).toEqual([{ field: "quiet_hours", message: "start and end must differ" }]);
+    expect(error.message).toBe("Quiet hours: start and end must differ");
+  });
+
   it("says something useful when the body has no detail (a proxy's error page, an outage)", () => {
     expect(errorFromResponse(502, null).message).toBe("FlowPilot is busy or restarting. Try again in a moment.");
     expect(errorFromResponse(404, { detail: "" }).message).toMatch(/^Not found/);

@@ -41,6 +41,10 @@ const FIELD_LABELS: Record<string, string> = {
   bot_token: "Bot token",
   channel_id: "Channel ID",
   webhook_url: "Webhook URL",
+  signing_secret: "Signing secret",
+  timezone: "Time zone",
+  quiet_hours: "Quiet hours",
+  chat_mentions: "Slack mentions",
 };
 
 /** A field name as the form labels it ("psa_ticket_id" -> "PSA ticket"). */
@@ -56,7 +60,9 @@ function fieldProblems(body: unknown): FieldProblem[] {
   if (!Array.isArray(detail)) return [];
   return detail.map((item: { loc?: unknown[]; msg?: string }) => {
     const loc = (item.loc ?? []).filter((part) => part !== "body").map(String);
-    return { field: loc.join(".") || "request", message: item.msg ?? "is not valid" };
+    // Pydantic prefixes a validator's own sentence with "Value error, ": the sentence is the message.
+    const message = (item.msg ?? "is not valid").replace(/^Value error, /, "");
+    return { field: loc.join(".") || "request", message };
   });
 }
 

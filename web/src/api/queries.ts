@@ -1,14 +1,16 @@
 // Query keys and fetchers: one place, so the live stream invalidates exactly what screens read.
-import { queryOptions } from "@tanstack/react-query";
+import { type QueryClient, queryOptions } from "@tanstack/react-query";
 import { get } from "./client";
 import type {
   Delivery,
   HandoffContext,
   Integration,
   NotificationList,
+  NotificationPreferences,
   PsaPush,
   QueueItem,
-  Session,
+  SessionStatus,
+  SessionSummary,
   User,
 } from "./types";
 
@@ -20,11 +22,19 @@ export const keys = {
   unreadCount: ["notifications", "unread-count"] as const,
   users: ["users"] as const,
   integrations: ["integrations"] as const,
+  preferences: ["me", "notification-preferences"] as const,
+  sessions: ["sessions"] as const,
   session: (id: string) => ["session", id] as const,
   context: (id: string) => ["session", id, "context"] as const,
   psa: (id: string) => ["session", id, "psa"] as const,
   deliveries: (id: string) => ["deliveries", id] as const,
 };
+
+/** A session changed (a step, a handoff, a claim): re-read its screen and the session lists. */
+export function sessionChanged(client: QueryClient, sessionId: string | null | undefined): void {
+  if (sessionId) void client.invalidateQueries({ queryKey: keys.session(sessionId) });
+  void client.invalidateQueries({ queryKey: keys.sessions });
+}
 
 export const queueQuery = queryOptions({
   queryKey: keys.queue,
@@ -59,8 +69,24 @@ export const integrationsQuery = queryOptions({
   queryFn: () => get<Integration[]>("/integrations"),
 });
 
-export const sessionQuery = (id: string) =>
-  queryOptions({ queryKey: keys.session(id), queryFn: () => get<Session>(`/ai-sessions/${id}`) });
+export const preferencesQuery = queryOptions({
+  queryKey: keys.preferences,
+  queryFn: () => get<NotificationPreferences>("/me/notification-preferences"),
+});
+
+/** How many rows the Sessions page asks for (the API allows 1..200). */
+export const SESSIONS_LIMIT = 100;
+
+/** The account's sessions (only the caller's with `mine`), most recently changed first. */
+export const sessionsQuery = ({ mine, statuses }: { mine: boolean; statuses: readonly SessionStatus[] }) =>
+  queryOptions({
+    queryKey: [...keys.sessions, { mine, statuses }],
+    queryFn: () => {
+      const params = new URLSearchParams({ mine: String(mine), limit: String(SESSIONS_LIMIT) });
+      for (const status of statuses) params.append("status", status);
+      return get<SessionSummary[]>(`/ai-sessions?${params}`);
+    },
+  });
 
 export const contextQuery = (id: string) =>
   queryOptions({

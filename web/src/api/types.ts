@@ -9,6 +9,7 @@ export type SessionStatus =
   | "picked_up"
   | "resolved";
 export type StepKind = "action" | "observation" | "note" | "ai_suggestion";
+export type Urgency = "normal" | "high";
 
 export interface User {
   id: string;
@@ -58,11 +59,18 @@ export interface Session {
   updated_at: string;
 }
 
+/** A row of `GET /ai-sessions`: a session without its steps. */
+export type SessionSummary = Pick<
+  Session,
+  "id" | "owner_id" | "title" | "client_name" | "psa_ticket_id" | "status" | "created_at" | "updated_at"
+>;
+
 export interface Handoff {
   id: string;
   session_id: string;
   intent: "park" | "escalate";
   reason: string;
+  urgency: Urgency;
   from_user_id: string;
   target_user_id: string | null;
   created_at: string;
@@ -81,6 +89,7 @@ export interface QueueItem {
   title: string;
   status: SessionStatus;
   reason: string;
+  urgency: Urgency;
   escalated_by: Person;
   target_user_id: string | null;
   escalated_at: string;
@@ -172,4 +181,17 @@ export interface Integration {
   config: Record<string, unknown>;
   configured: Record<string, boolean>;
   updated_at: string;
+}
+
+export interface QuietHours {
+  start: string;
+  end: string;
+}
+
+/** `GET/PUT /me/notification-preferences` (the notifier's; every signed-in person's own). */
+export interface NotificationPreferences {
+  timezone: string;
+  quiet_hours: QuietHours | null;
+  email: boolean;
+  chat_mentions: boolean;
 }

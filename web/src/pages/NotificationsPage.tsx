@@ -1,4 +1,5 @@
-// The bell: notifications of the signed-in user, mark read one by one or all at once.
+// The bell: notifications of the signed-in user, mark read one by one or all at once. Any type the
+// notifier sends shows its title, body and link as given (new types need no console release).
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router";
@@ -6,6 +7,19 @@ import { post } from "../api/client";
 import { keys, notificationsQuery } from "../api/queries";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { when } from "../components/time";
+import type { Notification } from "../api/types";
+import { kindLabel, linkTarget } from "../notifications/display";
+
+function Title({ item }: { item: Notification }) {
+  const target = linkTarget(item.link, window.location.origin);
+  if (!target) return <>{item.title}</>;
+  if ("internal" in target) return <Link to={target.internal}>{item.title}</Link>;
+  return (
+    <a href={target.external} target="_blank" rel="noopener noreferrer">
+      {item.title}
+    </a>
+  );
+}
 
 export function NotificationsPage() {
   const queryClient = useQueryClient();
@@ -38,9 +52,9 @@ export function NotificationsPage() {
             <div>
               <p className="title">
                 {!n.read_at && <span className="dot" aria-label="Unread" />}
-                {n.link ? <Link to={n.link}>{n.title}</Link> : n.title}
+                {kindLabel(n.type) && <span className="badge kind">{kindLabel(n.type)}</span>} <Title item={n} />
               </p>
-              <p>{n.body}</p>
+              <p className="prewrap">{n.body}</p>
               <p className="subtle">{when(n.created_at)}</p>
             </div>
             {!n.read_at && (

@@ -7,6 +7,7 @@ import type { QueueItem } from "../api/types";
 import { useMe } from "../auth/AuthContext";
 import { isEngineerOrAdmin } from "../auth/roles";
 import { ErrorMessage } from "../components/ErrorMessage";
+import { UrgencyBadge } from "../components/UrgencyBadge";
 import { age } from "../components/time";
 import { useNow } from "../components/useNow";
 import { usePickUp } from "../pilot/usePickUp";
@@ -20,8 +21,9 @@ function QueueRow({ item, now, onPickUp, busy }: { item: QueueItem; now: number;
       : (users.data?.find((u) => u.id === item.target_user_id)?.name ?? "a teammate")
     : null;
   return (
-    <li className="queue-row" data-session-id={item.session_id}>
+    <li className={item.urgency === "high" ? "queue-row urgent" : "queue-row"} data-session-id={item.session_id}>
       <div className="queue-main">
+        <UrgencyBadge urgency={item.urgency} />
         <h2>
           <Link to={`/pilot/${item.session_id}?pickup=true`}>{item.title}</Link>
         </h2>

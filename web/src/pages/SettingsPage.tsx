@@ -1,5 +1,5 @@
 // Settings in sections. Owners and admins get users' access, integrations and delivery records;
-// Wave 2's sections (notification preferences, escalation policy) are added to SECTIONS.
+// everyone gets their own notification preferences. Wave 2's escalation policy is added to SECTIONS.
 import { type ReactNode } from "react";
 import { NavLink, useParams } from "react-router";
 import type { Role } from "../api/types";
@@ -9,6 +9,7 @@ import { DeliveriesSection } from "../settings/DeliveriesSection";
 import { IntegrationsSection } from "../settings/IntegrationsSection";
 import { UsersSection } from "../settings/UsersSection";
 import { AccountSection } from "../settings/AccountSection";
+import { PreferencesSection } from "../settings/PreferencesSection";
 
 interface Section {
   slug: string;
@@ -21,6 +22,7 @@ const everyone = () => true;
 
 const SECTIONS: Section[] = [
   { slug: "account", label: "Your account", allowed: everyone, render: () => <AccountSection /> },
+  { slug: "notifications", label: "Notification preferences", allowed: everyone, render: () => <PreferencesSection /> },
   { slug: "users", label: "Users", allowed: everyone, render: () => <UsersSection /> },
   { slug: "integrations", label: "Integrations", allowed: isOwnerOrAdmin, render: () => <IntegrationsSection /> },
   { slug: "deliveries", label: "Deliveries", allowed: isOwnerOrAdmin, render: () => <DeliveriesSection /> },

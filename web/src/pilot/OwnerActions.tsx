@@ -1,9 +1,9 @@
-// What the session's owner can do next: escalate (reason, optional target) or park, resume, resolve.
+// What the session's owner can do next: escalate (reason, optional target, urgency) or park, resume, resolve.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { post } from "../api/client";
-import { keys } from "../api/queries";
-import type { Handoff, Session, User } from "../api/types";
+import { keys, sessionChanged } from "../api/queries";
+import type { Handoff, Session, Urgency, User } from "../api/types";
 import { useMe } from "../auth/AuthContext";
 import { isEngineerOrAdmin, isOwnerOrAdmin } from "../auth/roles";
 import { ErrorMessage } from "../components/ErrorMessage";
@@ -17,7 +17,7 @@ function useSessionAction<T>(sessionId: string, call: () => Promise<T>) {
   return useMutation({
     mutationFn: call,
     onSettled: () => {
-      void queryClient.invalidateQueries({ queryKey: keys.session(sessionId) });
+      sessionChanged(queryClient, sessionId);
       void queryClient.invalidateQueries({ queryKey: keys.queue });
     },
   });
@@ -30,11 +30,14 @@ function HandoffForm({ session, users }: { session: Session; users: User[] }) {
   const intent = canPark ? chosen : "escalate";
   const [reason, setReason] = useState("");
   const [target, setTarget] = useState("");
+  const [urgency, setUrgency] = useState<Urgency>("normal");
+  const escalating = intent === "escalate";
   const handoff = useSessionAction(session.id, () =>
     post<Handoff>(`/ai-sessions/${session.id}/handoff`, {
       intent,
       reason,
-      target_user_id: intent === "escalate" && target ? target : null,
+      target_user_id: escalating && target ? target : null,
+      ...(escalating ? { urgency } : {}),
     }),
   );
   const seniors = users.filter((u) => u.is_active && u.id !== me.id && isEngineerOrAdmin(u.role));
@@ -44,6 +47,7 @@ function HandoffForm({ session, users }: { session: Session; users: User[] }) {
       onSuccess: () => {
         setReason("");
         setIntent("escalate");
+        setUrgency("normal");
       },
     });
   };
@@ -63,12 +67,31 @@ function HandoffForm({ session, users }: { session: Session; users: User[] }) {
         )}
       </fieldset>
       <Field
-        label={intent === "escalate" ? "Why escalate" : "Why park"}
+        label={escalating ? "Why escalate" : "Why park"}
         error={fieldError(handoff.error, "reason")}
       >
         {(p) => <textarea {...p} required rows={2} value={reason} onChange={(e) => setReason(e.target.value)} />}
       </Field>
-      {intent === "escalate" && (
+      {escalating && (
+        <fieldset className="urgency" aria-describedby="urgency-hint">
+          <legend>Urgency</legend>
+          <label className="choice">
+            <input type="radio" name="urgency" checked={urgency === "normal"} onChange={() => setUrgency("normal")} />
+            Normal
+          </label>
+          <label className="choice">
+            <input type="radio" name="urgency" checked={urgency === "high"} onChange={() => setUrgency("high")} />
+            High
+          </label>
+          <span className="hint" id="urgency-hint">
+            High is marked in the queue and emails seniors even during their quiet hours.
+          </span>
+          {fieldError(handoff.error, "urgency") && (
+            <span className="field-error">Urgency: {fieldError(handoff.error, "urgency")}</span>
+          )}
+        </fieldset>
+      )}
+      {escalating && (
         <Field label="Escalate to" hint="Leave on “Anyone” to notify every senior." error={fieldError(handoff.error, "target_user_id")}>
           {(p) => (
             <select {...p} value={target} onChange={(e) => setTarget(e.target.value)}>
@@ -84,7 +107,7 @@ function HandoffForm({ session, users }: { session: Session; users: User[] }) {
       )}
       <ErrorMessage error={handoff.error} />
       <button type="submit" className="primary" disabled={handoff.isPending}>
-        {intent === "escalate" ? "Escalate" : "Park"}
+        {escalating ? "Escalate" : "Park"}
       </button>
     </form>
   );

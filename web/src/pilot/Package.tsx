@@ -32,7 +32,7 @@ export function PackagePanel({ pkg, awaiting }: { pkg: EscalationPackage | null;
     <section className="panel package" aria-labelledby="package-title" data-ready="true">
       <h2 id="package-title">Escalation package</h2>
       <p className="levels">
-        {c.urgency && <span className={`badge level-${c.urgency}`}>Urgency: {c.urgency}</span>}
+        {c.urgency && <span className={`badge level-${c.urgency}`}>Assessed urgency: {c.urgency}</span>}
         {c.risk && <span className={`badge level-${c.risk}`}>Risk: {c.risk}</span>}
         <span className="subtle">{pkg.generated_by === "ai" ? `AI (${pkg.model ?? "model"})` : "Template"}</span>
       </p>

@@ -1,7 +1,6 @@
 // The pickup screen /pilot/{id}: everything a senior needs at a glance, and Pick up. For the
 // session's owner it is also the workspace (steps, hand off, resolve).
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect } from "react";
 import { useParams, useSearchParams } from "react-router";
 import { contextQuery, keys, usersQuery } from "../api/queries";
 import type { HandoffContext, User } from "../api/types";
@@ -9,9 +8,9 @@ import { useMe } from "../auth/AuthContext";
 import { isEngineerOrAdmin } from "../auth/roles";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { StatusBadge } from "../components/StatusBadge";
+import { UrgencyBadge } from "../components/UrgencyBadge";
 import { age, when } from "../components/time";
 import { useNow } from "../components/useNow";
-import { rememberSession } from "../sessions/recent";
 import { OwnerActions } from "./OwnerActions";
 import { PackagePanel } from "./Package";
 import { PsaPanel } from "./PsaPanel";
@@ -68,10 +67,6 @@ export function PilotPage() {
   // Viewers have no live stream: they re-read the screen now and then instead.
   const context = useQuery({ ...contextQuery(sessionId), refetchInterval: senior ? false : 10_000 });
   const users = useQuery(usersQuery);
-  const session = context.data?.session;
-  useEffect(() => {
-    if (session && session.owner_id === me.id) rememberSession(me.id, session.id);
-  }, [session, me.id]);
 
   if (context.isPending) return <p role="status">Loading…</p>;
   if (context.isError) {
@@ -98,6 +93,11 @@ export function PilotPage() {
             {s.client_name && <span>Client: {s.client_name}</span>}
             {s.psa_ticket_id && <span>Ticket: {s.psa_ticket_id}</span>}
           </p>
+          {escalation?.urgency === "high" && (
+            <p className="urgency-line">
+              <UrgencyBadge urgency={escalation.urgency} />
+            </p>
+          )}
           <h1>{s.title}</h1>
           {escalation && (
             <p className="subtle">

@@ -2,7 +2,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { post } from "../api/client";
-import { keys } from "../api/queries";
+import { sessionChanged } from "../api/queries";
 import type { Session, Step, StepKind, User } from "../api/types";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { Field, fieldError } from "../components/Field";
@@ -25,7 +25,7 @@ function AddStep({ sessionId }: { sessionId: string }) {
     onSuccess: (_step, sent) => {
       // Clear only what was sent: the next step may already be being typed.
       setContent((current) => (current === sent.content ? "" : current));
-      void queryClient.invalidateQueries({ queryKey: keys.session(sessionId) });
+      sessionChanged(queryClient, sessionId);
     },
   });
   const submit = (event: FormEvent) => {

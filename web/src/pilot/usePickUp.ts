@@ -2,10 +2,8 @@
 // without a handoff row. One code path for the queue and the pickup screen.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { post } from "../api/client";
-import { keys } from "../api/queries";
+import { keys, sessionChanged } from "../api/queries";
 import type { Handoff, Session } from "../api/types";
-import { rememberSession } from "../sessions/recent";
-import { useMe } from "../auth/AuthContext";
 
 export interface PickUpTarget {
   sessionId: string;
@@ -14,16 +12,14 @@ export interface PickUpTarget {
 
 export function usePickUp() {
   const queryClient = useQueryClient();
-  const me = useMe();
   return useMutation({
     mutationFn: ({ sessionId, handoffId }: PickUpTarget): Promise<Handoff | Session> =>
       handoffId
         ? post<Handoff>(`/ai-sessions/${sessionId}/handoffs/${handoffId}/claim`)
         : post<Session>(`/ai-sessions/${sessionId}/pickup`),
-    onSuccess: (_result, { sessionId }) => rememberSession(me.id, sessionId),
     onSettled: (_result, _error, { sessionId }) => {
       void queryClient.invalidateQueries({ queryKey: keys.queue });
-      void queryClient.invalidateQueries({ queryKey: keys.session(sessionId) });
+      sessionChanged(queryClient, sessionId);
     },
   });
 }

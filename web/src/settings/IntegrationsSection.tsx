@@ -3,6 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, type ReactNode, useState } from "react";
 import { del, put } from "../api/client";
+import { fieldLabel } from "../api/errors";
 import { integrationsQuery, keys } from "../api/queries";
 import type { Integration, IntegrationKind } from "../api/types";
 import { ErrorMessage } from "../components/ErrorMessage";
@@ -33,21 +34,34 @@ function useSave<T>(call: (body: T) => Promise<unknown>) {
   return useMutation({ mutationFn: call, onSettled: () => queryClient.invalidateQueries({ queryKey: keys.integrations }) });
 }
 
-function Card({ kind, title, current, children }: { kind: IntegrationKind; title: string; current?: Integration; children: ReactNode }) {
+interface CardProps {
+  kind: IntegrationKind;
+  title: string;
+  current?: Integration;
+  /** Secrets the listing names only when set: shown as "not set" otherwise. */
+  optionalSecrets?: string[];
+  children: ReactNode;
+}
+
+/** What is configured, in words: settings with their values, secrets only as set or not set. */
+function facts(current: Integration, optionalSecrets: string[]): string[] {
+  const secrets = [...new Set([...Object.keys(current.configured), ...optionalSecrets])];
+  return [
+    ...(current.provider ? [current.provider] : []),
+    ...Object.entries(current.config).map(([k, v]) => `${fieldLabel(k)}: ${String(v)}`),
+    ...secrets.map((k) => `${fieldLabel(k)}: ${current.configured[k] ? "set" : "not set"}`),
+    `updated ${when(current.updated_at)}`,
+  ];
+}
+
+function Card({ kind, title, current, optionalSecrets = [], children }: CardProps) {
   const remove = useSave(() => del(`/integrations/${kind}`));
   return (
     <section className="panel integration" aria-labelledby={`int-${kind}`}>
       <h3 id={`int-${kind}`}>
         {title} <span className={`badge ${current ? "on" : "off"}`}>{current ? "Connected" : "Not connected"}</span>
       </h3>
-      {current && (
-        <p className="subtle">
-          {current.provider && `${current.provider} · `}
-          {Object.entries(current.config).map(([k, v]) => `${k}: ${String(v)} · `)}
-          {Object.entries(current.configured).map(([k, set]) => `${k}: ${set ? "set" : "not set"} · `)}
-          updated {when(current.updated_at)}
-        </p>
-      )}
+      {current && <p className="subtle">{facts(current, optionalSecrets).join(" · ")}</p>}
       {children}
       {current && (
         <button type="button" className="danger" onClick={() => remove.mutate(undefined)} disabled={remove.isPending}>
@@ -116,10 +130,19 @@ function PsaForm({ current }: { current?: Integration }) {
 function SlackForm({ current }: { current?: Integration }) {
   const [channel, setChannel] = useState(String(current?.config.channel_id ?? ""));
   const [token, setToken] = useState("");
-  const save = useSave(() => put("/integrations/slack", { bot_token: token, channel_id: channel }));
+  const [signingSecret, setSigningSecret] = useState("");
+  const hasSigningSecret = current?.configured.signing_secret === true;
+  const save = useSave(() =>
+    put("/integrations/slack", { bot_token: token, channel_id: channel, signing_secret: signingSecret || undefined }),
+  );
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    save.mutate(undefined, { onSuccess: () => setToken("") });
+    save.mutate(undefined, {
+      onSuccess: () => {
+        setToken("");
+        setSigningSecret("");
+      },
+    });
   };
   return (
     <form onSubmit={submit} className="row wrap">
@@ -128,6 +151,17 @@ function SlackForm({ current }: { current?: Integration }) {
       </Field>
       <Field label="Channel ID" error={fieldError(save.error, "channel_id")}>
         {(p) => <input {...p} required value={channel} onChange={(e) => setChannel(e.target.value)} />}
+      </Field>
+      <Field
+        label="Signing secret"
+        error={fieldError(save.error, "signing_secret")}
+        hint={`Enables Pick up from Slack: the message's button claims the escalation in Slack.${
+          hasSigningSecret ? " Saving without it turns that off." : ""
+        }`}
+      >
+        {(p) => (
+          <input {...p} type="password" autoComplete="off" value={signingSecret} onChange={(e) => setSigningSecret(e.target.value)} />
+        )}
       </Field>
       <ErrorMessage error={save.error} />
       {save.isSuccess && <p role="status">Saved.</p>}
@@ -170,7 +204,7 @@ export function IntegrationsSection() {
       <Card kind="psa" title="PSA" current={find("psa")}>
         <PsaForm key={find("psa")?.updated_at ?? "new"} current={find("psa")} />
       </Card>
-      <Card kind="slack" title="Slack" current={find("slack")}>
+      <Card kind="slack" title="Slack" current={find("slack")} optionalSecrets={["signing_secret"]}>
         <SlackForm key={find("slack")?.updated_at ?? "new"} current={find("slack")} />
       </Card>
       <Card kind="teams" title="Teams" current={find("teams")}>

@@ -11,11 +11,19 @@ const created = {
   title: "VPN down",
   status: "escalated",
   reason: "Stuck",
+  urgency: "high" as const,
   escalated_by: { id: "u1", name: "Jo Junior" },
   target_user_id: null,
   escalated_at: "2026-01-01T00:00:00Z",
 };
-const existing: QueueItem = { ...created, session_id: "s1", handoff_id: "h1", title: "Printer", status: "escalated" };
+const existing: QueueItem = {
+  ...created,
+  session_id: "s1",
+  handoff_id: "h1",
+  title: "Printer",
+  status: "escalated",
+  urgency: "normal",
+};
 
 function clientWithQueue(rows: QueueItem[]): QueryClient {
   const client = new QueryClient();
@@ -31,8 +39,35 @@ describe("applyStreamEvent", () => {
     applyStreamEvent(client, message); // a replayed duplicate
     const rows = client.getQueryData<QueueItem[]>(keys.queue)!;
     expect(rows.map((r) => r.session_id)).toEqual(["s1", "s2"]);
-    expect(rows[1]).toMatchObject({ handoff_id: "h2", title: "VPN down", escalated_by: { name: "Jo Junior" } });
+    expect(rows[1]).toMatchObject({ handoff_id: "h2", title: "VPN down", urgency: "high", escalated_by: { name: "Jo Junior" } });
     expect(client.getQueryState(keys.queue)?.isInvalidated).toBe(true);
+  });
+
+  it("reads an escalation without urgency (an older notifier) as normal", () => {
+    const client = clientWithQueue([]);
+    const older: Record<string, unknown> = { ...created };
+    delete older.urgency;
+    applyStreamEvent(client, { id: "10", event: "handoff_created", data: JSON.stringify(older) });
+    expect(client.getQueryData<QueueItem[]>(keys.queue)?.[0]?.urgency).toBe("normal");
+  });
+
+  it("re-reads the session lists when a session is escalated or claimed", () => {
+    for (const event of ["handoff_created", "handoff_claimed"]) {
+      const client = clientWithQueue([existing]);
+      client.setQueryData([...keys.sessions, { mine: true, statuses: [] }], []);
+      applyStreamEvent(client, { id: "14", event, data: JSON.stringify(created) });
+      expect(client.getQueryState([...keys.sessions, { mine: true, statuses: [] }])?.isInvalidated).toBe(true);
+    }
+  });
+
+  it("re-reads the queue and the session on a release or a re-escalation round", () => {
+    for (const event of ["handoff_released", "handoff_reescalated"]) {
+      const client = clientWithQueue([existing]);
+      client.setQueryData(keys.context("s1"), { session: {} });
+      applyStreamEvent(client, { id: "15", event, data: JSON.stringify({ session_id: "s1", handoff_id: "h1" }) });
+      expect(client.getQueryState(keys.queue)?.isInvalidated).toBe(true);
+      expect(client.getQueryState(keys.context("s1"))?.isInvalidated).toBe(true);
+    }
   });
 
   it("removes a claimed escalation from the queue", () => {

@@ -2,7 +2,7 @@
 // are written at once (the queue shows a new escalation without a round trip); everything is also
 // invalidated, so the screens converge on what the API says.
 import type { QueryClient } from "@tanstack/react-query";
-import { keys } from "../api/queries";
+import { keys, sessionChanged } from "../api/queries";
 import type { QueueItem } from "../api/types";
 import type { StreamMessage } from "./reader";
 
@@ -11,6 +11,7 @@ interface EventData {
   handoff_id?: string | null;
   title?: string;
   reason?: string;
+  urgency?: string;
   escalated_by?: { id: string; name: string } | null;
   target_user_id?: string | null;
   escalated_at?: string;
@@ -32,6 +33,7 @@ function queueRow(data: EventData): QueueItem | null {
     title: data.title ?? "",
     status: "escalated",
     reason: data.reason ?? "",
+    urgency: data.urgency === "high" ? "high" : "normal",
     escalated_by: data.escalated_by,
     target_user_id: data.target_user_id ?? null,
     escalated_at: data.escalated_at,
@@ -40,10 +42,6 @@ function queueRow(data: EventData): QueueItem | null {
 
 function refreshQueue(client: QueryClient): void {
   void client.invalidateQueries({ queryKey: keys.queue });
-}
-
-function refreshSession(client: QueryClient, sessionId: string | null | undefined): void {
-  if (sessionId) void client.invalidateQueries({ queryKey: keys.session(sessionId) });
 }
 
 /** Apply one stream event to the cache (a duplicate from a replay changes nothing). */
@@ -60,7 +58,7 @@ export function applyStreamEvent(client: QueryClient, message: StreamMessage): v
         });
       }
       refreshQueue(client);
-      refreshSession(client, data.session_id);
+      sessionChanged(client, data.session_id);
       return;
     }
     case "handoff_claimed":
@@ -68,10 +66,15 @@ export function applyStreamEvent(client: QueryClient, message: StreamMessage): v
         rows?.filter((r) => r.session_id !== data.session_id),
       );
       refreshQueue(client);
-      refreshSession(client, data.session_id);
+      sessionChanged(client, data.session_id);
+      return;
+    case "handoff_released": // back in the queue (escalation lifecycle)
+    case "handoff_reescalated": // another round of reminders: the row stays, the session's screen moves on
+      refreshQueue(client);
+      sessionChanged(client, data.session_id);
       return;
     case "documentation_ready":
-      refreshSession(client, data.session_id);
+      if (data.session_id) void client.invalidateQueries({ queryKey: keys.session(data.session_id) });
       return;
     case "notification":
       void client.invalidateQueries({ queryKey: keys.notifications });
