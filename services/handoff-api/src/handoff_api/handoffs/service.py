@@ -132,17 +132,36 @@ async def hand_off(*, uow: DriverUnitOfWork, command: HandOff) -> HandoffOut:
 
 async def _try_hand_off(uow: DriverUnitOfWork, command: HandOff) -> HandoffOut | None:
     """One read, checks and guarded write; None when the session changed in between (nothing written)."""
-    claims, session_id, intent, reason = command.claims, command.session_id, command.intent, command.reason
-    target_user_id = command.target_user_id
-    escalate = intent == HandoffIntent.escalate
+    row = await _read_checked(uow, command)
+    handoff, event = _handoff_and_event(command, row, now=datetime.now(UTC))
+    write = sql.HandoffWrite(
+        handoff_id=handoff.id,
+        account_id=command.claims.account_id,
+        session_id=command.session_id,
+        intent=str(command.intent),
+        reason=command.reason,
+        caller_id=command.claims.user_id,
+        target_user_id=command.target_user_id,
+        now=handoff.created_at,
+        version=row["version"],
+        urgency=str(command.urgency),
+    )
+    statement = sql.WRITE_ESCALATE if command.intent == HandoffIntent.escalate else sql.WRITE_PARK
+    written = await uow.commit_statement(statement, *write.args(), *uow.outbox_args(event))
+    return handoff if written else None
+
+
+async def _read_checked(uow: DriverUnitOfWork, command: HandOff) -> asyncpg.Record:
+    """The caller, the session and everything the event needs, in one read; refusals raised here."""
+    claims, target_user_id = command.claims, command.target_user_id
     row = await uow.conn.fetchrow(
         sql.READ,
-        session_id,
+        command.session_id,
         claims.account_id,
         target_user_id,
         claims.user_id,
         _ROLES,
-        escalate and target_user_id is None,
+        command.intent == HandoffIntent.escalate and target_user_id is None,
     )
     if row is None:
         raise inactive_caller()
@@ -151,64 +170,54 @@ async def _try_hand_off(uow: DriverUnitOfWork, command: HandOff) -> HandoffOut |
     if row["owner_id"] != claims.user_id:
         raise Forbidden("Only the session's owner can hand it off")
     _check_target(claims.user_id, target_user_id, row, command.target_field)
-    _check_transition(row["status"], intent)
-    now = datetime.now(UTC)
-    # The response body itself (the row is written below): no ORM instance for a row never loaded.
+    _check_transition(row["status"], command.intent)
+    return row
+
+
+def _handoff_and_event(
+    command: HandOff, row: asyncpg.Record, *, now: datetime
+) -> tuple[HandoffOut, HandoffEscalated | HandoffParked]:
+    """The response body (the row is written after: no ORM instance for a row never loaded) and the
+    event announcing it."""
+    claims, session_id = command.claims, command.session_id
     handoff = HandoffOut(
         id=uuid.uuid4(),
         session_id=session_id,
-        intent=intent,
-        reason=reason,
+        intent=command.intent,
+        reason=command.reason,
         urgency=command.urgency,
         from_user_id=claims.user_id,
-        target_user_id=target_user_id,
+        target_user_id=command.target_user_id,
         created_at=now,
         claimed_at=None,
         claimed_by=None,
     )
     me = UserRef(id=claims.user_id, name=row["c_name"], email=row["c_email"], role=row["c_role"])
-    event: HandoffEscalated | HandoffParked
-    if escalate:
-        target = (
-            UserRef(id=row["t_id"], name=row["t_name"], email=row["t_email"], role=row["t_role"])
-            if target_user_id is not None
-            else None
-        )
-        data = HandoffEscalatedData(
-            handoff_id=handoff.id,
-            reason=reason,
-            escalated_at=now,
-            session=_snapshot(row, session_id, SessionStatus.escalated),
-            escalator=me,
-            target=target,
-            recipients=[target] if target else _recipients(row),
-            urgency=command.urgency,
-        )
-        event = HandoffEscalated(account_id=claims.account_id, session_id=session_id, data=data)
-    else:
+    if command.intent != HandoffIntent.escalate:
         parked = HandoffParkedData(
             handoff_id=handoff.id,
-            reason=reason,
+            reason=command.reason,
             parked_at=now,
             session=_snapshot(row, session_id, SessionStatus.parked),
             parked_by=me,
         )
-        event = HandoffParked(account_id=claims.account_id, session_id=session_id, data=parked)
-    written = await uow.commit_statement(
-        sql.WRITE_ESCALATE if escalate else sql.WRITE_PARK,
-        handoff.id,
-        claims.account_id,
-        session_id,
-        str(intent),
-        reason,
-        claims.user_id,
-        target_user_id,
-        now,
-        row["version"],
-        str(command.urgency),
-        *uow.outbox_args(event),
+        return handoff, HandoffParked(account_id=claims.account_id, session_id=session_id, data=parked)
+    target = (
+        UserRef(id=row["t_id"], name=row["t_name"], email=row["t_email"], role=row["t_role"])
+        if command.target_user_id is not None
+        else None
     )
-    return handoff if written else None
+    data = HandoffEscalatedData(
+        handoff_id=handoff.id,
+        reason=command.reason,
+        escalated_at=now,
+        session=_snapshot(row, session_id, SessionStatus.escalated),
+        escalator=me,
+        target=target,
+        recipients=[target] if target else _recipients(row),
+        urgency=command.urgency,
+    )
+    return handoff, HandoffEscalated(account_id=claims.account_id, session_id=session_id, data=data)
 
 
 async def _psa_status(session: AsyncSession, row: AiSession) -> PsaResultStatus:

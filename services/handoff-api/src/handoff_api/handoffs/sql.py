@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from flowpilot_shared.unit_of_work import outbox_sql
 from handoff_api.policy.sql import start_timer_sql
 
@@ -66,6 +71,37 @@ _TIMER = ", tm AS ({insert})".format(
     insert=start_timer_sql(session="s.id", handoff="$1::uuid", account="$2::uuid", source="FROM s")
 )
 WRITE_OUTBOX_FIRST = 11
+
+
+@dataclass(frozen=True)
+class HandoffWrite:
+    """The parameters of `WRITE_ESCALATE` / `WRITE_PARK` before the outbox's, named ($1..$10 in order)."""
+
+    handoff_id: uuid.UUID
+    account_id: uuid.UUID
+    session_id: uuid.UUID
+    intent: str
+    reason: str
+    caller_id: uuid.UUID
+    target_user_id: uuid.UUID | None
+    now: datetime
+    version: int
+    urgency: str
+
+    def args(self) -> tuple[Any, ...]:
+        """In the statement's order."""
+        return (
+            self.handoff_id,
+            self.account_id,
+            self.session_id,
+            self.intent,
+            self.reason,
+            self.caller_id,
+            self.target_user_id,
+            self.now,
+            self.version,
+            self.urgency,
+        )
 
 
 # Handoff row, session update and outbox row: one statement, committed as a whole (the relay is told
