@@ -104,7 +104,7 @@ class CoreSettings(BaseSettings):
         if problems:
             raise ValueError(
                 f"refusing to start with FLOWPILOT_ENV={self.env}: {'; '.join(problems)} "
-                "(generate each with `openssl rand -base64 48`; see docs/operations-secrets.md)"
+                "(generate each with `openssl rand -base64 48`; see docs/operations.md, Secrets)"
             )
         return self
 
