@@ -86,9 +86,8 @@ async def fixed_rates(
 
 
 # Unmeasured warm-up steps (rate/s, seconds), busy enough that every worker opens its pool's
-# connections and prepares its statements on each: a measured step faster than the warm-up paid for
-# the connections it opened mid-step (with 400/s the last warm-up, the search's 500/s step had p99
-# 124 ms in a full run, and 800/s steps after it p99 82-205 ms; 13-16 ms with 800/s in the warm-up).
+# connections and prepares its statements on each: a measured step faster than the warm-up would pay
+# for the connections it opened mid-step.
 WARM_UP = ((100, 3.0), (400, 3.0), (800, 2.0))
 
 

@@ -80,9 +80,8 @@ async def run_handoffs(
 def collector_paused() -> Iterator[None]:
     """No garbage collection in this process while a load step runs; one full pass before it.
 
-    The generator holds every seeded team, token and result: a full collection here took 80-125 ms
-    and stalled the arrival schedule, which an open-loop generator counts as the API's latency
-    (a p99 of 147 ms at 400/s with the pause, 19 ms without it, the same stack).
+    The generator holds every seeded team, token and result: a full collection here stalls the
+    arrival schedule, which an open-loop generator counts as the API's latency.
     """
     gc.collect()
     gc.disable()

@@ -136,14 +136,14 @@ class Database:
         """A pooled connection at the driver level, for the hottest few-statement steps.
 
         Plain asyncpg statements skip SQLAlchemy's per-statement work (statement building, cache
-        keys, execution context, result wrapping): a one-row ledger insert costs ~0.2 ms of CPU
-        instead of ~1 ms. Outside `conn.transaction()` every statement commits by itself.
+        keys, execution context, result wrapping): a one-row ledger insert costs a fraction of the
+        CPU. Outside `conn.transaction()` every statement commits by itself.
         The connection goes back to the pool only when it is known to be sound: after success, or
         after PostgreSQL refused a statement (say a unique violation). Anything else (connection
         lost, a protocol error, a cancelled query) discards it.
         """
         # The pool's connection itself, without a Connection around it: two greenlet hops (check out,
-        # return) instead of three and no Connection bookkeeping, 65-77 us of CPU instead of 145-173.
+        # return) instead of three and no Connection bookkeeping.
         pooled = await self._checkout()
         driver: asyncpg.Connection = pooled.driver_connection
         sound = False

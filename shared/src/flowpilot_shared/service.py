@@ -173,9 +173,9 @@ def settle_garbage_collector() -> None:
     """Once started: exempt what start-up built from collections, and collect young objects less often.
 
     A started service holds ~125,000 long-lived objects (modules, models, the app); a full collection
-    walks them all and stalls the event loop (~70 ms on the 2-core dev box), and every request or
+    walks them all and stalls the event loop, and every request or
     message allocates enough to trigger collections often. Frozen start-up objects are never walked
-    again (a full pass then takes well under a millisecond); a larger first generation makes young
+    again; a larger first generation makes young
     collections rarer.
     """
     gc.collect()

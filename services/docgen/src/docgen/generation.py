@@ -29,7 +29,7 @@ class Generator:
         self._settings = settings
         self._claude: ClaudeClient | None = None
         if settings.anthropic_api_key:
-            # The SDK costs ~40 MB and seconds of start-up: loaded only when a key is configured.
+            # The SDK is heavy in memory and start-up time: loaded only when a key is configured.
             from docgen.ai.claude import ClaudeClient
 
             self._claude = ClaudeClient(settings)

@@ -19,8 +19,7 @@ SERVER_SETTINGS = {
     "plan_cache_mode": "force_custom_plan",
     # Walk the pending index itself, never a bitmap of it: the index keeps an entry for every row
     # published since the last vacuum, and only a plain index scan marks those dead as it passes (a
-    # bitmap scan visited each one's heap page on every pass, ~1,700 pages per pass after a minute
-    # at 30/s).
+    # bitmap scan visits each one's heap page on every pass).
     "enable_bitmapscan": "off",
     # Its writes (rows marked published, a refused row's retry time) need not wait for the disk: one
     # lost in a PostgreSQL crash only publishes its rows again, which the consumers' inboxes absorb.

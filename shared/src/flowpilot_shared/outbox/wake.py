@@ -2,8 +2,8 @@
 
 A NOTIFY inside the writing transaction made PostgreSQL serialize every such commit: it holds a
 database-wide lock from just before the commit until after its WAL flush, so concurrent handoffs
-committed one fsync after another, and one slow fsync stalled them all (150-700 ms stalls of the
-API at 300-500 handoffs/s, with backends queued on that lock). Now a commit only pokes this
+committed one fsync after another, and one slow fsync stalled them all (backends queued on that
+lock). Now a commit only pokes this
 process' waker. If the active relay runs in this process it is woken directly; otherwise one NOTIFY
 goes out in a transaction of its own with asynchronous commit (a wake-up lost in a crash costs the
 relay's next poll, nothing more), at most one every 5 ms: pokes made meanwhile share the next one.

@@ -13,7 +13,7 @@ import jwt
 ALGORITHM = "HS256"
 ISSUER = "flowpilot"
 # Tokens whose signature was verified, per process. A client sends the same token with every
-# request and PyJWT's verification was ~8% of the handoff API's CPU; a hit still checks expiry.
+# request and PyJWT's verification is a visible share of the handoff API's CPU; a hit still checks expiry.
 VERIFIED_TOKENS_CACHED = 4096
 
 
