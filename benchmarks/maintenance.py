@@ -11,9 +11,10 @@ short; its CPU counts in PostgreSQL's share like autovacuum's would.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import asyncpg
+
+from flowpilot_shared.closing import cancel_quietly
 
 STAND_IN_SECONDS = 15.0
 # The tables autovacuum would take on now, by its default thresholds: vacuum once dead rows pass
@@ -60,11 +61,8 @@ class AutovacuumStandIn:
 
     async def stop(self) -> None:
         """Stop after the current pass."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_quietly(self._task)
+        self._task = None
 
     async def _passes(self) -> None:
         conn = await asyncpg.connect(self._dsn)

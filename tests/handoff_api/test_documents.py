@@ -86,6 +86,7 @@ async def test_context_documentation_and_psa_pushes(api, db):
         "generated_by",
         "model",
         "created_at",
+        "version",
     }
     assert doc["generated_by"] == "ai" and doc["model"] == "claude-x"
     context = (await api.get(f"{base}/handoff-context", headers=junior.headers)).json()

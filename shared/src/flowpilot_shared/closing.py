@@ -23,3 +23,12 @@ async def close_quietly(resource: Closable | None) -> None:
     with contextlib.suppress(Exception):
         async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
             await resource.close()
+
+
+async def cancel_quietly(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task and wait for it to finish, whatever it ends with."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

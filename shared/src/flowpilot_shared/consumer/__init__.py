@@ -2,7 +2,6 @@
 
 from flowpilot_shared.consumer.contract import (
     ALREADY_DONE,
-    Closeable,
     Deliver,
     Handler,
     HandlerContext,
@@ -12,7 +11,6 @@ from flowpilot_shared.consumer.runtime import Consumer
 
 __all__ = [
     "ALREADY_DONE",
-    "Closeable",
     "Consumer",
     "Deliver",
     "Handler",

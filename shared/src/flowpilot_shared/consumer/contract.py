@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
@@ -54,11 +54,3 @@ Prepare = Callable[[AnyEvent, Mapping[str, object]], Awaitable[Any]]
 # recipient claimed before each call, so no inbox row is written; returns ALREADY_DONE when every
 # effect already existed.
 Deliver = Prepare
-
-
-class Closeable(Protocol):
-    """What a consumer's steps hold open (HTTP sessions, SMTP pools): closed once it has stopped."""
-
-    async def close(self) -> None:
-        """Release it."""
-        ...

@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from flowpilot_shared.broker.publisher import build_message
 from flowpilot_shared.broker.topology import DLX_EXCHANGE, QueueSpec, declare_queue
-from flowpilot_shared.closing import close_quietly
+from flowpilot_shared.closing import Closable, close_quietly
 from flowpilot_shared.consumer import contract
 from flowpilot_shared.consumer.batch import InboxBatcher, ReadyMessage
 from flowpilot_shared.db import Database, database_unavailable
@@ -86,7 +86,7 @@ class Consumer:
         batch_limit: int = 1,
         batch_linger_seconds: float = 0.0,
         stopping: asyncio.Event | None = None,
-        closes: Sequence[contract.Closeable] = (),
+        closes: Sequence[Closable] = (),
     ) -> None:
         if (handler is None) == (deliver is None):
             raise ValueError(f"consumer {name}: give it a handler or a deliver step, not both or neither")
@@ -153,10 +153,7 @@ class Consumer:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await close_quietly(self._channel)
         for resource in self._closes:
-            try:
-                await resource.close()
-            except Exception as exc:
-                log.warning("closing a consumer's resource failed", consumer=self.name, error=str(exc)[:200])
+            await close_quietly(resource)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         # Prefetch bounds how many run at once; each runs as its own task.

@@ -13,7 +13,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 from flowpilot_shared.models.base import Base, created_at, uuid_pk
 
 
-class EscalationPackage(Base):
+class Generated:
+    """What docgen writes for a session's escalation, versioned (version N+1 on a regeneration)."""
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    session_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("ai_sessions.id"))
+    handoff_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    generated_by: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = created_at()
+
+
+class EscalationPackage(Generated, Base):
     """What the junior tried, hypotheses and next steps, for the pickup screen."""
 
     __tablename__ = "escalation_packages"
@@ -22,20 +37,10 @@ class EscalationPackage(Base):
         Index("ix_escalation_packages_session", "session_id", "created_at"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    account_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE")
-    )
-    session_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("ai_sessions.id"))
-    handoff_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
     content: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    generated_by: Mapped[str] = mapped_column(String(16))
-    model: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    created_at: Mapped[datetime] = created_at()
 
 
-class Documentation(Base):
+class Documentation(Generated, Base):
     """Markdown documentation of a session, fit for a PSA ticket note."""
 
     __tablename__ = "documentation"
@@ -44,21 +49,11 @@ class Documentation(Base):
         Index("ix_documentation_session", "session_id", "created_at"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    account_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE")
-    )
-    session_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("ai_sessions.id"))
-    handoff_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
     content_markdown: Mapped[str] = mapped_column(Text)
-    generated_by: Mapped[str] = mapped_column(String(16))
-    model: Mapped[str | None] = mapped_column(String(100), nullable=True)
     input_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     fallback_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = created_at()
 
 
 class DocumentationRegeneration(Base):

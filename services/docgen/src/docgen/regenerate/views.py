@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import datetime
-from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel
 
 from docgen.regenerate.service import (
     Forbidden,
@@ -19,23 +16,11 @@ from docgen.regenerate.service import (
     regenerate,
 )
 from flowpilot_shared.web.auth import CurrentCaller
+from flowpilot_shared.web.documents import DocumentationOut
 
 router = APIRouter(prefix="/api/v1", tags=["documentation"])
 
 SESSION_OWNER_OR_ADMIN_REQUIRED = "Session owner or admin access required"
-
-
-class DocumentationOut(BaseModel):
-    """A stored documentation version."""
-
-    id: uuid.UUID
-    session_id: uuid.UUID
-    handoff_id: uuid.UUID | None
-    content_markdown: str
-    generated_by: Literal["ai", "template"]
-    model: str | None
-    created_at: datetime
-    version: int
 
 
 @router.post(
@@ -75,13 +60,4 @@ async def regenerate_documentation(
             "Other regenerations are in progress; try again",
             headers={"Retry-After": "1"},
         ) from exc
-    return DocumentationOut(
-        id=doc.id,
-        session_id=doc.session_id,
-        handoff_id=doc.handoff_id,
-        content_markdown=doc.content_markdown,
-        generated_by=doc.generated_by,
-        model=doc.model,
-        created_at=doc.created_at,
-        version=doc.version,
-    )
+    return DocumentationOut.model_validate(doc)

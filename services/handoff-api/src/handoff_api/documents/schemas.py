@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from flowpilot_shared.web.documents import DocumentationOut
 from handoff_api.handoffs.schemas import HandoffOut
 from handoff_api.sessions.schemas import SessionOut
 
@@ -22,20 +23,6 @@ class EscalationPackageOut(BaseModel):
     handoff_id: uuid.UUID | None
     version: int
     content: dict[str, Any]
-    generated_by: Literal["ai", "template"]
-    model: str | None
-    created_at: datetime
-
-
-class DocumentationOut(BaseModel):
-    """The session's documentation (latest version)."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    session_id: uuid.UUID
-    handoff_id: uuid.UUID | None
-    content_markdown: str
     generated_by: Literal["ai", "template"]
     model: str | None
     created_at: datetime

@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 from prometheus_client import Counter
 
+from flowpilot_shared.closing import cancel_quietly
 from flowpilot_shared.db import Database, asyncpg_dsn
 from handoff_api.policy.sql import TIMERS_CHANNEL
 from handoff_api.reescalation import sql
@@ -47,11 +48,8 @@ class ReescalationTimers:
 
     async def stop(self) -> None:
         """Stop at once: a firing in progress rolls back and its timers stay due for the next start."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel_quietly(self._task)
+        self._task = None
 
     def wake(self) -> None:
         """Plan again now (a NOTIFY, a lost connection)."""

@@ -12,10 +12,10 @@ whatever the number of streams.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 
+from flowpilot_shared.closing import cancel_quietly
 from flowpilot_shared.db import Database
 from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN
 from notifier.stream.hub import StreamHub
@@ -61,11 +61,8 @@ class AccessWatch:
 
     async def stop(self) -> None:
         """Stop re-checking."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_quietly(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:
