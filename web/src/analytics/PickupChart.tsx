@@ -15,11 +15,13 @@ export interface PickupPoint {
 const HEIGHT = 260;
 
 function options(width: number, perDays: number): uPlot.Options {
+  // Half a bucket of room on each side: the first and last days' points are not cut by the frame.
+  const pad = (perDays * 86400) / 2;
   const seconds = (_u: uPlot, values: number[]) => values.map((v) => (v == null ? "" : durationWords(v)));
   return {
     width,
     height: HEIGHT,
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(60, max * 1.1)] } },
+    scales: { x: { time: true, range: (_u, min, max) => [min - pad, max + pad] }, y: { range: (_u, _min, max) => [0, Math.max(60, max * 1.1)] } },
     axes: [{}, { values: seconds, size: 70 }],
     series: [
       { label: perDays === 1 ? "Day" : `${perDays} days from` },

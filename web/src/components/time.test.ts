@@ -4,6 +4,9 @@ import { durationWords } from "./time";
 describe("durationWords", () => {
   it("says a span the way people do", () => {
     expect(durationWords(0)).toBe("0 s");
+    expect(durationWords(0.43)).toBe("0.4 s");
+    expect(durationWords(5)).toBe("5 s");
+    expect(durationWords(9.96)).toBe("10 s");
     expect(durationWords(12.4)).toBe("12 s");
     expect(durationWords(600)).toBe("10 min");
     expect(durationWords(90)).toBe("1 min 30 s");

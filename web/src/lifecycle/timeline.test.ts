@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TimelineItem } from "../api/types";
-import { deliveryStatus, failureOf, markOf, settling } from "./timeline";
+import { deliveryStatus, failureOf, markOf, needsLabel, settling } from "./timeline";
 
 const item = (kind: string, data: Record<string, unknown> = {}, at = "2026-01-01T10:00:00Z"): TimelineItem => ({
   at,
@@ -48,5 +48,14 @@ describe("settling", () => {
     expect(settling([item("claim")], now + 60_000)).toBe(false);
     expect(settling([], now)).toBe(false);
     expect(settling(undefined, now)).toBe(false);
+  });
+});
+
+describe("needsLabel", () => {
+  it("drops a label the summary already starts with", () => {
+    const claim = { ...item("claim"), summary: "Picked up by Sam Senior" };
+    const round = { ...item("round", { round: 1 }), summary: "Still unclaimed after 5 s: round 1 of 1 sent to 3 people" };
+    expect(needsLabel(claim, markOf(claim))).toBe(false);
+    expect(needsLabel(round, markOf(round))).toBe(true);
   });
 });

@@ -71,3 +71,9 @@ export function settling(items: readonly TimelineItem[] | undefined, now: number
   const newest = items?.at(-1);
   return newest !== undefined && now - Date.parse(newest.at) < windowMs;
 }
+
+/** Whether the row needs its label: not when the summary already starts with it ("Picked up by …"). */
+export function needsLabel(item: TimelineItem, mark: Mark): boolean {
+  const first = mark.label.split(" ")[0]?.toLowerCase() ?? "";
+  return !item.summary.toLowerCase().startsWith(first);
+}

@@ -7,7 +7,7 @@ import { timelineQuery } from "../api/queries";
 import type { TimelineItem } from "../api/types";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { when } from "../components/time";
-import { deliveryStatus, failureOf, markOf, settling } from "../lifecycle/timeline";
+import { deliveryStatus, failureOf, markOf, needsLabel, settling } from "../lifecycle/timeline";
 
 const clock = (iso: string) => new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
@@ -23,7 +23,7 @@ function Entry({ item }: { item: TimelineItem }) {
       </span>
       <div className="tl-body">
         <p className="tl-line">
-          <strong className="tl-label">{mark.label}</strong>{" "}
+          {(status !== null || needsLabel(item, mark)) && <strong className="tl-label">{mark.label}</strong>}{" "}
           {status !== null ? (
             <>
               {recipient && <span className="tl-to">to {recipient}</span>}{" "}
@@ -65,7 +65,7 @@ export function TimelinePanel({ sessionId, live }: { sessionId: string; live: bo
       <ErrorMessage error={timeline.error} prefix="Timeline unavailable" />
       {timeline.isPending && <p role="status">Loading the timeline…</p>}
       {timeline.isSuccess && items.length === 0 && <p className="subtle">Nothing has happened yet.</p>}
-      <ol className="timeline" aria-label="What happened, oldest first">
+      <ol className="timeline" aria-label="Session events, oldest first">
         {items.map((item, i) => (
           <Entry key={`${item.at}-${item.kind}-${i}`} item={item} />
         ))}
