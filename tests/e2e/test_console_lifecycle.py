@@ -212,6 +212,7 @@ async def test_timeline_and_reminder_rounds_arrive_live_with_failures_plainly(
     await expect(_row(queue, sid).locator(".reminders")).to_contain_text(
         "Reminded once; owners and admins told"
     )
+    await screenshot(page, "timeline", full_page=True)
 
     await page.get_by_role("button", name="Pick up").click()
     await expect(entries.filter(has_text="Picked up by Sam Senior")).to_be_visible()
