@@ -10,7 +10,7 @@ import { ErrorMessage } from "../components/ErrorMessage";
 import { UrgencyBadge } from "../components/UrgencyBadge";
 import { age } from "../components/time";
 import { useNow } from "../components/useNow";
-import { reminderWords } from "../lifecycle/reminders";
+import { RemindersNote } from "../lifecycle/RemindersNote";
 import { useStreamReminders } from "../lifecycle/useReminders";
 import { usePickUp } from "../pilot/usePickUp";
 
@@ -36,11 +36,7 @@ function QueueRow({ item, now, onPickUp, busy }: { item: QueueItem; now: number;
           <span>Escalated by {item.escalated_by.name}</span>
           <span title={item.escalated_at}>waiting {age(item.escalated_at, now)}</span>
           {target && <span className="target">for {target}</span>}
-          {reminders && (
-            <span className={reminders.final ? "reminders final" : "reminders"}>
-              {reminderWords(reminders)} · last {age(reminders.at, now)} ago
-            </span>
-          )}
+          {reminders && <RemindersNote reminders={reminders} now={now} />}
         </p>
       </div>
       <button type="button" className="primary" onClick={onPickUp} disabled={busy}>

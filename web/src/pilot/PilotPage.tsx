@@ -11,7 +11,7 @@ import { StatusBadge } from "../components/StatusBadge";
 import { UrgencyBadge } from "../components/UrgencyBadge";
 import { age, when } from "../components/time";
 import { useNow } from "../components/useNow";
-import { reminderWords } from "../lifecycle/reminders";
+import { RemindersNote } from "../lifecycle/RemindersNote";
 import { useSessionReminders } from "../lifecycle/useReminders";
 import { OwnerActions } from "./OwnerActions";
 import { PackagePanel } from "./Package";
@@ -23,12 +23,7 @@ import { TimelinePanel } from "./TimelinePanel";
 /** "Reminded twice (of 3) · last 4 min ago" while the escalation waits, from the stream or the timeline. */
 function RemindersLine({ sessionId, escalation, now }: { sessionId: string; escalation: Handoff; now: number }) {
   const reminders = useSessionReminders(sessionId, escalation.claimed_by ? null : escalation.id);
-  if (!reminders) return null;
-  return (
-    <p className="reminders">
-      {reminderWords(reminders)} · last {age(reminders.at, now)} ago
-    </p>
-  );
+  return reminders ? <RemindersNote reminders={reminders} now={now} as="p" /> : null;
 }
 
 export function PilotPage() {
