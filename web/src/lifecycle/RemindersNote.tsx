@@ -6,7 +6,7 @@ import { type Reminders, reminderWords } from "./reminders";
 export function RemindersNote({ reminders, now, as: Tag = "span" }: { reminders: Reminders; now: number; as?: "span" | "p" }) {
   return (
     <Tag className={reminders.final ? "reminders final" : "reminders"}>
-      {reminderWords(reminders)} · last {age(reminders.at, now)} ago
+      {reminderWords(reminders)} · {now - Date.parse(reminders.at) < 10_000 ? "just now" : `last ${age(reminders.at, now)} ago`}
     </Tag>
   );
 }

@@ -50,7 +50,7 @@ function PolicyForm({ saved }: { saved: EscalationPolicy }) {
         {saved.updated_at ? <span className="subtle"> (changed {when(saved.updated_at)})</span> : <span className="subtle"> (the default)</span>}
       </p>
 
-      <div className="row">
+      <div className="row top">
         <Field label="Remind after" hint="Between 5 seconds and 24 hours." error={problems.reescalate_after_seconds}>
           {(p) => (
             <input
