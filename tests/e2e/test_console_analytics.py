@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.browser import PHONE, Console, region, screenshot, unique
+from tests.e2e.browser import PHONE, Console, region, screenshot, sign_in, unique
 from tests.e2e.conftest import Fakes
 from tests.e2e.story import Team, make_team, ok
 from tests.harness.people import API, Person, create_session, escalate
@@ -38,10 +38,14 @@ async def test_analytics_show_pickups_per_day_and_per_senior_loaded_on_demand(
     api = await ok(await gw.get(STATS, headers=team.owner.headers))
     assert (api["escalations"], api["claimed"], api["unclaimed"]) == (4, 3, 1)
 
-    page = await console.signed_in(team.owner, "/queue")
+    # Every request from the first load on: the chart's chunk must not be among the first load's.
+    page = await console.open()
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
+    await page.goto("/queue")
+    await sign_in(page, team.owner)
     await expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    assert [u for u in requested if re.search(r"/assets/index-[^/]+\.js$", u)], requested
     assert not [u for u in requested if "/assets/AnalyticsPage-" in u], (
         "the analytics chunk is in the first load"
     )
