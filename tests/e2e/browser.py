@@ -124,7 +124,7 @@ def unique(text: str) -> str:
     return f"{text} {uuid.uuid4().hex[:6]}"
 
 
-async def screenshot(page: Page, name: str) -> None:
-    """Keep a picture of the screen for the docs (docs/screenshots/<name>.png)."""
+async def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
+    """Keep a picture of the screen (or the whole page) for the docs (docs/screenshots/<name>.png)."""
     os.makedirs(SCREENSHOTS, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

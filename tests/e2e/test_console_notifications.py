@@ -12,7 +12,7 @@ from playwright.async_api import expect
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.models import Notification
-from flowpilot_shared.unit_of_work import UnitOfWork
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from tests.e2e.browser import Console, unique
 from tests.e2e.conftest import Fakes
 from tests.e2e.story import make_team
@@ -55,7 +55,7 @@ async def test_notifications_of_new_and_unknown_types_render_as_given(
         ),
     ]
     # Bell rows are the notifier's; no event on this branch makes these types, so they are written as it would.
-    async with UnitOfWork(db.sessions) as uow:
+    async with OrmUnitOfWork(db.sessions) as uow:
         for kind, title, body, link, session_id in rows:
             uow.session.add(
                 Notification(

@@ -79,7 +79,10 @@ async def test_email_link_signed_out_signs_in_lands_on_pickup_and_claims(
     await expect(region(page, "PSA ticket")).to_contain_text("Note added to the ticket")
     pick_up = page.get_by_role("button", name="Pick up")
     await expect(pick_up).to_be_focused()
-    await screenshot(page, "pickup")
+    timeline = region(page, "Timeline")
+    await expect(timeline.locator("li", has_text="Escalated (high urgency)")).to_be_visible()
+    await expect(timeline.locator('li[data-kind="delivery"]', has_text=sam.email)).to_contain_text("sent")
+    await screenshot(page, "pickup", full_page=True)
 
     await pick_up.click()
     await expect(page.get_by_text(re.compile(r"Picked up by\s+you"))).to_be_visible()
@@ -121,7 +124,9 @@ async def test_second_browser_loses_the_race_and_is_told_who_won(
     await expect(loser.get_by_role("alert")).to_have_text(
         f"Could not pick up: Already picked up by {sam.name}"
     )
-    await expect(loser.get_by_text(re.compile(rf"Picked up by\s+{sam.name}"))).to_be_visible()
+    await expect(loser.locator(".pickup-bar .held")).to_contain_text(
+        re.compile(rf"Picked up by\s+{sam.name}")
+    )
     await expect(loser.get_by_role("button", name="Pick up")).to_have_count(0)
     assert await _claimed_by(gw, team, sid, hid) == str(sam.id)
 

@@ -1,7 +1,10 @@
-// Routes (DESIGN.md "Web console"): /login, /signup, /queue, /sessions, /pilot/{id}, /notifications, /settings.
+// Routes (DESIGN.md "Web console"): /login, /signup, /queue, /sessions, /pilot/{id}, /notifications, /settings;
+// /analytics (owner/admin) is loaded on first visit, so its chart library stays out of the first load.
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { lazy, Suspense } from "react";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router";
 import { ApiError } from "./api/errors";
+import { keys } from "./api/queries";
 import { AuthProvider } from "./auth/AuthContext";
 import { RequireAuth } from "./auth/RequireAuth";
 import { ErrorBoundary } from "./components/ErrorBoundary";
@@ -16,6 +19,8 @@ import { SignupPage } from "./pages/SignupPage";
 import { PilotPage } from "./pilot/PilotPage";
 import { LiveProvider } from "./stream/LiveProvider";
 
+const AnalyticsPage = lazy(() => import("./analytics/AnalyticsPage"));
+
 const queryClient = new QueryClient({
   defaultOptions: {
     queries: {
@@ -25,6 +30,9 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+// The stream's reminder rounds are the only copy there is (never fetched): keep them while the tab lives.
+queryClient.setQueryDefaults(keys.rounds, { gcTime: Infinity, staleTime: Infinity });
 
 export function App() {
   return (
@@ -50,6 +58,14 @@ export function App() {
                   <Route path="/notifications" element={<NotificationsPage />} />
                   <Route path="/settings" element={<SettingsPage />} />
                   <Route path="/settings/:section" element={<SettingsPage />} />
+                  <Route
+                    path="/analytics"
+                    element={
+                      <Suspense fallback={<p role="status">Loading analytics…</p>}>
+                        <AnalyticsPage />
+                      </Suspense>
+                    }
+                  />
                   <Route path="*" element={<NotFoundPage />} />
                 </Route>
               </Routes>

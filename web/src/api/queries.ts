@@ -3,6 +3,8 @@ import { type QueryClient, queryOptions } from "@tanstack/react-query";
 import { get } from "./client";
 import type {
   Delivery,
+  EscalationPolicy,
+  EscalationStats,
   HandoffContext,
   Integration,
   NotificationList,
@@ -11,6 +13,7 @@ import type {
   QueueItem,
   SessionStatus,
   SessionSummary,
+  TimelineItem,
   User,
 } from "./types";
 
@@ -28,6 +31,13 @@ export const keys = {
   context: (id: string) => ["session", id, "context"] as const,
   psa: (id: string) => ["session", id, "psa"] as const,
   deliveries: (id: string) => ["deliveries", id] as const,
+  // Under the session's key: whatever re-reads a session's screen re-reads its timeline too.
+  timeline: (id: string) => ["session", id, "timeline"] as const,
+  policy: ["escalation-policy"] as const,
+  analytics: ["analytics", "escalations"] as const,
+  // Reminder rounds seen on the stream, by handoff id (the queue API does not carry them): written
+  // by the stream only, never fetched.
+  rounds: ["stream", "rounds"] as const,
 };
 
 /** A session changed (a step, a handoff, a claim): re-read its screen and the session lists. */
@@ -105,4 +115,26 @@ export const deliveriesQuery = (sessionId: string) =>
     queryKey: keys.deliveries(sessionId),
     queryFn: () =>
       get<Delivery[]>(`/notifications/deliveries?session_id=${encodeURIComponent(sessionId)}`),
+  });
+
+export const timelineQuery = (sessionId: string) =>
+  queryOptions({
+    queryKey: keys.timeline(sessionId),
+    queryFn: () => get<TimelineItem[]>(`/ai-sessions/${sessionId}/timeline`),
+  });
+
+export const policyQuery = queryOptions({
+  queryKey: keys.policy,
+  queryFn: () => get<EscalationPolicy>("/escalation-policy"),
+});
+
+/** Escalation statistics of [since, until) (ISO 8601 instants). */
+export const fetchEscalationStats = (since: string, until: string) =>
+  get<EscalationStats>(`/analytics/escalations?${new URLSearchParams({ since, until })}`);
+
+export const analyticsQuery = (since: string, until: string) =>
+  queryOptions({
+    queryKey: [...keys.analytics, { since, until }],
+    queryFn: () => fetchEscalationStats(since, until),
+    staleTime: 60_000,
   });

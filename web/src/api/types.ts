@@ -195,3 +195,50 @@ export interface NotificationPreferences {
   email: boolean;
   chat_mentions: boolean;
 }
+
+/** `GET/PUT /escalation-policy` (owner/admin): how often an unclaimed escalation reminds everyone. */
+export interface EscalationPolicy {
+  reescalate_after_seconds: number;
+  max_rounds: number;
+  updated_at?: string | null;
+}
+
+export type TimelineKind =
+  | "step"
+  | "escalation"
+  | "park"
+  | "claim"
+  | "release"
+  | "round"
+  | "delivery"
+  | "documentation"
+  | "psa_note";
+
+/** One row of `GET /ai-sessions/{id}/timeline` (oldest first); `kind` may grow: unknown kinds show as given. */
+export interface TimelineItem {
+  at: string;
+  kind: TimelineKind | string;
+  actor: Person | null;
+  summary: string;
+  data: Record<string, unknown>;
+}
+
+export interface ClaimerStats {
+  user_id: string;
+  name: string;
+  claimed: number;
+  median_time_to_pickup_seconds: number | null;
+}
+
+/** `GET /analytics/escalations?since=&until=` (owner/admin): escalations created in [since, until). */
+export interface EscalationStats {
+  since: string;
+  until: string;
+  escalations: number;
+  claimed: number;
+  unclaimed: number;
+  reescalated: number;
+  median_time_to_pickup_seconds: number | null;
+  p90_time_to_pickup_seconds: number | null;
+  by_claimer: ClaimerStats[];
+}

@@ -3,7 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Link, NavLink, Outlet } from "react-router";
 import { queueCountQuery, unreadCountQuery } from "../api/queries";
 import { useAuth, useMe } from "../auth/AuthContext";
-import { isEngineerOrAdmin } from "../auth/roles";
+import { isEngineerOrAdmin, isOwnerOrAdmin } from "../auth/roles";
 import { useLiveState } from "../stream/LiveProvider";
 
 const LIVE_WORDS = { off: "", connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…" };
@@ -38,6 +38,7 @@ export function Layout() {
           <NavLink to="/notifications">
             Notifications <Count value={unread.data?.count} label="unread" />
           </NavLink>
+          {isOwnerOrAdmin(me.role) && <NavLink to="/analytics">Analytics</NavLink>}
           <NavLink to="/settings">Settings</NavLink>
         </nav>
         <div className="who">

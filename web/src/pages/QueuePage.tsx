@@ -10,11 +10,15 @@ import { ErrorMessage } from "../components/ErrorMessage";
 import { UrgencyBadge } from "../components/UrgencyBadge";
 import { age } from "../components/time";
 import { useNow } from "../components/useNow";
+import { RemindersNote } from "../lifecycle/RemindersNote";
+import { useStreamReminders } from "../lifecycle/useReminders";
 import { usePickUp } from "../pilot/usePickUp";
 
 function QueueRow({ item, now, onPickUp, busy }: { item: QueueItem; now: number; onPickUp: () => void; busy: boolean }) {
   const me = useMe();
   const users = useQuery(usersQuery);
+  // Rounds are known from this tab's stream only: the queue API does not carry them.
+  const reminders = useStreamReminders()[item.handoff_id ?? ""];
   const target = item.target_user_id
     ? item.target_user_id === me.id
       ? "you"
@@ -32,6 +36,7 @@ function QueueRow({ item, now, onPickUp, busy }: { item: QueueItem; now: number;
           <span>Escalated by {item.escalated_by.name}</span>
           <span title={item.escalated_at}>waiting {age(item.escalated_at, now)}</span>
           {target && <span className="target">for {target}</span>}
+          {reminders && <RemindersNote reminders={reminders} now={now} />}
         </p>
       </div>
       <button type="button" className="primary" onClick={onPickUp} disabled={busy}>

@@ -1,5 +1,5 @@
 // Settings in sections. Owners and admins get users' access, integrations and delivery records;
-// everyone gets their own notification preferences. Wave 2's escalation policy is added to SECTIONS.
+// everyone gets their own notification preferences; owners and admins set the escalation policy.
 import { type ReactNode } from "react";
 import { NavLink, useParams } from "react-router";
 import type { Role } from "../api/types";
@@ -10,6 +10,7 @@ import { IntegrationsSection } from "../settings/IntegrationsSection";
 import { UsersSection } from "../settings/UsersSection";
 import { AccountSection } from "../settings/AccountSection";
 import { PreferencesSection } from "../settings/PreferencesSection";
+import { PolicySection } from "../settings/PolicySection";
 
 interface Section {
   slug: string;
@@ -24,6 +25,7 @@ const SECTIONS: Section[] = [
   { slug: "account", label: "Your account", allowed: everyone, render: () => <AccountSection /> },
   { slug: "notifications", label: "Notification preferences", allowed: everyone, render: () => <PreferencesSection /> },
   { slug: "users", label: "Users", allowed: everyone, render: () => <UsersSection /> },
+  { slug: "escalation-policy", label: "Escalation policy", allowed: isOwnerOrAdmin, render: () => <PolicySection /> },
   { slug: "integrations", label: "Integrations", allowed: isOwnerOrAdmin, render: () => <IntegrationsSection /> },
   { slug: "deliveries", label: "Deliveries", allowed: isOwnerOrAdmin, render: () => <DeliveriesSection /> },
 ];

@@ -1,9 +1,9 @@
 // The pickup screen /pilot/{id}: everything a senior needs at a glance, and Pick up. For the
 // session's owner it is also the workspace (steps, hand off, resolve).
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useParams, useSearchParams } from "react-router";
-import { contextQuery, keys, usersQuery } from "../api/queries";
-import type { HandoffContext, User } from "../api/types";
+import { contextQuery, usersQuery } from "../api/queries";
+import type { Handoff } from "../api/types";
 import { useMe } from "../auth/AuthContext";
 import { isEngineerOrAdmin } from "../auth/roles";
 import { ErrorMessage } from "../components/ErrorMessage";
@@ -11,51 +11,19 @@ import { StatusBadge } from "../components/StatusBadge";
 import { UrgencyBadge } from "../components/UrgencyBadge";
 import { age, when } from "../components/time";
 import { useNow } from "../components/useNow";
+import { RemindersNote } from "../lifecycle/RemindersNote";
+import { useSessionReminders } from "../lifecycle/useReminders";
 import { OwnerActions } from "./OwnerActions";
 import { PackagePanel } from "./Package";
+import { PickUpBar } from "./PickUpBar";
 import { PsaPanel } from "./PsaPanel";
 import { StepsPanel } from "./StepsPanel";
-import { usePickUp } from "./usePickUp";
+import { TimelinePanel } from "./TimelinePanel";
 
-const AWAITING = new Set(["escalated", "requesting_escalation"]);
-
-function PickUpBar({ context, users, focus }: { context: HandoffContext; users: User[]; focus: boolean }) {
-  const me = useMe();
-  const queryClient = useQueryClient();
-  const pickUp = usePickUp();
-  const { session, handoff } = context;
-  const name = (id: string | null) => (id === me.id ? "you" : (users.find((u) => u.id === id)?.name ?? "a teammate"));
-  const claimedBy = handoff?.intent === "escalate" ? handoff.claimed_by : null;
-  const awaiting = AWAITING.has(session.status) && !claimedBy;
-  const take = () =>
-    pickUp.mutate(
-      { sessionId: session.id, handoffId: handoff?.intent === "escalate" ? handoff.id : null },
-      { onError: () => void queryClient.invalidateQueries({ queryKey: keys.session(session.id) }) },
-    );
-  return (
-    <div className="pickup-bar" aria-live="polite">
-      {awaiting && isEngineerOrAdmin(me.role) && session.owner_id !== me.id && (
-        <button type="button" className="primary big" onClick={take} disabled={pickUp.isPending} autoFocus={focus}>
-          {pickUp.isPending ? "Picking up…" : "Pick up"}
-        </button>
-      )}
-      {awaiting && !isEngineerOrAdmin(me.role) && (
-        <p className="notice">Waiting for a senior to pick it up. You have read-only access.</p>
-      )}
-      {awaiting && session.owner_id === me.id && <p className="notice">Escalated: waiting for a senior to pick it up.</p>}
-      {claimedBy && handoff?.claimed_at && (
-        <p className="held">
-          Picked up by <strong>{name(claimedBy)}</strong> {when(handoff.claimed_at)}
-        </p>
-      )}
-      {!claimedBy && session.status === "picked_up" && session.picked_up_by && (
-        <p className="held">
-          Picked up by <strong>{name(session.picked_up_by)}</strong>
-        </p>
-      )}
-      <ErrorMessage error={pickUp.error} prefix="Could not pick up" />
-    </div>
-  );
+/** "Reminded twice (of 3) · last 4 min ago" while the escalation waits, from the stream or the timeline. */
+function RemindersLine({ sessionId, escalation, now }: { sessionId: string; escalation: Handoff; now: number }) {
+  const reminders = useSessionReminders(sessionId, escalation.claimed_by ? null : escalation.id);
+  return reminders ? <RemindersNote reminders={reminders} now={now} as="p" /> : null;
 }
 
 export function PilotPage() {
@@ -105,6 +73,7 @@ export function PilotPage() {
               {escalation.target_user_id && <> · for {escalation.target_user_id === me.id ? "you" : name(escalation.target_user_id)}</>}
             </p>
           )}
+          {escalation && <RemindersLine sessionId={s.id} escalation={escalation} now={now} />}
         </div>
         <PickUpBar context={context.data} users={people} focus={params.get("pickup") === "true"} />
       </header>
@@ -142,7 +111,7 @@ export function PilotPage() {
           <StepsPanel session={s} users={people} canAdd={isOwner && s.status !== "resolved"} />
           <OwnerActions session={s} users={people} />
           <PsaPanel sessionId={s.id} expectPush={Boolean(escalation && s.psa_ticket_id)} />
-          {/* The timeline (Wave 2: GET /ai-sessions/{id}/timeline) and Release slot in here. */}
+          <TimelinePanel sessionId={s.id} live={senior} />
         </div>
       </div>
     </article>

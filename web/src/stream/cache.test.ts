@@ -70,6 +70,38 @@ describe("applyStreamEvent", () => {
     }
   });
 
+  it("remembers each escalation's latest reminder round, and forgets it on a release or a claim", () => {
+    const client = clientWithQueue([existing]);
+    const round = (n: number, final = false) => ({
+      id: `r${n}`,
+      event: "handoff_reescalated",
+      data: JSON.stringify({ session_id: "s1", handoff_id: "h1", round: n, final, max_rounds: 2, occurred_at: "2026-01-01T00:10:00Z" }),
+    });
+    applyStreamEvent(client, round(1));
+    applyStreamEvent(client, round(2));
+    expect(client.getQueryData(keys.rounds)).toEqual({
+      h1: { round: 2, final: false, maxRounds: 2, at: "2026-01-01T00:10:00Z" },
+    });
+    applyStreamEvent(client, round(3, true));
+    expect(client.getQueryData<Record<string, { final: boolean }>>(keys.rounds)?.h1?.final).toBe(true);
+    applyStreamEvent(client, { id: "x", event: "handoff_released", data: JSON.stringify({ session_id: "s1", handoff_id: "h1" }) });
+    expect(client.getQueryData(keys.rounds)).toEqual({});
+    applyStreamEvent(client, round(1));
+    applyStreamEvent(client, { id: "y", event: "handoff_claimed", data: JSON.stringify({ session_id: "s1", handoff_id: "h1" }) });
+    expect(client.getQueryData(keys.rounds)).toEqual({});
+  });
+
+  it("re-reads a session's timeline on its events and on a bell row about it", () => {
+    for (const event of ["handoff_created", "handoff_claimed", "handoff_released", "handoff_reescalated", "documentation_ready", "notification"]) {
+      const client = clientWithQueue([existing]);
+      client.setQueryData(keys.timeline("s1"), []);
+      client.setQueryData(keys.timeline("s9"), []);
+      applyStreamEvent(client, { id: "16", event, data: JSON.stringify({ ...created, session_id: "s1", handoff_id: "h1", round: 1 }) });
+      expect(client.getQueryState(keys.timeline("s1"))?.isInvalidated, event).toBe(true);
+      expect(client.getQueryState(keys.timeline("s9"))?.isInvalidated, event).toBe(false);
+    }
+  });
+
   it("removes a claimed escalation from the queue", () => {
     const client = clientWithQueue([existing]);
     applyStreamEvent(client, { id: "11", event: "handoff_claimed", data: JSON.stringify({ session_id: "s1" }) });

@@ -4,6 +4,7 @@
 import type { QueryClient } from "@tanstack/react-query";
 import { keys, sessionChanged } from "../api/queries";
 import type { QueueItem } from "../api/types";
+import { type RemindersByHandoff, remindersOfEvent } from "../lifecycle/reminders";
 import type { StreamMessage } from "./reader";
 
 interface EventData {
@@ -44,6 +45,18 @@ function refreshQueue(client: QueryClient): void {
   void client.invalidateQueries({ queryKey: keys.queue });
 }
 
+/** Remember (or, with null, forget) an escalation's reminder rounds: the queue API does not carry them. */
+function setReminders(client: QueryClient, handoffId: string | null | undefined, data: Record<string, unknown> | null): void {
+  if (!handoffId) return;
+  client.setQueryData<RemindersByHandoff>(keys.rounds, (known = {}) => {
+    const next = { ...known };
+    const fired = data ? remindersOfEvent(data) : null;
+    if (fired) next[handoffId] = fired.reminders;
+    else delete next[handoffId];
+    return next;
+  });
+}
+
 /** Apply one stream event to the cache (a duplicate from a replay changes nothing). */
 export function applyStreamEvent(client: QueryClient, message: StreamMessage): void {
   const data = parse(message) ?? {};
@@ -65,11 +78,17 @@ export function applyStreamEvent(client: QueryClient, message: StreamMessage): v
       client.setQueryData<QueueItem[]>(keys.queue, (rows) =>
         rows?.filter((r) => r.session_id !== data.session_id),
       );
+      setReminders(client, data.handoff_id, null);
       refreshQueue(client);
       sessionChanged(client, data.session_id);
       return;
-    case "handoff_released": // back in the queue (escalation lifecycle)
+    case "handoff_released": // back in the queue (escalation lifecycle): its rounds start again at 1
+      setReminders(client, data.handoff_id, null);
+      refreshQueue(client);
+      sessionChanged(client, data.session_id);
+      return;
     case "handoff_reescalated": // another round of reminders: the row stays, the session's screen moves on
+      setReminders(client, data.handoff_id, data as Record<string, unknown>);
       refreshQueue(client);
       sessionChanged(client, data.session_id);
       return;
@@ -78,6 +97,8 @@ export function applyStreamEvent(client: QueryClient, message: StreamMessage): v
       return;
     case "notification":
       void client.invalidateQueries({ queryKey: keys.notifications });
+      // A bell row about a session comes with its email and chat deliveries: the timeline lists those.
+      if (data.session_id) void client.invalidateQueries({ queryKey: keys.timeline(data.session_id) });
       return;
     case "ready": {
       // A fresh (not resumed) stream may have missed events while it was down: read everything again.
