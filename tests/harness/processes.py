@@ -84,7 +84,12 @@ class ServiceProcess:
         self.process = subprocess.Popen([str(BIN / script)], env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         if wait:
-            self.wait_ready()
+            try:
+                self.wait_ready()
+            except AssertionError as exc:
+                # A replica that never became ready must not outlive the test (nor hold its port).
+                self.stop()
+                raise AssertionError(f"{exc}\n--- {self.log_path.name} ---\n{self.tail()}") from None
         return self
 
     def wait_ready(self, timeout: float = 60.0) -> None:
