@@ -17,10 +17,8 @@ from docgen.consumer import DocgenConsumer
 from docgen.settings import DocgenSettings
 from flowpilot_shared.broker.topology import DOCGEN_ESCALATIONS, declare_queue
 from flowpilot_shared.db import Database
-from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.documentation import Documentation, EscalationPackage
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from tests.fakes.anthropic import FakeAnthropic
 from tests.harness.waiting import wait_until
 
@@ -82,13 +80,6 @@ async def _consuming(app: FastAPI) -> bool:
     return bool(consumers) and all(
         isinstance(c, DocgenConsumer) and c._channel is not None for c in consumers
     )
-
-
-async def stage(db: Database, event: AnyEvent) -> None:
-    """Commit the event to the outbox, as handoff-api does with the escalation."""
-    async with OrmUnitOfWork(db.sessions) as uow:
-        uow.add_event(event)
-        await uow.commit()
 
 
 async def documentation_rows(db: Database, handoff_id: object) -> list[Documentation]:

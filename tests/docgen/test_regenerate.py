@@ -12,9 +12,9 @@ import pytest
 from docgen.settings import DocgenSettings
 from flowpilot_shared.models import SessionStep, User
 from flowpilot_shared.security.tokens import issue_token
-from tests.docgen.conftest import documentation_rows, package_rows, running_docgen, stage
+from tests.docgen.conftest import documentation_rows, package_rows, running_docgen
 from tests.harness.broker import capture
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("purged_queue")
@@ -27,15 +27,11 @@ def _auth(user: User, settings: DocgenSettings) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def _async(value):
-    return value
-
-
 @contextlib.asynccontextmanager
 async def documented(db, settings: DocgenSettings, event) -> AsyncIterator[httpx.AsyncClient]:
     """A running docgen that has written the escalation's first documentation, and a client of it."""
     async with running_docgen(settings) as app:
-        await stage(db, event)
+        await commit_events(db, event)
         await wait_until(lambda: documentation_rows(db, event.data.handoff_id), message="first documentation")
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://docgen"
@@ -69,7 +65,7 @@ async def test_regenerate_makes_new_versions_with_permission_checks(
         by_owner_of_session = await client.post(url, headers=_auth(junior, settings))
         by_account_owner = await client.post(url, headers=_auth(team.owner, settings))
         await wait_until(
-            lambda: _async(len(captured.of_account(team.account.id)) >= 3),
+            lambda: len(captured.of_account(team.account.id)) >= 3,
             message="three documentation events",
         )
 

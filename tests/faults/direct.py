@@ -10,7 +10,6 @@ from flowpilot_shared.integrations import save_integration
 from flowpilot_shared.models import IntegrationKind
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from tests.faults.system import SLACK_CHANNEL, SLACK_TOKEN, Escalation, Fakes, new_ticket_id
 from tests.harness.factories import Team, make_escalation, make_team
 
@@ -79,11 +78,3 @@ async def staged_escalations(
         events.append(event)
         escalations.append(Escalation(str(event.session_id), str(event.data.handoff_id), ticket))
     return escalations, events
-
-
-async def commit_events(db: Database, events: list[HandoffEscalated]) -> None:
-    """Put events in the outbox in one transaction (a relay publishes them)."""
-    async with OrmUnitOfWork(db.sessions) as uow:
-        for event in events:
-            uow.add_event(event)
-        await uow.commit()

@@ -19,10 +19,11 @@ from flowpilot_shared.broker.topology import (
 )
 from flowpilot_shared.models import IntegrationKind
 from tests.faults.accounting import account, settled
-from tests.faults.direct import commit_events, recipients, set_integration, staged_escalations, wired_team
+from tests.faults.direct import recipients, set_integration, staged_escalations, wired_team
 from tests.faults.system import SLACK_CHANNEL, SLACK_TOKEN, rabbitmqctl
 from tests.harness.admin import run_admin
 from tests.harness.broker import publish_raw
+from tests.harness.factories import commit_events
 from tests.harness.waiting import wait_until
 
 BROKEN_TOKEN = "xoxb-revoked-token"
@@ -79,7 +80,7 @@ async def test_poison_dead_lettered_listed_and_replayed(system, db, amqp, core_s
 
     # A good escalation behind the poison still flows (its Slack post fails: the token is revoked).
     escalations, events = await staged_escalations(db, team, 1)
-    await commit_events(db, events)
+    await commit_events(db, *events)
     event_id = str(events[0].id)
 
     def expected() -> set[tuple[str, str]]:

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from flowpilot_shared.models import Delivery, IntegrationKind, PsaPush
 from tests.fakes._server import ThreadedApp
-from tests.faults.direct import commit_events, set_integration, staged_escalations
-from tests.harness.factories import make_team
+from tests.faults.direct import set_integration, staged_escalations
+from tests.harness.factories import commit_events, make_team
 from tests.harness.waiting import wait_until
 
 
@@ -70,7 +70,7 @@ async def test_outbound_urls_checked_when_sent(system, db, core_settings):
             secrets=creds,
         )
         escalations, events = await staged_escalations(db, locked, 2)
-        await commit_events(db, events)
+        await commit_events(db, *events)
         sessions = [uuid.UUID(e.session_id) for e in escalations]
 
         async def refused() -> bool:
@@ -113,7 +113,7 @@ async def test_outbound_urls_checked_when_sent(system, db, core_settings):
             db, core_settings, redirecting, f"{recorder.server.url}/webhook?sig={sent_webhook_sig}"
         )
         escalations, events = await staged_escalations(db, redirecting, 1)
-        await commit_events(db, events)
+        await commit_events(db, *events)
         session = [uuid.UUID(escalations[0].session_id)]
 
         async def push_failed_and_card_sent() -> PsaPush | None:

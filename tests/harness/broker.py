@@ -1,4 +1,4 @@
-"""Test-side RabbitMQ helpers: capture what reaches the exchange, publish raw bodies."""
+"""Test-side RabbitMQ helpers: capture what reaches the exchange, publish raw bodies and events."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from flowpilot_shared.broker.topology import QueueSpec, declare_exchanges
-from flowpilot_shared.events import EVENTS_EXCHANGE
+from flowpilot_shared.events import EVENTS_EXCHANGE, AnyEvent, event_to_json
 
 
 @dataclass
@@ -70,6 +70,13 @@ async def publish_raw(
         timeout=10,
     )
     await channel.close()
+
+
+async def publish_event(connection: AbstractRobustConnection, event: AnyEvent) -> None:
+    """Publish an event as the outbox relay would: its wire body, its type as the routing key and its
+    id as the message id (publishing it twice is a duplicate delivery)."""
+    body = json.dumps(event_to_json(event)).encode()
+    await publish_raw(connection, event.type, body, message_id=str(event.id))
 
 
 async def dead_letters(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import (
+    AnyEvent,
     HandoffEscalated,
     HandoffEscalatedData,
     SessionSnapshot,
@@ -16,6 +17,7 @@ from flowpilot_shared.events import (
 )
 from flowpilot_shared.models import Account, AiSession, Handoff, SessionStep, User
 from flowpilot_shared.security.passwords import hash_password
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 
 _HASH = hash_password("correct horse battery staple")
 
@@ -141,3 +143,12 @@ async def make_escalation(
             recipients=[team.ref(u) for u in recipients],
         ),
     )
+
+
+async def commit_events(db: Database, *events: AnyEvent) -> None:
+    """Commit the events to the outbox in one transaction, in this order, as the service that owns
+    them would; a relay publishes them."""
+    async with OrmUnitOfWork(db.sessions) as uow:
+        for event in events:
+            uow.add_event(event)
+        await uow.commit()

@@ -19,7 +19,6 @@ from sqlalchemy import select
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import (
-    AnyEvent,
     DocumentationGenerated,
     DocumentationGeneratedData,
     HandoffClaimed,
@@ -31,7 +30,6 @@ from flowpilot_shared.events import (
 from flowpilot_shared.models import Notification, User
 from flowpilot_shared.security.tokens import issue_token
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.app import create_app
 from notifier.settings import NotifierSettings
 from notifier.stream.hub import StreamHub
@@ -162,14 +160,6 @@ def token_for(core_settings: CoreSettings) -> Callable[[User], dict[str, str]]:
         return {"Authorization": f"Bearer {token}"}
 
     return make
-
-
-async def emit(db: Database, *events: AnyEvent) -> None:
-    """Commit events to the outbox (as the service that owns them would); a relay publishes them."""
-    async with OrmUnitOfWork(db.sessions) as uow:
-        for event in events:
-            uow.add_event(event)
-        await uow.commit()
 
 
 def ids(items: list[dict[str, Any]], key: str = "id") -> set[uuid.UUID]:

@@ -20,7 +20,6 @@ from flowpilot_shared.events import DocumentationGenerated, DocumentationGenerat
 from flowpilot_shared.integrations import save_integration
 from flowpilot_shared.models import IntegrationKind, PsaPush
 from flowpilot_shared.security.crypto import SecretBox
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from psa_sync.app import create_app
 from psa_sync.settings import PsaSyncSettings
 from tests.fakes.psa import FakePsa
@@ -143,13 +142,6 @@ def documentation_event(scenario: Scenario, content: str | None = None) -> Docum
             escalator=esc.data.escalator,
         ),
     )
-
-
-async def stage(db: Database, event: DocumentationGenerated) -> None:
-    """Commit the event to the outbox; the app's relay publishes it."""
-    async with OrmUnitOfWork(db.sessions) as uow:
-        uow.add_event(event)
-        await uow.commit()
 
 
 async def push_row(db: Database, documentation_id: uuid.UUID) -> PsaPush | None:

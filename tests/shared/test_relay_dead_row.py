@@ -8,29 +8,24 @@ import uuid
 
 import httpx
 from prometheus_client import REGISTRY
-from sqlalchemy import delete, select
 
 from flowpilot_shared.events import EVENTS_EXCHANGE
-from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox import housekeeping, pending
 from flowpilot_shared.outbox.relay import OutboxRelay
-from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from flowpilot_shared.web.app import create_service_app
-from tests.harness.admin import run_admin
 from tests.harness.broker import capture
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.shared.outbox_checks import all_marked, published
-
-
-def _admin(settings: CoreSettings, *args: str) -> str:
-    return run_admin("outbox", *args, env={"FLOWPILOT_DATABASE_URL": settings.database_url})
-
-
-async def _row(db, row_id: uuid.UUID) -> OutboxEvent:  # type: ignore[no-untyped-def]
-    async with db.sessions() as session:
-        return (await session.execute(select(OutboxEvent).where(OutboxEvent.id == row_id))).scalar_one()
+from tests.shared.outbox_checks import (
+    all_marked,
+    delete_rows,
+    insert_raw_row,
+    outbox_admin,
+    outbox_row,
+    published,
+    refusing_queue,
+    running,
+)
 
 
 async def _metrics() -> str:
@@ -51,45 +46,29 @@ async def test_a_row_too_large_to_publish_is_set_aside_and_its_session_goes_on(d
     captured = await capture(amqp, "#")
     team = await make_team(db)
     later = await make_escalation(db, team, escalator=team.users[1])
-    huge_id = uuid.uuid4()
-    async with db.sessions() as session, session.begin():
-        session.add(
-            OutboxEvent(
-                id=huge_id,
-                exchange=EVENTS_EXCHANGE,
-                routing_key=huge_key,
-                account_id=team.account.id,
-                session_id=later.session_id,
-                payload={"blob": "x" * 10_000},
-            )
-        )
-    async with OrmUnitOfWork(db.sessions) as uow:
-        uow.add_event(later)  # committed after the huge row, in the same session
-        await uow.commit()
-    relay = OutboxRelay(db=db, settings=settings, name="test-dead")
-    await relay.start()
+    huge_id = await insert_raw_row(db, routing_key=huge_key, beside=later, payload={"blob": "x" * 10_000})
+    await commit_events(db, later)  # committed after the huge row, in the same session
     try:
-        await wait_until(
-            lambda: all_marked(db, [later.id]), timeout=20, message="the session's later event published"
-        )
-        row = await _row(db, huge_id)
-        assert row.dead_at is not None and row.published_at is None and row.retry_at is None
-        assert row.attempts == 1 and row.last_error and "over the limit of 4096" in row.last_error
-        assert await published(captured, later.id) and not await published(captured, huge_id)
+        async with running(OutboxRelay(db=db, settings=settings, name="test-dead")):
+            await wait_until(
+                lambda: all_marked(db, [later.id]), timeout=20, message="the session's later event published"
+            )
+            row = await outbox_row(db, huge_id)
+            assert row.dead_at is not None and row.published_at is None and row.retry_at is None
+            assert row.attempts == 1 and row.last_error and "over the limit of 4096" in row.last_error
+            assert await published(captured, later.id) and not await published(captured, huge_id)
 
-        listed = json.loads(_admin(core_settings, "list", "--dead", "--json"))
-        [dead] = [r for r in listed if r["id"] == str(huge_id)]
-        assert dead["state"] == "dead" and "over the limit" in dead["last_error"]
-        assert str(huge_id) in _admin(core_settings, "list")
-        assert _dead_total(huge_key) == 1.0
-        await housekeeping.refresh_gauges(db)
-        exposed = await _metrics()
-        assert f'flowpilot_outbox_dead_total{{routing_key="{huge_key}"}} 1.0' in exposed
-        assert "flowpilot_outbox_dead_rows " in exposed
+            listed = json.loads(outbox_admin(core_settings, "list", "--dead", "--json"))
+            [dead] = [r for r in listed if r["id"] == str(huge_id)]
+            assert dead["state"] == "dead" and "over the limit" in dead["last_error"]
+            assert str(huge_id) in outbox_admin(core_settings, "list")
+            assert _dead_total(huge_key) == 1.0
+            await housekeeping.refresh_gauges(db)
+            exposed = await _metrics()
+            assert f'flowpilot_outbox_dead_total{{routing_key="{huge_key}"}} 1.0' in exposed
+            assert "flowpilot_outbox_dead_rows " in exposed
     finally:
-        await relay.stop()
-        async with db.sessions() as session, session.begin():
-            await session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_([huge_id, later.id])))
+        await delete_rows(db, [huge_id, later.id])
 
 
 async def test_a_row_refused_again_and_again_is_set_aside_then_retried_by_an_operator(
@@ -99,51 +78,33 @@ async def test_a_row_refused_again_and_again_is_set_aside_then_retried_by_an_ope
     settings = core_settings.model_copy(update={"outbox_row_max_attempts": 3})
     refused_key = f"test.refused.{uuid.uuid4().hex[:8]}"
     captured = await capture(amqp, "#")
-    channel = await amqp.channel()
-    # A queue that takes nothing: the broker nacks every publish routed to it.
-    full = await channel.declare_queue(
-        exclusive=True, arguments={"x-max-length": 0, "x-overflow": "reject-publish"}
-    )
-    await full.bind(EVENTS_EXCHANGE, routing_key=refused_key)
-    team = await make_team(db)
-    later = await make_escalation(db, team, escalator=team.users[1])
-    refused_id = uuid.uuid4()
-    async with db.sessions() as session, session.begin():
-        session.add(
-            OutboxEvent(
-                id=refused_id,
-                exchange=EVENTS_EXCHANGE,
-                routing_key=refused_key,
-                account_id=team.account.id,
-                session_id=later.session_id,
-                payload={},
-            )
-        )
-    async with OrmUnitOfWork(db.sessions) as uow:
-        uow.add_event(later)
-        await uow.commit()
-    relay = OutboxRelay(db=db, settings=settings, name="test-refused")
-    await relay.start()
-    try:
-        await wait_until(
-            lambda: all_marked(db, [later.id]), timeout=20, message="the session's later event published"
-        )
-        row = await _row(db, refused_id)
-        # Tried the bounded number of times, then set aside (no longer waiting on a retry).
-        assert row.attempts == 3 and row.dead_at is not None and row.retry_at is None
-        assert row.last_error and "DeliveryError" in row.last_error
-        assert _dead_total(refused_key) == 1.0
+    async with refusing_queue(amqp, refused_key) as full:
+        team = await make_team(db)
+        later = await make_escalation(db, team, escalator=team.users[1])
+        refused_id = await insert_raw_row(db, routing_key=refused_key, beside=later)
+        await commit_events(db, later)
+        try:
+            async with running(OutboxRelay(db=db, settings=settings, name="test-refused")):
+                await wait_until(
+                    lambda: all_marked(db, [later.id]),
+                    timeout=20,
+                    message="the session's later event published",
+                )
+                row = await outbox_row(db, refused_id)
+                # Tried the bounded number of times, then set aside (no longer waiting on a retry).
+                assert row.attempts == 3 and row.dead_at is not None and row.retry_at is None
+                assert row.last_error and "DeliveryError" in row.last_error
+                assert _dead_total(refused_key) == 1.0
 
-        # The operator fixes the cause and has it tried again: it goes out, and leaves the dead list.
-        await full.unbind(EVENTS_EXCHANGE, routing_key=refused_key)
-        assert "to be tried again now" in _admin(core_settings, "retry", "--id", str(refused_id))
-        await wait_until(
-            lambda: all_marked(db, [refused_id]), timeout=20, message="the revived row published"
-        )
-        assert await published(captured, refused_id)
-        assert str(refused_id) not in _admin(core_settings, "list", "--dead")
-    finally:
-        await relay.stop()
-        async with db.sessions() as session, session.begin():
-            await session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_([refused_id, later.id])))
-        await channel.close()
+                # The operator fixes the cause and has it tried again: it goes out, and leaves the dead list.
+                await full.unbind(EVENTS_EXCHANGE, routing_key=refused_key)
+                assert "to be tried again now" in outbox_admin(
+                    core_settings, "retry", "--id", str(refused_id)
+                )
+                await wait_until(
+                    lambda: all_marked(db, [refused_id]), timeout=20, message="the revived row published"
+                )
+                assert await published(captured, refused_id)
+                assert str(refused_id) not in outbox_admin(core_settings, "list", "--dead")
+        finally:
+            await delete_rows(db, [refused_id, later.id])

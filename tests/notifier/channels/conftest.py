@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ from sqlalchemy import select
 from flowpilot_shared.broker.topology import NOTIFIER_CHAT, NOTIFIER_EMAIL, NOTIFIER_TEAMS, declare_queue
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
-from flowpilot_shared.events import AnyEvent, event_to_json
 from flowpilot_shared.integrations import save_integration
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import Delivery
@@ -27,7 +25,6 @@ from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
-from tests.harness.broker import publish_raw
 from tests.harness.factories import Team
 
 
@@ -146,12 +143,6 @@ async def configure_chat(
                 box=box,
             )
     return chat
-
-
-async def publish(amqp: AbstractRobustConnection, event: AnyEvent) -> None:
-    """Publish an event as the outbox relay would (message_id = event id)."""
-    body = json.dumps(event_to_json(event)).encode()
-    await publish_raw(amqp, event.type, body, message_id=str(event.id))
 
 
 async def deliveries(db: Database, event_id: uuid.UUID, channel: str | None = None) -> list[Delivery]:

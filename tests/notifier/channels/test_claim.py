@@ -13,9 +13,10 @@ from flowpilot_shared.events import HandoffClaimed, HandoffClaimedData, HandoffE
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.teams import FakeTeams
+from tests.harness.broker import publish_event
 from tests.harness.factories import Team, make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import Chat, configure_chat, deliveries, publish
+from tests.notifier.channels.conftest import Chat, configure_chat, deliveries
 
 # Every test here runs with the channel consumers started (the fixture starts and stops them).
 pytestmark = pytest.mark.usefixtures("channel_consumers")
@@ -67,8 +68,8 @@ async def test_claim_updates_the_slack_message_and_posts_a_teams_follow_up(
     escalation = await make_escalation(db, team, escalator=team.users[1])
     claim = claim_of(team, escalation)
     # Published together: the claim waits for the escalation's message before editing it.
-    await publish(amqp, escalation)
-    await publish(amqp, claim)
+    await publish_event(amqp, escalation)
+    await publish_event(amqp, claim)
 
     async def claim_delivered() -> bool:
         rows = await deliveries(db, claim.id)
@@ -97,8 +98,8 @@ async def test_claim_handled_before_its_escalation_still_updates_the_message(
 ) -> None:
     """The claim's lookup can come before the escalation's ledger row exists (both delivered at once)."""
     chat, escalation, claim = await slack_escalation_and_claim(db, channel_settings, slack)
-    await publish(amqp, claim)
-    await publish(amqp, escalation)
+    await publish_event(amqp, claim)
+    await publish_event(amqp, escalation)
 
     await wait_until(slack_status_is(db, claim, "sent"), timeout=15, message="claim delivered to Slack")
     (message,) = slack.in_channel(chat.channel_id)
@@ -113,7 +114,7 @@ async def test_claim_without_a_posted_message_is_recorded_as_skipped(
     slack: FakeSlack,
 ) -> None:
     _, _, claim = await slack_escalation_and_claim(db, channel_settings, slack)
-    await publish(amqp, claim)  # the escalation itself never reached Slack
+    await publish_event(amqp, claim)  # the escalation itself never reached Slack
 
     await wait_until(slack_status_is(db, claim, "skipped"), timeout=10, message="claim recorded as skipped")
     assert slack.of("chat.update") == []

@@ -16,9 +16,10 @@ from flowpilot_shared.service import ServiceRuntime
 from notifier.channels import ChannelConsumer, build_channel_consumers
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
+from tests.harness.broker import publish_event
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import configure_chat, deliveries, publish
+from tests.notifier.channels.conftest import configure_chat, deliveries
 from tests.notifier.channels.test_claim import claim_of, slack_status_is
 
 
@@ -72,13 +73,13 @@ async def test_a_claim_waiting_for_the_slack_message_leaves_the_pool_usable(
     channel.pause = noticed_pause  # type: ignore[method-assign]
     slack.delay_seconds = 60.0  # chat.postMessage hangs: the escalation's message is being posted
     try:
-        await publish(amqp, escalation)
+        await publish_event(amqp, escalation)
 
         async def posting() -> bool:
             return [r.status for r in await deliveries(db, escalation.id, "slack")] == ["pending"]
 
         await wait_until(posting, timeout=15, message="the escalation's Slack message in flight")
-        await publish(amqp, claim)
+        await publish_event(amqp, claim)
         await asyncio.wait_for(waiting.wait(), timeout=15)
 
         # The one connection is free: anything else of the process can use the database.

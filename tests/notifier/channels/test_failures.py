@@ -14,13 +14,13 @@ from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
+from tests.harness.broker import publish_event
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.notifier.channels.conftest import (
     configure_chat,
     consumer_count,
     deliveries,
-    publish,
     sync_probe,
 )
 
@@ -43,7 +43,7 @@ async def test_smtp_down_then_back_sends_each_email_once_without_delaying_slack(
     chat = await configure_chat(db, channel_settings, team, slack=slack)
     event = await make_escalation(db, team, escalator=team.users[1])
     smtp.stop()
-    await publish(amqp, event)
+    await publish_event(amqp, event)
 
     await wait_until(sync_probe(lambda: slack.posts(chat.channel_id)), timeout=10, message="Slack posted")
 
@@ -80,7 +80,7 @@ async def test_smtp_4xx_is_retried_and_5xx_fails_at_once(
     smtp.reject_recipient(bad, "550 5.1.1 No such user")
     smtp.fail_next(1, "451 4.3.0 Try again later")
     dead_before = consumer_count("notifier.email", "dead_lettered")
-    await publish(amqp, event)
+    await publish_event(amqp, event)
 
     async def settled() -> bool:
         return sorted(await statuses(db, event.id, "email")) == ["failed", "sent"]
@@ -108,7 +108,7 @@ async def test_slack_429_with_retry_after_then_200_posts_once(
     chat = await configure_chat(db, channel_settings, team, slack=slack)
     slack.rate_limit(retry_after=1, times=1)
     event = await make_escalation(db, team, escalator=team.users[1])
-    await publish(amqp, event)
+    await publish_event(amqp, event)
 
     async def sent() -> bool:
         return await statuses(db, event.id, "slack") == ["sent"]
@@ -131,7 +131,7 @@ async def test_slack_rate_limited_past_the_sdk_retry_is_retried_by_the_ledger(
     slack.rate_limit(retry_after=1, times=2)
     slack.script(500, {"ok": False, "error": "internal_error"})
     event = await make_escalation(db, team, escalator=team.users[1])
-    await publish(amqp, event)
+    await publish_event(amqp, event)
 
     async def sent() -> bool:
         return await statuses(db, event.id, "slack") == ["sent"]
@@ -153,7 +153,7 @@ async def test_slack_invalid_auth_fails_without_retries_and_email_is_unaffected(
     slack.invalid_tokens.add("xoxb-revoked")
     chat = await configure_chat(db, channel_settings, team, slack=slack, bot_token="xoxb-revoked")
     event = await make_escalation(db, team, escalator=team.users[1])
-    await publish(amqp, event)
+    await publish_event(amqp, event)
 
     async def failed() -> bool:
         return await statuses(db, event.id, "slack") == ["failed"]
@@ -178,7 +178,7 @@ async def test_teams_5xx_is_retried_and_4xx_is_final(
     teams.fail(503, times=1)
     teams.fail(429, times=1, retry_after=1)
     first = await make_escalation(db, team, escalator=team.users[1])
-    await publish(amqp, first)
+    await publish_event(amqp, first)
 
     async def first_sent() -> bool:
         return await statuses(db, first.id, "teams") == ["sent"]
@@ -189,7 +189,7 @@ async def test_teams_5xx_is_retried_and_4xx_is_final(
 
     teams.fail(404, times=1)
     second = await make_escalation(db, team, escalator=team.users[1])
-    await publish(amqp, second)
+    await publish_event(amqp, second)
 
     async def second_failed() -> bool:
         return await statuses(db, second.id, "teams") == [DeliveryStatus.failed.value]

@@ -19,13 +19,13 @@ from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
+from tests.harness.broker import publish_event
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.notifier.channels.conftest import (
     configure_chat,
     consumer_count,
     deliveries,
-    publish,
     sync_probe,
 )
 
@@ -117,7 +117,7 @@ async def test_email_carries_any_script_intact(
         title=title,
         steps=[("action", "Redémarré le spouleur <b>deux fois</b>")],
     )
-    await publish(amqp, event)
+    await publish_event(amqp, event)
     await wait_until(sync_probe(lambda: smtp.messages), timeout=15, message="one email")
     assert len(smtp.messages) == 1
     mail = smtp.messages[0]
@@ -146,7 +146,7 @@ async def test_targeted_escalation_emails_only_the_target(
     team = await make_team(db, engineers=3)
     target = team.users[2]
     event = await make_escalation(db, team, escalator=team.users[1], target=target)
-    await publish(amqp, event)
+    await publish_event(amqp, event)
     # One email, plus visible `skipped` rows for the unconfigured Slack and Teams.
     await wait_until(lambda: all_final(db, event.id, 3), timeout=15, message="deliveries final")
     assert [m.rcpt_tos for m in smtp.messages] == [[target.email.lower()]]
@@ -167,7 +167,7 @@ async def test_recipient_deactivated_since_the_escalation_is_skipped(
     gone = team.users[2]
     async with db.sessions() as session, session.begin():
         await session.execute(update(User).where(User.id == gone.id).values(is_active=False))
-    await publish(amqp, event)
+    await publish_event(amqp, event)
     await wait_until(lambda: all_final(db, event.id, 4), timeout=15, message="deliveries final")
     assert [m.rcpt_tos for m in smtp.messages] == [[team.owner.email.lower()]]
     row = next(r for r in await deliveries(db, event.id, "email") if r.recipient == gone.email.lower())
@@ -186,12 +186,12 @@ async def test_republished_event_sends_nothing_twice(
     team = await make_team(db, engineers=2)
     await configure_chat(db, channel_settings, team, slack=slack, teams=teams)
     event = await make_escalation(db, team, escalator=team.users[1])
-    await publish(amqp, event)
+    await publish_event(amqp, event)
     await wait_until(lambda: all_final(db, event.id, 4), timeout=15, message="deliveries final")
     before = {n: consumer_count(f"notifier.{n}", "duplicate") for n in ("email", "slack", "teams")}
 
-    await publish(amqp, event)
-    await publish(amqp, event)
+    await publish_event(amqp, event)
+    await publish_event(amqp, event)
 
     async def both_seen_as_duplicates() -> bool:
         return all(consumer_count(f"notifier.{n}", "duplicate") >= before[n] + 2 for n in before)
@@ -227,7 +227,7 @@ async def test_call_in_flight_at_a_crash_is_not_repeated(
                 attempts=1,
             )
         )
-    await publish(amqp, event)
+    await publish_event(amqp, event)
     await wait_until(lambda: all_final(db, event.id, 4), timeout=15, message="deliveries final")
     assert [m.rcpt_tos for m in smtp.messages] == [[team.owner.email.lower()]]
     row = next(r for r in await deliveries(db, event.id, "email") if r.recipient == crashed)
@@ -243,7 +243,7 @@ async def test_emails_reuse_smtp_sessions(
     team = await make_team(db, engineers=3)
     events = [await make_escalation(db, team, escalator=team.users[1]) for _ in range(4)]
     for event in events:
-        await publish(amqp, event)
+        await publish_event(amqp, event)
         await wait_until(lambda e=event: all_final(db, e.id, 5), timeout=15, message="deliveries final")
     # Three recipients per escalation, twelve emails: no more sessions than sent at once.
     assert len(smtp.messages) == 12

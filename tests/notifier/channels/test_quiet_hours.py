@@ -13,9 +13,9 @@ from flowpilot_shared.db import Database
 from flowpilot_shared.events import HandoffEscalated
 from flowpilot_shared.models import User
 from tests.fakes.smtp import FakeSmtp
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.conftest import RunningNotifier, bell_rows, emit
+from tests.notifier.conftest import RunningNotifier, bell_rows
 
 PREFS = "me/notification-preferences"
 DELIVERIES = "notifications/deliveries"
@@ -112,7 +112,7 @@ async def test_quiet_hours_and_email_off_skip_the_email_with_the_reason_and_the_
     await prefer(http, notifier, token_for(no_email), {"email": False})
 
     event = await make_escalation(db, team, escalator=escalator)
-    await emit(db, event)
+    await commit_events(db, event)
 
     records = await settled_emails(http, notifier, token_for(owner), event, 5)
     expected: dict[User, tuple[str, str | None]] = {
@@ -152,7 +152,7 @@ async def test_high_urgency_cuts_through_quiet_hours_but_not_through_email_off(
     normal = await make_escalation(db, team, escalator=escalator)
     urgent = await make_escalation(db, team, escalator=escalator, title="Mail server down for everyone")
     urgent = urgent.model_copy(update={"data": urgent.data.model_copy(update={"urgency": "high"})})
-    await emit(db, normal, urgent)
+    await commit_events(db, normal, urgent)
 
     quiet = await settled_emails(http, notifier, token_for(owner), normal, 3)
     loud = await settled_emails(http, notifier, token_for(owner), urgent, 3)

@@ -13,10 +13,10 @@ from flowpilot_shared.settings import CoreSettings
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack, SlackMessage
 from tests.fakes.smtp import FakeSmtp
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.notifier.channels.conftest import configure_chat, sync_probe
-from tests.notifier.conftest import RunningNotifier, emit, notifier_settings_from
+from tests.notifier.conftest import RunningNotifier, notifier_settings_from
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ async def test_recipients_known_to_slack_with_mentions_on_are_mentioned(
         db, notifier.settings, team, slack=slack, signing_secret="8f742231b10e8888abcd"
     )
     event = await make_escalation(db, team, escalator=escalator)
-    await emit(db, event)
+    await commit_events(db, event)
 
     message = await posted(slack, chat.channel_id)
     text = str(message.blocks) + message.text
@@ -87,7 +87,7 @@ async def test_a_failing_lookup_never_holds_the_message(
     slack.script(500, {"ok": False, "error": "internal_error"}, method="users.lookupByEmail", times=10)
     chat = await configure_chat(db, notifier.settings, team, slack=slack)
     event = await make_escalation(db, team, escalator=team.users[1])
-    await emit(db, event)
+    await commit_events(db, event)
 
     message = await posted(slack, chat.channel_id)
     assert "<@" not in str(message.blocks) + message.text
