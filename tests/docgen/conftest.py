@@ -26,15 +26,6 @@ SettingsFactory = Callable[..., DocgenSettings]
 
 
 @pytest.fixture
-async def fake_anthropic() -> AsyncIterator[FakeAnthropic]:
-    """A Messages API server on an ephemeral loopback port."""
-    fake = FakeAnthropic()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 def docgen_settings(core_settings: CoreSettings, fake_anthropic: FakeAnthropic) -> SettingsFactory:
     """Build DocgenSettings pointing at the fake (override any field, e.g. anthropic_api_key=None)."""
 

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from aio_pika.abc import AbstractRobustConnection
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
@@ -24,22 +23,6 @@ from tests.fakes.psa import FakePsa
 from tests.harness.api import ApiClient, api_settings, running_api
 from tests.harness.people import API, Person, Tenant, add_user, signup
 from tests.harness.waiting import wait_until
-
-
-@pytest.fixture
-async def fake_anthropic() -> AsyncIterator[FakeAnthropic]:
-    """The Messages API on an ephemeral loopback port."""
-    fake = FakeAnthropic()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def fake_psa() -> AsyncIterator[FakePsa]:
-    """ConnectWise, Autotask and HaloPSA on an ephemeral loopback port."""
-    async with FakePsa() as psa:
-        yield psa
 
 
 def docgen_settings(core: CoreSettings, anthropic: FakeAnthropic, **overrides: Any) -> DocgenSettings:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import (
     AnyEvent,
+    DocumentationGenerated,
+    DocumentationGeneratedData,
     HandoffEscalated,
     HandoffEscalatedData,
     SessionSnapshot,
@@ -152,3 +154,24 @@ async def commit_events(db: Database, *events: AnyEvent) -> None:
         for event in events:
             uow.add_event(event)
         await uow.commit()
+
+
+def documentation_event(
+    escalated: HandoffEscalated, *, title: str | None = None, content: str = "# Outlook cannot connect"
+) -> DocumentationGenerated:
+    """Documentation generated for an escalation (by the template; the documentation id is made up)."""
+    return DocumentationGenerated(
+        account_id=escalated.account_id,
+        session_id=escalated.session_id,
+        data=DocumentationGeneratedData(
+            documentation_id=uuid.uuid4(),
+            handoff_id=escalated.data.handoff_id,
+            version=1,
+            generated_by="template",
+            model=None,
+            content_markdown=content,
+            session_title=title or escalated.data.session.title,
+            psa_ticket_id=escalated.data.session.psa_ticket_id,
+            escalator=escalated.data.escalator,
+        ),
+    )

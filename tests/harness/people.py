@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 
+from flowpilot_shared.models import User
 from flowpilot_shared.security.tokens import issue_token
+from flowpilot_shared.settings import CoreSettings
 
 API = "/api/v1"
 PASSWORD = "correct horse battery staple"
@@ -47,6 +49,15 @@ class Tenant:
 def auth(token: str) -> dict[str, str]:
     """Authorization headers for a bearer token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def minted_headers(settings: CoreSettings, user: User) -> dict[str, str]:
+    """Bearer headers of a user written straight to the database: a token minted with the services'
+    secret, as a sign-in would give."""
+    token = issue_token(
+        user_id=user.id, account_id=user.account_id, secret=settings.jwt_secret, ttl_seconds=600
+    )
+    return auth(token)
 
 
 def _tag() -> str:

@@ -36,12 +36,12 @@ async def _consumers(amqp: aio_pika.abc.AbstractRobustConnection) -> dict[str, i
 
 
 async def test_stream_replica_streams_while_worker_replica_sends(
-    core_settings, mail_sink, db, amqp, http, token_for
+    core_settings, smtp, db, amqp, http, token_for
 ):
     team = await make_team(db, engineers=2)
-    smtp = {"smtp_host": "127.0.0.1", "smtp_port": mail_sink.port}
-    streaming = notifier_settings_from(core_settings, notifier_queues="", **smtp)
-    working = notifier_settings_from(core_settings, notifier_queues="notifier.bell,notifier.email", **smtp)
+    to_sink = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port}
+    streaming = notifier_settings_from(core_settings, notifier_queues="", **to_sink)
+    working = notifier_settings_from(core_settings, notifier_queues="notifier.bell,notifier.email", **to_sink)
     async with serve_notifier(working):
 
         async def worker_consuming() -> dict[str, int] | None:
@@ -66,7 +66,7 @@ async def test_stream_replica_streams_while_worker_replica_sends(
             rows = await bell_rows(db, event.id)
             assert {r.user_id for r in rows} == {r.id for r in event.data.recipients}
             await wait_until(
-                lambda: len(mail_sink.messages) == len(event.data.recipients),
+                lambda: len(smtp.messages) == len(event.data.recipients),
                 message="one email per recipient, sent by the worker replica",
             )
 

@@ -8,12 +8,11 @@ from sqlalchemy import delete, select
 
 from flowpilot_shared.models import OutboxEvent
 from tests.harness.broker import publish_raw
-from tests.harness.factories import commit_events, make_escalation, make_team
+from tests.harness.factories import commit_events, documentation_event, make_escalation, make_team
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
 from tests.notifier.conftest import (
     claimed_event,
-    documentation_event,
     serve_notifier,
 )
 

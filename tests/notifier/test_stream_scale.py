@@ -8,10 +8,10 @@ import httpx
 from prometheus_client import REGISTRY
 
 from flowpilot_shared.unit_of_work import OrmUnitOfWork
-from tests.harness.factories import commit_events, make_escalation, make_team
+from tests.harness.factories import commit_events, documentation_event, make_escalation, make_team
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
-from tests.notifier.conftest import bell_rows, documentation_event, serve_notifier
+from tests.notifier.conftest import bell_rows, serve_notifier
 
 STREAM = "ai-sessions/escalations/stream"
 

@@ -16,25 +16,19 @@ from sqlalchemy import select
 
 from flowpilot_shared.broker.topology import PSA_SYNC_DOCUMENTATION, declare_queue
 from flowpilot_shared.db import Database
-from flowpilot_shared.events import DocumentationGenerated, DocumentationGeneratedData, HandoffEscalated
+from flowpilot_shared.events import DocumentationGenerated, HandoffEscalated
 from flowpilot_shared.integrations import save_integration
 from flowpilot_shared.models import IntegrationKind, PsaPush
 from flowpilot_shared.security.crypto import SecretBox
 from psa_sync.app import create_app
 from psa_sync.settings import PsaSyncSettings
 from tests.fakes.psa import FakePsa
+from tests.harness import factories
 from tests.harness.factories import Team, make_escalation, make_team
 from tests.harness.infra import Infra
 from tests.harness.waiting import wait_until
 
 StartApp = Callable[..., AbstractAsyncContextManager[FastAPI]]
-
-
-@pytest.fixture
-async def fake_psa() -> AsyncIterator[FakePsa]:
-    """The three PSA APIs on an ephemeral loopback port."""
-    async with FakePsa() as psa:
-        yield psa
 
 
 def make_settings(infra: Infra, **overrides: Any) -> PsaSyncSettings:
@@ -127,21 +121,8 @@ def make_settings_secret() -> str:
 def documentation_event(scenario: Scenario, content: str | None = None) -> DocumentationGenerated:
     """A documentation.generated event for the scenario's escalation (documentation id fabricated)."""
     esc = scenario.escalation
-    return DocumentationGenerated(
-        account_id=esc.account_id,
-        session_id=esc.session_id,
-        data=DocumentationGeneratedData(
-            documentation_id=uuid.uuid4(),
-            handoff_id=esc.data.handoff_id,
-            version=1,
-            generated_by="template",
-            model=None,
-            content_markdown=content or f"## Escalation\nTried: profile rebuild. Session {esc.session_id}",
-            session_title=esc.data.session.title,
-            psa_ticket_id=esc.data.session.psa_ticket_id,
-            escalator=esc.data.escalator,
-        ),
-    )
+    default = f"## Escalation\nTried: profile rebuild. Session {esc.session_id}"
+    return factories.documentation_event(esc, content=content or default)
 
 
 async def push_row(db: Database, documentation_id: uuid.UUID) -> PsaPush | None:

@@ -28,16 +28,6 @@ async def _kill(db: Database, pid: int) -> None:
         await conn.commit()
 
 
-@pytest.fixture
-async def one_connection(core_settings: CoreSettings) -> AsyncIterator[Database]:
-    """A Database whose pool holds a single connection."""
-    database = Database.from_settings(
-        core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0})
-    )
-    yield database
-    await database.dispose()
-
-
 @contextlib.asynccontextmanager
 async def _probe_table(db: Database) -> AsyncIterator[str]:
     """A scratch table `(v int)` for the test, dropped afterwards."""

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
-from flowpilot_shared.broker.topology import NOTIFIER_CHAT, declare_queue
+from flowpilot_shared.broker.topology import NOTIFIER_CHAT
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.service import ServiceRuntime
@@ -19,18 +19,13 @@ from tests.fakes.slack import FakeSlack
 from tests.harness.broker import publish_event
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import configure_chat, deliveries
-from tests.notifier.channels.test_claim import claim_of, slack_status_is
-
-
-@pytest.fixture
-async def one_connection(channel_settings: NotifierSettings) -> AsyncIterator[Database]:
-    """The notifier's database with a pool of exactly one connection."""
-    small = Database.from_settings(
-        channel_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0})
-    )
-    yield small
-    await small.dispose()
+from tests.notifier.channels.conftest import (
+    configure_chat,
+    deliveries,
+    forget_earlier_events,
+    slack_status_is,
+)
+from tests.notifier.conftest import claimed_event
 
 
 @pytest.fixture
@@ -40,10 +35,7 @@ async def chat_consumer(
     """The Slack consumer alone, on the one-connection pool; earlier tests' messages gone."""
     runtime = ServiceRuntime(name="notifier-test", settings=channel_settings, db=one_connection)
     [consumer] = build_channel_consumers(runtime, queues={NOTIFIER_CHAT.name})
-    async with amqp.channel() as channel:
-        await (await declare_queue(channel, NOTIFIER_CHAT, channel_settings.delivery_limit)).purge()
-    async with db.driver() as conn:
-        await conn.execute("UPDATE outbox SET published_at = now() WHERE published_at IS NULL")
+    await forget_earlier_events(db, amqp, channel_settings, (NOTIFIER_CHAT,))
     await consumer.start(amqp)
     yield consumer
     await consumer.stop()
@@ -60,7 +52,7 @@ async def test_a_claim_waiting_for_the_slack_message_leaves_the_pool_usable(
     team = await make_team(db, engineers=2)
     chat = await configure_chat(db, channel_settings, team, slack=slack)
     escalation = await make_escalation(db, team, escalator=team.users[1])
-    claim = claim_of(team, escalation)
+    claim = claimed_event(escalation, claimer=team.users[2], team=team)
     assert isinstance(chat_consumer, ChannelConsumer)
     channel = chat_consumer.channel
     waiting = asyncio.Event()

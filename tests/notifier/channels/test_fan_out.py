@@ -2,45 +2,39 @@
 
 from __future__ import annotations
 
-import uuid
 from email.utils import parseaddr, parsedate_to_datetime
 
+import pytest
 from aio_pika.abc import AbstractRobustConnection
 from sqlalchemy import update
 
-from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.models import User
-from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
 from flowpilot_shared.outbox.relay import OutboxRelay
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.channels.ledger import CRASHED_IN_FLIGHT
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
 from tests.harness.broker import publish_event
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.notifier.channels.conftest import (
+    all_final,
     configure_chat,
     consumer_count,
     deliveries,
-    sync_probe,
+    delivery_of,
 )
+from tests.shared.outbox_checks import running
 
-FINAL = {DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.skipped}
-
-
-async def all_final(db: Database, event_id: uuid.UUID, expected: int, channel: str | None = None) -> bool:
-    rows = await deliveries(db, event_id, channel)
-    return len(rows) == expected and all(r.status in FINAL for r in rows)
+# Every test here runs with the channel consumers started (the fixture starts and stops them).
+pytestmark = pytest.mark.usefixtures("channel_consumers")
 
 
 async def test_escalation_reaches_three_seniors_one_slack_one_teams(
     db: Database,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
     slack: FakeSlack,
     teams: FakeTeams,
@@ -51,15 +45,9 @@ async def test_escalation_reaches_three_seniors_one_slack_one_teams(
     escalator = team.users[1]
     event = await make_escalation(db, team, escalator=escalator)
     # The real path: staged in the outbox with the write, published by the relay.
-    relay = OutboxRelay(db=db, settings=channel_settings, name="test-relay")
-    await relay.start()
-    try:
-        async with OrmUnitOfWork(db.sessions) as uow:
-            uow.add_event(event)
-            await uow.commit()
+    async with running(OutboxRelay(db=db, settings=channel_settings, name="test-relay")):
+        await commit_events(db, event)
         await wait_until(lambda: all_final(db, event.id, 5), timeout=20, message="5 deliveries final")
-    finally:
-        await relay.stop()
 
     expected = {u.email.lower() for u in team.users if u.is_active and u.role != "viewer" and u != escalator}
     assert len(expected) == 3
@@ -103,7 +91,6 @@ async def test_email_carries_any_script_intact(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
 ) -> None:
     title = "Écran noir chez Zoë, 打印机 🖨"
@@ -118,7 +105,7 @@ async def test_email_carries_any_script_intact(
         steps=[("action", "Redémarré le spouleur <b>deux fois</b>")],
     )
     await publish_event(amqp, event)
-    await wait_until(sync_probe(lambda: smtp.messages), timeout=15, message="one email")
+    await wait_until(lambda: smtp.messages, timeout=15, message="one email")
     assert len(smtp.messages) == 1
     mail = smtp.messages[0]
     assert title in mail.subject
@@ -140,7 +127,6 @@ async def test_targeted_escalation_emails_only_the_target(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
 ) -> None:
     team = await make_team(db, engineers=3)
@@ -159,7 +145,6 @@ async def test_targeted_escalation_emails_only_the_target(
 async def test_recipient_deactivated_since_the_escalation_is_skipped(
     db: Database,
     amqp: AbstractRobustConnection,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
 ) -> None:
     team = await make_team(db, engineers=2)
@@ -178,7 +163,6 @@ async def test_republished_event_sends_nothing_twice(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
     slack: FakeSlack,
     teams: FakeTeams,
@@ -206,7 +190,6 @@ async def test_republished_event_sends_nothing_twice(
 async def test_call_in_flight_at_a_crash_is_not_repeated(
     db: Database,
     amqp: AbstractRobustConnection,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
 ) -> None:
     """A `pending` row means a process died mid-send: the email may have gone, so it is not resent."""
@@ -214,19 +197,7 @@ async def test_call_in_flight_at_a_crash_is_not_repeated(
     event = await make_escalation(db, team, escalator=team.users[1])
     crashed = team.users[2].email.lower()
     async with db.sessions() as session, session.begin():
-        session.add(
-            Delivery(
-                account_id=team.account.id,
-                session_id=event.session_id,
-                handoff_id=event.data.handoff_id,
-                event_id=event.id,
-                event_type=event.type,
-                channel="email",
-                recipient=crashed,
-                status="pending",
-                attempts=1,
-            )
-        )
+        session.add(delivery_of(event, channel="email", recipient=crashed, status="pending", attempts=1))
     await publish_event(amqp, event)
     await wait_until(lambda: all_final(db, event.id, 4), timeout=15, message="deliveries final")
     assert [m.rcpt_tos for m in smtp.messages] == [[team.owner.email.lower()]]
@@ -237,7 +208,6 @@ async def test_call_in_flight_at_a_crash_is_not_repeated(
 async def test_emails_reuse_smtp_sessions(
     db: Database,
     amqp: AbstractRobustConnection,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
 ) -> None:
     team = await make_team(db, engineers=3)

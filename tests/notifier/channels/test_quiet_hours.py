@@ -74,7 +74,7 @@ async def settled_emails(
 
 
 async def test_quiet_hours_and_email_off_skip_the_email_with_the_reason_and_the_bell_still_rings(
-    notifier: RunningNotifier, http: httpx.AsyncClient, db: Database, mail_sink: FakeSmtp, token_for
+    notifier: RunningNotifier, http: httpx.AsyncClient, db: Database, smtp: FakeSmtp, token_for
 ):
     team = await make_team(db, engineers=5)
     owner, escalator, night_owl, later, no_email, plain = team.users
@@ -125,7 +125,7 @@ async def test_quiet_hours_and_email_off_skip_the_email_with_the_reason_and_the_
     for person, (status, reason) in expected.items():
         record = records[person.email.lower()]
         assert (record["status"], record["skip_reason"]) == (status, reason), (person.name, night, record)
-        assert len(mail_sink.to(person.email)) == (1 if status == "sent" else 0)
+        assert len(smtp.to(person.email)) == (1 if status == "sent" else 0)
 
     # The bell row is always written: quiet hours and email preferences are about email only.
     rows = await wait_until(lambda: _rows(db, event, 5), timeout=20, message="five bell rows")
@@ -133,7 +133,7 @@ async def test_quiet_hours_and_email_off_skip_the_email_with_the_reason_and_the_
 
 
 async def test_high_urgency_cuts_through_quiet_hours_but_not_through_email_off(
-    notifier: RunningNotifier, http: httpx.AsyncClient, db: Database, mail_sink: FakeSmtp, token_for
+    notifier: RunningNotifier, http: httpx.AsyncClient, db: Database, smtp: FakeSmtp, token_for
 ):
     team = await make_team(db, engineers=3)
     owner, escalator, no_email, plain = team.users
@@ -162,9 +162,9 @@ async def test_high_urgency_cuts_through_quiet_hours_but_not_through_email_off(
     for records in (quiet, loud):
         assert records[no_email.email.lower()]["skip_reason"] == "preference"
         assert records[plain.email.lower()]["status"] == "sent"
-    mails = mail_sink.to(owner.email)
+    mails = smtp.to(owner.email)
     assert len(mails) == 1 and "Mail server down for everyone" in mails[0].subject
-    assert len(mail_sink.to(plain.email)) == 2 and mail_sink.to(no_email.email) == []
+    assert len(smtp.to(plain.email)) == 2 and smtp.to(no_email.email) == []
 
 
 async def _rows(db: Database, event: HandoffEscalated, count: int):

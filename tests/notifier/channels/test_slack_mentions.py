@@ -15,22 +15,20 @@ from tests.fakes.slack import FakeSlack, SlackMessage
 from tests.fakes.smtp import FakeSmtp
 from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import configure_chat, sync_probe
+from tests.notifier.channels.conftest import configure_chat
 from tests.notifier.conftest import RunningNotifier, notifier_settings_from
 
 
 @pytest.fixture
-def notifier_settings(core_settings: CoreSettings, mail_sink: FakeSmtp, slack: FakeSlack) -> NotifierSettings:
+def notifier_settings(core_settings: CoreSettings, smtp: FakeSmtp, slack: FakeSlack) -> NotifierSettings:
     """The whole notifier, its Slack channel on the fake."""
     return notifier_settings_from(
-        core_settings, smtp_host=mail_sink.host, smtp_port=mail_sink.port, slack_api_url=slack.api_url
+        core_settings, smtp_host=smtp.host, smtp_port=smtp.port, slack_api_url=slack.api_url
     )
 
 
 async def posted(slack: FakeSlack, channel: str) -> SlackMessage:
-    messages = await wait_until(
-        sync_probe(lambda: slack.in_channel(channel)), timeout=30, message="Slack post"
-    )
+    messages = await wait_until(lambda: slack.in_channel(channel), timeout=30, message="Slack post")
     assert len(messages) == 1
     return messages[0]
 
