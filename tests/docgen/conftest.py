@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from aio_pika.abc import AbstractRobustConnection
@@ -23,6 +23,7 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.harness.waiting import wait_until
 
 SettingsFactory = Callable[..., DocgenSettings]
+Versioned = TypeVar("Versioned", Documentation, EscalationPackage)
 
 
 @pytest.fixture
@@ -75,21 +76,17 @@ async def _consuming(app: FastAPI) -> bool:
 
 async def documentation_rows(db: Database, handoff_id: object) -> list[Documentation]:
     """Every documentation version of a handoff, oldest first."""
-    async with db.sessions() as session:
-        rows = await session.execute(
-            select(Documentation)
-            .where(Documentation.handoff_id == handoff_id)
-            .order_by(Documentation.version)
-        )
-        return list(rows.scalars())
+    return await _versions(db, Documentation, handoff_id)
 
 
 async def package_rows(db: Database, handoff_id: object) -> list[EscalationPackage]:
     """Every escalation package version of a handoff, oldest first."""
+    return await _versions(db, EscalationPackage, handoff_id)
+
+
+async def _versions(db: Database, model: type[Versioned], handoff_id: object) -> list[Versioned]:
     async with db.sessions() as session:
         rows = await session.execute(
-            select(EscalationPackage)
-            .where(EscalationPackage.handoff_id == handoff_id)
-            .order_by(EscalationPackage.version)
+            select(model).where(model.handoff_id == handoff_id).order_by(model.version)
         )
         return list(rows.scalars())

@@ -14,7 +14,7 @@ from flowpilot_shared.models import SessionStep
 from tests.docgen.conftest import documentation_rows, package_rows, running_docgen
 from tests.harness.broker import capture
 from tests.harness.factories import commit_events, make_escalation, make_team
-from tests.harness.people import minted_headers
+from tests.harness.people import DOCUMENTATION_FIELDS, minted_headers
 from tests.harness.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("purged_queue")
@@ -64,15 +64,7 @@ async def test_regenerate_makes_new_versions_with_permission_checks(
 
     assert by_owner_of_session.status_code == 201, by_owner_of_session.text
     body = by_owner_of_session.json()
-    assert set(body) >= {
-        "id",
-        "session_id",
-        "handoff_id",
-        "content_markdown",
-        "generated_by",
-        "model",
-        "created_at",
-    }
+    assert set(body) >= DOCUMENTATION_FIELDS
     assert body["version"] == 2 and body["generated_by"] == "template" and body["model"] is None
     assert body["handoff_id"] == str(event.data.handoff_id) and body["session_id"] == str(event.session_id)
     assert "Ran sfc /scannow" in body["content_markdown"]

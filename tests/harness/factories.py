@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import (
@@ -17,8 +18,11 @@ from flowpilot_shared.events import (
     StepSnapshot,
     UserRef,
 )
-from flowpilot_shared.models import Account, AiSession, Handoff, SessionStep, User
+from flowpilot_shared.integrations import save_integration
+from flowpilot_shared.models import Account, AiSession, Handoff, IntegrationKind, SessionStep, User
+from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.passwords import hash_password
+from flowpilot_shared.settings import CoreSettings
 from flowpilot_shared.unit_of_work import OrmUnitOfWork
 
 _HASH = hash_password("correct horse battery staple")
@@ -175,3 +179,26 @@ def documentation_event(
             escalator=escalated.data.escalator,
         ),
     )
+
+
+async def set_integration(
+    db: Database,
+    settings: CoreSettings,
+    team: Team,
+    kind: IntegrationKind,
+    *,
+    provider: str | None = None,
+    config: dict[str, Any],
+    secrets: dict[str, Any],
+) -> None:
+    """Store an integration as handoff-api would (sealed), bypassing its URL checks."""
+    async with db.sessions() as session, session.begin():
+        await save_integration(
+            session,
+            account_id=team.account.id,
+            kind=kind,
+            provider=provider,
+            config=config,
+            secrets=secrets,
+            box=SecretBox(settings.secret_key),
+        )

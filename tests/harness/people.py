@@ -14,6 +14,10 @@ from flowpilot_shared.settings import CoreSettings
 
 API = "/api/v1"
 PASSWORD = "correct horse battery staple"
+# What the API shows of a documentation (handoff-api's GET; docgen's regenerate adds its version).
+DOCUMENTATION_FIELDS = frozenset(
+    {"id", "session_id", "handoff_id", "content_markdown", "generated_by", "model", "created_at"}
+)
 
 
 @dataclass
@@ -154,6 +158,18 @@ async def add_user(
         )
     tenant.people.append(person)
     return person
+
+
+async def add_story_cast(client: httpx.AsyncClient, tenant: Tenant) -> tuple[Person, list[Person], Person]:
+    """The people of the escalation stories: Jo Junior, the seniors Sam Senior (engineer) and Alex
+    Admin (admin), and Vic Viewer."""
+    junior = await add_user(client, tenant, "engineer", name="Jo Junior")
+    seniors = [
+        await add_user(client, tenant, "engineer", name="Sam Senior"),
+        await add_user(client, tenant, "admin", name="Alex Admin"),
+    ]
+    viewer = await add_user(client, tenant, "viewer", name="Vic Viewer")
+    return junior, seniors, viewer
 
 
 async def create_session(

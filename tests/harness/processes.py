@@ -14,6 +14,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.fakes.slack import FakeSlack
+from tests.fakes.smtp import FakeSmtp
+from tests.harness.infra import Infra
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -23,6 +27,18 @@ SCRIPTS = {
     "docgen": ("flowpilot-docgen", "FLOWPILOT_DOCGEN_PORT"),
     "psa-sync": ("flowpilot-psa-sync", "FLOWPILOT_PSA_SYNC_PORT"),
 }
+
+
+def service_env(infra: Infra, smtp: FakeSmtp, slack: FakeSlack) -> dict[str, str]:
+    """What every service process is started with: this worker's database and vhost, and the SMTP
+    and Slack fakes to send to."""
+    return {
+        "FLOWPILOT_DATABASE_URL": infra.database_url,
+        "FLOWPILOT_AMQP_URL": infra.amqp_url,
+        "FLOWPILOT_SMTP_HOST": smtp.host,
+        "FLOWPILOT_SMTP_PORT": str(smtp.port),
+        "FLOWPILOT_SLACK_API_URL": slack.api_url,
+    }
 
 
 def free_port() -> int:

@@ -17,14 +17,12 @@ from sqlalchemy import select
 from flowpilot_shared.broker.topology import PSA_SYNC_DOCUMENTATION, declare_queue
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import DocumentationGenerated, HandoffEscalated
-from flowpilot_shared.integrations import save_integration
 from flowpilot_shared.models import IntegrationKind, PsaPush
-from flowpilot_shared.security.crypto import SecretBox
 from psa_sync.app import create_app
 from psa_sync.settings import PsaSyncSettings
 from tests.fakes.psa import FakePsa
 from tests.harness import factories
-from tests.harness.factories import Team, make_escalation, make_team
+from tests.harness.factories import Team, make_escalation, make_team, set_integration
 from tests.harness.infra import Infra
 from tests.harness.waiting import wait_until
 
@@ -100,22 +98,16 @@ async def make_scenario(
     escalation = await make_escalation(db, team, escalator=team.users[1], psa_ticket_id=ticket)
     if provider is not None:
         assert fake is not None
-        async with db.sessions() as session, session.begin():
-            await save_integration(
-                session,
-                account_id=team.account.id,
-                kind=IntegrationKind.psa,
-                provider=provider,
-                config={"base_url": base_url or fake.base_url(provider)},
-                secrets=credentials or fake.credentials(provider),
-                box=SecretBox(make_settings_secret()),
-            )
+        await set_integration(
+            db,
+            PsaSyncSettings(),  # the secret key the app under test decrypts integrations with
+            team,
+            IntegrationKind.psa,
+            provider=provider,
+            config={"base_url": base_url or fake.base_url(provider)},
+            secrets=credentials or fake.credentials(provider),
+        )
     return Scenario(team=team, escalation=escalation)
-
-
-def make_settings_secret() -> str:
-    """The secret key the app under test decrypts integrations with."""
-    return PsaSyncSettings().secret_key
 
 
 def documentation_event(scenario: Scenario, content: str | None = None) -> DocumentationGenerated:

@@ -22,10 +22,8 @@ from flowpilot_shared.broker.topology import (
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent, HandoffEscalated
-from flowpilot_shared.integrations import save_integration
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
-from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.service import ServiceRuntime
 from flowpilot_shared.settings import CoreSettings
 from notifier.channels import build_channel_consumers
@@ -33,7 +31,7 @@ from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
-from tests.harness.factories import Team
+from tests.harness.factories import Team, set_integration
 
 
 @pytest.fixture
@@ -114,29 +112,15 @@ async def configure_chat(
     """Save the team's Slack and/or Teams integrations pointing at the fakes (with a signing secret:
     interactive Pick up)."""
     chat = Chat(channel_id=f"C{uuid.uuid4().hex[:10].upper()}", bot_token=bot_token)
-    box = SecretBox(settings.secret_key)
-    async with db.sessions() as session, session.begin():
-        if slack is not None:
-            await save_integration(
-                session,
-                account_id=team.account.id,
-                kind=IntegrationKind.slack,
-                provider=None,
-                config={"channel_id": chat.channel_id},
-                secrets={"bot_token": bot_token}
-                | ({"signing_secret": signing_secret} if signing_secret else {}),
-                box=box,
-            )
-        if teams is not None:
-            await save_integration(
-                session,
-                account_id=team.account.id,
-                kind=IntegrationKind.teams,
-                provider=None,
-                config={},
-                secrets={"webhook_url": teams.webhook_url},
-                box=box,
-            )
+    if slack is not None:
+        secrets = {"bot_token": bot_token} | ({"signing_secret": signing_secret} if signing_secret else {})
+        await set_integration(
+            db, settings, team, IntegrationKind.slack, config={"channel_id": chat.channel_id}, secrets=secrets
+        )
+    if teams is not None:
+        await set_integration(
+            db, settings, team, IntegrationKind.teams, config={}, secrets={"webhook_url": teams.webhook_url}
+        )
     return chat
 
 

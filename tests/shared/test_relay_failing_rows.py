@@ -1,5 +1,8 @@
-"""A row that can never go out is set aside as dead instead of being retried forever (issue 24, item 9):
-its session's later events go on, and it is visible (`flowpilot-admin outbox list --dead`, /metrics)."""
+"""Rows the broker will not take. A refused row waits out its own retry while the other sessions'
+rows keep flowing, the backlog gauges show it, and an operator lists it and has it tried again
+(`flowpilot-admin outbox`). A row that can never go out is set aside as dead instead of being retried
+forever (issue 24, item 9): its session's later events go on, and it is visible
+(`flowpilot-admin outbox list --dead`, /metrics)."""
 
 from __future__ import annotations
 
@@ -26,6 +29,74 @@ from tests.shared.outbox_checks import (
     refusing_queue,
     running,
 )
+
+
+async def _backlog(db) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """The relay's backlog gauges (unpublished, failing), refreshed now."""
+    await housekeeping.refresh_gauges(db)
+    values = (
+        REGISTRY.get_sample_value(name)
+        for name in ("flowpilot_outbox_unpublished", "flowpilot_outbox_failing")
+    )
+    unpublished, failing = (value or 0.0 for value in values)
+    return unpublished, failing
+
+
+async def test_a_refused_row_waits_alone_and_holds_back_only_its_session(
+    db, amqp, core_settings, monkeypatch
+):
+    # Long enough that the refused row is not tried again while the test runs.
+    monkeypatch.setattr(pending, "ROW_RETRY_BASE_SECONDS", 120.0)
+    refused_key = f"test.refused.{uuid.uuid4().hex[:8]}"
+    captured = await capture(amqp, "handoff.escalated")  # declares the exchanges too
+    async with refusing_queue(amqp, refused_key) as full:
+        team = await make_team(db)
+        held = await make_escalation(db, team, escalator=team.users[1])
+        other = await make_escalation(db, team, escalator=team.users[1])
+        base = await _backlog(db)
+        refused_id = await insert_raw_row(db, routing_key=refused_key, beside=held)
+        await commit_events(db, held)  # the refused row's session goes on after it
+        try:
+            async with running(OutboxRelay(db=db, settings=core_settings, name="test")):
+
+                async def refused_once() -> bool:
+                    return (await outbox_row(db, refused_id)).attempts >= 1
+
+                await wait_until(refused_once, message="the broker's refusal recorded on the row")
+                await commit_events(db, other)
+                await wait_until(
+                    lambda: published(captured, other.id), message="another session's event published"
+                )
+                await wait_until(lambda: all_marked(db, [other.id]), message="and marked published")
+                row = await outbox_row(db, refused_id)
+                # Not tried again pass after pass (the relay did not back off as a whole and retry it).
+                assert row.attempts == 1, row.last_error
+                assert row.retry_at is not None and row.published_at is None
+                assert row.last_error and "DeliveryError" in row.last_error, row.last_error
+                # Its session's next event waits behind it: session order holds.
+                assert not await published(captured, held.id)
+                assert (await outbox_row(db, held.id)).published_at is None
+
+                # Visible in the metrics operators alert on: two rows waiting, one of them failing.
+                assert await _backlog(db) == (base[0] + 2, base[1] + 1)
+
+                # The operator sees it, fixes the cause, and has it tried again now rather than in minutes.
+                listed = {r["id"]: r for r in json.loads(outbox_admin(core_settings, "list", "--json"))}
+                assert listed[str(refused_id)]["attempts"] == 1
+                assert "DeliveryError" in listed[str(refused_id)]["last_error"]
+                await full.unbind(EVENTS_EXCHANGE, routing_key=refused_key)
+                assert "to be tried again now" in outbox_admin(
+                    core_settings, "retry", "--id", str(refused_id)
+                )
+                await wait_until(
+                    lambda: all_marked(db, [refused_id, held.id]),
+                    message="the row and its session's next event published",
+                )
+                assert await published(captured, held.id)
+                assert str(refused_id) not in outbox_admin(core_settings, "list")
+                assert await _backlog(db) == base
+        finally:
+            await delete_rows(db, [refused_id, held.id])
 
 
 async def _metrics() -> str:
