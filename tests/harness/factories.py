@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import (
@@ -26,6 +26,7 @@ from flowpilot_shared.settings import CoreSettings
 from flowpilot_shared.unit_of_work import OrmUnitOfWork
 
 _HASH = hash_password("correct horse battery staple")
+Followed = TypeVar("Followed", bound=AnyEvent)
 
 
 @dataclass
@@ -160,25 +161,27 @@ async def commit_events(db: Database, *events: AnyEvent) -> None:
         await uow.commit()
 
 
+def following(escalated: HandoffEscalated, event_type: type[Followed], data: Any) -> Followed:
+    """An event that followed the escalation: of its account and its session."""
+    return event_type(account_id=escalated.account_id, session_id=escalated.session_id, data=data)
+
+
 def documentation_event(
     escalated: HandoffEscalated, *, title: str | None = None, content: str = "# Outlook cannot connect"
 ) -> DocumentationGenerated:
     """Documentation generated for an escalation (by the template; the documentation id is made up)."""
-    return DocumentationGenerated(
-        account_id=escalated.account_id,
-        session_id=escalated.session_id,
-        data=DocumentationGeneratedData(
-            documentation_id=uuid.uuid4(),
-            handoff_id=escalated.data.handoff_id,
-            version=1,
-            generated_by="template",
-            model=None,
-            content_markdown=content,
-            session_title=title or escalated.data.session.title,
-            psa_ticket_id=escalated.data.session.psa_ticket_id,
-            escalator=escalated.data.escalator,
-        ),
+    data = DocumentationGeneratedData(
+        documentation_id=uuid.uuid4(),
+        handoff_id=escalated.data.handoff_id,
+        version=1,
+        generated_by="template",
+        model=None,
+        content_markdown=content,
+        session_title=title or escalated.data.session.title,
+        psa_ticket_id=escalated.data.session.psa_ticket_id,
+        escalator=escalated.data.escalator,
     )
+    return following(escalated, DocumentationGenerated, data)
 
 
 async def set_integration(

@@ -31,7 +31,7 @@ from notifier.app import create_app
 from notifier.settings import NotifierSettings
 from notifier.stream.hub import StreamHub
 from tests.fakes.smtp import FakeSmtp
-from tests.harness.factories import Team
+from tests.harness.factories import Team, following
 from tests.harness.people import minted_headers
 from tests.harness.waiting import wait_until
 
@@ -156,35 +156,29 @@ def ids(items: list[dict[str, Any]], key: str = "id") -> set[uuid.UUID]:
 
 def claimed_event(escalated: HandoffEscalated, *, claimer: User, team: Team) -> HandoffClaimed:
     """The claim of an escalation by `claimer`."""
-    return HandoffClaimed(
-        account_id=escalated.account_id,
-        session_id=escalated.session_id,
-        data=HandoffClaimedData(
-            handoff_id=escalated.data.handoff_id,
-            claimed_at=datetime.now(UTC),
-            session_title=escalated.data.session.title,
-            claimer=team.ref(claimer),
-            escalator=escalated.data.escalator,
-        ),
+    data = HandoffClaimedData(
+        handoff_id=escalated.data.handoff_id,
+        claimed_at=datetime.now(UTC),
+        session_title=escalated.data.session.title,
+        claimer=team.ref(claimer),
+        escalator=escalated.data.escalator,
     )
+    return following(escalated, HandoffClaimed, data)
 
 
 def push_failed_event(escalated: HandoffEscalated, *, error: str) -> PsaPushFailed:
     """A failed PSA note push of an escalation's documentation."""
-    return PsaPushFailed(
-        account_id=escalated.account_id,
-        session_id=escalated.session_id,
-        data=PsaPushFailedData(
-            push_id=uuid.uuid4(),
-            documentation_id=uuid.uuid4(),
-            handoff_id=escalated.data.handoff_id,
-            provider="connectwise",
-            ticket_id=escalated.data.session.psa_ticket_id,
-            error=error,
-            session_title=escalated.data.session.title,
-            escalator=escalated.data.escalator,
-        ),
+    data = PsaPushFailedData(
+        push_id=uuid.uuid4(),
+        documentation_id=uuid.uuid4(),
+        handoff_id=escalated.data.handoff_id,
+        provider="connectwise",
+        ticket_id=escalated.data.session.psa_ticket_id,
+        error=error,
+        session_title=escalated.data.session.title,
+        escalator=escalated.data.escalator,
     )
+    return following(escalated, PsaPushFailed, data)
 
 
 async def bell_rows(db: Database, event_id: uuid.UUID) -> list[Notification]:

@@ -19,6 +19,7 @@ from tests.harness.broker import publish_event
 from tests.harness.factories import Team, make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.notifier.channels.conftest import (
+    Chat,
     configure_chat,
     consumer_count,
     deliveries,
@@ -48,6 +49,15 @@ async def escalated(db: Database, amqp: AbstractRobustConnection, team: Team) ->
     event = await make_escalation(db, team, escalator=team.users[1])
     await publish_event(amqp, event)
     return event
+
+
+@pytest.fixture
+async def team_on_slack(
+    db: Database, channel_settings: NotifierSettings, slack: FakeSlack
+) -> tuple[Team, Chat]:
+    """An owner and one engineer whose account posts to the fake Slack."""
+    team = await make_team(db, engineers=1)
+    return team, await configure_chat(db, channel_settings, team, slack=slack)
 
 
 async def test_smtp_down_then_back_sends_each_email_once_without_delaying_slack(
@@ -114,13 +124,9 @@ async def test_smtp_4xx_is_retried_and_5xx_fails_at_once(
 
 
 async def test_slack_429_with_retry_after_then_200_posts_once(
-    db: Database,
-    amqp: AbstractRobustConnection,
-    channel_settings: NotifierSettings,
-    slack: FakeSlack,
+    db: Database, amqp: AbstractRobustConnection, slack: FakeSlack, team_on_slack: tuple[Team, Chat]
 ) -> None:
-    team = await make_team(db, engineers=1)
-    chat = await configure_chat(db, channel_settings, team, slack=slack)
+    team, chat = team_on_slack
     slack.rate_limit(retry_after=1, times=1)
     event = await escalated(db, amqp, team)
     await settled_as(db, event.id, "slack", ["sent"], timeout=15, message="Slack delivery sent")
@@ -131,13 +137,9 @@ async def test_slack_429_with_retry_after_then_200_posts_once(
 
 
 async def test_slack_rate_limited_past_the_sdk_retry_is_retried_by_the_ledger(
-    db: Database,
-    amqp: AbstractRobustConnection,
-    channel_settings: NotifierSettings,
-    slack: FakeSlack,
+    db: Database, amqp: AbstractRobustConnection, slack: FakeSlack, team_on_slack: tuple[Team, Chat]
 ) -> None:
-    team = await make_team(db, engineers=1)
-    chat = await configure_chat(db, channel_settings, team, slack=slack)
+    team, chat = team_on_slack
     slack.rate_limit(retry_after=1, times=2)
     slack.script(500, {"ok": False, "error": "internal_error"})
     event = await escalated(db, amqp, team)

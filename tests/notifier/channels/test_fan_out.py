@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from email.utils import parseaddr, parsedate_to_datetime
 
 import pytest
@@ -9,6 +10,7 @@ from aio_pika.abc import AbstractRobustConnection
 from sqlalchemy import update
 
 from flowpilot_shared.db import Database
+from flowpilot_shared.events import HandoffEscalated
 from flowpilot_shared.models import User
 from flowpilot_shared.outbox.relay import OutboxRelay
 from notifier.channels.ledger import CRASHED_IN_FLIGHT
@@ -142,21 +144,44 @@ async def test_targeted_escalation_emails_only_the_target(
     assert rows[("teams", "-")].status == "skipped"
 
 
-async def test_recipient_deactivated_since_the_escalation_is_skipped(
+async def _deactivated(db: Database, event: HandoffEscalated, person: User) -> None:
+    async with db.sessions() as session, session.begin():
+        await session.execute(update(User).where(User.id == person.id).values(is_active=False))
+
+
+async def _crashed_mid_send(db: Database, event: HandoffEscalated, person: User) -> None:
+    # A `pending` row means a process died mid-send: the email may have gone, so it is not resent.
+    async with db.sessions() as session, session.begin():
+        pending = delivery_of(
+            event, channel="email", recipient=person.email.lower(), status="pending", attempts=1
+        )
+        session.add(pending)
+
+
+@pytest.mark.parametrize(
+    ("since_the_escalation", "row_says"),
+    [
+        (_deactivated, {"status": "skipped", "attempts": 0}),
+        (_crashed_mid_send, {"status": "failed", "last_error": CRASHED_IN_FLIGHT, "attempts": 1}),
+    ],
+    ids=["recipient-deactivated", "call-in-flight-at-a-crash"],
+)
+async def test_a_recipient_not_to_be_emailed_now_gets_no_email_and_a_row_saying_why(
     db: Database,
     amqp: AbstractRobustConnection,
     smtp: FakeSmtp,
+    since_the_escalation: Callable[[Database, HandoffEscalated, User], Awaitable[None]],
+    row_says: dict[str, object],
 ) -> None:
     team = await make_team(db, engineers=2)
     event = await make_escalation(db, team, escalator=team.users[1])
-    gone = team.users[2]
-    async with db.sessions() as session, session.begin():
-        await session.execute(update(User).where(User.id == gone.id).values(is_active=False))
+    spared = team.users[2]
+    await since_the_escalation(db, event, spared)
     await publish_event(amqp, event)
     await wait_until(lambda: all_final(db, event.id, 4), timeout=15, message="deliveries final")
     assert [m.rcpt_tos for m in smtp.messages] == [[team.owner.email.lower()]]
-    row = next(r for r in await deliveries(db, event.id, "email") if r.recipient == gone.email.lower())
-    assert row.status == "skipped" and row.attempts == 0
+    row = next(r for r in await deliveries(db, event.id, "email") if r.recipient == spared.email.lower())
+    assert {field: getattr(row, field) for field in row_says} == row_says
 
 
 async def test_republished_event_sends_nothing_twice(
@@ -185,24 +210,6 @@ async def test_republished_event_sends_nothing_twice(
     assert len(slack.posts()) == 1
     assert len(teams.cards()) == 1
     assert all(r.attempts == 1 and r.status == "sent" for r in await deliveries(db, event.id))
-
-
-async def test_call_in_flight_at_a_crash_is_not_repeated(
-    db: Database,
-    amqp: AbstractRobustConnection,
-    smtp: FakeSmtp,
-) -> None:
-    """A `pending` row means a process died mid-send: the email may have gone, so it is not resent."""
-    team = await make_team(db, engineers=2)
-    event = await make_escalation(db, team, escalator=team.users[1])
-    crashed = team.users[2].email.lower()
-    async with db.sessions() as session, session.begin():
-        session.add(delivery_of(event, channel="email", recipient=crashed, status="pending", attempts=1))
-    await publish_event(amqp, event)
-    await wait_until(lambda: all_final(db, event.id, 4), timeout=15, message="deliveries final")
-    assert [m.rcpt_tos for m in smtp.messages] == [[team.owner.email.lower()]]
-    row = next(r for r in await deliveries(db, event.id, "email") if r.recipient == crashed)
-    assert row.status == "failed" and row.last_error == CRASHED_IN_FLIGHT and row.attempts == 1
 
 
 async def test_emails_reuse_smtp_sessions(
