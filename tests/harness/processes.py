@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.fakes._server import free_port
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.harness.infra import Infra
@@ -39,13 +39,6 @@ def service_env(infra: Infra, smtp: FakeSmtp, slack: FakeSlack) -> dict[str, str
         "FLOWPILOT_SMTP_PORT": str(smtp.port),
         "FLOWPILOT_SLACK_API_URL": slack.api_url,
     }
-
-
-def free_port() -> int:
-    """An unused loopback TCP port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_http(url: str, *, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
