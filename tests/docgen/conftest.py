@@ -15,11 +15,12 @@ from sqlalchemy import select
 from docgen.app import create_app
 from docgen.consumer import DocgenConsumer
 from docgen.settings import DocgenSettings
-from flowpilot_shared.broker.topology import DOCGEN_ESCALATIONS, declare_queue
+from flowpilot_shared.broker.topology import DOCGEN_ESCALATIONS
 from flowpilot_shared.db import Database
 from flowpilot_shared.models.documentation import Documentation, EscalationPackage
 from flowpilot_shared.settings import CoreSettings
 from tests.fakes.anthropic import FakeAnthropic
+from tests.harness.broker import purge_queues
 from tests.harness.waiting import wait_until
 
 SettingsFactory = Callable[..., DocgenSettings]
@@ -52,10 +53,7 @@ def docgen_settings(core_settings: CoreSettings, fake_anthropic: FakeAnthropic) 
 @pytest.fixture
 async def purged_queue(amqp: AbstractRobustConnection, core_settings: CoreSettings) -> None:
     """Start each test with an empty docgen queue (tests share a vhost; leftovers are others')."""
-    channel = await amqp.channel()
-    queue = await declare_queue(channel, DOCGEN_ESCALATIONS, core_settings.delivery_limit)
-    await queue.purge()
-    await channel.close()
+    await purge_queues(amqp, (DOCGEN_ESCALATIONS,), core_settings.delivery_limit)
 
 
 @contextlib.asynccontextmanager

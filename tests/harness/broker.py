@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +79,17 @@ async def publish_event(connection: AbstractRobustConnection, event: AnyEvent) -
     id as the message id (publishing it twice is a duplicate delivery)."""
     body = json.dumps(event_to_json(event)).encode()
     await publish_raw(connection, event.type, body, message_id=str(event.id))
+
+
+async def purge_queues(
+    connection: AbstractRobustConnection, specs: Iterable[QueueSpec], delivery_limit: int
+) -> None:
+    """Empty these consumer queues (declared when missing): messages earlier tests left in this
+    worker's vhost never reach this test's consumers."""
+    channel = await connection.channel()
+    for spec in specs:
+        await (await declare_queue(channel, spec, delivery_limit)).purge()
+    await channel.close()
 
 
 @contextlib.asynccontextmanager

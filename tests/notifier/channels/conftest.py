@@ -17,7 +17,6 @@ from flowpilot_shared.broker.topology import (
     NOTIFIER_EMAIL,
     NOTIFIER_TEAMS,
     QueueSpec,
-    declare_queue,
 )
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
@@ -31,6 +30,7 @@ from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
+from tests.harness.broker import purge_queues
 from tests.harness.factories import Team, set_integration
 
 
@@ -60,10 +60,7 @@ async def forget_earlier_events(
 ) -> None:
     """Empty these queues and mark every unpublished outbox row published: earlier tests' events
     never reach this test's fakes."""
-    async with amqp.channel() as channel:
-        for spec in specs:
-            queue = await declare_queue(channel, spec, settings.delivery_limit)
-            await queue.purge()
+    await purge_queues(amqp, specs, settings.delivery_limit)
     async with db.driver() as conn:
         await conn.execute("UPDATE outbox SET published_at = now() WHERE published_at IS NULL")
 
