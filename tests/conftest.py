@@ -1,4 +1,4 @@
-"""Test harness shared by every suite: per-run database and vhost, settings, broker, waiting."""
+"""Test harness shared by every suite: per-run database and vhost, settings, broker, the fakes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ from aio_pika.abc import AbstractRobustConnection
 from flowpilot_shared.broker.publisher import connect
 from flowpilot_shared.db import Database
 from flowpilot_shared.settings import CoreSettings
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.psa import FakePsa
+from tests.fakes.slack import FakeSlack
+from tests.fakes.smtp import FakeSmtp
+from tests.fakes.teams import FakeTeams
 from tests.harness.infra import Infra, new_run_id, provision, teardown
 
 
@@ -53,8 +58,58 @@ async def db(core_settings: CoreSettings) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
+async def one_connection(core_settings: CoreSettings) -> AsyncIterator[Database]:
+    """A database handle whose pool holds a single connection (what one held connection blocks)."""
+    database = Database.from_settings(
+        core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0})
+    )
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
 async def amqp(core_settings: CoreSettings) -> AsyncIterator[AbstractRobustConnection]:
     """A broker connection for the test's own captures and raw publishes."""
     connection = await connect(core_settings.amqp_url, "pytest")
     yield connection
     await connection.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[FakeSmtp]:
+    """A running SMTP sink."""
+    sink = FakeSmtp().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """A running fake Slack Web API."""
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def teams() -> Iterator[FakeTeams]:
+    """A running fake Teams webhook."""
+    fake = FakeTeams().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+async def fake_anthropic() -> AsyncIterator[FakeAnthropic]:
+    """The Messages API on an ephemeral loopback port."""
+    fake = FakeAnthropic()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def fake_psa() -> AsyncIterator[FakePsa]:
+    """ConnectWise, Autotask and HaloPSA on an ephemeral loopback port."""
+    async with FakePsa() as psa:
+        yield psa

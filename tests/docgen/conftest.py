@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from aio_pika.abc import AbstractRobustConnection
@@ -15,25 +15,16 @@ from sqlalchemy import select
 from docgen.app import create_app
 from docgen.consumer import CONSUMER_NAME
 from docgen.settings import DocgenSettings
-from flowpilot_shared.broker.topology import DOCGEN_ESCALATIONS, declare_queue
+from flowpilot_shared.broker.topology import DOCGEN_ESCALATIONS
 from flowpilot_shared.db import Database
-from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.documentation import Documentation, EscalationPackage
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from tests.fakes.anthropic import FakeAnthropic
+from tests.harness.broker import purge_queues
 from tests.harness.waiting import wait_until
 
 SettingsFactory = Callable[..., DocgenSettings]
-
-
-@pytest.fixture
-async def fake_anthropic() -> AsyncIterator[FakeAnthropic]:
-    """A Messages API server on an ephemeral loopback port."""
-    fake = FakeAnthropic()
-    await fake.start()
-    yield fake
-    await fake.stop()
+Versioned = TypeVar("Versioned", Documentation, EscalationPackage)
 
 
 @pytest.fixture
@@ -62,10 +53,7 @@ def docgen_settings(core_settings: CoreSettings, fake_anthropic: FakeAnthropic) 
 @pytest.fixture
 async def purged_queue(amqp: AbstractRobustConnection, core_settings: CoreSettings) -> None:
     """Start each test with an empty docgen queue (tests share a vhost; leftovers are others')."""
-    channel = await amqp.channel()
-    queue = await declare_queue(channel, DOCGEN_ESCALATIONS, core_settings.delivery_limit)
-    await queue.purge()
-    await channel.close()
+    await purge_queues(amqp, (DOCGEN_ESCALATIONS,), core_settings.delivery_limit)
 
 
 @contextlib.asynccontextmanager
@@ -82,30 +70,19 @@ async def _consuming(app: FastAPI) -> bool:
     return bool(consumers) and all(c.name == CONSUMER_NAME and c._channel is not None for c in consumers)
 
 
-async def stage(db: Database, event: AnyEvent) -> None:
-    """Commit the event to the outbox, as handoff-api does with the escalation."""
-    async with OrmUnitOfWork(db.sessions) as uow:
-        uow.add_event(event)
-        await uow.commit()
-
-
 async def documentation_rows(db: Database, handoff_id: object) -> list[Documentation]:
     """Every documentation version of a handoff, oldest first."""
-    async with db.sessions() as session:
-        rows = await session.execute(
-            select(Documentation)
-            .where(Documentation.handoff_id == handoff_id)
-            .order_by(Documentation.version)
-        )
-        return list(rows.scalars())
+    return await _versions(db, Documentation, handoff_id)
 
 
 async def package_rows(db: Database, handoff_id: object) -> list[EscalationPackage]:
     """Every escalation package version of a handoff, oldest first."""
+    return await _versions(db, EscalationPackage, handoff_id)
+
+
+async def _versions(db: Database, model: type[Versioned], handoff_id: object) -> list[Versioned]:
     async with db.sessions() as session:
         rows = await session.execute(
-            select(EscalationPackage)
-            .where(EscalationPackage.handoff_id == handoff_id)
-            .order_by(EscalationPackage.version)
+            select(model).where(model.handoff_id == handoff_id).order_by(model.version)
         )
         return list(rows.scalars())

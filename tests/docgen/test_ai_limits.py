@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.docgen.conftest import documentation_rows, package_rows, running_docgen, stage
+from tests.docgen.conftest import documentation_rows, package_rows, running_docgen
 from tests.fakes.anthropic import FakeAnthropic
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("purged_queue")
@@ -34,7 +34,7 @@ async def test_an_over_long_ai_answer_is_cut_to_fit_and_kept(
     team = await make_team(db)
     event = await make_escalation(db, team, escalator=team.users[1])
     async with running_docgen(docgen_settings()):
-        await stage(db, event)
+        await commit_events(db, event)
         doc = await wait_until(lambda: _documented(db, event.data.handoff_id), timeout=15, message="docs")
 
     assert doc.generated_by == "ai" and doc.fallback_reason is None
@@ -57,7 +57,7 @@ async def test_an_answer_cut_off_at_max_tokens_is_not_used(
     steps = [("action", "Rebuilt the Outlook profile"), ("action", "Cleared the credential cache")]
     event = await make_escalation(db, team, escalator=team.users[1], steps=steps)
     async with running_docgen(docgen_settings(ai_max_retries=0)):
-        await stage(db, event)
+        await commit_events(db, event)
         doc = await wait_until(lambda: _documented(db, event.data.handoff_id), timeout=15, message="docs")
 
     assert doc.generated_by == "template", doc.content_markdown

@@ -8,10 +8,10 @@ import time
 import pytest
 
 from flowpilot_shared.db import Database
-from tests.docgen.conftest import documentation_rows, package_rows, running_docgen, stage
+from tests.docgen.conftest import documentation_rows, package_rows, running_docgen
 from tests.fakes.anthropic import FakeAnthropic
 from tests.harness.broker import capture
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("purged_queue")
@@ -46,13 +46,11 @@ async def test_ai_documentation_with_redacted_request(
     captured = await capture(amqp, "documentation.generated")
     settings = docgen_settings()
     async with running_docgen(settings):
-        await stage(db, event)
+        await commit_events(db, event)
         doc = await wait_until(
             lambda: _one_doc(db, event.data.handoff_id), timeout=15, message="documentation"
         )
-        await wait_until(
-            lambda: _async(captured.of_account(team.account.id)), message="documentation.generated"
-        )
+        await wait_until(lambda: captured.of_account(team.account.id), message="documentation.generated")
 
     assert doc.generated_by == "ai" and doc.model == settings.docgen_model and doc.version == 1
     assert doc.fallback_reason is None
@@ -86,10 +84,6 @@ async def test_ai_documentation_with_redacted_request(
     assert data["escalator"]["id"] == str(team.users[1].id)
 
 
-async def _async(value):
-    return value
-
-
 @pytest.mark.parametrize(
     ("script", "reason"),
     [
@@ -112,7 +106,7 @@ async def test_ai_failure_falls_back_to_template(db, docgen_settings, fake_anthr
     # a slow first attempt into a client-side timeout the fake never records.
     attempt_timeout = 1.0 if script == "500_then_timeout" else 10.0
     async with running_docgen(docgen_settings(ai_timeout_seconds=attempt_timeout, ai_max_retries=1)):
-        await stage(db, event)
+        await commit_events(db, event)
         doc = await wait_until(
             lambda: _one_doc(db, event.data.handoff_id), timeout=15, message="documentation"
         )
@@ -134,7 +128,7 @@ async def test_no_key_template_documentation_is_prompt(db, docgen_settings, caps
     event = await make_escalation(db, team, escalator=team.users[1])
     async with running_docgen(docgen_settings(anthropic_api_key=None)):
         started = time.perf_counter()
-        await stage(db, event)
+        await commit_events(db, event)
         doc = await wait_until(
             lambda: _one_doc(db, event.data.handoff_id),
             timeout=5,

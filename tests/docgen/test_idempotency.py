@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from types import SimpleNamespace
 
@@ -14,12 +13,11 @@ from sqlalchemy import func, select
 from docgen.consumer import CONSUMER_NAME, escalations_consumer
 from docgen.generation import Generator
 from flowpilot_shared.db import Database
-from flowpilot_shared.events import event_to_json
 from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.service import ServiceRuntime
-from tests.docgen.conftest import documentation_rows, package_rows, running_docgen, stage
-from tests.harness.broker import capture, publish_raw
-from tests.harness.factories import make_escalation, make_team
+from tests.docgen.conftest import documentation_rows, package_rows, running_docgen
+from tests.harness.broker import capture, publish_event
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("purged_queue")
@@ -52,20 +50,14 @@ async def test_duplicates_and_two_replicas_make_one_documentation(
     team = await make_team(db)
     event = await make_escalation(db, team, escalator=team.users[1])
     re_emitted = event.model_copy(update={"id": uuid.uuid4()})
-    body = json.dumps(event_to_json(event)).encode()
     captured = await capture(amqp, "documentation.generated")
     before = _outcomes()
     settings = docgen_settings() if model else docgen_settings(anthropic_api_key=None)
     async with running_docgen(settings), running_docgen(settings):
-        await stage(db, event)
-        await publish_raw(amqp, "handoff.escalated", body, message_id=str(event.id))
-        await publish_raw(amqp, "handoff.escalated", body, message_id=str(event.id))
-        await publish_raw(
-            amqp,
-            "handoff.escalated",
-            json.dumps(event_to_json(re_emitted)).encode(),
-            message_id=str(re_emitted.id),
-        )
+        await commit_events(db, event)
+        await publish_event(amqp, event)
+        await publish_event(amqp, event)
+        await publish_event(amqp, re_emitted)
 
         async def all_handled() -> bool:
             now = _outcomes()
@@ -73,7 +65,7 @@ async def test_duplicates_and_two_replicas_make_one_documentation(
 
         await wait_until(all_handled, timeout=20, message="four deliveries handled")
         await wait_until(
-            lambda: _async(captured.of_account(team.account.id)), message="documentation.generated published"
+            lambda: captured.of_account(team.account.id), message="documentation.generated published"
         )
     after = _outcomes()
     assert after["processed"] - before["processed"] == 1
@@ -87,10 +79,6 @@ async def test_duplicates_and_two_replicas_make_one_documentation(
 
 # What `_run_once` reads of a delivery: a first delivery, not an operator's replay.
 _DELIVERY = SimpleNamespace(redelivered=False, headers={})
-
-
-async def _async(value):
-    return value
 
 
 @pytest.mark.parametrize("same_event_id", [True, False], ids=["redelivery", "re-emitted"])

@@ -10,32 +10,21 @@ import httpx
 import pytest
 
 from docgen.settings import DocgenSettings
-from flowpilot_shared.models import SessionStep, User
-from flowpilot_shared.security.tokens import issue_token
-from tests.docgen.conftest import documentation_rows, package_rows, running_docgen, stage
+from flowpilot_shared.models import SessionStep
+from tests.docgen.conftest import documentation_rows, package_rows, running_docgen
 from tests.harness.broker import capture
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
+from tests.harness.people import DOCUMENTATION_FIELDS, minted_headers
 from tests.harness.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("purged_queue")
-
-
-def _auth(user: User, settings: DocgenSettings) -> dict[str, str]:
-    token = issue_token(
-        user_id=user.id, account_id=user.account_id, secret=settings.jwt_secret, ttl_seconds=600
-    )
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def _async(value):
-    return value
 
 
 @contextlib.asynccontextmanager
 async def documented(db, settings: DocgenSettings, event) -> AsyncIterator[httpx.AsyncClient]:
     """A running docgen that has written the escalation's first documentation, and a client of it."""
     async with running_docgen(settings) as app:
-        await stage(db, event)
+        await commit_events(db, event)
         await wait_until(lambda: documentation_rows(db, event.data.handoff_id), message="first documentation")
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://docgen"
@@ -56,34 +45,26 @@ async def test_regenerate_makes_new_versions_with_permission_checks(
     url = f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate"
     async with documented(db, settings, event) as client:
         assert (await client.post(url)).status_code == 401
-        other = await client.post(url, headers=_auth(other_engineer, settings))
+        other = await client.post(url, headers=minted_headers(settings, other_engineer))
         assert other.status_code == 403
         assert other.json()["detail"] == "Session owner or admin access required"
-        assert (await client.post(url, headers=_auth(viewer, settings))).status_code == 403
-        assert (await client.post(url, headers=_auth(stranger, settings))).status_code == 404
+        assert (await client.post(url, headers=minted_headers(settings, viewer))).status_code == 403
+        assert (await client.post(url, headers=minted_headers(settings, stranger))).status_code == 404
         missing = url.replace(str(event.session_id), "00000000-0000-0000-0000-000000000000")
-        assert (await client.post(missing, headers=_auth(junior, settings))).status_code == 404
+        assert (await client.post(missing, headers=minted_headers(settings, junior))).status_code == 404
         bad_id = "/api/v1/ai-sessions/nope/documentation/regenerate"
-        assert (await client.post(bad_id, headers=_auth(junior, settings))).status_code == 422
+        assert (await client.post(bad_id, headers=minted_headers(settings, junior))).status_code == 422
 
-        by_owner_of_session = await client.post(url, headers=_auth(junior, settings))
-        by_account_owner = await client.post(url, headers=_auth(team.owner, settings))
+        by_owner_of_session = await client.post(url, headers=minted_headers(settings, junior))
+        by_account_owner = await client.post(url, headers=minted_headers(settings, team.owner))
         await wait_until(
-            lambda: _async(len(captured.of_account(team.account.id)) >= 3),
+            lambda: len(captured.of_account(team.account.id)) >= 3,
             message="three documentation events",
         )
 
     assert by_owner_of_session.status_code == 201, by_owner_of_session.text
     body = by_owner_of_session.json()
-    assert set(body) >= {
-        "id",
-        "session_id",
-        "handoff_id",
-        "content_markdown",
-        "generated_by",
-        "model",
-        "created_at",
-    }
+    assert set(body) >= DOCUMENTATION_FIELDS
     assert body["version"] == 2 and body["generated_by"] == "template" and body["model"] is None
     assert body["handoff_id"] == str(event.data.handoff_id) and body["session_id"] == str(event.session_id)
     assert "Ran sfc /scannow" in body["content_markdown"]
@@ -116,7 +97,7 @@ async def test_regenerate_uses_current_steps_and_the_ai(db, docgen_settings, fak
             )
         response = await client.post(
             f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate",
-            headers=_auth(junior, settings),
+            headers=minted_headers(settings, junior),
         )
     assert response.status_code == 201, response.text
     assert response.json()["generated_by"] == "ai" and response.json()["model"] == settings.docgen_model
@@ -135,7 +116,9 @@ async def test_concurrent_regenerations_each_get_their_own_version(db, docgen_se
     settings = docgen_settings(anthropic_api_key=None, regenerate_min_interval_seconds=0)
     url = f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate"
     async with documented(db, settings, event) as client:
-        answers = await asyncio.gather(*(client.post(url, headers=_auth(junior, settings)) for _ in range(4)))
+        answers = await asyncio.gather(
+            *(client.post(url, headers=minted_headers(settings, junior)) for _ in range(4))
+        )
     assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
     assert sorted(a.json()["version"] for a in answers) == [2, 3, 4, 5]
     assert [d.version for d in await documentation_rows(db, event.data.handoff_id)] == [1, 2, 3, 4, 5]
@@ -151,11 +134,13 @@ async def test_concurrent_regenerations_of_a_session_are_throttled_to_one(db, do
     settings = docgen_settings(anthropic_api_key=None, regenerate_min_interval_seconds=60)
     url = f"/api/v1/ai-sessions/{event.session_id}/documentation/regenerate"
     async with documented(db, settings, event) as client:
-        answers = await asyncio.gather(*(client.post(url, headers=_auth(junior, settings)) for _ in range(4)))
+        answers = await asyncio.gather(
+            *(client.post(url, headers=minted_headers(settings, junior)) for _ in range(4))
+        )
         # The throttle is per session: another session of the account is not held back.
         elsewhere = await client.post(
             f"/api/v1/ai-sessions/{other.session_id}/documentation/regenerate",
-            headers=_auth(junior, settings),
+            headers=minted_headers(settings, junior),
         )
     assert sorted(a.status_code for a in answers) == [201, 429, 429, 429], [a.text for a in answers]
     for refused in (a for a in answers if a.status_code == 429):

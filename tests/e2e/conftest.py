@@ -26,7 +26,7 @@ from tests.fakes.psa import FakePsa
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.harness.infra import Infra
-from tests.harness.processes import Gateway, ServiceProcess, nginx_available
+from tests.harness.processes import Gateway, ServiceProcess, nginx_available, service_env
 
 PUBLIC_URL = "http://flowpilot.e2e.test"
 SERVICES = ("handoff-api", "notifier", "docgen", "psa-sync")
@@ -105,11 +105,7 @@ class System:
         """The environment every service process gets."""
         return {
             **FAST,
-            "FLOWPILOT_DATABASE_URL": self.infra.database_url,
-            "FLOWPILOT_AMQP_URL": self.infra.amqp_url,
-            "FLOWPILOT_SMTP_HOST": self.fakes.smtp.host,
-            "FLOWPILOT_SMTP_PORT": str(self.fakes.smtp.port),
-            "FLOWPILOT_SLACK_API_URL": self.fakes.slack.api_url,
+            **service_env(self.infra, self.fakes.smtp, self.fakes.slack),
             "ANTHROPIC_BASE_URL": self.fakes.anthropic.base_url,
             "ANTHROPIC_API_KEY": DEFAULT_API_KEY,
         }

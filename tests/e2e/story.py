@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.conftest import Fakes
-from tests.harness.people import API, Person, Tenant, add_user, auth, signup
+from tests.harness.people import API, Person, Tenant, add_story_cast, auth, signup
 from tests.harness.waiting import wait_until
 
 
@@ -45,12 +45,7 @@ async def ok(response: httpx.Response, status: int = 200) -> Any:
 async def make_team(gw: httpx.AsyncClient, fakes: Fakes, *, slack: bool = True, psa: bool = True) -> Team:
     """Sign up, add a junior, two seniors and a viewer, configure Slack and ConnectWise (all via the gateway)."""
     tenant = await signup(gw, name=f"Contoso MSP {uuid.uuid4().hex[:6]}")
-    junior = await add_user(gw, tenant, "engineer", name="Jo Junior")
-    seniors = [
-        await add_user(gw, tenant, "engineer", name="Sam Senior"),
-        await add_user(gw, tenant, "admin", name="Alex Admin"),
-    ]
-    viewer = await add_user(gw, tenant, "viewer", name="Vic Viewer")
+    junior, seniors, viewer = await add_story_cast(gw, tenant)
     channel = f"C{uuid.uuid4().hex[:8].upper()}"
     headers = tenant.owner.headers
     if slack:

@@ -70,16 +70,14 @@ async def test_escalation_story_through_the_gateway(system: System, fakes: Fakes
         # Emails: the same people, each one, with the absolute pickup link.
         for person in team.recipients:
             mails = await wait_until(
-                lambda p=person: _async(fakes.smtp.to(p.email)), timeout=15, message=f"email to {person.name}"
+                lambda p=person: fakes.smtp.to(p.email), timeout=15, message=f"email to {person.name}"
             )
             assert len(mails) == 1
             assert session["title"] in mails[0].subject
             assert f"{PUBLIC_URL}{link}" in mails[0].text
 
         # Slack: one message in the team channel, carrying the pick-up link.
-        posts = await wait_until(
-            lambda: _async(_ok_posts(fakes, team.channel)), timeout=15, message="slack post"
-        )
+        posts = await wait_until(lambda: _ok_posts(fakes, team.channel), timeout=15, message="slack post")
         assert len(posts) == 1
         assert f"{PUBLIC_URL}{link}" in json.dumps(posts[0].body)
 
@@ -88,7 +86,7 @@ async def test_escalation_story_through_the_gateway(system: System, fakes: Fakes
         assert doc["generated_by"] == "ai" and doc["handoff_id"] == hid
         assert any(session["title"] in json.dumps(b) for b in fakes.anthropic.bodies)
         notes = await wait_until(
-            lambda: _async(fakes.psa.ticket_notes("connectwise", ticket)), timeout=30, message="PSA note"
+            lambda: fakes.psa.ticket_notes("connectwise", ticket), timeout=30, message="PSA note"
         )
         assert len(notes) == 1 and notes[0]["internalAnalysisFlag"] is True
         pushes = await wait_until(lambda: _pushed(gw, team, sid), timeout=15, message="psa push recorded")
@@ -115,9 +113,7 @@ async def test_escalation_story_through_the_gateway(system: System, fakes: Fakes
     )
     assert len(junior_rows) == 1
     # The Slack message was edited to name who took it.
-    message = await wait_until(
-        lambda: _async(_updated(fakes, team.channel)), timeout=15, message="slack chat.update"
-    )
+    message = await wait_until(lambda: _updated(fakes, team.channel), timeout=15, message="slack chat.update")
     assert winner.name in message.text
 
     # Delivery records (owner's view): every email and the Slack post sent once.
@@ -156,7 +152,7 @@ async def test_template_documentation_without_an_api_key(system: System, fakes: 
         assert doc["generated_by"] == "template"
         assert session["title"] in str(doc["content_markdown"])
         notes = await wait_until(
-            lambda: _async(fakes.psa.ticket_notes("connectwise", ticket)), timeout=30, message="PSA note"
+            lambda: fakes.psa.ticket_notes("connectwise", ticket), timeout=30, message="PSA note"
         )
         assert len(notes) == 1
         await wait_until(lambda: _pushed(gw, team, sid), timeout=15, message="psa push recorded")
@@ -167,10 +163,6 @@ async def test_template_documentation_without_an_api_key(system: System, fakes: 
 
 
 # -- probes -------------------------------------------------------------------------------------------
-async def _async(value: object) -> object:
-    return value
-
-
 def _ok_posts(fakes: Fakes, channel: str) -> list[object]:
     return [c for c in fakes.slack.posts(channel) if c.token]
 

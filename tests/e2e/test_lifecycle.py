@@ -33,10 +33,6 @@ STREAM = f"{API}/ai-sessions/escalations/stream"
 INTERVAL = 5
 
 
-async def _sync(value: object) -> object:
-    return value
-
-
 async def _escalated(
     gw: httpx.AsyncClient, team: Team, *, rounds: int, **kwargs: object
 ) -> tuple[str, str, str]:
@@ -55,13 +51,11 @@ async def test_two_reminder_rounds_then_owners_and_admins_are_told_once(system: 
         await stream.wait_event("ready")
         sid, hid, title = await _escalated(gw, team, rounds=2, target_user_id=sam.id, urgency="high")
         # Targeted at Sam: only Sam hears of the escalation itself ...
-        await wait_until(
-            lambda: _sync(fakes.smtp.to(sam.email)), timeout=30, message="escalation email to Sam"
-        )
+        await wait_until(lambda: fakes.smtp.to(sam.email), timeout=30, message="escalation email to Sam")
         # ... then every senior, round after round, and finally the owners and admins.
         for person in (team.owner, alex):
             await wait_until(
-                lambda p=person: _sync(final_notices(fakes, p, title)),
+                lambda p=person: final_notices(fakes, p, title),
                 timeout=90,
                 message=f"final notice to {person.name}",
             )
@@ -110,9 +104,7 @@ async def test_a_claim_stops_the_reminders(system: System, fakes: Fakes, gw):
     team = await make_team(gw, fakes, psa=False)
     sam = team.seniors[0]
     sid, hid, title = await _escalated(gw, team, rounds=3)
-    await wait_until(
-        lambda: _sync(reminders(fakes, sam, title, 1, 3)), timeout=60, message="round 1 reminder"
-    )
+    await wait_until(lambda: reminders(fakes, sam, title, 1, 3), timeout=60, message="round 1 reminder")
     await ok(await gw.post(f"{API}/ai-sessions/{sid}/handoffs/{hid}/claim", headers=sam.headers))
     assert not await has_timer(system, sid)
     await wait_for_database_clock(system, 2 * INTERVAL)
@@ -138,12 +130,8 @@ async def test_release_back_to_the_queue_another_senior_claims_and_the_whole_sto
     sid = session["id"]
     await set_policy(gw, team.owner, reescalate_after_seconds=INTERVAL, max_rounds=3)
     hid = (await escalate(gw, team.junior.token, sid, reason="Network team needed"))["id"]
-    await wait_until(
-        lambda: _sync(reminders(fakes, sam, session["title"], 1, 3)), timeout=60, message="round 1"
-    )
-    await wait_until(
-        lambda: _sync(fakes.psa.ticket_notes("connectwise", ticket)), timeout=60, message="PSA note"
-    )
+    await wait_until(lambda: reminders(fakes, sam, session["title"], 1, 3), timeout=60, message="round 1")
+    await wait_until(lambda: fakes.psa.ticket_notes("connectwise", ticket), timeout=60, message="PSA note")
     base = f"{API}/ai-sessions/{sid}/handoffs/{hid}"
     await ok(await gw.post(f"{base}/claim", headers=sam.headers))
 
@@ -163,7 +151,7 @@ async def test_release_back_to_the_queue_another_senior_claims_and_the_whole_sto
     )
     assert sam.name in rows[0]["title"]
     message = await wait_until(
-        lambda: _sync(_released_message(fakes, team.channel)), timeout=30, message="Slack message edited"
+        lambda: _released_message(fakes, team.channel), timeout=30, message="Slack message edited"
     )
     assert f"*{sam.name}* released it" in str(message.blocks) and "Pick up" in str(message.blocks)
     claimed = await ok(await gw.post(f"{base}/claim", headers=alex.headers))
@@ -224,11 +212,9 @@ async def test_a_round_due_while_every_service_was_stopped_fires_once_after_they
         for process in system.services.values():
             process.wait_ready(timeout=90)
     await wait_until(
-        lambda: _sync(reminders(fakes, sam, title, 1, 2)), timeout=60, message="round 1 after the start"
+        lambda: reminders(fakes, sam, title, 1, 2), timeout=60, message="round 1 after the start"
     )
-    await wait_until(
-        lambda: _sync(final_notices(fakes, team.owner, title)), timeout=60, message="the final notice"
-    )
+    await wait_until(lambda: final_notices(fakes, team.owner, title), timeout=60, message="the final notice")
     rounds = await rounds_of(gw, team.owner, sid)
     assert [(r["data"]["round"], r["data"]["final"]) for r in rounds] == [(1, False), (2, False), (3, True)]
     # Late, never lost, and no burst: the missed round fired once, the next one an interval after it.
@@ -248,7 +234,7 @@ async def test_two_replicas_of_handoff_api_fire_each_round_once(system: System, 
         team = await make_team(gw, fakes, psa=False)
         sid, _, title = await _escalated(gw, team, rounds=2)
         await wait_until(
-            lambda: _sync(final_notices(fakes, team.owner, title)), timeout=90, message="the final notice"
+            lambda: final_notices(fakes, team.owner, title), timeout=90, message="the final notice"
         )
         rounds = await rounds_of(gw, team.owner, sid)
         assert [(r["data"]["round"], r["data"]["final"]) for r in rounds] == [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import uuid
-from typing import Any
 
 import httpx
 import pytest
@@ -20,10 +19,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 SECRET = "e2e-slack-signing-secret-7c1d"
 INTERACTIONS = f"{API}/integrations/slack/interactions"
-
-
-async def _async(value: Any) -> Any:
-    return value
 
 
 async def test_pick_up_from_slack(system: System, fakes: Fakes, gw: httpx.AsyncClient):
@@ -54,9 +49,7 @@ async def test_pick_up_from_slack(system: System, fakes: Fakes, gw: httpx.AsyncC
                     return message
         return None
 
-    message = await wait_until(
-        lambda: _async(pickable()), timeout=30, message="the interactive Slack message"
-    )
+    message = await wait_until(pickable, timeout=30, message="the interactive Slack message")
     # As every member's Slack shows it until the edit arrives (a late click comes from this copy).
     as_posted = SlackMessage(message.channel, message.ts, message.text, copy.deepcopy(message.blocks))
 
@@ -77,19 +70,19 @@ async def test_pick_up_from_slack(system: System, fakes: Fakes, gw: httpx.AsyncC
     assert await wait_until(claimed_by, timeout=30, message="claimed after answering") == str(sam.id)
     # The notifier edits the channel message to name who took it (from handoff.claimed).
     updated = await wait_until(
-        lambda: _async(message.updates and sam.name in str(message.blocks)),
+        lambda: message.updates and sam.name in str(message.blocks),
         timeout=30,
         message="message edited",
     )
     assert updated and not any(b["type"] == "actions" for b in message.blocks)  # no button left to press
-    replies = await wait_until(lambda: _async(slack.replies(sam_click)), timeout=15, message="reply to Sam")
+    replies = await wait_until(lambda: slack.replies(sam_click), timeout=15, message="reply to Sam")
     assert replies[0]["response_type"] == "ephemeral" and replies[0]["text"].startswith("You picked this up")
 
     alex_click = slack.click(signing_secret=SECRET, user_id=slack.add_user(alex.email), message=as_posted)
     assert (
         await gw.post(INTERACTIONS, content=alex_click.body, headers=alex_click.headers)
     ).status_code == 200
-    late = await wait_until(lambda: _async(slack.replies(alex_click)), timeout=15, message="reply to Alex")
+    late = await wait_until(lambda: slack.replies(alex_click), timeout=15, message="reply to Alex")
     assert late[0]["text"] == f"Already picked up by {sam.name}."
 
     forged = slack.click(signing_secret="guessed", user_id=slack.add_user(alex.email), message=as_posted)

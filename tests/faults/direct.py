@@ -4,38 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
+
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import HandoffEscalated
-from flowpilot_shared.integrations import save_integration
-from flowpilot_shared.models import IntegrationKind
-from flowpilot_shared.security.crypto import SecretBox
+from flowpilot_shared.models import InboxRecord, IntegrationKind
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from tests.faults.system import SLACK_CHANNEL, SLACK_TOKEN, Escalation, Fakes, new_ticket_id
-from tests.harness.factories import Team, make_escalation, make_team
-
-
-async def set_integration(
-    db: Database,
-    settings: CoreSettings,
-    team: Team,
-    kind: IntegrationKind,
-    *,
-    provider: str | None = None,
-    config: dict[str, Any],
-    secrets: dict[str, Any],
-) -> None:
-    """Store an integration as handoff-api would (sealed), bypassing its URL checks."""
-    async with db.sessions() as session, session.begin():
-        await save_integration(
-            session,
-            account_id=team.account.id,
-            kind=kind,
-            provider=provider,
-            config=config,
-            secrets=secrets,
-            box=SecretBox(settings.secret_key),
-        )
+from tests.harness.factories import Team, make_escalation, make_team, set_integration
 
 
 async def wired_team(
@@ -43,24 +19,51 @@ async def wired_team(
 ) -> Team:
     """An owner and engineers, Slack and ConnectWise pointed at the fakes."""
     team = await make_team(db, engineers=engineers)
+    await set_slack(db, settings, team, bot_token=slack_token)
+    await set_connectwise(
+        db,
+        settings,
+        team,
+        base_url=fakes.psa.base_url("connectwise"),
+        credentials=fakes.psa.credentials("connectwise"),
+    )
+    return team
+
+
+async def set_slack(db: Database, settings: CoreSettings, team: Team, *, bot_token: str) -> None:
+    """The team posts to SLACK_CHANNEL with this bot token."""
     await set_integration(
         db,
         settings,
         team,
         IntegrationKind.slack,
         config={"channel_id": SLACK_CHANNEL},
-        secrets={"bot_token": slack_token},
+        secrets={"bot_token": bot_token},
     )
+
+
+async def set_connectwise(
+    db: Database, settings: CoreSettings, team: Team, *, base_url: str, credentials: dict[str, Any]
+) -> None:
+    """The team pushes its notes to ConnectWise at `base_url`."""
     await set_integration(
         db,
         settings,
         team,
         IntegrationKind.psa,
         provider="connectwise",
-        config={"base_url": fakes.psa.base_url("connectwise")},
-        secrets=fakes.psa.credentials("connectwise"),
+        config={"base_url": base_url},
+        secrets=credentials,
     )
-    return team
+
+
+async def handled_count(db: Database, consumer: str) -> int:
+    """How many messages the consumer has handled (its inbox rows)."""
+    async with db.sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(InboxRecord).where(InboxRecord.consumer == consumer)
+        )
+    return int(count or 0)
 
 
 def recipients(team: Team) -> list[str]:
@@ -79,11 +82,3 @@ async def staged_escalations(
         events.append(event)
         escalations.append(Escalation(str(event.session_id), str(event.data.handoff_id), ticket))
     return escalations, events
-
-
-async def commit_events(db: Database, events: list[HandoffEscalated]) -> None:
-    """Put events in the outbox in one transaction (a relay publishes them)."""
-    async with OrmUnitOfWork(db.sessions) as uow:
-        for event in events:
-            uow.add_event(event)
-        await uow.commit()

@@ -20,7 +20,7 @@ from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.harness.infra import Infra
 from tests.harness.people import API, Tenant, add_user, signup
-from tests.harness.processes import ServiceProcess
+from tests.harness.processes import ServiceProcess, service_env
 
 SERVICES = ("handoff-api", "notifier", "docgen", "psa-sync")
 SLACK_TOKEN = "xoxb-fault-suite-token"
@@ -98,11 +98,7 @@ class System:
     def base_env(self) -> dict[str, str]:
         """Environment of every process: this worker's database and vhost, the fakes, fast retries."""
         return {
-            "FLOWPILOT_DATABASE_URL": self.infra.database_url,
-            "FLOWPILOT_AMQP_URL": self.infra.amqp_url,
-            "FLOWPILOT_SMTP_HOST": self.fakes.smtp.host,
-            "FLOWPILOT_SMTP_PORT": str(self.fakes.smtp.port),
-            "FLOWPILOT_SLACK_API_URL": self.fakes.slack.api_url,
+            **service_env(self.infra, self.fakes.smtp, self.fakes.slack),
             "ANTHROPIC_API_KEY": "",
             **FAST_ENV,
             **self.env,

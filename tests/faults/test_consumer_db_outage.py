@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import uuid
 
-import aio_pika
 import asyncpg
 import pytest
-from sqlalchemy import func, select
 
-from flowpilot_shared.broker.topology import QueueSpec, declare_queue
+from flowpilot_shared.broker.topology import QueueSpec
 from flowpilot_shared.consumer import Consumer, HandlerContext
 from flowpilot_shared.db import database_unavailable
 from flowpilot_shared.events import AnyEvent
-from flowpilot_shared.models import InboxRecord
+from tests.faults.direct import handled_count
+from tests.harness.broker import own_queue, send_to_queue
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
 
@@ -55,28 +54,17 @@ async def test_a_database_outage_longer_than_the_attempts_loses_nothing(db, amqp
     consumer = Consumer(name=name, spec=spec, handler=handler, db=db, settings=settings)
     team = await make_team(db, engineers=1)
     event = await make_escalation(db, team, escalator=team.owner)
-    channel = await amqp.channel()
-    queue = await declare_queue(channel, spec, settings.delivery_limit)
-    await consumer.start(amqp)
-    try:
-        await channel.default_exchange.publish(
-            aio_pika.Message(event.model_dump_json().encode(), message_id=str(event.id)),
-            routing_key=spec.name,
-        )
-
-        async def handled() -> bool:
-            async with db.sessions() as s:
-                return bool(
-                    await s.scalar(
-                        select(func.count()).select_from(InboxRecord).where(InboxRecord.consumer == name)
-                    )
-                )
-
-        await wait_until(handled, timeout=30, interval=0.1, message="handled once the database answers")
-        dlq = await channel.declare_queue(spec.dlq, passive=True)
-        assert dlq.declaration_result.message_count == 0
-    finally:
-        await consumer.stop()
-        await queue.delete(if_unused=False, if_empty=False)
-        await (await channel.get_queue(spec.dlq)).delete(if_unused=False, if_empty=False)
-        await channel.close()
+    async with own_queue(amqp, spec, settings.delivery_limit) as channel:
+        await consumer.start(amqp)
+        try:
+            await send_to_queue(channel, spec, event)
+            await wait_until(
+                lambda: handled_count(db, name),
+                timeout=30,
+                interval=0.1,
+                message="handled once the database answers",
+            )
+            dlq = await channel.declare_queue(spec.dlq, passive=True)
+            assert dlq.declaration_result.message_count == 0
+        finally:
+            await consumer.stop()

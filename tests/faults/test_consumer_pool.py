@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import uuid
 
-import aio_pika
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
-from flowpilot_shared.broker.topology import QueueSpec, declare_queue
+from flowpilot_shared.broker.topology import QueueSpec
 from flowpilot_shared.consumer import Consumer, HandlerContext
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
-from flowpilot_shared.models import InboxRecord
+from tests.faults.direct import handled_count
+from tests.harness.broker import own_queue, send_to_queue
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
 
@@ -44,30 +44,22 @@ async def test_handlers_needing_a_second_connection_never_starve_the_pool(db, am
     consumer = Consumer(name=name, spec=spec, handler=handler, db=small, settings=settings)
     team = await make_team(db, engineers=1)
     template = await make_escalation(db, team, escalator=team.owner)
-    channel = await amqp.channel()
-    queue = await declare_queue(channel, spec, settings.delivery_limit)
-    await consumer.start(amqp)
     try:
-        for _ in range(MESSAGES):
-            event = template.model_copy(update={"id": uuid.uuid4()})
-            await channel.default_exchange.publish(
-                aio_pika.Message(event.model_dump_json().encode(), message_id=str(event.id)),
-                routing_key=spec.name,
-            )
+        async with own_queue(amqp, spec, settings.delivery_limit) as channel:
+            await consumer.start(amqp)
+            try:
+                for _ in range(MESSAGES):
+                    event = template.model_copy(update={"id": uuid.uuid4()})
+                    await send_to_queue(channel, spec, event)
 
-        async def all_handled() -> int | None:
-            async with db.sessions() as s:
-                done = await s.scalar(
-                    select(func.count()).select_from(InboxRecord).where(InboxRecord.consumer == name)
+                async def all_handled() -> bool:
+                    return await handled_count(db, name) == MESSAGES
+
+                # Without a cap, 3 handlers hold the 3 connections and wait 30 s for a fourth.
+                await wait_until(
+                    all_handled, timeout=20, interval=0.2, message=f"{MESSAGES} messages handled"
                 )
-            return done if done == MESSAGES else None
-
-        # Without a cap, 3 handlers hold the 3 connections and wait 30 s for a fourth.
-        await wait_until(all_handled, timeout=20, interval=0.2, message=f"{MESSAGES} messages handled")
+            finally:
+                await consumer.stop()
     finally:
-        await consumer.stop()
-        await queue.delete(if_unused=False, if_empty=False)
-        dlq = await channel.get_queue(spec.dlq)
-        await dlq.delete(if_unused=False, if_empty=False)
-        await channel.close()
         await small.dispose()

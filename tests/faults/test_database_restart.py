@@ -79,7 +79,7 @@ async def test_postgres_restarted_under_load(system, db, infra):
                     assert escalated.status_code == 503, escalated.text
 
         workers = [asyncio.create_task(worker()) for _ in range(WORKERS)]
-        await wait_until(lambda: _true(len(acknowledged) >= 30), timeout=60, message="load running")
+        await wait_until(lambda: len(acknowledged) >= 30, timeout=60, message="load running")
         restarted_at = time.monotonic()
         await asyncio.to_thread(_restart_postgres)
         restart_done.set()
@@ -145,7 +145,3 @@ async def test_postgres_restarted_under_load(system, db, infra):
         db, system.fakes, saved, team.recipient_emails, infra=infra, timeout=150, max_ambiguous=in_flight
     )
     print(report)
-
-
-async def _true(value: bool) -> bool:
-    return value

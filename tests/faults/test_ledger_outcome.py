@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 from sqlalchemy import select
 
+from flowpilot_shared.db import Database
 from flowpilot_shared.models import Delivery, DeliveryStatus
 from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.channels import ledger
@@ -34,8 +35,8 @@ def failing_first(db, calls: dict[str, int], error: Exception, times: int) -> le
     return connect
 
 
-@pytest.mark.faults
-async def test_outcome_waits_for_the_database(db):
+async def _claimed_email(db: Database) -> ledger.Claim:
+    """An escalation's email to a senior, claimed in the ledger (sent next; its outcome not yet recorded)."""
     team = await make_team(db, engineers=1)
     event = await make_escalation(db, team, escalator=team.owner)
     claim = await ledger.claim(
@@ -46,6 +47,12 @@ async def test_outcome_waits_for_the_database(db):
         connect=db.driver,
     )
     assert claim is not None
+    return claim
+
+
+@pytest.mark.faults
+async def test_outcome_waits_for_the_database(db):
+    claim = await _claimed_email(db)
     calls = {"n": 0}
     refusing = failing_first(
         db, calls, asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"), times=3
@@ -60,16 +67,7 @@ async def test_outcome_waits_for_the_database(db):
 
 @pytest.mark.faults
 async def test_other_errors_are_not_retried(db):
-    team = await make_team(db, engineers=1)
-    event = await make_escalation(db, team, escalator=team.owner)
-    claim = await ledger.claim(
-        lambda: OrmUnitOfWork(db.sessions),
-        event=event,
-        channel="email",
-        recipient="senior@example.com",
-        connect=db.driver,
-    )
-    assert claim is not None
+    claim = await _claimed_email(db)
     calls = {"n": 0}
     broken = failing_first(db, calls, ValueError("a bug, not an outage"), times=100)
 

@@ -17,12 +17,12 @@ from flowpilot_shared.broker.topology import (
     NOTIFIER_TEAMS,
     PSA_SYNC_DOCUMENTATION,
 )
-from flowpilot_shared.models import IntegrationKind
 from tests.faults.accounting import account, settled
-from tests.faults.direct import commit_events, recipients, set_integration, staged_escalations, wired_team
-from tests.faults.system import SLACK_CHANNEL, SLACK_TOKEN, rabbitmqctl
+from tests.faults.direct import recipients, set_slack, staged_escalations, wired_team
+from tests.faults.system import SLACK_TOKEN, rabbitmqctl
 from tests.harness.admin import run_admin
 from tests.harness.broker import publish_raw
+from tests.harness.factories import commit_events
 from tests.harness.waiting import wait_until
 
 BROKEN_TOKEN = "xoxb-revoked-token"
@@ -79,7 +79,7 @@ async def test_poison_dead_lettered_listed_and_replayed(system, db, amqp, core_s
 
     # A good escalation behind the poison still flows (its Slack post fails: the token is revoked).
     escalations, events = await staged_escalations(db, team, 1)
-    await commit_events(db, events)
+    await commit_events(db, *events)
     event_id = str(events[0].id)
 
     def expected() -> set[tuple[str, str]]:
@@ -119,14 +119,7 @@ async def test_poison_dead_lettered_listed_and_replayed(system, db, amqp, core_s
     await wait_until(rest_done, timeout=60, interval=0.5, message="bell, email, docs and PSA note, no Slack")
 
     # The operator fixes the token, then replays that one message: posted once.
-    await set_integration(
-        db,
-        core_settings,
-        team,
-        IntegrationKind.slack,
-        config={"channel_id": SLACK_CHANNEL},
-        secrets={"bot_token": SLACK_TOKEN},
-    )
+    await set_slack(db, core_settings, team, bot_token=SLACK_TOKEN)
     out = admin(core_settings.amqp_url, "replay", "--queue", NOTIFIER_CHAT.name, "--id", event_id)
     assert "replayed 1 message" in out
     report = await settled(db, fakes, escalations, recipients(team), infra=infra, timeout=60)

@@ -14,8 +14,9 @@ from flowpilot_shared.db import asyncpg_dsn
 from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.outbox.relay import OutboxRelay
 from tests.faults.accounting import settled
-from tests.faults.direct import commit_events, recipients, staged_escalations, wired_team
+from tests.faults.direct import recipients, staged_escalations, wired_team
 from tests.harness.broker import capture
+from tests.harness.factories import commit_events
 from tests.harness.waiting import wait_until
 
 ESCALATIONS = 20
@@ -47,7 +48,7 @@ async def test_relay_killed_between_publish_and_mark(system, db, amqp, core_sett
         await declare_queue(channel, spec, core_settings.delivery_limit)
     await channel.close()
 
-    await commit_events(db, events)
+    await commit_events(db, *events)
     relay = CrashingRelay(db=db, settings=core_settings, name="doomed")
     conn = await asyncpg.connect(asyncpg_dsn(core_settings.database_url))
     try:
@@ -61,7 +62,7 @@ async def test_relay_killed_between_publish_and_mark(system, db, amqp, core_sett
     def copies() -> Counter[str]:
         return Counter(str(m.message_id) for m in seen.messages if str(m.message_id) in event_ids)
 
-    await wait_until(lambda: _async(len(copies()) == ESCALATIONS), timeout=10, message="first copies")
+    await wait_until(lambda: len(copies()) == ESCALATIONS, timeout=10, message="first copies")
     async with db.sessions() as s:
         unmarked = await s.scalar(
             select(func.count())
@@ -73,14 +74,10 @@ async def test_relay_killed_between_publish_and_mark(system, db, amqp, core_sett
     # The consumers come up; their processes' relays find the unmarked rows and publish them again.
     system.start(["notifier", "docgen", "psa-sync"])
     await wait_until(
-        lambda: _async(set(copies().values()) == {2}),
+        lambda: set(copies().values()) == {2},
         timeout=30,
         message="every escalation published a second time",
     )
     report = await settled(db, fakes, escalations, recipients(team), infra=system.infra, timeout=90)
     print(f"\nrelay crash, {ESCALATIONS} events each published twice:\n{report}")
     assert set(copies().values()) == {2}, copies()
-
-
-async def _async(value: bool) -> bool:
-    return value

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from flowpilot_shared.models import Delivery, IntegrationKind, PsaPush
 from tests.fakes._server import ThreadedApp
-from tests.faults.direct import commit_events, set_integration, staged_escalations
-from tests.harness.factories import make_team
+from tests.faults.direct import set_connectwise, staged_escalations
+from tests.harness.factories import commit_events, make_team, set_integration
 from tests.harness.waiting import wait_until
 
 
@@ -60,17 +60,11 @@ async def test_outbound_urls_checked_when_sent(system, db, core_settings):
         await _teams_webhook(
             db, core_settings, locked, f"{recorder.server.url}/webhook?sig={secret_webhook_sig}"
         )
-        await set_integration(
-            db,
-            core_settings,
-            locked,
-            IntegrationKind.psa,
-            provider="connectwise",
-            config={"base_url": f"{recorder.server.url}/apis/3.0"},
-            secrets=creds,
+        await set_connectwise(
+            db, core_settings, locked, base_url=f"{recorder.server.url}/apis/3.0", credentials=creds
         )
         escalations, events = await staged_escalations(db, locked, 2)
-        await commit_events(db, events)
+        await commit_events(db, *events)
         sessions = [uuid.UUID(e.session_id) for e in escalations]
 
         async def refused() -> bool:
@@ -98,14 +92,12 @@ async def test_outbound_urls_checked_when_sent(system, db, core_settings):
         system.env["FLOWPILOT_ALLOW_LOOPBACK_INTEGRATIONS"] = "true"
         system.start(["notifier", "docgen", "psa-sync"])
         redirecting = await make_team(db, engineers=1)
-        await set_integration(
+        await set_connectwise(
             db,
             core_settings,
             redirecting,
-            IntegrationKind.psa,
-            provider="connectwise",
-            config={"base_url": f"{recorder.server.url}/redirect/apis/3.0"},
-            secrets=creds,
+            base_url=f"{recorder.server.url}/redirect/apis/3.0",
+            credentials=creds,
         )
         # And a Teams webhook that answers: its signed URL is called, and logged nowhere.
         sent_webhook_sig = uuid.uuid4().hex
@@ -113,7 +105,7 @@ async def test_outbound_urls_checked_when_sent(system, db, core_settings):
             db, core_settings, redirecting, f"{recorder.server.url}/webhook?sig={sent_webhook_sig}"
         )
         escalations, events = await staged_escalations(db, redirecting, 1)
-        await commit_events(db, events)
+        await commit_events(db, *events)
         session = [uuid.UUID(escalations[0].session_id)]
 
         async def push_failed_and_card_sent() -> PsaPush | None:

@@ -10,12 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flowpilot_shared.security.tokens import issue_token
 from flowpilot_shared.unit_of_work import OrmUnitOfWork
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import documentation_event, make_escalation, make_team
+from tests.harness.people import minted_headers
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
-from tests.notifier.conftest import documentation_event
 
 STREAM = "/api/v1/ai-sessions/escalations/stream"
 EVENTS = 800
@@ -49,19 +48,13 @@ async def test_client_that_stops_reading(system, db, core_settings):
     assert notifier.process is not None
     team = await make_team(db, engineers=2)
 
-    def headers(user) -> dict[str, str]:  # type: ignore[no-untyped-def]
-        token = issue_token(
-            user_id=user.id, account_id=user.account_id, secret=core_settings.jwt_secret, ttl_seconds=600
-        )
-        return {"Authorization": f"Bearer {token}"}
-
     small = httpx.AsyncHTTPTransport(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
     url = f"{notifier.url}{STREAM}"
     async with (
         httpx.AsyncClient(transport=small) as slow_http,
         httpx.AsyncClient(timeout=10) as http,
-        open_stream(slow_http, url, headers=headers(team.owner)) as slow,
-        open_stream(http, url, headers=headers(team.users[1])) as fast,
+        open_stream(slow_http, url, headers=minted_headers(core_settings, team.owner)) as slow,
+        open_stream(http, url, headers=minted_headers(core_settings, team.users[1])) as fast,
     ):
         await slow.wait_event("ready")
         await fast.wait_event("ready")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from flowpilot_shared.models import Documentation, EscalationPackage, PsaPush
-from tests.harness.people import API, add_user, create_session, escalate, signup
+from tests.harness.people import API, DOCUMENTATION_FIELDS, add_user, create_session, escalate, signup
 
 
 async def test_context_documentation_and_psa_pushes(api, db):
@@ -25,12 +25,11 @@ async def test_context_documentation_and_psa_pushes(api, db):
 
     session_id, handoff_id = uuid.UUID(session["id"]), uuid.UUID(handoff["id"])
     doc_v2 = uuid.uuid4()
+    of_handoff = {"account_id": tenant.account_id, "session_id": session_id, "handoff_id": handoff_id}
     async with db.sessions() as s, s.begin():
         s.add(
             EscalationPackage(
-                account_id=tenant.account_id,
-                session_id=session_id,
-                handoff_id=handoff_id,
+                **of_handoff,
                 version=1,
                 content={"tried": ["Reset the password"], "next_steps": ["Check MFA"]},
                 generated_by="template",
@@ -39,22 +38,14 @@ async def test_context_documentation_and_psa_pushes(api, db):
         )
         s.add(
             Documentation(
-                account_id=tenant.account_id,
-                session_id=session_id,
-                handoff_id=handoff_id,
-                version=1,
-                content_markdown="# v1",
-                generated_by="template",
-                model=None,
+                **of_handoff, version=1, content_markdown="# v1", generated_by="template", model=None
             )
         )
         await s.flush()
         s.add(
             Documentation(
                 id=doc_v2,
-                account_id=tenant.account_id,
-                session_id=session_id,
-                handoff_id=handoff_id,
+                **of_handoff,
                 version=2,
                 content_markdown="# v2",
                 generated_by="ai",
@@ -63,9 +54,7 @@ async def test_context_documentation_and_psa_pushes(api, db):
         )
         s.add(
             PsaPush(
-                account_id=tenant.account_id,
-                session_id=session_id,
-                handoff_id=handoff_id,
+                **of_handoff,
                 documentation_id=doc_v2,
                 event_id=uuid.uuid4(),
                 provider="connectwise",
@@ -78,16 +67,7 @@ async def test_context_documentation_and_psa_pushes(api, db):
         )
     doc = (await api.get(f"{base}/documentation", headers=junior.headers)).json()
     assert doc["id"] == str(doc_v2) and doc["content_markdown"] == "# v2"
-    assert set(doc) == {
-        "id",
-        "session_id",
-        "handoff_id",
-        "content_markdown",
-        "generated_by",
-        "model",
-        "created_at",
-        "version",
-    }
+    assert set(doc) == DOCUMENTATION_FIELDS
     assert doc["generated_by"] == "ai" and doc["model"] == "claude-x"
     context = (await api.get(f"{base}/handoff-context", headers=junior.headers)).json()
     assert set(context) == {"session", "handoff", "escalation_package", "documentation"}

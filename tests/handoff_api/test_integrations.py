@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 from sqlalchemy import select
 
 from flowpilot_shared.integrations import load_integration
 from flowpilot_shared.models import Integration, IntegrationKind
 from flowpilot_shared.security.crypto import SecretBox
-from tests.harness.api import api_settings, running_api
+from tests.harness.api import ApiClient, api_settings, running_api
 from tests.harness.people import API, add_user, signup
 
 CW = {
@@ -21,6 +23,20 @@ CW = {
         "client_id": "client-abc",
     },
 }
+
+
+async def assert_each_url_refused_and_nothing_saved(
+    api: ApiClient, headers: dict[str, str], urls: Iterable[str]
+) -> None:
+    """Each URL, as a PSA base URL or a Teams webhook: 422 naming that field; no integration saved."""
+    for url in urls:
+        psa = await api.put(f"{API}/integrations/psa", headers=headers, json={**CW, "base_url": url})
+        assert psa.status_code == 422, (url, psa.text)
+        assert psa.json()["detail"][0]["loc"] == ["body", "base_url"]
+        teams = await api.put(f"{API}/integrations/teams", headers=headers, json={"webhook_url": url})
+        assert teams.status_code == 422, (url, teams.text)
+        assert teams.json()["detail"][0]["loc"] == ["body", "webhook_url"]
+    assert (await api.get(f"{API}/integrations", headers=headers)).json() == []
 
 
 async def test_secrets_never_returned_and_sealed(api, db, core_settings):
@@ -133,20 +149,16 @@ async def test_unsafe_urls_refused_when_loopback_is_off(core_settings):
     settings = api_settings(core_settings, allow_loopback_integrations=False)
     async with running_api(settings) as api:
         tenant = await signup(api)
-        headers = tenant.owner.headers
-        for url in (
-            "http://127.0.0.1:9/apis/3.0",  # http
-            "https://127.0.0.1/apis/3.0",  # loopback
-            "https://10.1.2.3/apis/3.0",  # private
-            "https://169.254.169.254/latest",  # link-local (cloud metadata)
-            "https://user:pw@example.com/",  # credentials in URL
-            "ftp://example.com/",
-            "not a url",
-        ):
-            psa = await api.put(f"{API}/integrations/psa", headers=headers, json={**CW, "base_url": url})
-            assert psa.status_code == 422, (url, psa.text)
-            assert psa.json()["detail"][0]["loc"] == ["body", "base_url"]
-            teams = await api.put(f"{API}/integrations/teams", headers=headers, json={"webhook_url": url})
-            assert teams.status_code == 422, (url, teams.text)
-            assert teams.json()["detail"][0]["loc"] == ["body", "webhook_url"]
-        assert (await api.get(f"{API}/integrations", headers=headers)).json() == []
+        await assert_each_url_refused_and_nothing_saved(
+            api,
+            tenant.owner.headers,
+            (
+                "http://127.0.0.1:9/apis/3.0",  # http
+                "https://127.0.0.1/apis/3.0",  # loopback
+                "https://10.1.2.3/apis/3.0",  # private
+                "https://169.254.169.254/latest",  # link-local (cloud metadata)
+                "https://user:pw@example.com/",  # credentials in URL
+                "ftp://example.com/",
+                "not a url",
+            ),
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,18 +21,19 @@ from flowpilot_shared.models import OutboxEvent
 from flowpilot_shared.settings import CoreSettings
 from tests.fakes.slack import Click, FakeSlack, SlackMessage, sign
 from tests.harness.api import ApiClient, api_settings, running_api
-from tests.harness.people import API, Person, Tenant, add_user, create_session, escalate, signup
+from tests.harness.people import (
+    API,
+    Person,
+    Tenant,
+    add_story_cast,
+    create_session,
+    escalate,
+    signup,
+)
 
 INTERACTIONS = f"{API}/integrations/slack/interactions"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-interactive-test"
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
@@ -56,12 +57,7 @@ class Scene:
 
 async def scene(api: ApiClient, *, signing_secret: str | None = SECRET) -> Scene:
     tenant = await signup(api)
-    junior = await add_user(api, tenant, "engineer", name="Jo Junior")
-    seniors = [
-        await add_user(api, tenant, "engineer", name="Sam Senior"),
-        await add_user(api, tenant, "admin", name="Alex Admin"),
-    ]
-    viewer = await add_user(api, tenant, "viewer", name="Vic Viewer")
+    junior, seniors, viewer = await add_story_cast(api, tenant)
     channel = f"C{uuid.uuid4().hex[:9].upper()}"
     body: dict[str, Any] = {"bot_token": BOT_TOKEN, "channel_id": channel}
     if signing_secret:

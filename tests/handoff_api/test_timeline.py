@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,20 +13,14 @@ from flowpilot_shared.events import (
     PsaNotePushedData,
     PsaPushFailed,
     PsaPushFailedData,
-    event_to_json,
 )
 from flowpilot_shared.lifecycle_contracts import DeliveryOutcome, DeliveryRecordedData
-from tests.harness.broker import publish_raw
+from tests.harness.broker import publish_event
 from tests.harness.people import API, add_user, create_session, escalate, signup
 from tests.harness.waiting import wait_until
 
 HANDLED = "SELECT EXISTS (SELECT 1 FROM inbox WHERE consumer = $1 AND event_id = $2)"
 STEPS = [("action", "Restarted the print spooler"), ("observation", "Queue still stuck")]
-
-
-async def _publish(amqp, event) -> None:
-    body = json.dumps(event_to_json(event)).encode()
-    await publish_raw(amqp, event.type, body, message_id=str(event.id))
 
 
 def _delivery(account_id, session_id, handoff_id, source_id, *outcomes: DeliveryOutcome) -> DeliveryRecorded:
@@ -123,10 +116,10 @@ async def test_deliveries_documentation_and_psa_notes_come_from_events(api, amqp
         ),
     )
     for event in (first, first, documentation, note, refused):  # `first` twice: a redelivery
-        await _publish(amqp, event)
+        await publish_event(amqp, event)
     # A later outcome of the same delivery (a replay that got through) replaces it; an older one does not.
     sent = DeliveryOutcome(recipient="sam@example.com", status="sent", at=now + timedelta(seconds=5))
-    await _publish(amqp, _delivery(account, sid, handoff_id, source, sent))
+    await publish_event(amqp, _delivery(account, sid, handoff_id, source, sent))
 
     async def projected() -> list[dict] | None:
         items = (await api.get(f"{API}/ai-sessions/{sid}/timeline", headers=junior.headers)).json()
@@ -147,7 +140,7 @@ async def test_deliveries_documentation_and_psa_notes_come_from_events(api, amqp
     # An older outcome arriving late (a redelivered announcement) does not overwrite the newer one.
     old = DeliveryOutcome(recipient="sam@example.com", status="failed", error="old", at=now - timedelta(1))
     late = _delivery(account, sid, handoff_id, source, old)
-    await _publish(amqp, late)
+    await publish_event(amqp, late)
 
     async def handled() -> bool:
         async with db.driver() as conn:

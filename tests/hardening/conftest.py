@@ -8,38 +8,22 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from aio_pika.abc import AbstractRobustConnection
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from docgen.app import create_app as create_docgen
 from docgen.settings import DocgenSettings
-from flowpilot_shared.broker.topology import DOCGEN_ESCALATIONS, PSA_SYNC_DOCUMENTATION, declare_queue
+from flowpilot_shared.broker.topology import DOCGEN_ESCALATIONS, PSA_SYNC_DOCUMENTATION
 from flowpilot_shared.settings import CoreSettings
 from psa_sync.app import create_app as create_psa_sync
 from psa_sync.settings import PsaSyncSettings
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.psa import FakePsa
 from tests.harness.api import ApiClient, api_settings, running_api
+from tests.harness.broker import purge_queues
 from tests.harness.people import API, Person, Tenant, add_user, signup
 from tests.harness.waiting import wait_until
-
-
-@pytest.fixture
-async def fake_anthropic() -> AsyncIterator[FakeAnthropic]:
-    """The Messages API on an ephemeral loopback port."""
-    fake = FakeAnthropic()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def fake_psa() -> AsyncIterator[FakePsa]:
-    """ConnectWise, Autotask and HaloPSA on an ephemeral loopback port."""
-    async with FakePsa() as psa:
-        yield psa
 
 
 def docgen_settings(core: CoreSettings, anthropic: FakeAnthropic, **overrides: Any) -> DocgenSettings:
@@ -76,10 +60,7 @@ async def pipeline(
     docgen: dict[str, Any] | None = None,
 ) -> AsyncIterator[Pipeline]:
     """handoff-api, docgen and psa-sync running, their queues emptied of earlier tests' messages."""
-    channel = await amqp.channel()
-    for spec in (DOCGEN_ESCALATIONS, PSA_SYNC_DOCUMENTATION):
-        await (await declare_queue(channel, spec, core.delivery_limit)).purge()
-    await channel.close()
+    await purge_queues(amqp, (DOCGEN_ESCALATIONS, PSA_SYNC_DOCUMENTATION), core.delivery_limit)
     overrides = dict(docgen or {})
     if not ai:
         overrides["ANTHROPIC_API_KEY"] = None

@@ -1,16 +1,18 @@
-"""Test-side RabbitMQ helpers: capture what reaches the exchange, publish raw bodies."""
+"""Test-side RabbitMQ helpers: capture what reaches the exchange, publish raw bodies and events."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
-from flowpilot_shared.broker.topology import QueueSpec, declare_exchanges
-from flowpilot_shared.events import EVENTS_EXCHANGE
+from flowpilot_shared.broker.topology import QueueSpec, declare_exchanges, declare_queue
+from flowpilot_shared.events import EVENTS_EXCHANGE, AnyEvent, event_to_json
 
 
 @dataclass
@@ -70,6 +72,46 @@ async def publish_raw(
         timeout=10,
     )
     await channel.close()
+
+
+async def publish_event(connection: AbstractRobustConnection, event: AnyEvent) -> None:
+    """Publish an event as the outbox relay would: its wire body, its type as the routing key and its
+    id as the message id (publishing it twice is a duplicate delivery)."""
+    body = json.dumps(event_to_json(event)).encode()
+    await publish_raw(connection, event.type, body, message_id=str(event.id))
+
+
+async def purge_queues(
+    connection: AbstractRobustConnection, specs: Iterable[QueueSpec], delivery_limit: int
+) -> None:
+    """Empty these consumer queues (declared when missing): messages earlier tests left in this
+    worker's vhost never reach this test's consumers."""
+    channel = await connection.channel()
+    for spec in specs:
+        await (await declare_queue(channel, spec, delivery_limit)).purge()
+    await channel.close()
+
+
+@contextlib.asynccontextmanager
+async def own_queue(
+    connection: AbstractRobustConnection, spec: QueueSpec, delivery_limit: int
+) -> AsyncIterator[AbstractChannel]:
+    """A test's own consumer queue and its dead-letter queue, deleted when the block ends; yields
+    the channel that declared them."""
+    channel = await connection.channel()
+    queue = await declare_queue(channel, spec, delivery_limit)
+    try:
+        yield channel
+    finally:
+        await queue.delete(if_unused=False, if_empty=False)
+        await (await channel.get_queue(spec.dlq)).delete(if_unused=False, if_empty=False)
+        await channel.close()
+
+
+async def send_to_queue(channel: AbstractChannel, spec: QueueSpec, event: AnyEvent) -> None:
+    """Put an event straight into `spec`'s queue (the default exchange; no binding involved)."""
+    message = aio_pika.Message(event.model_dump_json().encode(), message_id=str(event.id))
+    await channel.default_exchange.publish(message, routing_key=spec.name)
 
 
 async def dead_letters(

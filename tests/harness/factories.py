@@ -5,19 +5,28 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import (
+    AnyEvent,
+    DocumentationGenerated,
+    DocumentationGeneratedData,
     HandoffEscalated,
     HandoffEscalatedData,
     SessionSnapshot,
     StepSnapshot,
     UserRef,
 )
-from flowpilot_shared.models import Account, AiSession, Handoff, SessionStep, User
+from flowpilot_shared.integrations import save_integration
+from flowpilot_shared.models import Account, AiSession, Handoff, IntegrationKind, SessionStep, User
+from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.passwords import hash_password
+from flowpilot_shared.settings import CoreSettings
+from flowpilot_shared.unit_of_work import OrmUnitOfWork
 
 _HASH = hash_password("correct horse battery staple")
+Followed = TypeVar("Followed", bound=AnyEvent)
 
 
 @dataclass
@@ -141,3 +150,58 @@ async def make_escalation(
             recipients=[team.ref(u) for u in recipients],
         ),
     )
+
+
+async def commit_events(db: Database, *events: AnyEvent) -> None:
+    """Commit the events to the outbox in one transaction, in this order, as the service that owns
+    them would; a relay publishes them."""
+    async with OrmUnitOfWork(db.sessions) as uow:
+        for event in events:
+            uow.add_event(event)
+        await uow.commit()
+
+
+def following(escalated: HandoffEscalated, event_type: type[Followed], data: Any) -> Followed:
+    """An event that followed the escalation: of its account and its session."""
+    return event_type(account_id=escalated.account_id, session_id=escalated.session_id, data=data)
+
+
+def documentation_event(
+    escalated: HandoffEscalated, *, title: str | None = None, content: str = "# Outlook cannot connect"
+) -> DocumentationGenerated:
+    """Documentation generated for an escalation (by the template; the documentation id is made up)."""
+    data = DocumentationGeneratedData(
+        documentation_id=uuid.uuid4(),
+        handoff_id=escalated.data.handoff_id,
+        version=1,
+        generated_by="template",
+        model=None,
+        content_markdown=content,
+        session_title=title or escalated.data.session.title,
+        psa_ticket_id=escalated.data.session.psa_ticket_id,
+        escalator=escalated.data.escalator,
+    )
+    return following(escalated, DocumentationGenerated, data)
+
+
+async def set_integration(
+    db: Database,
+    settings: CoreSettings,
+    team: Team,
+    kind: IntegrationKind,
+    *,
+    provider: str | None = None,
+    config: dict[str, Any],
+    secrets: dict[str, Any],
+) -> None:
+    """Store an integration as handoff-api would (sealed), bypassing its URL checks."""
+    async with db.sessions() as session, session.begin():
+        await save_integration(
+            session,
+            account_id=team.account.id,
+            kind=kind,
+            provider=provider,
+            config=config,
+            secrets=secrets,
+            box=SecretBox(settings.secret_key),
+        )

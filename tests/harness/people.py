@@ -8,10 +8,16 @@ from typing import Any
 
 import httpx
 
+from flowpilot_shared.models import User
 from flowpilot_shared.security.tokens import issue_token
+from flowpilot_shared.settings import CoreSettings
 
 API = "/api/v1"
 PASSWORD = "correct horse battery staple"
+# What the API shows of a documentation (handoff-api's GET; docgen's regenerate adds its version).
+DOCUMENTATION_FIELDS = frozenset(
+    {"id", "session_id", "handoff_id", "content_markdown", "generated_by", "model", "created_at", "version"}
+)
 
 
 @dataclass
@@ -47,6 +53,15 @@ class Tenant:
 def auth(token: str) -> dict[str, str]:
     """Authorization headers for a bearer token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def minted_headers(settings: CoreSettings, user: User) -> dict[str, str]:
+    """Bearer headers of a user written straight to the database: a token minted with the services'
+    secret, as a sign-in would give."""
+    token = issue_token(
+        user_id=user.id, account_id=user.account_id, secret=settings.jwt_secret, ttl_seconds=600
+    )
+    return auth(token)
 
 
 def _tag() -> str:
@@ -143,6 +158,18 @@ async def add_user(
         )
     tenant.people.append(person)
     return person
+
+
+async def add_story_cast(client: httpx.AsyncClient, tenant: Tenant) -> tuple[Person, list[Person], Person]:
+    """The people of the escalation stories: Jo Junior, the seniors Sam Senior (engineer) and Alex
+    Admin (admin), and Vic Viewer."""
+    junior = await add_user(client, tenant, "engineer", name="Jo Junior")
+    seniors = [
+        await add_user(client, tenant, "engineer", name="Sam Senior"),
+        await add_user(client, tenant, "admin", name="Alex Admin"),
+    ]
+    viewer = await add_user(client, tenant, "viewer", name="Vic Viewer")
+    return junior, seniors, viewer
 
 
 async def create_session(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from tests.fakes._server import free_port
+from tests.fakes.slack import FakeSlack
+from tests.fakes.smtp import FakeSmtp
+from tests.harness.infra import Infra
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -25,11 +29,16 @@ SCRIPTS = {
 }
 
 
-def free_port() -> int:
-    """An unused loopback TCP port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def service_env(infra: Infra, smtp: FakeSmtp, slack: FakeSlack) -> dict[str, str]:
+    """What every service process is started with: this worker's database and vhost, and the SMTP
+    and Slack fakes to send to."""
+    return {
+        "FLOWPILOT_DATABASE_URL": infra.database_url,
+        "FLOWPILOT_AMQP_URL": infra.amqp_url,
+        "FLOWPILOT_SMTP_HOST": smtp.host,
+        "FLOWPILOT_SMTP_PORT": str(smtp.port),
+        "FLOWPILOT_SLACK_API_URL": slack.api_url,
+    }
 
 
 def wait_http(url: str, *, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:

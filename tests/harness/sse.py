@@ -32,18 +32,14 @@ class SseEvent:
         return json.loads(self.data)
 
 
-async def iter_sse(response: httpx.Response) -> AsyncIterator[SseEvent]:
-    """Yield events (and comments, as they arrive) from a streaming `text/event-stream` response."""
+def _comment(line: str) -> SseEvent:
+    return SseEvent(event="", comment=line[1:].lstrip())
+
+
+def _event_of(fields: list[str]) -> SseEvent | None:
+    """The event a block's field lines describe (comments apart); None when they name no event."""
     event, data, event_id = "", [], None
-    async for line in response.aiter_lines():
-        if line == "":
-            if data or event:
-                yield SseEvent(event=event or "message", data="\n".join(data), id=event_id)
-            event, data, event_id = "", [], None
-            continue
-        if line.startswith(":"):
-            yield SseEvent(event="", comment=line[1:].lstrip())
-            continue
+    for line in fields:
         name, _, value = line.partition(":")
         value = value.removeprefix(" ")
         if name == "event":
@@ -52,6 +48,23 @@ async def iter_sse(response: httpx.Response) -> AsyncIterator[SseEvent]:
             data.append(value)
         elif name == "id":
             event_id = value
+    if data or event:
+        return SseEvent(event=event or "message", data="\n".join(data), id=event_id)
+    return None
+
+
+async def iter_sse(response: httpx.Response) -> AsyncIterator[SseEvent]:
+    """Yield events (and comments, as they arrive) from a streaming `text/event-stream` response."""
+    fields: list[str] = []
+    async for line in response.aiter_lines():
+        if line == "":
+            if (event := _event_of(fields)) is not None:
+                yield event
+            fields = []
+        elif line.startswith(":"):
+            yield _comment(line)
+        else:
+            fields.append(line)
 
 
 @dataclass
@@ -112,21 +125,14 @@ class SseClient:
         self._changed.set()
 
     def _parse_block(self, block: str) -> None:
-        event, data, event_id = "", [], None
+        fields: list[str] = []
         for line in block.split("\n"):
             if line.startswith(":"):
-                self.items.append(SseEvent(event="", comment=line[1:].lstrip()))
-                continue
-            name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if name == "event":
-                event = value
-            elif name == "data":
-                data.append(value)
-            elif name == "id":
-                event_id = value
-        if data or event:
-            self.items.append(SseEvent(event=event or "message", data="\n".join(data), id=event_id))
+                self.items.append(_comment(line))
+            else:
+                fields.append(line)
+        if (event := _event_of(fields)) is not None:
+            self.items.append(event)
 
     async def wait_for(
         self, predicate: Callable[[SseClient], Any], *, timeout: float = 10.0, message: str = ""

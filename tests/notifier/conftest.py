@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,9 +19,6 @@ from sqlalchemy import select
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import (
-    AnyEvent,
-    DocumentationGenerated,
-    DocumentationGeneratedData,
     HandoffClaimed,
     HandoffClaimedData,
     HandoffEscalated,
@@ -29,14 +26,13 @@ from flowpilot_shared.events import (
     PsaPushFailedData,
 )
 from flowpilot_shared.models import Notification, User
-from flowpilot_shared.security.tokens import issue_token
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.app import create_app
 from notifier.settings import NotifierSettings
 from notifier.stream.hub import StreamHub
 from tests.fakes.smtp import FakeSmtp
-from tests.harness.factories import Team
+from tests.harness.factories import Team, following
+from tests.harness.people import minted_headers
 from tests.harness.waiting import wait_until
 
 
@@ -124,17 +120,9 @@ def notifier_settings_from(core: CoreSettings, **overrides: Any) -> NotifierSett
 
 
 @pytest.fixture
-def mail_sink() -> Iterator[FakeSmtp]:
-    """An SMTP sink the notifier's email channel delivers to."""
-    sink = FakeSmtp().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def notifier_settings(core_settings: CoreSettings, mail_sink: FakeSmtp) -> NotifierSettings:
+def notifier_settings(core_settings: CoreSettings, smtp: FakeSmtp) -> NotifierSettings:
     """Default notifier settings for tests (email to the sink)."""
-    return notifier_settings_from(core_settings, smtp_host=mail_sink.host, smtp_port=mail_sink.port)
+    return notifier_settings_from(core_settings, smtp_host=smtp.host, smtp_port=smtp.port)
 
 
 @pytest.fixture
@@ -156,20 +144,9 @@ def token_for(core_settings: CoreSettings) -> Callable[[User], dict[str, str]]:
     """Authorization headers of a user."""
 
     def make(user: User) -> dict[str, str]:
-        token = issue_token(
-            user_id=user.id, account_id=user.account_id, secret=core_settings.jwt_secret, ttl_seconds=600
-        )
-        return {"Authorization": f"Bearer {token}"}
+        return minted_headers(core_settings, user)
 
     return make
-
-
-async def emit(db: Database, *events: AnyEvent) -> None:
-    """Commit events to the outbox (as the service that owns them would); a relay publishes them."""
-    async with OrmUnitOfWork(db.sessions) as uow:
-        for event in events:
-            uow.add_event(event)
-        await uow.commit()
 
 
 def ids(items: list[dict[str, Any]], key: str = "id") -> set[uuid.UUID]:
@@ -179,54 +156,29 @@ def ids(items: list[dict[str, Any]], key: str = "id") -> set[uuid.UUID]:
 
 def claimed_event(escalated: HandoffEscalated, *, claimer: User, team: Team) -> HandoffClaimed:
     """The claim of an escalation by `claimer`."""
-    return HandoffClaimed(
-        account_id=escalated.account_id,
-        session_id=escalated.session_id,
-        data=HandoffClaimedData(
-            handoff_id=escalated.data.handoff_id,
-            claimed_at=datetime.now(UTC),
-            session_title=escalated.data.session.title,
-            claimer=team.ref(claimer),
-            escalator=escalated.data.escalator,
-        ),
+    data = HandoffClaimedData(
+        handoff_id=escalated.data.handoff_id,
+        claimed_at=datetime.now(UTC),
+        session_title=escalated.data.session.title,
+        claimer=team.ref(claimer),
+        escalator=escalated.data.escalator,
     )
+    return following(escalated, HandoffClaimed, data)
 
 
 def push_failed_event(escalated: HandoffEscalated, *, error: str) -> PsaPushFailed:
     """A failed PSA note push of an escalation's documentation."""
-    return PsaPushFailed(
-        account_id=escalated.account_id,
-        session_id=escalated.session_id,
-        data=PsaPushFailedData(
-            push_id=uuid.uuid4(),
-            documentation_id=uuid.uuid4(),
-            handoff_id=escalated.data.handoff_id,
-            provider="connectwise",
-            ticket_id=escalated.data.session.psa_ticket_id,
-            error=error,
-            session_title=escalated.data.session.title,
-            escalator=escalated.data.escalator,
-        ),
+    data = PsaPushFailedData(
+        push_id=uuid.uuid4(),
+        documentation_id=uuid.uuid4(),
+        handoff_id=escalated.data.handoff_id,
+        provider="connectwise",
+        ticket_id=escalated.data.session.psa_ticket_id,
+        error=error,
+        session_title=escalated.data.session.title,
+        escalator=escalated.data.escalator,
     )
-
-
-def documentation_event(escalated: HandoffEscalated, *, title: str | None = None) -> DocumentationGenerated:
-    """Documentation generated for an escalation."""
-    return DocumentationGenerated(
-        account_id=escalated.account_id,
-        session_id=escalated.session_id,
-        data=DocumentationGeneratedData(
-            documentation_id=uuid.uuid4(),
-            handoff_id=escalated.data.handoff_id,
-            version=1,
-            generated_by="template",
-            model=None,
-            content_markdown="# Outlook cannot connect",
-            session_title=title or escalated.data.session.title,
-            psa_ticket_id=escalated.data.session.psa_ticket_id,
-            escalator=escalated.data.escalator,
-        ),
-    )
+    return following(escalated, PsaPushFailed, data)
 
 
 async def bell_rows(db: Database, event_id: uuid.UUID) -> list[Notification]:

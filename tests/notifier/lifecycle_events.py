@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flowpilot_shared.events import HandoffEscalated, HandoffReescalated, HandoffReleased, UserRef
 from flowpilot_shared.lifecycle_contracts import HandoffReescalatedData, HandoffReleasedData
 from flowpilot_shared.models import User
-from tests.harness.factories import Team
+from tests.harness.factories import Team, following
 
 
 def round_event(
@@ -21,45 +21,39 @@ def round_event(
 ) -> HandoffReescalated:
     """A re-escalation round (or, `final`, the owners' notice) of `escalated`."""
     d = escalated.data
-    return HandoffReescalated(
-        account_id=escalated.account_id,
-        session_id=escalated.session_id,
-        data=HandoffReescalatedData(
-            handoff_id=d.handoff_id,
-            round=round,
-            waited_seconds=waited_seconds,
-            recipients=recipients,
-            final=final,
-            max_rounds=max_rounds,
-            session_title=d.session.title,
-            client_name=d.session.client_name,
-            reason=d.reason,
-            urgency=d.urgency,
-            escalator=d.escalator,
-            escalated_at=d.escalated_at,
-        ),
+    data = HandoffReescalatedData(
+        handoff_id=d.handoff_id,
+        round=round,
+        waited_seconds=waited_seconds,
+        recipients=recipients,
+        final=final,
+        max_rounds=max_rounds,
+        session_title=d.session.title,
+        client_name=d.session.client_name,
+        reason=d.reason,
+        urgency=d.urgency,
+        escalator=d.escalator,
+        escalated_at=d.escalated_at,
     )
+    return following(escalated, HandoffReescalated, data)
 
 
 def released_event(escalated: HandoffEscalated, *, team: Team, by: User, claimer: User) -> HandoffReleased:
     """`by` handed `claimer`'s claim of `escalated` back to the queue."""
     d = escalated.data
-    return HandoffReleased(
-        account_id=escalated.account_id,
-        session_id=escalated.session_id,
-        data=HandoffReleasedData(
-            handoff_id=d.handoff_id,
-            released_at=datetime.now(UTC),
-            released_by=team.ref(by),
-            claimer=team.ref(claimer),
-            escalator=d.escalator,
-            session_title=d.session.title,
-            client_name=d.session.client_name,
-            reason=d.reason,
-            urgency=d.urgency,
-            escalated_at=d.escalated_at,
-        ),
+    data = HandoffReleasedData(
+        handoff_id=d.handoff_id,
+        released_at=datetime.now(UTC),
+        released_by=team.ref(by),
+        claimer=team.ref(claimer),
+        escalator=d.escalator,
+        session_title=d.session.title,
+        client_name=d.session.client_name,
+        reason=d.reason,
+        urgency=d.urgency,
+        escalated_at=d.escalated_at,
     )
+    return following(escalated, HandoffReleased, data)
 
 
 def with_urgency(escalated: HandoffEscalated, urgency: str) -> HandoffEscalated:

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
 from flowpilot_shared.consumer import HandlerContext
-from flowpilot_shared.events import event_to_json
 from flowpilot_shared.models import Notification, OutboxEvent, User
 from flowpilot_shared.unit_of_work import DriverUnitOfWork
 from notifier.bell.handler import handle
-from tests.harness.broker import publish_raw
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.broker import publish_event
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
-from tests.notifier.conftest import bell_rows, claimed_event, emit, push_failed_event
+from tests.notifier.conftest import bell_rows, claimed_event, push_failed_event
 
 STREAM = "ai-sessions/escalations/stream"
 
@@ -48,7 +46,7 @@ async def test_escalation_rows_for_active_seniors_only_and_streams_of_the_accoun
     ):
         for s in (owner_stream, eng_stream, other_stream):
             await s.wait_event("ready")
-        await emit(db, event)
+        await commit_events(db, event)
 
         rows = await wait_until(lambda: _rows_when(db, event.id, 3), message="three bell rows")
         assert {r.user_id for r in rows} == {owner.id, eng2.id, eng3.id}
@@ -75,7 +73,7 @@ async def test_escalation_rows_for_active_seniors_only_and_streams_of_the_accoun
 
         # The other tenant hears nothing of it: its own later escalation arrives, and only that.
         theirs = await make_escalation(db, other, escalator=other.owner)
-        await emit(db, theirs)
+        await commit_events(db, theirs)
         await other_stream.wait_event("handoff_created")
         assert [e.json()["event_id"] for e in other_stream.named("handoff_created")] == [str(theirs.id)]
         assert not other_stream.named("notification")
@@ -91,8 +89,8 @@ async def test_targeted_escalation_reaches_only_the_target(notifier, db):
     escalator, target = team.users[1], team.users[2]
     event = await make_escalation(db, team, escalator=escalator, target=target)
     marker = await make_escalation(db, team, escalator=escalator)
-    await emit(db, event)
-    await emit(db, marker)
+    await commit_events(db, event)
+    await commit_events(db, marker)
     # One handler transaction writes all of an event's rows: once any exist, all do. The bell
     # consumer handles messages concurrently, so the marker being done says nothing about the other.
     rows = await wait_until(lambda: _rows_when(db, event.id, 1), message="targeted escalation processed")
@@ -105,12 +103,11 @@ async def test_targeted_escalation_reaches_only_the_target(notifier, db):
 async def test_same_event_twice_gives_no_second_row(notifier, db, amqp):
     team = await make_team(db, engineers=2)
     event = await make_escalation(db, team, escalator=team.users[1])
-    await emit(db, event)
+    await commit_events(db, event)
     first = await wait_until(lambda: _rows_when(db, event.id, 2), message="bell rows")
     labels = {"consumer": "notifier.bell", "outcome": "duplicate"}
     before = REGISTRY.get_sample_value("flowpilot_consumer_messages_total", labels) or 0.0
-    raw = json.dumps(event_to_json(event)).encode()
-    await publish_raw(amqp, "handoff.escalated", raw, message_id=str(event.id))
+    await publish_event(amqp, event)
 
     async def duplicate_seen() -> bool:
         return (REGISTRY.get_sample_value("flowpilot_consumer_messages_total", labels) or 0.0) > before
@@ -151,8 +148,8 @@ async def test_claim_tells_the_escalator_who_picked_it_up(notifier, http, db, to
     claim = claimed_event(escalated, claimer=owner, team=team)
     async with open_stream(http, notifier.url(STREAM), headers=token_for(team.users[2])) as stream:
         await stream.wait_event("ready")
-        await emit(db, escalated)
-        await emit(db, claim)
+        await commit_events(db, escalated)
+        await commit_events(db, claim)
         rows = await wait_until(lambda: _rows_when(db, claim.id, 1), message="claim bell row")
         claimed = await stream.wait_event("handoff_claimed")
     assert [r.user_id for r in rows] == [escalator.id]
@@ -170,7 +167,7 @@ async def test_psa_push_failure_tells_the_escalator_why(notifier, db):
     escalator = team.users[1]
     escalated = await make_escalation(db, team, escalator=escalator)
     failed = push_failed_event(escalated, error="ConnectWise answered 401: invalid API keys")
-    await emit(db, failed)
+    await commit_events(db, failed)
     rows = await wait_until(lambda: _rows_when(db, failed.id, 1), message="psa failure bell row")
     assert [r.user_id for r in rows] == [escalator.id]
     assert rows[0].type == "psa_push_failed"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
-from tests.notifier.conftest import bell_rows, emit
+from tests.notifier.conftest import bell_rows
 from tests.notifier.lifecycle_events import released_event, round_event, with_urgency
 
 STREAM = "ai-sessions/escalations/stream"
@@ -27,7 +27,7 @@ async def test_rounds_final_notice_and_release_on_the_bell_and_the_stream(notifi
 
     async with open_stream(http, notifier.url(STREAM), headers=token_for(alex)) as stream:
         await stream.wait_event("ready")
-        await emit(db, first, final, release)
+        await commit_events(db, first, final, release)
         reminded = await wait_until(lambda: _rows_when(db, first.id, 3), message="round bell rows")
         assert {r.user_id for r in reminded} == {owner.id, sam.id, alex.id}
         for row in reminded:

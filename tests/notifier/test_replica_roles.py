@@ -10,10 +10,10 @@ import pytest
 from flowpilot_shared.broker.topology import NOTIFIER_BELL, NOTIFIER_CHAT, NOTIFIER_EMAIL, NOTIFIER_TEAMS
 from notifier.settings import NotifierSettings
 from notifier.stream import hub as hub_module
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
-from tests.notifier.conftest import bell_rows, emit, notifier_settings_from, serve_notifier
+from tests.notifier.conftest import bell_rows, notifier_settings_from, serve_notifier
 
 STREAM = "ai-sessions/escalations/stream"
 WORK_QUEUES = (NOTIFIER_BELL.name, NOTIFIER_EMAIL.name, NOTIFIER_CHAT.name, NOTIFIER_TEAMS.name)
@@ -36,12 +36,12 @@ async def _consumers(amqp: aio_pika.abc.AbstractRobustConnection) -> dict[str, i
 
 
 async def test_stream_replica_streams_while_worker_replica_sends(
-    core_settings, mail_sink, db, amqp, http, token_for
+    core_settings, smtp, db, amqp, http, token_for
 ):
     team = await make_team(db, engineers=2)
-    smtp = {"smtp_host": "127.0.0.1", "smtp_port": mail_sink.port}
-    streaming = notifier_settings_from(core_settings, notifier_queues="", **smtp)
-    working = notifier_settings_from(core_settings, notifier_queues="notifier.bell,notifier.email", **smtp)
+    to_sink = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port}
+    streaming = notifier_settings_from(core_settings, notifier_queues="", **to_sink)
+    working = notifier_settings_from(core_settings, notifier_queues="notifier.bell,notifier.email", **to_sink)
     async with serve_notifier(working):
 
         async def worker_consuming() -> dict[str, int] | None:
@@ -58,7 +58,7 @@ async def test_stream_replica_streams_while_worker_replica_sends(
             async with open_stream(http, stream_replica.url(STREAM), headers=owner) as stream:
                 await stream.wait_event("ready")
                 event = await make_escalation(db, team, escalator=team.users[1])
-                await emit(db, event)
+                await commit_events(db, event)
                 created = await stream.wait_event("handoff_created")
                 # The bell row the worker replica wrote reaches the owner through the stream replica.
                 await stream.wait_event("notification")
@@ -66,13 +66,9 @@ async def test_stream_replica_streams_while_worker_replica_sends(
             rows = await bell_rows(db, event.id)
             assert {r.user_id for r in rows} == {r.id for r in event.data.recipients}
             await wait_until(
-                lambda: _async(len(mail_sink.messages) == len(event.data.recipients)),
+                lambda: len(smtp.messages) == len(event.data.recipients),
                 message="one email per recipient, sent by the worker replica",
             )
-
-
-async def _async(value: bool) -> bool:
-    return value
 
 
 def test_unknown_queue_name_is_refused_at_start(core_settings):
@@ -119,7 +115,7 @@ async def test_a_replica_receives_stream_events_only_while_it_has_clients(
             await stream.wait_event("ready")
             assert await _bindings(infra, queue) == set(hub_module.STREAM_BINDINGS)
             event = await make_escalation(db, team, escalator=team.users[1])
-            await emit(db, event)
+            await commit_events(db, event)
             created = await stream.wait_event("handoff_created")
             assert created.json()["handoff_id"] == str(event.data.handoff_id)
 
@@ -131,7 +127,7 @@ async def test_a_replica_receives_stream_events_only_while_it_has_clients(
         async with open_stream(http, replica.url(STREAM), headers=token_for(team.owner)) as stream:
             await stream.wait_event("ready")
             later = await make_escalation(db, team, escalator=team.users[1])
-            await emit(db, later)
+            await commit_events(db, later)
             again = await stream.wait_event("handoff_created")
             while again.json()["handoff_id"] != str(later.data.handoff_id):
                 again = await stream.wait_event("handoff_created")

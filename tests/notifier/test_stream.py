@@ -8,13 +8,11 @@ from sqlalchemy import delete, select
 
 from flowpilot_shared.models import OutboxEvent
 from tests.harness.broker import publish_raw
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, documentation_event, make_escalation, make_team
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
 from tests.notifier.conftest import (
     claimed_event,
-    documentation_event,
-    emit,
     serve_notifier,
 )
 
@@ -29,7 +27,7 @@ async def test_ready_first_then_handoff_created(notifier, http, db, token_for):
         assert headers["cache-control"] == "no-cache" and headers["x-accel-buffering"] == "no"
         await stream.wait_event("ready")
         event = await make_escalation(db, team, escalator=team.users[1])
-        await emit(db, event)
+        await commit_events(db, event)
         created = await stream.wait_event("handoff_created")
     assert stream.events[0].event == "ready"
     data = created.json()
@@ -46,7 +44,7 @@ async def test_unreadable_messages_are_skipped_and_the_stream_goes_on(notifier, 
         for body in (b'{"id": "not json at all', b'{"type": "handoff.escalated", "data": {"x": 1}}'):
             await publish_raw(amqp, "handoff.escalated", body, message_id=str(uuid.uuid4()))
         event = await make_escalation(db, team, escalator=team.users[1])
-        await emit(db, event)
+        await commit_events(db, event)
         await stream.wait_event("handoff_created")
     created = [e.json()["handoff_id"] for e in stream.events if e.event == "handoff_created"]
     assert created == [str(event.data.handoff_id)]
@@ -73,11 +71,11 @@ async def test_other_tenant_receives_nothing(notifier, http, db, token_for):
         await our_stream.wait_event("ready")
         await their_stream.wait_event("ready")
         escalated = await make_escalation(db, ours, escalator=ours.users[1])
-        await emit(db, escalated, claimed_event(escalated, claimer=ours.users[2], team=ours))
-        await emit(db, documentation_event(escalated))
+        await commit_events(db, escalated, claimed_event(escalated, claimer=ours.users[2], team=ours))
+        await commit_events(db, documentation_event(escalated))
         await our_stream.wait_event("documentation_ready")
         marker = await make_escalation(db, theirs, escalator=theirs.users[1])
-        await emit(db, marker)
+        await commit_events(db, marker)
         await their_stream.wait_event("handoff_created")
         await their_stream.wait_event("notification")
     assert {e.event for e in our_stream.events} >= {
@@ -95,24 +93,24 @@ async def test_reconnect_with_last_event_id_replays_exactly_what_was_missed(noti
     url = notifier.url(STREAM)
     async with open_stream(http, url, headers=token_for(me)) as stream:
         first = await make_escalation(db, team, escalator=me)
-        await emit(db, first)
+        await commit_events(db, first)
         seen = await stream.wait_event("handoff_created")
     missed = []
     for _ in range(3):
         escalated = await make_escalation(db, team, escalator=me)
         missed.append(escalated)
-        await emit(db, escalated)
+        await commit_events(db, escalated)
     missed.append(documentation_event(missed[0]))
-    await emit(db, missed[-1])
+    await commit_events(db, missed[-1])
     missed.append(documentation_event(missed[1]))
-    await emit(db, missed[-1])
+    await commit_events(db, missed[-1])
     await wait_until(lambda: _published(db, [e.id for e in missed]), message="missed events published")
 
     expected = [str(e.id) for e in missed]
     async with open_stream(http, url, headers={**token_for(me), "Last-Event-ID": seen.id}) as resumed:
         await resumed.wait_for(lambda s: len(s.events) >= 6, message="ready + 5 replayed")
         later = await make_escalation(db, team, escalator=me)
-        await emit(db, later)
+        await commit_events(db, later)
         await resumed.wait_event("handoff_created", where=lambda d: d["event_id"] == str(later.id))
     names = [e.event for e in resumed.events]
     assert names[0] == "ready" and resumed.events[0].json()["resumed"] is True
@@ -140,7 +138,7 @@ async def test_malformed_or_expired_last_event_id_gets_reset(notifier, http, db,
     url = notifier.url(STREAM)
     async with open_stream(http, url, headers=token_for(team.owner)) as stream:
         event = await make_escalation(db, team, escalator=team.users[1])
-        await emit(db, event)
+        await commit_events(db, event)
         seen = await stream.wait_event("handoff_created")
     async with db.sessions() as session, session.begin():
         await session.execute(delete(OutboxEvent).where(OutboxEvent.id == event.id))  # retention ran

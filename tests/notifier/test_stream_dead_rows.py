@@ -5,15 +5,14 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from flowpilot_shared.models import OutboxEvent
-from tests.harness.factories import make_escalation, make_team
-from tests.notifier.conftest import emit
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.notifier.test_stream_replay_overlap import _replayed_after
 
 
 async def test_replay_leaves_out_dead_rows_but_not_rows_still_pending(db):
     team = await make_team(db, engineers=1)
     seen, dead, pending = [await make_escalation(db, team, escalator=team.users[1]) for _ in range(3)]
-    await emit(db, seen, dead, pending)
+    await commit_events(db, seen, dead, pending)
     async with db.sessions() as session, session.begin():
         # No relay here: the client saw `seen`; `dead` was set aside; `pending` may be on its way.
         await session.execute(

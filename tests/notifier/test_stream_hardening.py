@@ -6,11 +6,11 @@ import asyncio
 import uuid
 
 from tests.harness.api import api_settings, running_api
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.people import API, add_user, create_session, escalate, signup
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
-from tests.notifier.conftest import emit, notifier_settings_from, serve_notifier
+from tests.notifier.conftest import notifier_settings_from, serve_notifier
 
 STREAM = "ai-sessions/escalations/stream"
 # Not "<txid>.<seq>", or parts beyond PostgreSQL's bigint: none can name a row of the event log.
@@ -40,7 +40,7 @@ async def test_unreadable_last_event_id_still_gets_ready_and_live_events(notifie
                 reset = await stream.wait_event("reset")
                 assert reset.json()["reason"] == "malformed_last_event_id"
                 event = await make_escalation(db, team, escalator=team.users[1])
-                await emit(db, event)
+                await commit_events(db, event)
                 await stream.wait_event(
                     "handoff_created", where=lambda d, e=event: d["event_id"] == str(e.id)
                 )

@@ -7,10 +7,9 @@ from sqlalchemy import select
 from flowpilot_shared.models import OutboxEvent
 from notifier.stream.replay import format_position, plan_replay
 from tests.harness.broker import capture
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
-from tests.notifier.conftest import emit
 from tests.shared.outbox_checks import GatedRelay, all_marked, published
 
 
@@ -34,15 +33,15 @@ async def test_replay_after_a_late_pass_includes_what_went_out_beside_it(db, amq
     team = await make_team(db, engineers=1)
     before, first, second = [await make_escalation(db, team, escalator=team.users[1]) for _ in range(3)]
     relay = GatedRelay(gated=first.id, hold_confirm=True, db=db, settings=core_settings, name="test")
-    await emit(db, before)
+    await commit_events(db, before)
     await relay.start()
     try:
         await wait_until(lambda: all_marked(db, [before.id]), message="the earlier event marked")
-        await emit(db, first)
+        await commit_events(db, first)
         # `first` has gone out; its pass waits for its confirm.
         await wait_until(relay.held, message="the first pass held")
         assert await published(captured, first.id)
-        await emit(db, second)
+        await commit_events(db, second)
         # The next pass runs beside it: `second` goes out after `first` and is marked before it.
         await wait_until(lambda: all_marked(db, [second.id]), message="the second event marked")
         assert not await all_marked(db, [first.id])
@@ -65,7 +64,7 @@ async def test_resuming_from_the_ready_id_misses_nothing_marked_while_the_stream
 ):
     team = await make_team(db, engineers=1)
     before, during = [await make_escalation(db, team, escalator=team.users[1]) for _ in range(2)]
-    await emit(db, before)
+    await commit_events(db, before)
     await wait_until(lambda: all_marked(db, [before.id]), message="the earlier event marked")
     bind = notifier.hub.subscribe
 
@@ -73,7 +72,7 @@ async def test_resuming_from_the_ready_id_misses_nothing_marked_while_the_stream
         # An event goes out (and its pass ends) just after this stream is bound: it is on its way
         # to the client, which may drop before it arrives.
         subscriber = await bind(**kwargs)
-        await emit(db, during)
+        await commit_events(db, during)
         await wait_until(lambda: all_marked(db, [during.id]), message="the event marked")
         return subscriber
 

@@ -8,10 +8,10 @@ import httpx
 from prometheus_client import REGISTRY
 
 from flowpilot_shared.unit_of_work import OrmUnitOfWork
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, documentation_event, make_escalation, make_team
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
-from tests.notifier.conftest import bell_rows, documentation_event, emit, serve_notifier
+from tests.notifier.conftest import bell_rows, serve_notifier
 
 STREAM = "ai-sessions/escalations/stream"
 
@@ -29,8 +29,8 @@ async def test_two_replicas_each_client_hears_every_event_once(notifier_settings
         await on_two.wait_event("ready")
         event = await make_escalation(db, team, escalator=escalator)
         marker = await make_escalation(db, team, escalator=escalator)
-        await emit(db, event)
-        await emit(db, marker)
+        await commit_events(db, event)
+        await commit_events(db, marker)
         for stream in (on_one, on_two):
             for escalated in (event, marker):
                 await stream.wait_event(

@@ -16,26 +16,17 @@ from sqlalchemy import select
 
 from flowpilot_shared.broker.topology import PSA_SYNC_DOCUMENTATION, declare_queue
 from flowpilot_shared.db import Database
-from flowpilot_shared.events import DocumentationGenerated, DocumentationGeneratedData, HandoffEscalated
-from flowpilot_shared.integrations import save_integration
+from flowpilot_shared.events import DocumentationGenerated, HandoffEscalated
 from flowpilot_shared.models import IntegrationKind, PsaPush
-from flowpilot_shared.security.crypto import SecretBox
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from psa_sync.app import create_app
 from psa_sync.settings import PsaSyncSettings
 from tests.fakes.psa import FakePsa
-from tests.harness.factories import Team, make_escalation, make_team
+from tests.harness import factories
+from tests.harness.factories import Team, make_escalation, make_team, set_integration
 from tests.harness.infra import Infra
 from tests.harness.waiting import wait_until
 
 StartApp = Callable[..., AbstractAsyncContextManager[FastAPI]]
-
-
-@pytest.fixture
-async def fake_psa() -> AsyncIterator[FakePsa]:
-    """The three PSA APIs on an ephemeral loopback port."""
-    async with FakePsa() as psa:
-        yield psa
 
 
 def make_settings(infra: Infra, **overrides: Any) -> PsaSyncSettings:
@@ -107,49 +98,23 @@ async def make_scenario(
     escalation = await make_escalation(db, team, escalator=team.users[1], psa_ticket_id=ticket)
     if provider is not None:
         assert fake is not None
-        async with db.sessions() as session, session.begin():
-            await save_integration(
-                session,
-                account_id=team.account.id,
-                kind=IntegrationKind.psa,
-                provider=provider,
-                config={"base_url": base_url or fake.base_url(provider)},
-                secrets=credentials or fake.credentials(provider),
-                box=SecretBox(make_settings_secret()),
-            )
+        await set_integration(
+            db,
+            PsaSyncSettings(),  # the secret key the app under test decrypts integrations with
+            team,
+            IntegrationKind.psa,
+            provider=provider,
+            config={"base_url": base_url or fake.base_url(provider)},
+            secrets=credentials or fake.credentials(provider),
+        )
     return Scenario(team=team, escalation=escalation)
-
-
-def make_settings_secret() -> str:
-    """The secret key the app under test decrypts integrations with."""
-    return PsaSyncSettings().secret_key
 
 
 def documentation_event(scenario: Scenario, content: str | None = None) -> DocumentationGenerated:
     """A documentation.generated event for the scenario's escalation (documentation id fabricated)."""
     esc = scenario.escalation
-    return DocumentationGenerated(
-        account_id=esc.account_id,
-        session_id=esc.session_id,
-        data=DocumentationGeneratedData(
-            documentation_id=uuid.uuid4(),
-            handoff_id=esc.data.handoff_id,
-            version=1,
-            generated_by="template",
-            model=None,
-            content_markdown=content or f"## Escalation\nTried: profile rebuild. Session {esc.session_id}",
-            session_title=esc.data.session.title,
-            psa_ticket_id=esc.data.session.psa_ticket_id,
-            escalator=esc.data.escalator,
-        ),
-    )
-
-
-async def stage(db: Database, event: DocumentationGenerated) -> None:
-    """Commit the event to the outbox; the app's relay publishes it."""
-    async with OrmUnitOfWork(db.sessions) as uow:
-        uow.add_event(event)
-        await uow.commit()
+    default = f"## Escalation\nTried: profile rebuild. Session {esc.session_id}"
+    return factories.documentation_event(esc, content=content or default)
 
 
 async def push_row(db: Database, documentation_id: uuid.UUID) -> PsaPush | None:

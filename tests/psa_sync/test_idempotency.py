@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 
 import pytest
 from sqlalchemy import select
 
 from flowpilot_shared.db import Database
-from flowpilot_shared.events import event_to_json
 from flowpilot_shared.models import InboxRecord, PsaPush
 from psa_sync.providers import AutotaskProvider, ConnectWiseProvider
 from psa_sync.pushes.service import compose_note, note_marker
 from tests.fakes.psa import FakePsa
-from tests.harness.broker import capture, publish_raw
+from tests.harness.broker import capture, publish_event
+from tests.harness.factories import commit_events
 from tests.harness.waiting import wait_until
-from tests.psa_sync.conftest import documentation_event, make_scenario, settled_row, stage
-
-
-async def _publish(amqp, event) -> None:
-    body = json.dumps(event_to_json(event)).encode()
-    await publish_raw(amqp, event.type, body, message_id=str(event.id))
+from tests.psa_sync.conftest import documentation_event, make_scenario, settled_row
 
 
 async def test_same_event_delivered_twice_is_one_note(db: Database, amqp, fake_psa: FakePsa, psa_app):
@@ -30,12 +24,12 @@ async def test_same_event_delivered_twice_is_one_note(db: Database, amqp, fake_p
     scenario = await make_scenario(db, fake_psa, "connectwise")
     event = documentation_event(scenario)
     # Two copies at once, then a third after the first settled.
-    await asyncio.gather(_publish(amqp, event), _publish(amqp, event))
+    await asyncio.gather(publish_event(amqp, event), publish_event(amqp, event))
     row = await settled_row(db, event.data.documentation_id)
-    await _publish(amqp, event)
+    await publish_event(amqp, event)
     # A different event id for the same documentation (a re-emitted event) must not post either.
     reemitted = event.model_copy(update={"id": uuid.uuid4()})
-    await _publish(amqp, reemitted)
+    await publish_event(amqp, reemitted)
     await wait_until(lambda: _inbox_has(db, reemitted.id), message="re-emitted event handled")
     await wait_until(lambda: _consumed(captured, scenario.account_id), message="note_pushed published")
 
@@ -76,7 +70,7 @@ async def test_crash_after_psa_answered_before_commit_is_one_note(
     captured = await capture(amqp, "psa.#")
     scenario = await make_scenario(db, fake_psa, "connectwise")
     event = documentation_event(scenario)
-    await stage(db, event)
+    await commit_events(db, event)
 
     row = await settled_row(db, event.data.documentation_id)
     assert crashes, "the crash was injected"
@@ -122,7 +116,7 @@ async def test_redelivery_of_crashed_push_finds_the_note_by_marker(db: Database,
     existing = await provider.create_note("4711", compose_note(event.data.content_markdown, marker))
     fake_psa.requests.clear()
 
-    await stage(db, event)
+    await commit_events(db, event)
     row = await settled_row(db, event.data.documentation_id)
     assert row.status == "pushed" and row.external_note_id == existing and row.attempts == 2
     assert len(fake_psa.ticket_notes("autotask", "4711")) == 1
@@ -136,7 +130,7 @@ async def test_redelivery_of_crashed_push_posts_when_no_note_exists(db: Database
     event = documentation_event(scenario)
     await _pending_row(db, scenario, event)
 
-    await stage(db, event)
+    await commit_events(db, event)
     row = await settled_row(db, event.data.documentation_id)
     assert row.status == "pushed" and row.attempts == 2
     assert len(fake_psa.ticket_notes("autotask", "4711")) == 1

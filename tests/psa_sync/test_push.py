@@ -9,8 +9,9 @@ import pytest
 from flowpilot_shared.db import Database
 from tests.fakes.psa import FakePsa
 from tests.harness.broker import capture
+from tests.harness.factories import commit_events
 from tests.harness.waiting import wait_until
-from tests.psa_sync.conftest import documentation_event, make_scenario, push_row, settled_row, stage
+from tests.psa_sync.conftest import documentation_event, make_scenario, push_row, settled_row
 
 
 def _auth_ok(fake: FakePsa, provider: str, headers: dict[str, str]) -> None:
@@ -41,7 +42,7 @@ async def test_each_provider_gets_one_note(provider, path, db: Database, amqp, f
     event = documentation_event(
         scenario, content="## Escalation\nRebuilt the Outlook profile; still prompts."
     )
-    await stage(db, event)
+    await commit_events(db, event)
 
     row = await settled_row(db, event.data.documentation_id)
     assert row.status == "pushed", row.last_error
@@ -71,7 +72,7 @@ async def test_each_provider_gets_one_note(provider, path, db: Database, amqp, f
     assert fake_psa.calls(provider, "find_note") == []
 
     pushed = await wait_until(
-        lambda: _async(captured.of_account(scenario.account_id, "psa.note_pushed")), message="note_pushed"
+        lambda: captured.of_account(scenario.account_id, "psa.note_pushed"), message="note_pushed"
     )
     [body] = pushed
     assert body["session_id"] == str(scenario.escalation.session_id)
@@ -81,15 +82,11 @@ async def test_each_provider_gets_one_note(provider, path, db: Database, amqp, f
     assert captured.of_account(scenario.account_id, "psa.push_failed") == []
 
 
-async def _async(value):
-    return value
-
-
 async def test_no_integration_is_no_psa_and_nothing_sent(db, amqp, fake_psa: FakePsa, psa_app):
     captured = await capture(amqp, "psa.#")
     scenario = await make_scenario(db, fake_psa, None)
     event = documentation_event(scenario)
-    await stage(db, event)
+    await commit_events(db, event)
 
     row = await wait_until(lambda: push_row(db, event.data.documentation_id), message="no_psa row")
     assert row.status == "no_psa" and row.provider is None and row.ticket_id == "4711"
@@ -102,7 +99,7 @@ async def test_no_ticket_is_no_psa_and_nothing_sent(db, amqp, fake_psa: FakePsa,
     captured = await capture(amqp, "psa.#")
     scenario = await make_scenario(db, fake_psa, "connectwise", ticket=None)
     event = documentation_event(scenario)
-    await stage(db, event)
+    await commit_events(db, event)
 
     row = await wait_until(lambda: push_row(db, event.data.documentation_id), message="no_psa row")
     assert row.status == "no_psa" and row.provider == "connectwise" and row.ticket_id is None
@@ -115,7 +112,7 @@ async def test_metrics_count_pushes_by_provider_and_outcome(db, fake_psa: FakePs
 
     scenario = await make_scenario(db, fake_psa, "autotask")
     event = documentation_event(scenario)
-    await stage(db, event)
+    await commit_events(db, event)
     await settled_row(db, event.data.documentation_id)
     transport = httpx.ASGITransport(app=psa_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://psa-sync") as client:

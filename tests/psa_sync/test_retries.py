@@ -8,8 +8,9 @@ from email.utils import format_datetime
 from flowpilot_shared.db import Database
 from tests.fakes.psa import FakePsa
 from tests.harness.broker import capture
+from tests.harness.factories import commit_events
 from tests.harness.waiting import wait_until
-from tests.psa_sync.conftest import documentation_event, make_scenario, push_row, settled_row, stage
+from tests.psa_sync.conftest import documentation_event, make_scenario, push_row, settled_row
 
 
 async def _events(captured, account_id, event_type):
@@ -22,7 +23,7 @@ async def test_503_twice_then_created_is_one_note_after_three_attempts(
     fake_psa.fail("connectwise", 503, times=2)
     scenario = await make_scenario(db, fake_psa, "connectwise")
     event = documentation_event(scenario)
-    await stage(db, event)
+    await commit_events(db, event)
 
     row = await settled_row(db, event.data.documentation_id)
     assert row.status == "pushed" and row.attempts == 3 and row.last_error is None
@@ -34,7 +35,7 @@ async def test_429_retry_after_is_honoured(db: Database, fake_psa: FakePsa, psa_
     fake_psa.fail("autotask", 429, times=1, retry_after=1)
     scenario = await make_scenario(db, fake_psa, "autotask")
     event = documentation_event(scenario)
-    await stage(db, event)
+    await commit_events(db, event)
 
     row = await settled_row(db, event.data.documentation_id)
     assert row.status == "pushed" and row.attempts == 2
@@ -50,7 +51,7 @@ async def test_retry_after_http_date_is_honoured(db: Database, fake_psa: FakePsa
     fake_psa.fail("connectwise", 503, times=1, retry_after=when)
     scenario = await make_scenario(db, fake_psa, "connectwise")
     event = documentation_event(scenario)
-    await stage(db, event)
+    await commit_events(db, event)
 
     row = await settled_row(db, event.data.documentation_id)
     assert row.status == "pushed"
@@ -64,7 +65,7 @@ async def test_401_fails_at_once_with_push_failed(db: Database, amqp, fake_psa: 
     creds = {**fake_psa.credentials("connectwise"), "private_key": "wrong-private-key"}
     scenario = await make_scenario(db, fake_psa, "connectwise", credentials=creds)
     event = documentation_event(scenario)
-    await stage(db, event)
+    await commit_events(db, event)
 
     row = await settled_row(db, event.data.documentation_id)
     assert row.status == "failed" and row.attempts == 1
@@ -87,7 +88,7 @@ async def test_404_unknown_ticket_is_permanent(db: Database, fake_psa: FakePsa, 
     fake_psa.fail("halopsa", 404, body={"message": "Ticket 4711 not found"})
     scenario = await make_scenario(db, fake_psa, "halopsa")
     event = documentation_event(scenario)
-    await stage(db, event)
+    await commit_events(db, event)
 
     row = await settled_row(db, event.data.documentation_id)
     assert row.status == "failed" and row.attempts == 1
@@ -101,7 +102,7 @@ async def test_retries_are_bounded_then_failed(db: Database, amqp, fake_psa: Fak
     scenario = await make_scenario(db, fake_psa, "autotask")
     event = documentation_event(scenario)
     async with start_app(psa_retry_base_seconds=0.3, psa_max_attempts=3):
-        await stage(db, event)
+        await commit_events(db, event)
 
         async def retrying():
             row = await push_row(db, event.data.documentation_id)
@@ -125,9 +126,9 @@ async def test_halopsa_token_cached_across_pushes_and_renewed_on_401(
 ):
     scenario = await make_scenario(db, fake_psa, "halopsa")
     first, second, third = (documentation_event(scenario) for _ in range(3))
-    await stage(db, first)
+    await commit_events(db, first)
     await settled_row(db, first.data.documentation_id)
-    await stage(db, second)
+    await commit_events(db, second)
     await settled_row(db, second.data.documentation_id)
     assert len(fake_psa.calls("halopsa", "token")) == 1
     [token_call] = fake_psa.calls("halopsa", "token")
@@ -135,7 +136,7 @@ async def test_halopsa_token_cached_across_pushes_and_renewed_on_401(
     assert "grant_type=client_credentials" in token_call.body and "scope=all" in token_call.body
 
     fake_psa.revoke_tokens()
-    await stage(db, third)
+    await commit_events(db, third)
     row = await settled_row(db, third.data.documentation_id)
     assert row.status == "pushed" and row.attempts == 1
     assert len(fake_psa.calls("halopsa", "token")) == 2
@@ -147,7 +148,7 @@ async def test_halopsa_bad_client_secret_fails_at_once(db: Database, fake_psa: F
     creds = {**fake_psa.credentials("halopsa"), "client_secret": "nope"}
     scenario = await make_scenario(db, fake_psa, "halopsa", credentials=creds)
     event = documentation_event(scenario)
-    await stage(db, event)
+    await commit_events(db, event)
 
     row = await settled_row(db, event.data.documentation_id)
     assert row.status == "failed" and "invalid_client" in (row.last_error or "")
@@ -161,7 +162,7 @@ async def test_loopback_url_refused_when_loopback_integrations_are_off(
     scenario = await make_scenario(db, fake_psa, "connectwise")
     event = documentation_event(scenario)
     async with start_app(allow_loopback_integrations=False):
-        await stage(db, event)
+        await commit_events(db, event)
         row = await settled_row(db, event.data.documentation_id)
     assert row.status == "failed" and row.attempts == 1
     assert "refused outbound URL" in (row.last_error or "")

@@ -6,8 +6,9 @@ import time
 
 from flowpilot_shared.db import Database
 from tests.fakes.psa import FakePsa
+from tests.harness.factories import commit_events
 from tests.harness.waiting import wait_until
-from tests.psa_sync.conftest import documentation_event, make_scenario, push_row, settled_row, stage
+from tests.psa_sync.conftest import documentation_event, make_scenario, push_row, settled_row
 
 # The PSA asks for a pause far longer than any shutdown may take (Kubernetes kills a pod after 30 s).
 RETRY_AFTER_SECONDS = 600
@@ -21,7 +22,7 @@ async def test_stop_mid_backoff_returns_promptly_and_the_push_resumes(
     scenario = await make_scenario(db, fake_psa, "connectwise")
     event = documentation_event(scenario)
     async with start_app(psa_retry_after_max_seconds=RETRY_AFTER_SECONDS):
-        await stage(db, event)
+        await commit_events(db, event)
 
         async def waiting_to_retry() -> bool:
             row = await push_row(db, event.data.documentation_id)

@@ -7,13 +7,13 @@ import uuid
 from typing import Any
 
 from flowpilot_shared.broker.topology import QueueSpec
-from flowpilot_shared.consumer import Consumer, HandlerContext
+from flowpilot_shared.consumer import HandlerContext
 from flowpilot_shared.errors import PermanentError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated
-from tests.harness.broker import dead_letters, publish_raw
+from tests.harness.broker import dead_letters, publish_event
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.shared.conftest import ROUTING_KEY
+from tests.shared.conftest import inbox_transactions, start_consumer
 
 BURST = 40
 
@@ -41,41 +41,20 @@ async def _events(db, count: int) -> list[HandoffEscalated]:
     return [await make_escalation(db, team, escalator=team.users[1]) for _ in range(count)]
 
 
-async def _start(amqp, db, core_settings, spec: QueueSpec, handler: Any) -> Consumer:
-    consumer = Consumer(
-        name=spec.name, spec=spec, handler=handler, db=db, settings=core_settings, batch_limit=16
-    )
-    await consumer.start(amqp)
-    return consumer
-
-
-async def _inbox_transactions(db, consumer: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Each event's inbox row and the transaction that wrote it (its xmin)."""
-    async with db.driver() as conn:
-        rows = await conn.fetch(
-            "SELECT event_id, xmin::text AS tx FROM inbox WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
-            consumer,
-            ids,
-        )
-    return {row["event_id"]: row["tx"] for row in rows}
-
-
 async def test_a_backlog_is_handled_in_few_transactions_each_event_once(amqp, db, core_settings, queue_spec):
     handler = SlowRecorder()
-    consumer = await _start(amqp, db, core_settings, queue_spec, handler)
+    consumer = await start_consumer(amqp, db, core_settings, queue_spec, handler, batch_limit=16)
     events = await _events(db, BURST)
     try:
         for event in events:
-            await publish_raw(amqp, ROUTING_KEY, event.model_dump_json().encode(), message_id=str(event.id))
+            await publish_event(amqp, event)
         # A duplicate publish of one of them, in the same backlog.
-        await publish_raw(
-            amqp, ROUTING_KEY, events[5].model_dump_json().encode(), message_id=str(events[5].id)
-        )
-        await wait_until(lambda: _is(len(handler.calls) >= 2), message="two batches started")
+        await publish_event(amqp, events[5])
+        await wait_until(lambda: len(handler.calls) >= 2, message="two batches started")
         handler.release.set()
         ids = [e.id for e in events]
         inbox = await wait_until(
-            lambda: _when_all(_inbox_transactions(db, queue_spec.name, ids), BURST), message="all recorded"
+            lambda: _when_all(inbox_transactions(db, queue_spec.name, ids), BURST), message="all recorded"
         )
     finally:
         await consumer.stop()
@@ -90,16 +69,16 @@ async def test_a_failing_event_in_a_batch_leaves_the_others_handled(amqp, db, co
     events = await _events(db, 12)
     broken = events[7].id
     handler = SlowRecorder(fail={broken})
-    consumer = await _start(amqp, db, core_settings, queue_spec, handler)
+    consumer = await start_consumer(amqp, db, core_settings, queue_spec, handler, batch_limit=16)
     try:
         for event in events:
-            await publish_raw(amqp, ROUTING_KEY, event.model_dump_json().encode(), message_id=str(event.id))
-        await wait_until(lambda: _is(len(handler.calls) >= 2), message="two batches started")
+            await publish_event(amqp, event)
+        await wait_until(lambda: len(handler.calls) >= 2, message="two batches started")
         await wait_until(lambda: _all_delivered(amqp, queue_spec), message="the rest delivered, waiting")
         handler.release.set()
         good = [e.id for e in events if e.id != broken]
         inbox = await wait_until(
-            lambda: _when_all(_inbox_transactions(db, queue_spec.name, good), len(good)),
+            lambda: _when_all(inbox_transactions(db, queue_spec.name, good), len(good)),
             message="the others recorded",
         )
         dead = await wait_until(
@@ -108,14 +87,10 @@ async def test_a_failing_event_in_a_batch_leaves_the_others_handled(amqp, db, co
     finally:
         await consumer.stop()
     assert [m.message_id for m in dead] == [str(broken)]
-    assert broken not in await _inbox_transactions(db, queue_spec.name, [broken])
+    assert broken not in await inbox_transactions(db, queue_spec.name, [broken])
     assert set(inbox) == set(good)
     # It was tried in a batch with others (which rolled back), then on its own.
     assert handler.calls.count(broken) == 2
-
-
-async def _is(value: bool) -> bool:
-    return value
 
 
 async def _all_delivered(amqp, spec: QueueSpec) -> bool:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import uuid
-from typing import Any
 
 import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
+from flowpilot_shared.broker.topology import QueueSpec
 from flowpilot_shared.consumer import Consumer, HandlerContext
 from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated
-from tests.harness.broker import dead_letters, publish_raw
+from tests.harness.broker import dead_letters, publish_event, publish_raw
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.shared.conftest import ROUTING_KEY
+from tests.shared.conftest import ROUTING_KEY, start_consumer
 
 
 class Recorder:
@@ -31,44 +32,44 @@ class Recorder:
             raise self.failures.pop(0)
 
 
-async def _start(amqp, db, core_settings, spec, handler, **kwargs: Any) -> Consumer:
-    consumer = Consumer(name=spec.name, spec=spec, handler=handler, db=db, settings=core_settings, **kwargs)
-    await consumer.start(amqp)
-    return consumer
-
-
 async def _event(db) -> HandoffEscalated:
     team = await make_team(db)
     return await make_escalation(db, team, escalator=team.users[1])
 
 
+async def _dead_letters_of(
+    event: HandoffEscalated, amqp: AbstractRobustConnection, spec: QueueSpec, consumer: Consumer
+) -> list[AbstractIncomingMessage]:
+    """Publish the event and wait for its queue's dead letters; the consumer is stopped either way."""
+    await publish_event(amqp, event)
+    try:
+        return await wait_until(lambda: dead_letters(amqp, spec), message="dead-lettered")
+    finally:
+        await consumer.stop()
+
+
 async def test_duplicate_delivery_runs_the_effect_once(amqp, db, core_settings, queue_spec):
     handler = Recorder()
-    consumer = await _start(amqp, db, core_settings, queue_spec, handler)
+    consumer = await start_consumer(amqp, db, core_settings, queue_spec, handler)
     event = await _event(db)
-    body = event.model_dump_json().encode()
     for _ in range(2):
-        await publish_raw(amqp, ROUTING_KEY, body, message_id=str(event.id))
+        await publish_event(amqp, event)
     marker = await _event(db)
-    await publish_raw(amqp, ROUTING_KEY, marker.model_dump_json().encode(), message_id=str(marker.id))
+    await publish_event(amqp, marker)
     try:
-        await wait_until(lambda: _async(marker.id in handler.calls), message="marker handled")
+        await wait_until(lambda: marker.id in handler.calls, message="marker handled")
     finally:
         await consumer.stop()
     assert handler.calls.count(event.id) == 1
 
 
-async def _async(value: Any) -> Any:
-    return value
-
-
 async def test_transient_errors_are_retried_then_succeed(amqp, db, core_settings, queue_spec):
     handler = Recorder([TransientError("smtp 451"), TransientError("smtp 451")])
-    consumer = await _start(amqp, db, core_settings, queue_spec, handler)
+    consumer = await start_consumer(amqp, db, core_settings, queue_spec, handler)
     event = await _event(db)
-    await publish_raw(amqp, ROUTING_KEY, event.model_dump_json().encode(), message_id=str(event.id))
+    await publish_event(amqp, event)
     try:
-        await wait_until(lambda: _async(len(handler.calls) == 3), message="third attempt")
+        await wait_until(lambda: len(handler.calls) == 3, message="third attempt")
     finally:
         await consumer.stop()
     assert await dead_letters(amqp, queue_spec) == []
@@ -78,13 +79,9 @@ async def test_handler_failing_every_time_is_dead_lettered_after_the_limit(
     amqp, db, core_settings, queue_spec
 ):
     handler = Recorder([TransientError("down")] * 10)
-    consumer = await _start(amqp, db, core_settings, queue_spec, handler, max_attempts=3)
+    consumer = await start_consumer(amqp, db, core_settings, queue_spec, handler, max_attempts=3)
     event = await _event(db)
-    await publish_raw(amqp, ROUTING_KEY, event.model_dump_json().encode(), message_id=str(event.id))
-    try:
-        dead = await wait_until(lambda: dead_letters(amqp, queue_spec), message="dead-lettered")
-    finally:
-        await consumer.stop()
+    dead = await _dead_letters_of(event, amqp, queue_spec, consumer)
     assert handler.calls == [event.id] * 3
     assert dead[0].message_id == str(event.id)
     assert "gave up after 3 attempts" in str(dead[0].headers["x-flowpilot-error"])
@@ -94,11 +91,11 @@ async def test_poison_goes_straight_to_the_dead_letter_queue_and_consuming_conti
     amqp, db, core_settings, queue_spec
 ):
     handler = Recorder()
-    consumer = await _start(amqp, db, core_settings, queue_spec, handler)
+    consumer = await start_consumer(amqp, db, core_settings, queue_spec, handler)
     await publish_raw(amqp, ROUTING_KEY, b"{not json", message_id="poison-1")
     await publish_raw(amqp, ROUTING_KEY, b'{"type": "handoff.escalated", "id": "x"}', message_id="poison-2")
     good = await _event(db)
-    await publish_raw(amqp, ROUTING_KEY, good.model_dump_json().encode(), message_id=str(good.id))
+    await publish_event(amqp, good)
     dead: list[aio_pika.abc.AbstractIncomingMessage] = []
 
     async def both_dead() -> bool:
@@ -106,7 +103,7 @@ async def test_poison_goes_straight_to_the_dead_letter_queue_and_consuming_conti
         return len(dead) >= 2
 
     try:
-        await wait_until(lambda: _async(good.id in handler.calls), message="good event handled")
+        await wait_until(lambda: good.id in handler.calls, message="good event handled")
         await wait_until(both_dead, message="poison dead-lettered")
     finally:
         await consumer.stop()
@@ -117,13 +114,9 @@ async def test_poison_goes_straight_to_the_dead_letter_queue_and_consuming_conti
 
 async def test_permanent_error_dead_letters_without_retry(amqp, db, core_settings, queue_spec):
     handler = Recorder([PermanentError("401 from PSA")])
-    consumer = await _start(amqp, db, core_settings, queue_spec, handler)
+    consumer = await start_consumer(amqp, db, core_settings, queue_spec, handler)
     event = await _event(db)
-    await publish_raw(amqp, ROUTING_KEY, event.model_dump_json().encode(), message_id=str(event.id))
-    try:
-        dead = await wait_until(lambda: dead_letters(amqp, queue_spec), message="dead-lettered")
-    finally:
-        await consumer.stop()
+    dead = await _dead_letters_of(event, amqp, queue_spec, consumer)
     assert handler.calls == [event.id]
     assert dead[0].headers["x-flowpilot-queue"] == queue_spec.name
 
@@ -131,7 +124,7 @@ async def test_permanent_error_dead_letters_without_retry(amqp, db, core_setting
 async def test_queue_is_a_quorum_queue_with_delivery_limit_and_dlx(
     amqp, db, core_settings, queue_spec, infra
 ):
-    consumer = await _start(amqp, db, core_settings, queue_spec, Recorder())
+    consumer = await start_consumer(amqp, db, core_settings, queue_spec, Recorder())
     await consumer.stop()
     listing = subprocess.run(
         [
@@ -163,13 +156,13 @@ async def test_a_stopping_consumer_takes_no_new_delivery(amqp, db, core_settings
         calls.append(event.id)
         await release.wait()
 
-    consumer = await _start(amqp, db, core_settings, queue_spec, slow)
+    consumer = await start_consumer(amqp, db, core_settings, queue_spec, slow)
     first, second = await _event(db), await _event(db)
-    await publish_raw(amqp, ROUTING_KEY, first.model_dump_json().encode(), message_id=str(first.id))
-    await wait_until(lambda: _async(first.id in calls), message="first message in hand")
+    await publish_event(amqp, first)
+    await wait_until(lambda: first.id in calls, message="first message in hand")
     stopping = asyncio.create_task(consumer.stop())
     try:
-        await publish_raw(amqp, ROUTING_KEY, second.model_dump_json().encode(), message_id=str(second.id))
+        await publish_event(amqp, second)
         await wait_until(
             lambda: _ready(amqp, queue_spec.name, 1), message="the new message waits in the queue"
         )

@@ -28,11 +28,6 @@ async def _kill(db: Database, pid: int) -> None:
         await conn.commit()
 
 
-def _one_connection(core_settings: CoreSettings) -> Database:
-    """A Database whose pool holds a single connection."""
-    return Database.from_settings(core_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
-
-
 @contextlib.asynccontextmanager
 async def _probe_table(db: Database) -> AsyncIterator[str]:
     """A scratch table `(v int)` for the test, dropped afterwards."""
@@ -79,99 +74,79 @@ async def _in_transaction_block(session: AsyncSession) -> bool:
     return (await session.execute(text("SHOW statement_timeout"))).scalar_one() == "1234ms"
 
 
-async def test_autocommit_sessions_run_without_a_transaction(core_settings: CoreSettings) -> None:
+async def test_autocommit_sessions_run_without_a_transaction(one_connection: Database) -> None:
     # One connection: the autocommit and the transactional session take turns on it.
-    db = _one_connection(core_settings)
-    try:
-        async with db.autocommit() as session:
-            assert not await _in_transaction_block(session)  # no BEGIN was sent
-        async with db.sessions() as session:
-            assert await _in_transaction_block(session)  # the same connection, back in its normal mode
-        async with db.autocommit() as session:
-            assert not await _in_transaction_block(session)
-    finally:
-        await db.dispose()
+    async with one_connection.autocommit() as session:
+        assert not await _in_transaction_block(session)  # no BEGIN was sent
+    async with one_connection.sessions() as session:
+        assert await _in_transaction_block(session)  # the same connection, back in its normal mode
+    async with one_connection.autocommit() as session:
+        assert not await _in_transaction_block(session)
 
 
-async def test_driver_connections_share_the_pool(core_settings: CoreSettings) -> None:
+async def test_driver_connections_share_the_pool(one_connection: Database) -> None:
     # One connection: driver-level use and ORM sessions take turns on it.
-    db = _one_connection(core_settings)
-    try:
-        async with db.driver() as conn:
+    async with one_connection.driver() as conn:
+        pid = await conn.fetchval("SELECT pg_backend_pid()")
+        # No transaction block: a statement's effect is committed when it returns.
+        assert not conn.is_in_transaction()
+        await conn.execute("SET statement_timeout = 4321")
+    async with one_connection.sessions() as session:
+        assert (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one() == pid
+    async with one_connection.driver() as conn:
+        async with conn.transaction():
+            assert conn.is_in_transaction()
+        assert await conn.fetchval("SELECT pg_backend_pid()") == pid
+
+
+async def test_driver_connection_lost_in_use_is_replaced(db: Database, one_connection: Database) -> None:
+    # What asyncpg raises depends on when it notices (shutdown notice, closed, protocol state).
+    with pytest.raises(Exception):  # noqa: B017
+        async with one_connection.driver() as conn:
             pid = await conn.fetchval("SELECT pg_backend_pid()")
-            # No transaction block: a statement's effect is committed when it returns.
-            assert not conn.is_in_transaction()
-            await conn.execute("SET statement_timeout = 4321")
-        async with db.sessions() as session:
-            assert (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one() == pid
-        async with db.driver() as conn:
-            async with conn.transaction():
-                assert conn.is_in_transaction()
-            assert await conn.fetchval("SELECT pg_backend_pid()") == pid
-    finally:
-        await db.dispose()
+            await _kill(db, pid)
+            await conn.fetchval("SELECT 1")
+    # Invalidated on the way back: the next checkout gets a new backend, no error.
+    async with one_connection.driver() as conn:
+        assert await conn.fetchval("SELECT pg_backend_pid()") != pid
+    # A statement PostgreSQL refused leaves the connection sound: it stays in the pool.
+    async with one_connection.driver() as conn:
+        kept = await conn.fetchval("SELECT pg_backend_pid()")
+    with pytest.raises(asyncpg.exceptions.DivisionByZeroError):
+        async with one_connection.driver() as conn:
+            await conn.fetchval("SELECT 1 / 0")
+    async with one_connection.driver() as conn:
+        assert await conn.fetchval("SELECT pg_backend_pid()") == kept
 
 
-async def test_driver_connection_lost_in_use_is_replaced(db: Database, core_settings: CoreSettings) -> None:
-    pooled = _one_connection(core_settings)
-    try:
-        # What asyncpg raises depends on when it notices (shutdown notice, closed, protocol state).
-        with pytest.raises(Exception):  # noqa: B017
-            async with pooled.driver() as conn:
-                pid = await conn.fetchval("SELECT pg_backend_pid()")
-                await _kill(db, pid)
-                await conn.fetchval("SELECT 1")
-        # Invalidated on the way back: the next checkout gets a new backend, no error.
-        async with pooled.driver() as conn:
-            assert await conn.fetchval("SELECT pg_backend_pid()") != pid
-        # A statement PostgreSQL refused leaves the connection sound: it stays in the pool.
-        async with pooled.driver() as conn:
-            kept = await conn.fetchval("SELECT pg_backend_pid()")
-        with pytest.raises(asyncpg.exceptions.DivisionByZeroError):
-            async with pooled.driver() as conn:
-                await conn.fetchval("SELECT 1 / 0")
-        async with pooled.driver() as conn:
-            assert await conn.fetchval("SELECT pg_backend_pid()") == kept
-    finally:
-        await pooled.dispose()
+async def test_driver_unit_of_work_commits_or_leaves_nothing(one_connection: Database) -> None:
+    async with _probe_table(one_connection) as name:
+        with pytest.raises(RuntimeError):
+            async with DriverUnitOfWork(one_connection) as uow:
+                await uow.conn.execute(f"INSERT INTO {name} VALUES (1)")
+                raise RuntimeError("a check failed after the write")
+        async with DriverUnitOfWork(one_connection) as uow:
+            await uow.conn.execute(f"INSERT INTO {name} VALUES (2)")
+        async with DriverUnitOfWork(one_connection) as uow:  # not committed: rolled back on the way out
+            await uow.conn.execute(f"INSERT INTO {name} VALUES (3)")
+        async with DriverUnitOfWork(one_connection) as uow:
+            await uow.conn.execute(f"INSERT INTO {name} VALUES (4)")
+            await uow.commit()
+        assert await _values(one_connection, name) == [4]
 
 
-async def test_driver_unit_of_work_commits_or_leaves_nothing(core_settings: CoreSettings) -> None:
-    db = _one_connection(core_settings)
-    try:
-        async with _probe_table(db) as name:
-            with pytest.raises(RuntimeError):
-                async with DriverUnitOfWork(db) as uow:
-                    await uow.conn.execute(f"INSERT INTO {name} VALUES (1)")
-                    raise RuntimeError("a check failed after the write")
-            async with DriverUnitOfWork(db) as uow:
-                await uow.conn.execute(f"INSERT INTO {name} VALUES (2)")
-            async with DriverUnitOfWork(db) as uow:  # not committed: rolled back on the way out
-                await uow.conn.execute(f"INSERT INTO {name} VALUES (3)")
-            async with DriverUnitOfWork(db) as uow:
-                await uow.conn.execute(f"INSERT INTO {name} VALUES (4)")
-                await uow.commit()
-            assert await _values(db, name) == [4]
-    finally:
-        await db.dispose()
-
-
-async def test_driver_connection_of_a_session_is_inside_its_transaction(core_settings: CoreSettings) -> None:
-    db = _one_connection(core_settings)
-    try:
-        async with _probe_table(db) as name:
-            async with OrmUnitOfWork(db.sessions) as uow:
-                # Before the session's first statement too: the transaction is begun, not skipped.
-                await (await driver_connection(uow.session)).execute(f"INSERT INTO {name} VALUES (1)")
-                await uow.session.execute(text(f"INSERT INTO {name} VALUES (2)"))
-                # not committed: both writes go with the rollback
-            async with OrmUnitOfWork(db.sessions) as uow:
-                await uow.session.execute(text(f"INSERT INTO {name} VALUES (3)"))
-                await (await driver_connection(uow.session)).execute(f"INSERT INTO {name} VALUES (4)")
-                await uow.commit()
-            assert await _values(db, name) == [3, 4]
-    finally:
-        await db.dispose()
+async def test_driver_connection_of_a_session_is_inside_its_transaction(one_connection: Database) -> None:
+    async with _probe_table(one_connection) as name:
+        async with OrmUnitOfWork(one_connection.sessions) as uow:
+            # Before the session's first statement too: the transaction is begun, not skipped.
+            await (await driver_connection(uow.session)).execute(f"INSERT INTO {name} VALUES (1)")
+            await uow.session.execute(text(f"INSERT INTO {name} VALUES (2)"))
+            # not committed: both writes go with the rollback
+        async with OrmUnitOfWork(one_connection.sessions) as uow:
+            await uow.session.execute(text(f"INSERT INTO {name} VALUES (3)"))
+            await (await driver_connection(uow.session)).execute(f"INSERT INTO {name} VALUES (4)")
+            await uow.commit()
+        assert await _values(one_connection, name) == [3, 4]
 
 
 async def test_driver_raises_connect_failures_as_engine_connect_does(core_settings: CoreSettings) -> None:

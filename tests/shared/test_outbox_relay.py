@@ -15,9 +15,9 @@ from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
 from flowpilot_shared.unit_of_work import DriverUnitOfWork, OrmUnitOfWork, outbox_args, outbox_sql
 from tests.harness.broker import capture
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.shared.outbox_checks import all_marked, published
+from tests.shared.outbox_checks import all_marked, published, running
 
 
 async def _stage(db: Database, count: int) -> list[uuid.UUID]:
@@ -25,9 +25,7 @@ async def _stage(db: Database, count: int) -> list[uuid.UUID]:
     ids = []
     for _ in range(count):
         event = await make_escalation(db, team, escalator=team.users[1])
-        async with OrmUnitOfWork(db.sessions) as uow:
-            uow.add_event(event)
-            await uow.commit()
+        await commit_events(db, event)
         ids.append(event.id)
     return ids
 
@@ -35,12 +33,8 @@ async def _stage(db: Database, count: int) -> list[uuid.UUID]:
 async def test_relay_publishes_committed_event_with_envelope(db, amqp, core_settings: CoreSettings):
     captured = await capture(amqp)
     [event_id] = await _stage(db, 1)
-    relay = OutboxRelay(db=db, settings=core_settings, name="test")
-    await relay.start()
-    try:
+    async with running(OutboxRelay(db=db, settings=core_settings, name="test")):
         await wait_until(lambda: published(captured, event_id), message="event published")
-    finally:
-        await relay.stop()
     [message] = [m for m in captured.messages if m.message_id == str(event_id)]
     body = json.loads(message.body)
     assert message.routing_key == "handoff.escalated"
@@ -59,12 +53,8 @@ async def test_rolled_back_transaction_leaves_no_row_and_no_event(db, amqp, core
             await uow.session.flush()
             raise RuntimeError("failure after the outbox insert")
     [marker] = await _stage(db, 1)
-    relay = OutboxRelay(db=db, settings=core_settings, name="test")
-    await relay.start()
-    try:
+    async with running(OutboxRelay(db=db, settings=core_settings, name="test")):
         await wait_until(lambda: published(captured, marker), message="later event published")
-    finally:
-        await relay.stop()
     async with db.sessions() as session:
         assert await session.get(OutboxEvent, event.id) is None
     assert not any(m.message_id == str(event.id) for m in captured.messages)
@@ -90,7 +80,7 @@ async def test_one_relay_is_active_and_a_standby_takes_over(db, amqp, core_setti
     second = OutboxRelay(db=db, settings=core_settings, name="second")
     await first.start()
     try:
-        await wait_until(lambda: _async(first.active), message="the first relay active")
+        await wait_until(lambda: first.active, message="the first relay active")
         await second.start()
         [before] = await _stage(db, 1)
         await wait_until(lambda: published(captured, before), message="published by the active relay")
@@ -99,7 +89,7 @@ async def test_one_relay_is_active_and_a_standby_takes_over(db, amqp, core_setti
         # did, so VACUUM could remove nothing for as long as the active relay lived).
         await wait_until(lambda: _no_snapshot_held(db), message="no backend holding a snapshot")
         await first.stop()  # its lock goes with its connection
-        await wait_until(lambda: _async(second.active), message="the standby active")
+        await wait_until(lambda: second.active, message="the standby active")
         [after] = await _stage(db, 1)
         await wait_until(lambda: published(captured, after), message="published by the new active relay")
     finally:
@@ -117,10 +107,6 @@ async def _no_snapshot_held(db: Database) -> bool:
     return held == 0
 
 
-async def _async(value: bool) -> bool:
-    return value
-
-
 async def _count(captured, ids, n) -> bool:
     return len({m.message_id for m in captured.messages if uuid.UUID(m.message_id) in ids}) >= n
 
@@ -130,9 +116,7 @@ async def test_row_committing_after_a_higher_sequence_is_still_published(db, amq
     team = await make_team(db)
     early = await make_escalation(db, team, escalator=team.users[1])
     late = await make_escalation(db, team, escalator=team.users[1])
-    relay = OutboxRelay(db=db, settings=core_settings, name="test")
-    await relay.start()
-    try:
+    async with running(OutboxRelay(db=db, settings=core_settings, name="test")):
         async with DriverUnitOfWork(db) as slow:
             # Written mid-transaction, as the handoff hot path does: takes the lower sequence
             # number and stays uncommitted.
@@ -143,8 +127,6 @@ async def test_row_committing_after_a_higher_sequence_is_still_published(db, amq
             await wait_until(lambda: published(captured, late.id), message="later row published first")
             await slow.commit()
         await wait_until(lambda: published(captured, early.id), message="late-committing row published")
-    finally:
-        await relay.stop()
     async with db.sessions() as session:
         seqs = dict(
             (
@@ -204,7 +186,7 @@ async def test_commit_wakes_the_active_relay_at_once(db, amqp, core_settings, wr
     writer_db = db if writer == "same process" else other
     await relay.start()
     try:
-        await wait_until(lambda: _async(relay.active), message="the relay active")
+        await wait_until(lambda: relay.active, message="the relay active")
         team = await make_team(db)
         for kind in ("orm", "driver"):
             event = await make_escalation(db, team, escalator=team.users[1])

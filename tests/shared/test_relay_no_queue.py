@@ -21,7 +21,7 @@ from flowpilot_shared.unit_of_work import DriverUnitOfWork, OrmUnitOfWork
 from tests.harness.broker import capture
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.shared.outbox_checks import all_marked, published
+from tests.shared.outbox_checks import all_marked, published, running
 
 
 def _bell_for(escalated: HandoffEscalated) -> tuple[NotificationCreated, uuid.UUID]:
@@ -70,17 +70,13 @@ async def test_an_event_no_queue_takes_does_not_hold_up_its_session(db, amqp, co
         uow.add_event(event, user_id=user_id)
         uow.add_event(escalated)
         await uow.commit()
-    relay = OutboxRelay(db=db, settings=core_settings, name="test")
-    await relay.start()
-    try:
+    async with running(OutboxRelay(db=db, settings=core_settings, name="test")):
         await wait_until(
             lambda: published(captured, escalated.id), message="the session's next event published"
         )
         await wait_until(
             lambda: all_marked(db, [event.id, escalated.id]), message="both rows marked published"
         )
-    finally:
-        await relay.stop()
     async with db.sessions() as session:
         attempts = await session.scalar(select(OutboxEvent.attempts).where(OutboxEvent.id == event.id))
     assert attempts == 0, "its publish failed before it went out"
@@ -106,9 +102,5 @@ async def test_only_events_someone_waits_for_wake_the_relay(db, core_settings, m
         uow.add_event(escalated)
         await uow.commit()
     assert len(pokes) == 1
-    relay = OutboxRelay(db=db, settings=core_settings, name="test")
-    await relay.start()
-    try:
+    async with running(OutboxRelay(db=db, settings=core_settings, name="test")):
         await wait_until(lambda: all_marked(db, [park.id, escalated.id]), message="both published")
-    finally:
-        await relay.stop()

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from tests.harness.broker import capture
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.shared.outbox_checks import GatedRelay, all_marked, published
-
-
-async def _commit(db, *events) -> None:  # type: ignore[no-untyped-def]
-    for event in events:
-        async with OrmUnitOfWork(db.sessions) as uow:
-            uow.add_event(event)
-            await uow.commit()
 
 
 async def test_a_slow_pass_delays_only_its_own_sessions(db, amqp, core_settings):
@@ -26,11 +18,12 @@ async def test_a_slow_pass_delays_only_its_own_sessions(db, amqp, core_settings)
     # A later event of the first one's session.
     later = first.model_copy(update={"id": uuid.uuid4()})
     relay = GatedRelay(gated=first.id, db=db, settings=core_settings, name="test")
-    await _commit(db, first)
+    await commit_events(db, first)
     await relay.start()
     try:
         await wait_until(relay.held, message="the first row's pass waiting")
-        await _commit(db, other, later)
+        await commit_events(db, other)
+        await commit_events(db, later)
         # Another session's event goes out while the first pass still waits for its confirms.
         await wait_until(lambda: published(captured, other.id), message="the other session's event")
         assert not await published(captured, first.id)

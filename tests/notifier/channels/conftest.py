@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from flowpilot_shared.broker.topology import NOTIFIER_CHAT, NOTIFIER_EMAIL, NOTIFIER_TEAMS, declare_queue
+from flowpilot_shared.broker.topology import (
+    NOTIFIER_CHAT,
+    NOTIFIER_EMAIL,
+    NOTIFIER_TEAMS,
+    QueueSpec,
+)
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
-from flowpilot_shared.events import AnyEvent, event_to_json
-from flowpilot_shared.integrations import save_integration
+from flowpilot_shared.events import AnyEvent, HandoffEscalated
 from flowpilot_shared.models.integrations import IntegrationKind
-from flowpilot_shared.models.notifications import Delivery
-from flowpilot_shared.security.crypto import SecretBox
+from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
 from flowpilot_shared.service import ServiceRuntime
 from flowpilot_shared.settings import CoreSettings
 from notifier import channels
@@ -27,32 +30,8 @@ from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
-from tests.harness.broker import publish_raw
-from tests.harness.factories import Team
-
-
-@pytest.fixture
-def smtp() -> Iterator[FakeSmtp]:
-    """A running SMTP sink."""
-    sink = FakeSmtp().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    """A running fake Slack Web API."""
-    fake = FakeSlack().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def teams() -> Iterator[FakeTeams]:
-    """A running fake Teams webhook."""
-    fake = FakeTeams().start()
-    yield fake
-    fake.stop()
+from tests.harness.broker import purge_queues
+from tests.harness.factories import Team, set_integration
 
 
 @pytest.fixture
@@ -76,6 +55,16 @@ def channel_settings(core_settings: CoreSettings, smtp: FakeSmtp, slack: FakeSla
     )
 
 
+async def forget_earlier_events(
+    db: Database, amqp: AbstractRobustConnection, settings: NotifierSettings, specs: Iterable[QueueSpec]
+) -> None:
+    """Empty these queues and mark every unpublished outbox row published: earlier tests' events
+    never reach this test's fakes."""
+    await purge_queues(amqp, specs, settings.delivery_limit)
+    async with db.driver() as conn:
+        await conn.execute("UPDATE outbox SET published_at = now() WHERE published_at IS NULL")
+
+
 @pytest.fixture
 async def channel_consumers(
     channel_settings: NotifierSettings, db: Database, amqp: AbstractRobustConnection
@@ -88,17 +77,15 @@ async def channel_consumers(
     """
     runtime = ServiceRuntime(name="notifier-test", settings=channel_settings, db=db)
     consumers = channels.channel_consumers(runtime)
-    async with amqp.channel() as channel:
-        for spec in (NOTIFIER_EMAIL, NOTIFIER_CHAT, NOTIFIER_TEAMS):
-            queue = await declare_queue(channel, spec, channel_settings.delivery_limit)
-            await queue.purge()
-    async with db.driver() as conn:
-        await conn.execute("UPDATE outbox SET published_at = now() WHERE published_at IS NULL")
+    await forget_earlier_events(db, amqp, channel_settings, (NOTIFIER_EMAIL, NOTIFIER_CHAT, NOTIFIER_TEAMS))
     for consumer in consumers:
         await consumer.start(amqp)
     yield consumers
     for consumer in consumers:
         await consumer.stop()
+
+
+FINAL = {DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.skipped}
 
 
 @dataclass
@@ -122,36 +109,28 @@ async def configure_chat(
     """Save the team's Slack and/or Teams integrations pointing at the fakes (with a signing secret:
     interactive Pick up)."""
     chat = Chat(channel_id=f"C{uuid.uuid4().hex[:10].upper()}", bot_token=bot_token)
-    box = SecretBox(settings.secret_key)
-    async with db.sessions() as session, session.begin():
-        if slack is not None:
-            await save_integration(
-                session,
-                account_id=team.account.id,
-                kind=IntegrationKind.slack,
-                provider=None,
-                config={"channel_id": chat.channel_id},
-                secrets={"bot_token": bot_token}
-                | ({"signing_secret": signing_secret} if signing_secret else {}),
-                box=box,
-            )
-        if teams is not None:
-            await save_integration(
-                session,
-                account_id=team.account.id,
-                kind=IntegrationKind.teams,
-                provider=None,
-                config={},
-                secrets={"webhook_url": teams.webhook_url},
-                box=box,
-            )
+    if slack is not None:
+        secrets = {"bot_token": bot_token} | ({"signing_secret": signing_secret} if signing_secret else {})
+        await set_integration(
+            db, settings, team, IntegrationKind.slack, config={"channel_id": chat.channel_id}, secrets=secrets
+        )
+    if teams is not None:
+        await set_integration(
+            db, settings, team, IntegrationKind.teams, config={}, secrets={"webhook_url": teams.webhook_url}
+        )
     return chat
 
 
-async def publish(amqp: AbstractRobustConnection, event: AnyEvent) -> None:
-    """Publish an event as the outbox relay would (message_id = event id)."""
-    body = json.dumps(event_to_json(event)).encode()
-    await publish_raw(amqp, event.type, body, message_id=str(event.id))
+def delivery_of(event: HandoffEscalated, **fields: Any) -> Delivery:
+    """A ledger row of the escalation (its account, session, handoff and event filled in)."""
+    of_event = {
+        "account_id": event.account_id,
+        "session_id": event.session_id,
+        "handoff_id": event.data.handoff_id,
+        "event_id": event.id,
+        "event_type": event.type,
+    }
+    return Delivery(**{**of_event, **fields})
 
 
 async def deliveries(db: Database, event_id: uuid.UUID, channel: str | None = None) -> list[Delivery]:
@@ -163,18 +142,24 @@ async def deliveries(db: Database, event_id: uuid.UUID, channel: str | None = No
         return list((await session.execute(query.order_by(Delivery.recipient))).scalars())
 
 
+async def all_final(db: Database, event_id: uuid.UUID, expected: int, channel: str | None = None) -> bool:
+    """Whether the event has `expected` ledger rows (on `channel`), each sent, failed or skipped."""
+    rows = await deliveries(db, event_id, channel)
+    return len(rows) == expected and all(r.status in FINAL for r in rows)
+
+
+def slack_status_is(db: Database, event: AnyEvent, status: str) -> Callable[[], Awaitable[bool]]:
+    """A condition: the event's one Slack delivery row has `status`."""
+
+    async def check() -> bool:
+        return [r.status for r in await deliveries(db, event.id, "slack")] == [status]
+
+    return check
+
+
 def consumer_count(consumer: str, outcome: str) -> float:
     """flowpilot_consumer_messages_total for one consumer and outcome."""
     value = REGISTRY.get_sample_value(
         "flowpilot_consumer_messages_total", {"consumer": consumer, "outcome": outcome}
     )
     return value or 0.0
-
-
-def sync_probe(check: Callable[[], object]) -> Callable[[], Awaitable[object]]:
-    """Wrap a plain callable (a fake's state) for `wait_until`."""
-
-    async def probe() -> object:
-        return check()
-
-    return probe

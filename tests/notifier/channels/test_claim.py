@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
 from flowpilot_shared.db import Database
-from flowpilot_shared.events import HandoffClaimed, HandoffClaimedData, HandoffEscalated
+from flowpilot_shared.events import HandoffClaimed, HandoffEscalated
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.teams import FakeTeams
-from tests.harness.factories import Team, make_escalation, make_team
+from tests.harness.broker import publish_event
+from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import Chat, configure_chat, deliveries, publish
+from tests.notifier.channels.conftest import Chat, configure_chat, deliveries, slack_status_is
+from tests.notifier.conftest import claimed_event
 
 # Every test here runs with the channel consumers started (the fixture starts and stops them).
 pytestmark = pytest.mark.usefixtures("channel_consumers")
-
-
-def claim_of(team: Team, escalation: HandoffEscalated, claimer_index: int = 2) -> HandoffClaimed:
-    claimer = team.users[claimer_index]
-    return HandoffClaimed(
-        account_id=team.account.id,
-        session_id=escalation.session_id,
-        data=HandoffClaimedData(
-            handoff_id=escalation.data.handoff_id,
-            claimed_at=datetime.now(UTC),
-            session_title=escalation.data.session.title,
-            claimer=team.ref(claimer),
-            escalator=escalation.data.escalator,
-        ),
-    )
 
 
 async def slack_escalation_and_claim(
@@ -43,16 +27,7 @@ async def slack_escalation_and_claim(
     team = await make_team(db, engineers=2)
     chat = await configure_chat(db, settings, team, slack=slack)
     escalation = await make_escalation(db, team, escalator=team.users[1])
-    return chat, escalation, claim_of(team, escalation)
-
-
-def slack_status_is(db: Database, claim: HandoffClaimed, status: str) -> Callable[[], Awaitable[bool]]:
-    """A condition: the claim's one Slack delivery row has `status`."""
-
-    async def check() -> bool:
-        return [r.status for r in await deliveries(db, claim.id, "slack")] == [status]
-
-    return check
+    return chat, escalation, claimed_event(escalation, claimer=team.users[2], team=team)
 
 
 async def test_claim_updates_the_slack_message_and_posts_a_teams_follow_up(
@@ -65,10 +40,10 @@ async def test_claim_updates_the_slack_message_and_posts_a_teams_follow_up(
     team = await make_team(db, engineers=2)
     chat = await configure_chat(db, channel_settings, team, slack=slack, teams=teams)
     escalation = await make_escalation(db, team, escalator=team.users[1])
-    claim = claim_of(team, escalation)
+    claim = claimed_event(escalation, claimer=team.users[2], team=team)
     # Published together: the claim waits for the escalation's message before editing it.
-    await publish(amqp, escalation)
-    await publish(amqp, claim)
+    await publish_event(amqp, escalation)
+    await publish_event(amqp, claim)
 
     async def claim_delivered() -> bool:
         rows = await deliveries(db, claim.id)
@@ -97,8 +72,8 @@ async def test_claim_handled_before_its_escalation_still_updates_the_message(
 ) -> None:
     """The claim's lookup can come before the escalation's ledger row exists (both delivered at once)."""
     chat, escalation, claim = await slack_escalation_and_claim(db, channel_settings, slack)
-    await publish(amqp, claim)
-    await publish(amqp, escalation)
+    await publish_event(amqp, claim)
+    await publish_event(amqp, escalation)
 
     await wait_until(slack_status_is(db, claim, "sent"), timeout=15, message="claim delivered to Slack")
     (message,) = slack.in_channel(chat.channel_id)
@@ -113,7 +88,7 @@ async def test_claim_without_a_posted_message_is_recorded_as_skipped(
     slack: FakeSlack,
 ) -> None:
     _, _, claim = await slack_escalation_and_claim(db, channel_settings, slack)
-    await publish(amqp, claim)  # the escalation itself never reached Slack
+    await publish_event(amqp, claim)  # the escalation itself never reached Slack
 
     await wait_until(slack_status_is(db, claim, "skipped"), timeout=10, message="claim recorded as skipped")
     assert slack.of("chat.update") == []

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
-from flowpilot_shared.broker.topology import NOTIFIER_CHAT, declare_queue
+from flowpilot_shared.broker.topology import NOTIFIER_CHAT
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.service import ServiceRuntime
@@ -17,20 +17,16 @@ from notifier.channels.dispatch import channel_consumer
 from notifier.channels.slack import SlackChannel
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
+from tests.harness.broker import publish_event
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import configure_chat, deliveries, publish
-from tests.notifier.channels.test_claim import claim_of, slack_status_is
-
-
-@pytest.fixture
-async def one_connection(channel_settings: NotifierSettings) -> AsyncIterator[Database]:
-    """The notifier's database with a pool of exactly one connection."""
-    small = Database.from_settings(
-        channel_settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0})
-    )
-    yield small
-    await small.dispose()
+from tests.notifier.channels.conftest import (
+    configure_chat,
+    deliveries,
+    forget_earlier_events,
+    slack_status_is,
+)
+from tests.notifier.conftest import claimed_event
 
 
 @pytest.fixture
@@ -41,10 +37,7 @@ async def chat_consumer(
     runtime = ServiceRuntime(name="notifier-test", settings=channel_settings, db=one_connection)
     slack_channel = SlackChannel(channel_settings, NOTIFIER_CHAT)
     consumer = channel_consumer(slack_channel, runtime, channel_settings)
-    async with amqp.channel() as channel:
-        await (await declare_queue(channel, NOTIFIER_CHAT, channel_settings.delivery_limit)).purge()
-    async with db.driver() as conn:
-        await conn.execute("UPDATE outbox SET published_at = now() WHERE published_at IS NULL")
+    await forget_earlier_events(db, amqp, channel_settings, (NOTIFIER_CHAT,))
     await consumer.start(amqp)
     yield consumer, slack_channel
     await consumer.stop()
@@ -61,7 +54,7 @@ async def test_a_claim_waiting_for_the_slack_message_leaves_the_pool_usable(
     team = await make_team(db, engineers=2)
     chat = await configure_chat(db, channel_settings, team, slack=slack)
     escalation = await make_escalation(db, team, escalator=team.users[1])
-    claim = claim_of(team, escalation)
+    claim = claimed_event(escalation, claimer=team.users[2], team=team)
     _, channel = chat_consumer
     waiting = asyncio.Event()
     pause = channel.pause
@@ -73,13 +66,13 @@ async def test_a_claim_waiting_for_the_slack_message_leaves_the_pool_usable(
     channel.pause = noticed_pause  # type: ignore[method-assign]
     slack.delay_seconds = 60.0  # chat.postMessage hangs: the escalation's message is being posted
     try:
-        await publish(amqp, escalation)
+        await publish_event(amqp, escalation)
 
         async def posting() -> bool:
             return [r.status for r in await deliveries(db, escalation.id, "slack")] == ["pending"]
 
         await wait_until(posting, timeout=15, message="the escalation's Slack message in flight")
-        await publish(amqp, claim)
+        await publish_event(amqp, claim)
         await asyncio.wait_for(waiting.wait(), timeout=15)
 
         # The one connection is free: anything else of the process can use the database.

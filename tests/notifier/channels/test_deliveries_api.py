@@ -11,12 +11,11 @@ import pytest
 from fastapi import FastAPI
 
 from flowpilot_shared.db import Database
-from flowpilot_shared.models import User
-from flowpilot_shared.models.notifications import Delivery
-from flowpilot_shared.security.tokens import issue_token
 from notifier.deliveries.views import router
 from notifier.settings import NotifierSettings
 from tests.harness.factories import make_escalation, make_team
+from tests.harness.people import minted_headers
+from tests.notifier.channels.conftest import delivery_of
 
 FIELDS = {
     "id",
@@ -48,13 +47,6 @@ async def api(channel_settings: NotifierSettings, db: Database) -> AsyncIterator
         yield client
 
 
-def auth(settings: NotifierSettings, user: User) -> dict[str, str]:
-    token = issue_token(
-        user_id=user.id, account_id=user.account_id, secret=settings.jwt_secret, ttl_seconds=600
-    )
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def test_deliveries_are_for_owners_and_admins_of_the_account(
     api: httpx.AsyncClient, db: Database, channel_settings: NotifierSettings
 ) -> None:
@@ -66,12 +58,8 @@ async def test_deliveries_are_for_owners_and_admins_of_the_account(
     async with db.sessions() as session, session.begin():
         for i, (channel, status) in enumerate([("email", "sent"), ("slack", "failed"), ("teams", "skipped")]):
             session.add(
-                Delivery(
-                    account_id=team.account.id,
-                    session_id=event.session_id,
-                    handoff_id=event.data.handoff_id,
-                    event_id=event.id,
-                    event_type=event.type,
+                delivery_of(
+                    event,
                     channel=channel,
                     recipient=f"r{i}",
                     status=status,
@@ -81,18 +69,14 @@ async def test_deliveries_are_for_owners_and_admins_of_the_account(
                 )
             )
         session.add(
-            Delivery(
-                account_id=other.account.id,
-                session_id=other_event.session_id,
-                event_id=other_event.id,
-                event_type=other_event.type,
-                channel="email",
-                recipient="x@example.com",
-                status="sent",
+            delivery_of(
+                other_event, handoff_id=None, channel="email", recipient="x@example.com", status="sent"
             )
         )
 
-    owner = await api.get("/api/v1/notifications/deliveries", headers=auth(channel_settings, team.owner))
+    owner = await api.get(
+        "/api/v1/notifications/deliveries", headers=minted_headers(channel_settings, team.owner)
+    )
     assert owner.status_code == 200, owner.text
     rows = owner.json()
     assert [r["channel"] for r in rows] == ["teams", "slack", "email"]  # newest first
@@ -102,32 +86,36 @@ async def test_deliveries_are_for_owners_and_admins_of_the_account(
     scoped = await api.get(
         "/api/v1/notifications/deliveries",
         params={"session_id": str(event.session_id)},
-        headers=auth(channel_settings, team.owner),
+        headers=minted_headers(channel_settings, team.owner),
     )
     assert len(scoped.json()) == 3
 
     for user in (team.users[1], team.users[2]):  # engineer, viewer
-        refused = await api.get("/api/v1/notifications/deliveries", headers=auth(channel_settings, user))
+        refused = await api.get(
+            "/api/v1/notifications/deliveries", headers=minted_headers(channel_settings, user)
+        )
         assert refused.status_code == 403
 
-    outsider = await api.get("/api/v1/notifications/deliveries", headers=auth(channel_settings, other.owner))
+    outsider = await api.get(
+        "/api/v1/notifications/deliveries", headers=minted_headers(channel_settings, other.owner)
+    )
     assert [r["event_id"] for r in outsider.json()] == [str(other_event.id)]
     foreign = await api.get(
         "/api/v1/notifications/deliveries",
         params={"session_id": str(event.session_id)},
-        headers=auth(channel_settings, other.owner),
+        headers=minted_headers(channel_settings, other.owner),
     )
     assert foreign.status_code == 404
     unknown = await api.get(
         "/api/v1/notifications/deliveries",
         params={"session_id": str(uuid.uuid4())},
-        headers=auth(channel_settings, team.owner),
+        headers=minted_headers(channel_settings, team.owner),
     )
     assert unknown.status_code == 404
     malformed = await api.get(
         "/api/v1/notifications/deliveries",
         params={"session_id": "nope"},
-        headers=auth(channel_settings, team.owner),
+        headers=minted_headers(channel_settings, team.owner),
     )
     assert malformed.status_code == 422
     assert (await api.get("/api/v1/notifications/deliveries")).status_code == 401

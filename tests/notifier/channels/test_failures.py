@@ -9,19 +9,20 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 
 from flowpilot_shared.db import Database
+from flowpilot_shared.events import HandoffEscalated
 from flowpilot_shared.models.notifications import DeliveryStatus
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.broker import publish_event
+from tests.harness.factories import Team, make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.notifier.channels.conftest import (
+    Chat,
     configure_chat,
     consumer_count,
     deliveries,
-    publish,
-    sync_probe,
 )
 
 # Every test here runs with the channel consumers started (the fixture starts and stops them).
@@ -30,6 +31,33 @@ pytestmark = pytest.mark.usefixtures("channel_consumers")
 
 async def statuses(db: Database, event_id: uuid.UUID, channel: str) -> list[str]:
     return [r.status for r in await deliveries(db, event_id, channel)]
+
+
+async def settled_as(
+    db: Database, event_id: uuid.UUID, channel: str, expected: list[str], *, timeout: float, message: str
+) -> None:
+    """Wait until the event's deliveries on `channel` stand at `expected` (by recipient)."""
+
+    async def reached() -> bool:
+        return await statuses(db, event_id, channel) == expected
+
+    await wait_until(reached, timeout=timeout, message=message)
+
+
+async def escalated(db: Database, amqp: AbstractRobustConnection, team: Team) -> HandoffEscalated:
+    """An escalation by the team's first engineer, published as the relay would."""
+    event = await make_escalation(db, team, escalator=team.users[1])
+    await publish_event(amqp, event)
+    return event
+
+
+@pytest.fixture
+async def team_on_slack(
+    db: Database, channel_settings: NotifierSettings, slack: FakeSlack
+) -> tuple[Team, Chat]:
+    """An owner and one engineer whose account posts to the fake Slack."""
+    team = await make_team(db, engineers=1)
+    return team, await configure_chat(db, channel_settings, team, slack=slack)
 
 
 async def test_smtp_down_then_back_sends_each_email_once_without_delaying_slack(
@@ -43,9 +71,9 @@ async def test_smtp_down_then_back_sends_each_email_once_without_delaying_slack(
     chat = await configure_chat(db, channel_settings, team, slack=slack)
     event = await make_escalation(db, team, escalator=team.users[1])
     smtp.stop()
-    await publish(amqp, event)
+    await publish_event(amqp, event)
 
-    await wait_until(sync_probe(lambda: slack.posts(chat.channel_id)), timeout=10, message="Slack posted")
+    await wait_until(lambda: slack.posts(chat.channel_id), timeout=10, message="Slack posted")
 
     async def emails_retrying() -> bool:
         rows = await deliveries(db, event.id, "email")
@@ -56,10 +84,7 @@ async def test_smtp_down_then_back_sends_each_email_once_without_delaying_slack(
     back_at = time.time()
     smtp.start()
 
-    async def emails_sent() -> bool:
-        return await statuses(db, event.id, "email") == ["sent"] * 3
-
-    await wait_until(emails_sent, timeout=20, message="emails sent once SMTP is back")
+    await settled_as(db, event.id, "email", ["sent"] * 3, timeout=20, message="emails sent once SMTP is back")
     assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == sorted(
         u.email.lower() for u in team.users if u != team.users[1]
     )
@@ -80,7 +105,7 @@ async def test_smtp_4xx_is_retried_and_5xx_fails_at_once(
     smtp.reject_recipient(bad, "550 5.1.1 No such user")
     smtp.fail_next(1, "451 4.3.0 Try again later")
     dead_before = consumer_count("notifier.email", "dead_lettered")
-    await publish(amqp, event)
+    await publish_event(amqp, event)
 
     async def settled() -> bool:
         return sorted(await statuses(db, event.id, "email")) == ["failed", "sent"]
@@ -92,28 +117,19 @@ async def test_smtp_4xx_is_retried_and_5xx_fails_at_once(
     assert len(smtp.messages) == 1
     # A failed delivery dead-letters the event (visible, replayable); the sent one is not repeated.
     await wait_until(
-        sync_probe(lambda: consumer_count("notifier.email", "dead_lettered") > dead_before),
+        lambda: consumer_count("notifier.email", "dead_lettered") > dead_before,
         timeout=10,
         message="event dead-lettered",
     )
 
 
 async def test_slack_429_with_retry_after_then_200_posts_once(
-    db: Database,
-    amqp: AbstractRobustConnection,
-    channel_settings: NotifierSettings,
-    slack: FakeSlack,
+    db: Database, amqp: AbstractRobustConnection, slack: FakeSlack, team_on_slack: tuple[Team, Chat]
 ) -> None:
-    team = await make_team(db, engineers=1)
-    chat = await configure_chat(db, channel_settings, team, slack=slack)
+    team, chat = team_on_slack
     slack.rate_limit(retry_after=1, times=1)
-    event = await make_escalation(db, team, escalator=team.users[1])
-    await publish(amqp, event)
-
-    async def sent() -> bool:
-        return await statuses(db, event.id, "slack") == ["sent"]
-
-    await wait_until(sent, timeout=15, message="Slack delivery sent")
+    event = await escalated(db, amqp, team)
+    await settled_as(db, event.id, "slack", ["sent"], timeout=15, message="Slack delivery sent")
     calls = slack.posts(chat.channel_id)
     assert len(calls) == 2  # the 429, then the accepted one
     assert calls[1].received_at - calls[0].received_at >= 0.9  # Retry-After honoured
@@ -121,22 +137,13 @@ async def test_slack_429_with_retry_after_then_200_posts_once(
 
 
 async def test_slack_rate_limited_past_the_sdk_retry_is_retried_by_the_ledger(
-    db: Database,
-    amqp: AbstractRobustConnection,
-    channel_settings: NotifierSettings,
-    slack: FakeSlack,
+    db: Database, amqp: AbstractRobustConnection, slack: FakeSlack, team_on_slack: tuple[Team, Chat]
 ) -> None:
-    team = await make_team(db, engineers=1)
-    chat = await configure_chat(db, channel_settings, team, slack=slack)
+    team, chat = team_on_slack
     slack.rate_limit(retry_after=1, times=2)
     slack.script(500, {"ok": False, "error": "internal_error"})
-    event = await make_escalation(db, team, escalator=team.users[1])
-    await publish(amqp, event)
-
-    async def sent() -> bool:
-        return await statuses(db, event.id, "slack") == ["sent"]
-
-    await wait_until(sent, timeout=20, message="Slack delivery sent")
+    event = await escalated(db, amqp, team)
+    await settled_as(db, event.id, "slack", ["sent"], timeout=20, message="Slack delivery sent")
     (row,) = await deliveries(db, event.id, "slack")
     assert row.attempts == 3  # 429 twice (one SDK retry), 500, then accepted
     assert len(slack.in_channel(chat.channel_id)) == 1
@@ -152,19 +159,14 @@ async def test_slack_invalid_auth_fails_without_retries_and_email_is_unaffected(
     team = await make_team(db, engineers=1)
     slack.invalid_tokens.add("xoxb-revoked")
     chat = await configure_chat(db, channel_settings, team, slack=slack, bot_token="xoxb-revoked")
-    event = await make_escalation(db, team, escalator=team.users[1])
-    await publish(amqp, event)
-
-    async def failed() -> bool:
-        return await statuses(db, event.id, "slack") == ["failed"]
-
-    await wait_until(failed, timeout=10, message="Slack delivery failed")
+    event = await escalated(db, amqp, team)
+    await settled_as(db, event.id, "slack", ["failed"], timeout=10, message="Slack delivery failed")
     (row,) = await deliveries(db, event.id, "slack")
     assert row.attempts == 1 and "invalid_auth" in (row.last_error or "")
     assert "xoxb-revoked" not in (row.last_error or "")
     assert len(slack.posts(chat.channel_id)) == 1
     await wait_until(lambda: statuses(db, event.id, "email"), timeout=10, message="email row")
-    await wait_until(sync_probe(lambda: smtp.to(team.owner.email)), timeout=10, message="email still sent")
+    await wait_until(lambda: smtp.to(team.owner.email), timeout=10, message="email still sent")
 
 
 async def test_teams_5xx_is_retried_and_4xx_is_final(
@@ -177,24 +179,21 @@ async def test_teams_5xx_is_retried_and_4xx_is_final(
     await configure_chat(db, channel_settings, team, teams=teams)
     teams.fail(503, times=1)
     teams.fail(429, times=1, retry_after=1)
-    first = await make_escalation(db, team, escalator=team.users[1])
-    await publish(amqp, first)
-
-    async def first_sent() -> bool:
-        return await statuses(db, first.id, "teams") == ["sent"]
-
-    await wait_until(first_sent, timeout=15, message="Teams card sent after retries")
+    first = await escalated(db, amqp, team)
+    await settled_as(db, first.id, "teams", ["sent"], timeout=15, message="Teams card sent after retries")
     (row,) = await deliveries(db, first.id, "teams")
     assert row.attempts == 3 and len(teams.cards()) == 1
 
     teams.fail(404, times=1)
-    second = await make_escalation(db, team, escalator=team.users[1])
-    await publish(amqp, second)
-
-    async def second_failed() -> bool:
-        return await statuses(db, second.id, "teams") == [DeliveryStatus.failed.value]
-
-    await wait_until(second_failed, timeout=10, message="Teams 404 recorded as failed")
+    second = await escalated(db, amqp, team)
+    await settled_as(
+        db,
+        second.id,
+        "teams",
+        [DeliveryStatus.failed.value],
+        timeout=10,
+        message="Teams 404 recorded as failed",
+    )
     (row,) = await deliveries(db, second.id, "teams")
     assert row.attempts == 1 and "404" in (row.last_error or "")
     assert "sig=" not in (row.last_error or "")  # the webhook URL carries a signature: never recorded

@@ -2,45 +2,41 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Awaitable, Callable
 from email.utils import parseaddr, parsedate_to_datetime
 
+import pytest
 from aio_pika.abc import AbstractRobustConnection
 from sqlalchemy import update
 
-from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
+from flowpilot_shared.events import HandoffEscalated
 from flowpilot_shared.models import User
-from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
 from flowpilot_shared.outbox.relay import OutboxRelay
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.channels.ledger import CRASHED_IN_FLIGHT
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.broker import publish_event
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.notifier.channels.conftest import (
+    all_final,
     configure_chat,
     consumer_count,
     deliveries,
-    publish,
-    sync_probe,
+    delivery_of,
 )
+from tests.shared.outbox_checks import running
 
-FINAL = {DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.skipped}
-
-
-async def all_final(db: Database, event_id: uuid.UUID, expected: int, channel: str | None = None) -> bool:
-    rows = await deliveries(db, event_id, channel)
-    return len(rows) == expected and all(r.status in FINAL for r in rows)
+# Every test here runs with the channel consumers started (the fixture starts and stops them).
+pytestmark = pytest.mark.usefixtures("channel_consumers")
 
 
 async def test_escalation_reaches_three_seniors_one_slack_one_teams(
     db: Database,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
     slack: FakeSlack,
     teams: FakeTeams,
@@ -51,15 +47,9 @@ async def test_escalation_reaches_three_seniors_one_slack_one_teams(
     escalator = team.users[1]
     event = await make_escalation(db, team, escalator=escalator)
     # The real path: staged in the outbox with the write, published by the relay.
-    relay = OutboxRelay(db=db, settings=channel_settings, name="test-relay")
-    await relay.start()
-    try:
-        async with OrmUnitOfWork(db.sessions) as uow:
-            uow.add_event(event)
-            await uow.commit()
+    async with running(OutboxRelay(db=db, settings=channel_settings, name="test-relay")):
+        await commit_events(db, event)
         await wait_until(lambda: all_final(db, event.id, 5), timeout=20, message="5 deliveries final")
-    finally:
-        await relay.stop()
 
     expected = {u.email.lower() for u in team.users if u.is_active and u.role != "viewer" and u != escalator}
     assert len(expected) == 3
@@ -103,7 +93,6 @@ async def test_email_carries_any_script_intact(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
 ) -> None:
     title = "Écran noir chez Zoë, 打印机 🖨"
@@ -117,8 +106,8 @@ async def test_email_carries_any_script_intact(
         title=title,
         steps=[("action", "Redémarré le spouleur <b>deux fois</b>")],
     )
-    await publish(amqp, event)
-    await wait_until(sync_probe(lambda: smtp.messages), timeout=15, message="one email")
+    await publish_event(amqp, event)
+    await wait_until(lambda: smtp.messages, timeout=15, message="one email")
     assert len(smtp.messages) == 1
     mail = smtp.messages[0]
     assert title in mail.subject
@@ -140,13 +129,12 @@ async def test_targeted_escalation_emails_only_the_target(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
 ) -> None:
     team = await make_team(db, engineers=3)
     target = team.users[2]
     event = await make_escalation(db, team, escalator=team.users[1], target=target)
-    await publish(amqp, event)
+    await publish_event(amqp, event)
     # One email, plus visible `skipped` rows for the unconfigured Slack and Teams.
     await wait_until(lambda: all_final(db, event.id, 3), timeout=15, message="deliveries final")
     assert [m.rcpt_tos for m in smtp.messages] == [[target.email.lower()]]
@@ -156,29 +144,50 @@ async def test_targeted_escalation_emails_only_the_target(
     assert rows[("teams", "-")].status == "skipped"
 
 
-async def test_recipient_deactivated_since_the_escalation_is_skipped(
+async def _deactivated(db: Database, event: HandoffEscalated, person: User) -> None:
+    async with db.sessions() as session, session.begin():
+        await session.execute(update(User).where(User.id == person.id).values(is_active=False))
+
+
+async def _crashed_mid_send(db: Database, event: HandoffEscalated, person: User) -> None:
+    # A `pending` row means a process died mid-send: the email may have gone, so it is not resent.
+    async with db.sessions() as session, session.begin():
+        pending = delivery_of(
+            event, channel="email", recipient=person.email.lower(), status="pending", attempts=1
+        )
+        session.add(pending)
+
+
+@pytest.mark.parametrize(
+    ("since_the_escalation", "row_says"),
+    [
+        (_deactivated, {"status": "skipped", "attempts": 0}),
+        (_crashed_mid_send, {"status": "failed", "last_error": CRASHED_IN_FLIGHT, "attempts": 1}),
+    ],
+    ids=["recipient-deactivated", "call-in-flight-at-a-crash"],
+)
+async def test_a_recipient_not_to_be_emailed_now_gets_no_email_and_a_row_saying_why(
     db: Database,
     amqp: AbstractRobustConnection,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
+    since_the_escalation: Callable[[Database, HandoffEscalated, User], Awaitable[None]],
+    row_says: dict[str, object],
 ) -> None:
     team = await make_team(db, engineers=2)
     event = await make_escalation(db, team, escalator=team.users[1])
-    gone = team.users[2]
-    async with db.sessions() as session, session.begin():
-        await session.execute(update(User).where(User.id == gone.id).values(is_active=False))
-    await publish(amqp, event)
+    spared = team.users[2]
+    await since_the_escalation(db, event, spared)
+    await publish_event(amqp, event)
     await wait_until(lambda: all_final(db, event.id, 4), timeout=15, message="deliveries final")
     assert [m.rcpt_tos for m in smtp.messages] == [[team.owner.email.lower()]]
-    row = next(r for r in await deliveries(db, event.id, "email") if r.recipient == gone.email.lower())
-    assert row.status == "skipped" and row.attempts == 0
+    row = next(r for r in await deliveries(db, event.id, "email") if r.recipient == spared.email.lower())
+    assert {field: getattr(row, field) for field in row_says} == row_says
 
 
 async def test_republished_event_sends_nothing_twice(
     db: Database,
     amqp: AbstractRobustConnection,
     channel_settings: NotifierSettings,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
     slack: FakeSlack,
     teams: FakeTeams,
@@ -186,12 +195,12 @@ async def test_republished_event_sends_nothing_twice(
     team = await make_team(db, engineers=2)
     await configure_chat(db, channel_settings, team, slack=slack, teams=teams)
     event = await make_escalation(db, team, escalator=team.users[1])
-    await publish(amqp, event)
+    await publish_event(amqp, event)
     await wait_until(lambda: all_final(db, event.id, 4), timeout=15, message="deliveries final")
     before = {n: consumer_count(f"notifier.{n}", "duplicate") for n in ("email", "slack", "teams")}
 
-    await publish(amqp, event)
-    await publish(amqp, event)
+    await publish_event(amqp, event)
+    await publish_event(amqp, event)
 
     async def both_seen_as_duplicates() -> bool:
         return all(consumer_count(f"notifier.{n}", "duplicate") >= before[n] + 2 for n in before)
@@ -203,47 +212,15 @@ async def test_republished_event_sends_nothing_twice(
     assert all(r.attempts == 1 and r.status == "sent" for r in await deliveries(db, event.id))
 
 
-async def test_call_in_flight_at_a_crash_is_not_repeated(
-    db: Database,
-    amqp: AbstractRobustConnection,
-    channel_consumers: list[Consumer],
-    smtp: FakeSmtp,
-) -> None:
-    """A `pending` row means a process died mid-send: the email may have gone, so it is not resent."""
-    team = await make_team(db, engineers=2)
-    event = await make_escalation(db, team, escalator=team.users[1])
-    crashed = team.users[2].email.lower()
-    async with db.sessions() as session, session.begin():
-        session.add(
-            Delivery(
-                account_id=team.account.id,
-                session_id=event.session_id,
-                handoff_id=event.data.handoff_id,
-                event_id=event.id,
-                event_type=event.type,
-                channel="email",
-                recipient=crashed,
-                status="pending",
-                attempts=1,
-            )
-        )
-    await publish(amqp, event)
-    await wait_until(lambda: all_final(db, event.id, 4), timeout=15, message="deliveries final")
-    assert [m.rcpt_tos for m in smtp.messages] == [[team.owner.email.lower()]]
-    row = next(r for r in await deliveries(db, event.id, "email") if r.recipient == crashed)
-    assert row.status == "failed" and row.last_error == CRASHED_IN_FLIGHT and row.attempts == 1
-
-
 async def test_emails_reuse_smtp_sessions(
     db: Database,
     amqp: AbstractRobustConnection,
-    channel_consumers: list[Consumer],
     smtp: FakeSmtp,
 ) -> None:
     team = await make_team(db, engineers=3)
     events = [await make_escalation(db, team, escalator=team.users[1]) for _ in range(4)]
     for event in events:
-        await publish(amqp, event)
+        await publish_event(amqp, event)
         await wait_until(lambda e=event: all_final(db, e.id, 5), timeout=15, message="deliveries final")
     # Three recipients per escalation, twelve emails: no more sessions than sent at once.
     assert len(smtp.messages) == 12

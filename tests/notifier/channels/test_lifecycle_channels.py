@@ -12,34 +12,25 @@ from prometheus_client import REGISTRY
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import HandoffEscalated
-from flowpilot_shared.models.notifications import DeliveryStatus
 from flowpilot_shared.outbox.relay import OutboxRelay
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
-from tests.harness.broker import Captured, capture
+from tests.harness.broker import Captured, capture, publish_event
 from tests.harness.factories import Team, make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import Chat, configure_chat, deliveries, publish
-from tests.notifier.channels.test_claim import claim_of
+from tests.notifier.channels.conftest import Chat, all_final, configure_chat
+from tests.notifier.conftest import claimed_event
 from tests.notifier.lifecycle_events import released_event, round_event, with_urgency
-
-FINAL = {DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.skipped}
+from tests.shared.outbox_checks import running
 
 
 @pytest.fixture
 async def relay(db: Database, channel_settings: NotifierSettings, channel_consumers) -> AsyncIterator[None]:
     """The notifier's outbox relay, publishing the delivery.recorded events the channels commit."""
-    running = OutboxRelay(db=db, settings=channel_settings, name="notifier-test-relay")
-    await running.start()
-    yield
-    await running.stop()
-
-
-async def _settled(db: Database, event_id: uuid.UUID, expected: int) -> bool:
-    rows = await deliveries(db, event_id)
-    return len(rows) == expected and all(r.status in FINAL for r in rows)
+    async with running(OutboxRelay(db=db, settings=channel_settings, name="notifier-test-relay")):
+        yield
 
 
 def _announced(captured: Captured, event_id: uuid.UUID) -> dict[str, dict]:
@@ -62,8 +53,8 @@ async def _posted_escalation(
     team = await make_team(db, engineers=3)
     chat = await configure_chat(db, settings, team, slack=slack, teams=teams)
     escalation = with_urgency(await make_escalation(db, team, escalator=team.users[1]), "high")
-    await publish(amqp, escalation)
-    await wait_until(lambda: _settled(db, escalation.id, 5), timeout=20, message="escalation delivered")
+    await publish_event(amqp, escalation)
+    await wait_until(lambda: all_final(db, escalation.id, 5), timeout=20, message="escalation delivered")
     return team, chat, escalation
 
 
@@ -82,9 +73,9 @@ async def test_a_round_reaches_everyone_again_naming_the_round_once_per_round(
 
     everyone = [team.ref(u) for u in team.users if u.id != escalation.data.escalator.id]
     first = round_event(escalation, round=1, recipients=everyone, waited_seconds=600)
-    await publish(amqp, first)
-    await publish(amqp, first)  # a duplicate delivery sends nothing twice
-    await wait_until(lambda: _settled(db, first.id, 5), timeout=20, message="round 1 delivered")
+    await publish_event(amqp, first)
+    await publish_event(amqp, first)  # a duplicate delivery sends nothing twice
+    await wait_until(lambda: all_final(db, first.id, 5), timeout=20, message="round 1 delivered")
     reminders = [m for m in smtp.messages if "reminder 1 of 3" in m.subject]
     assert sorted(r for m in reminders for r in m.rcpt_tos) == sorted(p.email.lower() for p in everyone)
     subject = (
@@ -99,8 +90,8 @@ async def test_a_round_reaches_everyone_again_naming_the_round_once_per_round(
     assert "reminder 1 of 3" in teams.cards()[-1]["body"][0]["text"]
 
     second = round_event(escalation, round=2, recipients=everyone, waited_seconds=1200)
-    await publish(amqp, second)
-    await wait_until(lambda: _settled(db, second.id, 5), timeout=20, message="round 2 delivered")
+    await publish_event(amqp, second)
+    await wait_until(lambda: all_final(db, second.id, 5), timeout=20, message="round 2 delivered")
     assert len([m for m in smtp.messages if "reminder 2 of 3" in m.subject]) == len(everyone)
     assert len([m for m in smtp.messages if "reminder 1 of 3" in m.subject]) == len(everyone)
     assert len([m for m in slack.in_channel(chat.channel_id) if m.thread_ts]) == 2
@@ -128,8 +119,8 @@ async def test_the_final_notice_is_a_bell_and_an_email_to_owners_and_admins_only
     final = round_event(
         escalation, round=4, recipients=[team.ref(team.owner)], final=True, waited_seconds=2400
     )
-    await publish(amqp, final)
-    await wait_until(lambda: _settled(db, final.id, 1), timeout=20, message="final notice emailed")
+    await publish_event(amqp, final)
+    await wait_until(lambda: all_final(db, final.id, 1), timeout=20, message="final notice emailed")
     [notice] = [m for m in smtp.messages if "Nobody picked up" in m.subject]
     assert notice.rcpt_tos == [team.owner.email.lower()]
     assert (
@@ -145,12 +136,12 @@ async def test_a_release_edits_the_slack_message_back_to_the_queue(
 ) -> None:
     team, chat, escalation = await _posted_escalation(db, amqp, channel_settings, slack, teams)
     claimer = team.users[2]
-    claim = claim_of(team, escalation, 2)
-    await publish(amqp, claim)
-    await wait_until(lambda: _settled(db, claim.id, 2), timeout=20, message="claim delivered")
+    claim = claimed_event(escalation, claimer=team.users[2], team=team)
+    await publish_event(amqp, claim)
+    await wait_until(lambda: all_final(db, claim.id, 2), timeout=20, message="claim delivered")
     release = released_event(escalation, team=team, by=claimer, claimer=claimer)
-    await publish(amqp, release)
-    await wait_until(lambda: _settled(db, release.id, 2), timeout=20, message="release delivered")
+    await publish_event(amqp, release)
+    await wait_until(lambda: all_final(db, release.id, 2), timeout=20, message="release delivered")
     [message] = slack.in_channel(chat.channel_id)
     assert len(message.updates) == 2 and len(slack.posts()) == 1
     text = json.dumps(message.blocks)
@@ -177,7 +168,7 @@ async def test_a_channel_with_nothing_to_send_announces_its_skipped_rows(
     before = {carrier: _carried(carrier) for carrier in ("outcome", "rows", "alone")}
     team = await make_team(db, engineers=2)  # neither Slack nor Teams configured
     escalation = await make_escalation(db, team, escalator=team.users[1])
-    await publish(amqp, escalation)
+    await publish_event(amqp, escalation)
 
     async def announced() -> dict | None:
         found = _announced(captured, escalation.id)
@@ -196,7 +187,7 @@ async def test_a_channel_with_nothing_to_send_announces_its_skipped_rows(
     assert after == {"outcome": 1, "rows": 2, "alone": 0}
 
     # A redelivery finds everything settled: each channel announces the ledger as it stands, alone.
-    await publish(amqp, escalation)
+    await publish_event(amqp, escalation)
 
     async def again() -> bool:
         return _carried("alone") - before["alone"] == 3

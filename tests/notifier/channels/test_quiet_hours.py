@@ -13,9 +13,9 @@ from flowpilot_shared.db import Database
 from flowpilot_shared.events import HandoffEscalated
 from flowpilot_shared.models import User
 from tests.fakes.smtp import FakeSmtp
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.conftest import RunningNotifier, bell_rows, emit
+from tests.notifier.conftest import RunningNotifier, bell_rows
 
 PREFS = "me/notification-preferences"
 DELIVERIES = "notifications/deliveries"
@@ -74,7 +74,7 @@ async def settled_emails(
 
 
 async def test_quiet_hours_and_email_off_skip_the_email_with_the_reason_and_the_bell_still_rings(
-    notifier: RunningNotifier, http: httpx.AsyncClient, db: Database, mail_sink: FakeSmtp, token_for
+    notifier: RunningNotifier, http: httpx.AsyncClient, db: Database, smtp: FakeSmtp, token_for
 ):
     team = await make_team(db, engineers=5)
     owner, escalator, night_owl, later, no_email, plain = team.users
@@ -112,7 +112,7 @@ async def test_quiet_hours_and_email_off_skip_the_email_with_the_reason_and_the_
     await prefer(http, notifier, token_for(no_email), {"email": False})
 
     event = await make_escalation(db, team, escalator=escalator)
-    await emit(db, event)
+    await commit_events(db, event)
 
     records = await settled_emails(http, notifier, token_for(owner), event, 5)
     expected: dict[User, tuple[str, str | None]] = {
@@ -125,7 +125,7 @@ async def test_quiet_hours_and_email_off_skip_the_email_with_the_reason_and_the_
     for person, (status, reason) in expected.items():
         record = records[person.email.lower()]
         assert (record["status"], record["skip_reason"]) == (status, reason), (person.name, night, record)
-        assert len(mail_sink.to(person.email)) == (1 if status == "sent" else 0)
+        assert len(smtp.to(person.email)) == (1 if status == "sent" else 0)
 
     # The bell row is always written: quiet hours and email preferences are about email only.
     rows = await wait_until(lambda: _rows(db, event, 5), timeout=20, message="five bell rows")
@@ -133,7 +133,7 @@ async def test_quiet_hours_and_email_off_skip_the_email_with_the_reason_and_the_
 
 
 async def test_high_urgency_cuts_through_quiet_hours_but_not_through_email_off(
-    notifier: RunningNotifier, http: httpx.AsyncClient, db: Database, mail_sink: FakeSmtp, token_for
+    notifier: RunningNotifier, http: httpx.AsyncClient, db: Database, smtp: FakeSmtp, token_for
 ):
     team = await make_team(db, engineers=3)
     owner, escalator, no_email, plain = team.users
@@ -152,7 +152,7 @@ async def test_high_urgency_cuts_through_quiet_hours_but_not_through_email_off(
     normal = await make_escalation(db, team, escalator=escalator)
     urgent = await make_escalation(db, team, escalator=escalator, title="Mail server down for everyone")
     urgent = urgent.model_copy(update={"data": urgent.data.model_copy(update={"urgency": "high"})})
-    await emit(db, normal, urgent)
+    await commit_events(db, normal, urgent)
 
     quiet = await settled_emails(http, notifier, token_for(owner), normal, 3)
     loud = await settled_emails(http, notifier, token_for(owner), urgent, 3)
@@ -162,9 +162,9 @@ async def test_high_urgency_cuts_through_quiet_hours_but_not_through_email_off(
     for records in (quiet, loud):
         assert records[no_email.email.lower()]["skip_reason"] == "preference"
         assert records[plain.email.lower()]["status"] == "sent"
-    mails = mail_sink.to(owner.email)
+    mails = smtp.to(owner.email)
     assert len(mails) == 1 and "Mail server down for everyone" in mails[0].subject
-    assert len(mail_sink.to(plain.email)) == 2 and mail_sink.to(no_email.email) == []
+    assert len(smtp.to(plain.email)) == 2 and smtp.to(no_email.email) == []
 
 
 async def _rows(db: Database, event: HandoffEscalated, count: int):

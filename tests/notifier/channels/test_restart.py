@@ -12,9 +12,10 @@ from flowpilot_shared.service import ServiceRuntime
 from notifier import channels
 from notifier.settings import NotifierSettings
 from tests.fakes.smtp import FakeSmtp
+from tests.harness.broker import publish_event
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import deliveries, publish
+from tests.notifier.channels.conftest import deliveries
 
 
 async def test_stop_during_backoff_then_restart_sends_once(
@@ -27,7 +28,7 @@ async def test_stop_during_backoff_then_restart_sends_once(
     team = await make_team(db, engineers=2)
     event = await make_escalation(db, team, escalator=team.users[1])
     smtp.stop()
-    await publish(amqp, event)
+    await publish_event(amqp, event)
 
     async def retrying() -> bool:
         rows = await deliveries(db, event.id, "email")

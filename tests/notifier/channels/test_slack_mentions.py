@@ -13,24 +13,22 @@ from flowpilot_shared.settings import CoreSettings
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack, SlackMessage
 from tests.fakes.smtp import FakeSmtp
-from tests.harness.factories import make_escalation, make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import configure_chat, sync_probe
-from tests.notifier.conftest import RunningNotifier, emit, notifier_settings_from
+from tests.notifier.channels.conftest import configure_chat
+from tests.notifier.conftest import RunningNotifier, notifier_settings_from
 
 
 @pytest.fixture
-def notifier_settings(core_settings: CoreSettings, mail_sink: FakeSmtp, slack: FakeSlack) -> NotifierSettings:
+def notifier_settings(core_settings: CoreSettings, smtp: FakeSmtp, slack: FakeSlack) -> NotifierSettings:
     """The whole notifier, its Slack channel on the fake."""
     return notifier_settings_from(
-        core_settings, smtp_host=mail_sink.host, smtp_port=mail_sink.port, slack_api_url=slack.api_url
+        core_settings, smtp_host=smtp.host, smtp_port=smtp.port, slack_api_url=slack.api_url
     )
 
 
 async def posted(slack: FakeSlack, channel: str) -> SlackMessage:
-    messages = await wait_until(
-        sync_probe(lambda: slack.in_channel(channel)), timeout=30, message="Slack post"
-    )
+    messages = await wait_until(lambda: slack.in_channel(channel), timeout=30, message="Slack post")
     assert len(messages) == 1
     return messages[0]
 
@@ -57,7 +55,7 @@ async def test_recipients_known_to_slack_with_mentions_on_are_mentioned(
         db, notifier.settings, team, slack=slack, signing_secret="8f742231b10e8888abcd"
     )
     event = await make_escalation(db, team, escalator=escalator)
-    await emit(db, event)
+    await commit_events(db, event)
 
     message = await posted(slack, chat.channel_id)
     text = str(message.blocks) + message.text
@@ -87,7 +85,7 @@ async def test_a_failing_lookup_never_holds_the_message(
     slack.script(500, {"ok": False, "error": "internal_error"}, method="users.lookupByEmail", times=10)
     chat = await configure_chat(db, notifier.settings, team, slack=slack)
     event = await make_escalation(db, team, escalator=team.users[1])
-    await emit(db, event)
+    await commit_events(db, event)
 
     message = await posted(slack, chat.channel_id)
     assert "<@" not in str(message.blocks) + message.text
