@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 export UV
 
-.PHONY: help install services migrate run test test-faults lint bench demo up down validate-deploy contract
+.PHONY: help install services migrate run test test-faults lint bench demo up down validate-deploy contract screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -59,3 +59,6 @@ validate-deploy: install ## check docker-compose.yml, the gateway config, Rabbit
 
 contract: install ## write docs/api (OpenAPI per service, event JSON Schema) from the code
 	$(UV) run --frozen python -m scripts.export_contract
+
+screenshots: install services web ## take the docs' screenshots again (the console's browser tests, kept in docs/screenshots)
+	FLOWPILOT_SCREENSHOTS=docs $(UV) run --frozen pytest -p no:xdist tests/e2e -k "console" $(PYTEST_ARGS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,14 @@ TIMEOUT_MS = 45_000
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 STREAM_GLOB = "**/api/v1/ai-sessions/escalations/stream"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The docs' pictures are taken by the tests; `make screenshots` keeps them (FLOWPILOT_SCREENSHOTS=docs),
+# other runs write them under the temporary directory so a test run leaves the checkout as it was.
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = (
+    DOCS_SCREENSHOTS
+    if os.environ.get("FLOWPILOT_SCREENSHOTS") == "docs"
+    else Path(tempfile.gettempdir()) / "flowpilot-screenshots"
+)
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -125,6 +133,6 @@ def unique(text: str) -> str:
 
 
 async def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
-    """Keep a picture of the screen (or the whole page) for the docs (docs/screenshots/<name>.png)."""
+    """Keep a picture of the screen (or the whole page): `<name>.png` under SCREENSHOTS."""
     os.makedirs(SCREENSHOTS, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
