@@ -15,13 +15,11 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import math
 import os
 import re
 import statistics
 import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,6 +27,7 @@ from playwright.async_api import Page, async_playwright
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.harness.processes import REPO, Gateway
 
+from benchmarks.load import percentile
 from benchmarks.stack import Stack
 
 COUNT = int(os.environ.get("BENCH_CONSOLE_N", "50"))
@@ -77,15 +76,9 @@ async ({ sid, token, timeoutMs }) => {
 """
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))]
-
-
 def spread(values: list[float]) -> dict[str, float]:
     """Median and p99, in ms to one decimal."""
-    return {"median": round(statistics.median(values), 1), "p99": round(percentile(values, 0.99), 1)}
+    return {"median": round(statistics.median(values), 1), "p99": round(percentile(values, 99), 1)}
 
 
 async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any], token: str | None = None) -> Any:
@@ -205,8 +198,4 @@ async def main() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    result = asyncio.run(main())
-    print(json.dumps(result, indent=2))
-    out = os.environ.get("BENCH_CONSOLE_OUT")
-    if out:
-        Path(out).write_text(json.dumps(result, indent=2))
+    print(json.dumps(asyncio.run(main()), indent=2))

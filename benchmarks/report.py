@@ -176,6 +176,28 @@ def render(r: dict[str, Any]) -> str:
                 "the escalation's write statement, median (with its timer / without)",
                 f"{write['with_timer_median_ms']} / {write['without_timer_median_ms']} ms ({write['statements']} statements)",
             )
+    console = r.get("console")
+    if console:
+        painted, js = console["row_painted_after_201_ms"], console["first_load_js"]
+        row(
+            f"console: escalation 201 → its row painted in the open queue (median / p99, {console['escalations']})",
+            f"{painted['median']} / {painted['p99']} ms",
+        )
+        row(
+            "console: first-load JavaScript (gzip)",
+            f"{js['gateway_sent_bytes'] / 1024:.1f} KB",
+            "< 300 KB",
+            js["gateway_sent_bytes"] < 300 * 1024,
+        )
+    clicks = r.get("slack")
+    if clicks:
+        row(
+            f"Pick up from Slack at {clicks['rate_per_s']}/s: answer p50 / p99 / max ({clicks['clicks']} clicks)",
+            f"{clicks['answer_p50_ms']} / {clicks['answer_p99_ms']} / {clicks['answer_max_ms']} ms "
+            f"(claimed {clicks['claimed']}/{clicks['escalations']}, click → reply p99 {clicks['click_to_reply_p99_ms']} ms)",
+            "p99 < 3 s",
+            clicks["answer_p99_ms"] < 3000,
+        )
     for name, mb in r.get("idle_rss_mb", {}).items():
         label = f"idle RSS {name}" + (" (one worker, the default)" if name == "handoff-api" else "")
         row(label, f"{mb} MB", "< 150 MB", mb < 150)

@@ -19,7 +19,7 @@ from typing import Any
 
 import uvloop
 
-from benchmarks import api, lifecycle, pipeline, raw, scale
+from benchmarks import api, console_queue, lifecycle, pipeline, raw, scale, slack_clicks
 from benchmarks import results as history
 from benchmarks.http import HttpPool
 from benchmarks.maintenance import AutovacuumStandIn, vacuum_analyze
@@ -32,7 +32,9 @@ SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 PHASES_OFF = set(os.environ.get("BENCH_SKIP", "").split(","))
 API_RATES = tuple(int(r) for r in os.environ.get("BENCH_API_RATES", "50,100,200").split(","))
 API_WORKERS = int(os.environ.get("BENCH_API_WORKERS", "2"))
-PHASES = set(os.environ.get("BENCH_PHASES", "raw,api,pipeline,scale,projection,timers").split(","))
+PHASES = set(
+    os.environ.get("BENCH_PHASES", "raw,api,pipeline,scale,projection,timers,console,slack").split(",")
+)
 # The escalation lifecycle's steps: idle window of each timer measurement, the projection step's rate.
 TIMER_IDLE_SECONDS = 60.0
 PROJECTION_RATE = 20
@@ -204,6 +206,21 @@ async def main() -> dict[str, Any]:
     finally:
         await autovacuum.stop()
         await stack.teardown()
+    # Each on a stack of its own, after the main one is gone.
+    for phase, label, measure in (
+        (
+            "console",
+            "the console: escalation 201 to its row painted in the open queue ...",
+            console_queue.main,
+        ),
+        ("slack", "Pick up from Slack: signed clicks at 50/s ...", slack_clicks.main),
+    ):
+        if phase in PHASES and "error" not in results:
+            print(label, flush=True)
+            try:
+                results[phase] = await measure()
+            except Exception as exc:
+                results["error"] = f"{phase}: {type(exc).__name__}: {exc}"
     results["finished"] = time.time()
     return results
 

@@ -163,8 +163,8 @@ async def settle(stack: Stack, handoff_ids: list[str], clicks: int, timeout: flo
     return {"claimed": claimed, "replies": replies}
 
 
-async def main() -> None:
-    """Run the benchmark in its own database and vhost, print and optionally save the results."""
+async def main() -> dict[str, Any]:
+    """Run the benchmark in its own database and vhost; the results."""
     stack = Stack()
     per_team = -(-int(RATE * SECONDS) // (CLICKS_PER_ESCALATION * TEAMS))
     try:
@@ -213,14 +213,11 @@ async def main() -> None:
             "cpu_seconds": {k: round(cpu_after[k] - cpu_before.get(k, 0.0), 2) for k in cpu_after},
             "loadavg": Path("/proc/loadavg").read_text().split()[:3],
         }
-        print(json.dumps(results, indent=2))
-        if os.environ.get("CLICKS_OUT"):
-            with open(os.environ["CLICKS_OUT"], "w") as out:
-                json.dump(results, out, indent=2)
         await api.close()
     finally:
         await stack.teardown()
+    return results
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    print(json.dumps(asyncio.run(main()), indent=2))
