@@ -70,7 +70,9 @@ def returning_with_events(
 class Announcement:
     """Collects the final outcomes of one event's sends on one channel; the last one announces them."""
 
-    def __init__(self, event: AnyEvent, channel: str, targets: Sequence[Target]) -> None:
+    def __init__(
+        self, event: AnyEvent, channel: str, targets: Sequence[Target], *, unconfigured: bool = False
+    ) -> None:
         self._event = event
         self._channel = channel
         now = datetime.now(UTC)
@@ -80,11 +82,13 @@ class Announcement:
             if t.skip_reason is not None
         }
         self._waiting = {t.recipient for t in targets if t.skip_reason is None}
-        self.written = False
+        # A channel the account has not set up has nothing to tell the session's timeline: its
+        # `skipped` row stays on the ledger (the deliveries API shows it), and no event is spent on it.
+        self.written = unconfigured
 
     def all_skipped(self) -> DeliveryRecorded | None:
         """The announcement to write with the ledger rows when no target is to be sent to."""
-        return self._build() if self._outcomes and not self._waiting else None
+        return self._build() if self._outcomes and not self._waiting and not self.written else None
 
     def final(self, recipient: str, status: str, error: str | None, attempts: int) -> DeliveryRecorded | None:
         """Note a final outcome; the announcement to write with it when it was the last one awaited."""

@@ -15,7 +15,7 @@ from flowpilot_shared.models.notifications import DeliveryStatus
 from flowpilot_shared.service import ServiceRuntime
 from notifier.channels import ledger
 from notifier.channels.announce import Announcement
-from notifier.channels.base import Channel
+from notifier.channels.base import NO_RECIPIENT, Channel
 from notifier.channels.sending import Delivery, LedgerAccess, send_to_recipient
 from notifier.settings import NotifierSettings
 
@@ -56,7 +56,8 @@ def send_to_all(channel: Channel, db: Database) -> Deliver:
         await channel.before_targets(event, db.driver)
         async with db.driver() as conn:
             targets = await channel.targets(event, conn)
-        announcement = Announcement(event, channel.name.value, targets)
+        unconfigured = bool(targets) and all(t.recipient == NO_RECIPIENT for t in targets)
+        announcement = Announcement(event, channel.name.value, targets, unconfigured=unconfigured)
         # Every target's ledger row in one statement, before any call (with the announcement when
         # every target is skipped).
         all_skipped = announcement.all_skipped()
