@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -106,3 +107,44 @@ async def test_notification_preferences_through_the_gateway(
     assert await ok(await gw.get(url, headers=team.junior.headers)) == mine
     refused = await gw.put(url, headers=team.junior.headers, json={**mine, "timezone": "Europe/Atlantis"})
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "timezone"]
+
+
+async def test_an_email_held_back_by_quiet_hours_shows_on_the_timeline(
+    system: System, fakes: Fakes, gw: httpx.AsyncClient
+):
+    team = await make_team(gw, fakes, slack=False, psa=False)
+    quiet, awake = team.seniors
+    now = datetime.now(UTC)
+    window = {
+        "start": (now - timedelta(hours=1)).strftime("%H:%M"),
+        "end": (now + timedelta(hours=1)).strftime("%H:%M"),
+    }
+    preferences = {"timezone": "UTC", "quiet_hours": window, "email": True, "chat_mentions": True}
+    await ok(await gw.put(f"{API}/me/notification-preferences", headers=quiet.headers, json=preferences))
+    session = await create_session(gw, team.junior.token, psa_ticket_id=None)
+    await escalate(gw, team.junior.token, session["id"])
+
+    async def email_entries() -> dict[str, dict] | None:
+        timeline = await ok(
+            await gw.get(f"{API}/ai-sessions/{session['id']}/timeline", headers=awake.headers)
+        )
+        emails = {
+            e["data"]["recipient"]: e["data"]
+            for e in timeline
+            if e["kind"] == "delivery" and e["data"]["channel"] == "email"
+        }
+        return emails if len(emails) == 3 else None  # the owner and both seniors
+
+    emails = await wait_until(email_entries, timeout=30, message="the escalation's emails on the timeline")
+    assert (emails[quiet.email]["status"], emails[quiet.email]["error"]) == ("skipped", "quiet_hours")
+    assert emails[awake.email]["status"] == "sent"
+    # What the timeline says is what the deliveries record says.
+    records = await ok(
+        await gw.get(
+            f"{API}/notifications/deliveries",
+            headers=team.tenant.owner.headers,
+            params={"session_id": session["id"]},
+        )
+    )
+    [record] = [r for r in records if r["channel"] == "email" and r["recipient"] == quiet.email]
+    assert (record["status"], record["skip_reason"]) == ("skipped", "quiet_hours")
