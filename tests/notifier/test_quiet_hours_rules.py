@@ -20,6 +20,7 @@ from tests.harness.factories import make_escalation, make_team
 
 NIGHT = Preferences(timezone="America/New_York", quiet_start=time(22, 0), quiet_end=time(7, 0))
 EARLY = Preferences(timezone="America/New_York", quiet_start=time(1, 0), quiet_end=time(3, 0))
+HALF_HOUR = Preferences(timezone="Asia/Kolkata", quiet_start=time(9, 0), quiet_end=time(9, 30))
 
 
 def utc(*args: int) -> datetime:
@@ -47,16 +48,8 @@ def utc(*args: int) -> datetime:
         (EARLY, utc(2026, 11, 1, 7, 30), True),
         (EARLY, utc(2026, 11, 1, 8, 0), False),
         # Half-hour zones: India is UTC+5:30 all year.
-        (
-            Preferences(timezone="Asia/Kolkata", quiet_start=time(9, 0), quiet_end=time(9, 30)),
-            utc(2026, 5, 1, 3, 45),
-            True,
-        ),
-        (
-            Preferences(timezone="Asia/Kolkata", quiet_start=time(9, 0), quiet_end=time(9, 30)),
-            utc(2026, 5, 1, 4, 0),
-            False,
-        ),
+        (HALF_HOUR, utc(2026, 5, 1, 3, 45), True),
+        (HALF_HOUR, utc(2026, 5, 1, 4, 0), False),
         (Preferences(), utc(2026, 5, 1, 4, 0), False),
     ],
 )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,3 +49,14 @@ async def session_snapshot(session: AsyncSession, row: AiSession) -> SessionSnap
 def user_ref(user: User) -> UserRef:
     """How an event names a person."""
     return UserRef(id=user.id, name=user.name, email=user.email, role=user.role)
+
+
+def user_ref_from(row: Mapping[str, Any], prefix: str = "", *, user_id: uuid.UUID | None = None) -> UserRef:
+    """A person a query read as columns `{prefix}id`, `{prefix}name`, `{prefix}email`, `{prefix}role`
+    (`user_id` when the id was the query's parameter rather than a column)."""
+    return UserRef(
+        id=user_id or row[f"{prefix}id"],
+        name=row[f"{prefix}name"],
+        email=row[f"{prefix}email"],
+        role=row[f"{prefix}role"],
+    )

@@ -10,6 +10,7 @@ import { analyticsQuery, fetchEscalationStats } from "../api/queries";
 import type { EscalationStats } from "../api/types";
 import { useMe } from "../auth/AuthContext";
 import { isOwnerOrAdmin } from "../auth/roles";
+import { DataTable } from "../components/DataTable";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { Field } from "../components/Field";
 import { durationWords } from "../components/time";
@@ -45,27 +46,18 @@ function Totals({ stats }: { stats: EscalationStats }) {
 function Claimers({ stats }: { stats: EscalationStats }) {
   if (stats.by_claimer.length === 0) return <p className="empty">Nobody picked up an escalation in this range.</p>;
   return (
-    <div className="table-wrap">
-      <table>
-        <caption className="subtle">Who picked up the range's escalations (the claim that holds each now)</caption>
-        <thead>
-          <tr>
-            <th scope="col">Senior</th>
-            <th scope="col">Picked up</th>
-            <th scope="col">Median time to pickup</th>
-          </tr>
-        </thead>
-        <tbody>
-          {stats.by_claimer.map((c) => (
-            <tr key={c.user_id}>
-              <td>{c.name}</td>
-              <td>{c.claimed}</td>
-              <td>{wait(c.median_time_to_pickup_seconds)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      columns={["Senior", "Picked up", "Median time to pickup"]}
+      caption="Who picked up the range's escalations (the claim that holds each now)"
+    >
+      {stats.by_claimer.map((c) => (
+        <tr key={c.user_id}>
+          <td>{c.name}</td>
+          <td>{c.claimed}</td>
+          <td>{wait(c.median_time_to_pickup_seconds)}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -115,28 +107,16 @@ function PerDay({ range }: { range: DateRange }) {
       </figure>
       <details>
         <summary>The figures</summary>
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{perDays === 1 ? "Day" : "From"}</th>
-                <th scope="col">Escalations</th>
-                <th scope="col">Median</th>
-                <th scope="col">p90</th>
-              </tr>
-            </thead>
-            <tbody>
-              {buckets.map((b, i) => (
-                <tr key={b.day}>
-                  <td>{new Date(Date.parse(b.since)).toLocaleDateString()}</td>
-                  <td>{stats[i]?.escalations ?? "…"}</td>
-                  <td>{wait(stats[i]?.median_time_to_pickup_seconds ?? null)}</td>
-                  <td>{wait(stats[i]?.p90_time_to_pickup_seconds ?? null)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={[perDays === 1 ? "Day" : "From", "Escalations", "Median", "p90"]}>
+          {buckets.map((b, i) => (
+            <tr key={b.day}>
+              <td>{new Date(Date.parse(b.since)).toLocaleDateString()}</td>
+              <td>{stats[i]?.escalations ?? "…"}</td>
+              <td>{wait(stats[i]?.median_time_to_pickup_seconds ?? null)}</td>
+              <td>{wait(stats[i]?.p90_time_to_pickup_seconds ?? null)}</td>
+            </tr>
+          ))}
+        </DataTable>
       </details>
     </section>
   );

@@ -2,6 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { deliveriesQuery } from "../api/queries";
+import { DataTable } from "../components/DataTable";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { Field } from "../components/Field";
 import { when } from "../components/time";
@@ -39,34 +40,20 @@ export function DeliveriesSection() {
       <ErrorMessage error={records.error} />
       {sessionId && records.isSuccess && rows.length === 0 && <p className="empty">No deliveries for this session.</p>}
       {rows.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Channel</th>
-                <th scope="col">Recipient</th>
-                <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Last error</th>
-                <th scope="col">Updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((d) => (
-                <tr key={d.id} className={`delivery-${d.status}`}>
-                  <td>{d.channel}</td>
-                  <td>{d.recipient}</td>
-                  <td>
-                    <span className={`badge delivery-${d.status}`}>{d.status}</span>
-                  </td>
-                  <td>{d.attempts}</td>
-                  <td className={d.last_error ? "error-text" : ""}>{d.last_error ?? "—"}</td>
-                  <td>{when(d.updated_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={["Channel", "Recipient", "Status", "Attempts", "Last error", "Updated"]}>
+          {rows.map((d) => (
+            <tr key={d.id} className={`delivery-${d.status}`}>
+              <td>{d.channel}</td>
+              <td>{d.recipient}</td>
+              <td>
+                <span className={`badge delivery-${d.status}`}>{d.status}</span>
+              </td>
+              <td>{d.attempts}</td>
+              <td className={d.last_error ? "error-text" : ""}>{d.last_error ?? "—"}</td>
+              <td>{when(d.updated_at)}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </section>
   );

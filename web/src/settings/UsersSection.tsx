@@ -6,6 +6,7 @@ import { keys, usersQuery } from "../api/queries";
 import type { Role, User } from "../api/types";
 import { useMe } from "../auth/AuthContext";
 import { isOwnerOrAdmin } from "../auth/roles";
+import { DataTable } from "../components/DataTable";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { Field, fieldError } from "../components/Field";
 
@@ -115,24 +116,11 @@ export function UsersSection() {
     <section aria-labelledby="users-title">
       <h2 id="users-title">Users</h2>
       <ErrorMessage error={users.error} />
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              {manage && <th scope="col">Access</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {(users.data ?? []).map((u) => (
-              <UserRow key={u.id} user={u} manage={manage} />
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={["Name", "Email", "Role", "Status", ...(manage ? ["Access"] : [])]}>
+        {(users.data ?? []).map((u) => (
+          <UserRow key={u.id} user={u} manage={manage} />
+        ))}
+      </DataTable>
       {manage && <AddUser />}
     </section>
   );

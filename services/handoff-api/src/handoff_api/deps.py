@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 
@@ -14,6 +14,8 @@ from flowpilot_shared.unit_of_work import DriverUnitOfWork, OrmUnitOfWork
 from flowpilot_shared.web.auth import VerifiedClaims
 from handoff_api.ratelimit import SlidingWindowLimiter, retry_after_header
 from handoff_api.settings import ApiSettings
+
+T = TypeVar("T")
 
 
 async def get_uow(request: Request) -> AsyncIterator[OrmUnitOfWork]:
@@ -31,28 +33,15 @@ def handoff_uow(request: Request) -> DriverUnitOfWork:
     return DriverUnitOfWork(request.app.state.db, single_statement=True)
 
 
-def get_settings(request: Request) -> ApiSettings:
-    """The app's settings."""
-    settings: ApiSettings = request.app.state.settings
-    return settings
+def app_state(name: str, kind: type[T]) -> Callable[[Request], T]:
+    """A dependency giving the process's `kind` that `create_app` keeps as `app.state.<name>`."""
 
+    def dependency(request: Request) -> T:
+        value: T = getattr(request.app.state, name)
+        return value
 
-def get_secret_box(request: Request) -> SecretBox:
-    """The box that seals integration secrets."""
-    box: SecretBox = request.app.state.secret_box
-    return box
-
-
-def get_db(request: Request) -> Database:
-    """The process's database (for single driver-level statements outside a unit of work)."""
-    db: Database = request.app.state.db
-    return db
-
-
-def get_passwords(request: Request) -> PasswordWork:
-    """The process's bounded argon2 runner."""
-    passwords: PasswordWork = request.app.state.passwords
-    return passwords
+    dependency.__name__ = f"get_{name}"
+    return dependency
 
 
 def limit_key(request: Request, key: str) -> None:
@@ -73,7 +62,7 @@ async def account_rate_limit(request: Request, claims: VerifiedClaims) -> None:
 
 
 Uow = Annotated[OrmUnitOfWork, Depends(get_uow)]
-Settings = Annotated[ApiSettings, Depends(get_settings)]
-Box = Annotated[SecretBox, Depends(get_secret_box)]
-Db = Annotated[Database, Depends(get_db)]
-Passwords = Annotated[PasswordWork, Depends(get_passwords)]
+Settings = Annotated[ApiSettings, Depends(app_state("settings", ApiSettings))]
+Box = Annotated[SecretBox, Depends(app_state("secret_box", SecretBox))]
+Db = Annotated[Database, Depends(app_state("db", Database))]
+Passwords = Annotated[PasswordWork, Depends(app_state("passwords", PasswordWork))]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, ForeignKey, MetaData, func
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -32,6 +33,17 @@ class Base(DeclarativeBase):
 def uuid_pk() -> Mapped[uuid.UUID]:
     """A UUID primary key generated in Python (so ids exist before flush)."""
     return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+
+
+def references(table: str, *, cascade: bool = False, **options: Any) -> MappedColumn[Any]:
+    """A UUID column referencing `table.id` (`cascade`: deleted with it); `options` go to `mapped_column`."""
+    ondelete = "CASCADE" if cascade else None
+    return mapped_column(UUID(as_uuid=True), ForeignKey(f"{table}.id", ondelete=ondelete), **options)
+
+
+def account_fk(**options: Any) -> MappedColumn[Any]:
+    """The tenant column: the account the row belongs to, and goes with."""
+    return references("accounts", cascade=True, **options)
 
 
 def created_at() -> Mapped[datetime]:

@@ -6,21 +6,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flowpilot_shared.models.base import Base, created_at, uuid_pk
+from flowpilot_shared.models.base import Base, account_fk, created_at, references, uuid_pk
 
 
 class Generated:
     """What docgen writes for a session's escalation, versioned (version N+1 on a regeneration)."""
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    account_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE")
-    )
-    session_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("ai_sessions.id"))
+    account_id: Mapped[uuid.UUID] = account_fk()
+    session_id: Mapped[uuid.UUID] = references("ai_sessions")
     handoff_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     generated_by: Mapped[str] = mapped_column(String(16))
@@ -61,12 +59,8 @@ class DocumentationRegeneration(Base):
 
     __tablename__ = "documentation_regenerations"
 
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("ai_sessions.id", ondelete="CASCADE"), primary_key=True
-    )
-    account_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE")
-    )
+    session_id: Mapped[uuid.UUID] = references("ai_sessions", cascade=True, primary_key=True)
+    account_id: Mapped[uuid.UUID] = account_fk()
     requested_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )

@@ -7,11 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import LargeBinary, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flowpilot_shared.models.base import Base, created_at, updated_at, uuid_pk
+from flowpilot_shared.models.base import Base, account_fk, created_at, updated_at, uuid_pk
 
 
 class IntegrationKind(StrEnum):
@@ -29,9 +29,7 @@ class Integration(Base):
     __table_args__ = (UniqueConstraint("account_id", "kind"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    account_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE")
-    )
+    account_id: Mapped[uuid.UUID] = account_fk()
     kind: Mapped[str] = mapped_column(String(16))
     provider: Mapped[str | None] = mapped_column(String(32), nullable=True)
     config: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flowpilot_shared.models.base import Base, updated_at
+from flowpilot_shared.models.base import Base, account_fk, references, updated_at
 
 # DESIGN.md "Escalation lifecycle": the policy of an account that never set one, and the bounds of a PUT.
 DEFAULT_REESCALATE_AFTER_SECONDS = 600
@@ -35,9 +35,7 @@ class EscalationPolicy(Base):
         Index("ix_escalation_policies_interval", "reescalate_after_seconds"),
     )
 
-    account_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
-    )
+    account_id: Mapped[uuid.UUID] = account_fk(primary_key=True)
     reescalate_after_seconds: Mapped[int] = mapped_column(Integer)
     max_rounds: Mapped[int] = mapped_column(Integer)
     updated_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
@@ -55,9 +53,7 @@ class EscalationTimer(Base):
     __tablename__ = "escalation_timers"
     __table_args__ = (Index("ix_escalation_timers_due", "due_at"),)
 
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("ai_sessions.id", ondelete="CASCADE"), primary_key=True
-    )
+    session_id: Mapped[uuid.UUID] = references("ai_sessions", cascade=True, primary_key=True)
     handoff_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     # Not indexed: only a policy change looks timers up by account (rare), the escalation writes one each.
     account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))

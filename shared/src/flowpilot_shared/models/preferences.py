@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Time
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import Boolean, CheckConstraint, String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flowpilot_shared.models.base import Base, updated_at
+from flowpilot_shared.models.base import Base, account_fk, references, updated_at
 
 DEFAULT_TIMEZONE = "UTC"
 
@@ -27,12 +26,8 @@ class NotificationPreference(Base):
         ),
     )
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    account_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[uuid.UUID] = references("users", cascade=True, primary_key=True)
+    account_id: Mapped[uuid.UUID] = account_fk(index=True)
     timezone: Mapped[str] = mapped_column(
         String(64), default=DEFAULT_TIMEZONE, server_default=DEFAULT_TIMEZONE
     )

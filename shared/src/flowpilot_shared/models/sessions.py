@@ -6,11 +6,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, Integer, String, Text, text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import BigInteger, DateTime, Identity, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flowpilot_shared.models.base import Base, created_at, updated_at, uuid_pk
+from flowpilot_shared.models.base import Base, account_fk, created_at, references, updated_at, uuid_pk
 
 
 class SessionStatus(StrEnum):
@@ -57,22 +56,16 @@ class AiSession(Base):
     __table_args__ = (Index("ix_ai_sessions_account_status", "account_id", "status"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    account_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE")
-    )
-    owner_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    account_id: Mapped[uuid.UUID] = account_fk()
+    owner_id: Mapped[uuid.UUID] = references("users")
     title: Mapped[str] = mapped_column(String(300))
     problem: Mapped[str] = mapped_column(Text)
     client_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     psa_ticket_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     status: Mapped[str] = mapped_column(String(32), default=SessionStatus.active)
     escalation_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    escalated_to_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id"), nullable=True
-    )
-    picked_up_by: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id"), nullable=True
-    )
+    escalated_to_id: Mapped[uuid.UUID | None] = references("users")
+    picked_up_by: Mapped[uuid.UUID | None] = references("users")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -84,10 +77,8 @@ class SessionStep(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     position: Mapped[int] = mapped_column(BigInteger, Identity(always=False))
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("ai_sessions.id", ondelete="CASCADE"), index=True
-    )
-    author_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
+    session_id: Mapped[uuid.UUID] = references("ai_sessions", cascade=True, index=True)
+    author_id: Mapped[uuid.UUID] = references("users")
     kind: Mapped[str] = mapped_column(String(32))
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
@@ -108,24 +99,16 @@ class Handoff(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    account_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE")
-    )
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("ai_sessions.id", ondelete="CASCADE")
-    )
+    account_id: Mapped[uuid.UUID] = account_fk()
+    session_id: Mapped[uuid.UUID] = references("ai_sessions", cascade=True)
     intent: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text)
     urgency: Mapped[str] = mapped_column(String(8), default=Urgency.normal, server_default=Urgency.normal)
-    from_user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
-    target_user_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id"), nullable=True
-    )
+    from_user_id: Mapped[uuid.UUID] = references("users")
+    target_user_id: Mapped[uuid.UUID | None] = references("users")
     created_at: Mapped[datetime] = created_at()
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    claimed_by: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id"), nullable=True
-    )
+    claimed_by: Mapped[uuid.UUID | None] = references("users")
     # When a release put it back in the queue (NULL: it has waited since `created_at`).
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Re-escalation rounds and final notices it caused, all told.

@@ -15,7 +15,7 @@ from flowpilot_shared.db import Database
 from flowpilot_shared.events import UserRef
 from flowpilot_shared.models import AiSession, Handoff, User
 from flowpilot_shared.models.documentation import Documentation
-from flowpilot_shared.snapshots import session_snapshot
+from flowpilot_shared.snapshots import session_snapshot, user_ref
 from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from flowpilot_shared.web.auth import Caller
 
@@ -79,7 +79,7 @@ async def _user_ref(
     user = (
         await session.execute(select(User).where(User.id == user_id, User.account_id == account_id))
     ).scalar_one_or_none()
-    return None if user is None else UserRef(id=user.id, name=user.name, email=user.email, role=user.role)
+    return None if user is None else user_ref(user)
 
 
 async def load_doc_input(db: Database, *, caller: Caller, session_id: uuid.UUID) -> DocInput:

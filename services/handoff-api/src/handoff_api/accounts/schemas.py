@@ -7,8 +7,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from flowpilot_shared.models import Role
 from handoff_api.fields import Email, Name, Password, Request
-from handoff_api.users.schemas import UserOut
+from handoff_api.users.schemas import UserCreate, UserOut
 
 
 class SignupRequest(Request):
@@ -18,6 +19,12 @@ class SignupRequest(Request):
     owner_email: Email
     owner_name: Name
     owner_password: Password
+
+    def owner(self) -> UserCreate:
+        """The first owner, as any new user is described (already validated: not checked again)."""
+        return UserCreate.model_construct(
+            email=self.owner_email, name=self.owner_name, role=Role.owner, password=self.owner_password
+        )
 
 
 class AccountOut(BaseModel):

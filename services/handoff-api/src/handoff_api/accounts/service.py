@@ -4,32 +4,19 @@ from __future__ import annotations
 
 import uuid
 
-from flowpilot_shared.models import Account, Role, User
+from flowpilot_shared.models import Account, User
 from flowpilot_shared.security.passwords import PasswordWork
 from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from handoff_api.accounts.schemas import SignupRequest
-from handoff_api.errors import Conflict
-from handoff_api.users.service import DUPLICATE_EMAIL, email_taken
+from handoff_api.users.service import new_user
 
 
 async def sign_up(
     *, uow: OrmUnitOfWork, passwords: PasswordWork, body: SignupRequest
 ) -> tuple[Account, User]:
     """Create the account and its owner in one transaction."""
-    # Hashed before the transaction opens: no connection waits on argon2.
-    password_hash = await passwords.hash(body.owner_password)
-    if await email_taken(uow.session, body.owner_email):
-        raise Conflict(DUPLICATE_EMAIL)
     account = Account(id=uuid.uuid4(), name=body.account_name)
-    owner = User(
-        id=uuid.uuid4(),
-        account_id=account.id,
-        email=body.owner_email,
-        name=body.owner_name,
-        role=Role.owner,
-        password_hash=password_hash,
-        is_active=True,
-    )
+    owner = await new_user(uow.session, passwords, account_id=account.id, person=body.owner())
     uow.session.add(account)
     await uow.session.flush()
     uow.session.add(owner)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,31 +20,18 @@ from handoff_api.errors import NotFound
 from handoff_api.handoffs.schemas import HandoffOut
 from handoff_api.sessions.service import get_session, session_out
 
+Generated = TypeVar("Generated", Documentation, EscalationPackage)
 
-async def _latest_documentation(
-    session: AsyncSession, caller: Caller, session_id: uuid.UUID
-) -> Documentation | None:
+
+async def _latest(
+    session: AsyncSession, model: type[Generated], caller: Caller, session_id: uuid.UUID
+) -> Generated | None:
+    """The session's newest row of what docgen writes (a documentation, an escalation package)."""
     return (
         await session.execute(
-            select(Documentation)
-            .where(Documentation.session_id == session_id, Documentation.account_id == caller.account_id)
-            .order_by(Documentation.created_at.desc(), Documentation.version.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-
-
-async def _latest_package(
-    session: AsyncSession, caller: Caller, session_id: uuid.UUID
-) -> EscalationPackage | None:
-    return (
-        await session.execute(
-            select(EscalationPackage)
-            .where(
-                EscalationPackage.session_id == session_id,
-                EscalationPackage.account_id == caller.account_id,
-            )
-            .order_by(EscalationPackage.created_at.desc(), EscalationPackage.version.desc())
+            select(model)
+            .where(model.session_id == session_id, model.account_id == caller.account_id)
+            .order_by(model.created_at.desc(), model.version.desc())
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -60,8 +48,8 @@ async def handoff_context(*, session: AsyncSession, caller: Caller, session_id: 
             .limit(1)
         )
     ).scalar_one_or_none()
-    package = await _latest_package(session, caller, row.id)
-    documentation = await _latest_documentation(session, caller, row.id)
+    package = await _latest(session, EscalationPackage, caller, row.id)
+    documentation = await _latest(session, Documentation, caller, row.id)
     return HandoffContext(
         session=await session_out(session, row),
         handoff=HandoffOut.model_validate(handoff) if handoff else None,
@@ -73,7 +61,7 @@ async def handoff_context(*, session: AsyncSession, caller: Caller, session_id: 
 async def documentation(*, session: AsyncSession, caller: Caller, session_id: uuid.UUID) -> DocumentationOut:
     """The latest documentation of the session; 404 until docgen has written it."""
     await get_session(session, caller=caller, session_id=session_id)
-    row = await _latest_documentation(session, caller, session_id)
+    row = await _latest(session, Documentation, caller, session_id)
     if row is None:
         raise NotFound("Documentation not ready")
     return DocumentationOut.model_validate(row)

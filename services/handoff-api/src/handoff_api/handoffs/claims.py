@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.events import HandoffClaimed, HandoffClaimedData
@@ -18,10 +18,16 @@ from handoff_api.handoffs.metrics import TIME_TO_PICKUP
 from handoff_api.reescalation.control import stop_timer
 from handoff_api.sessions.schemas import SessionOut
 from handoff_api.sessions.service import get_session, load_user, refreshed
-from handoff_api.timeline.entries import claim_entry
+from handoff_api.timeline.entries import act_entry
 
 HANDOFF_NOT_FOUND = "Handoff not found"
 _AWAITING = [str(s) for s in AWAITING_PICKUP]
+OPEN_ESCALATION = and_(Handoff.intent == HandoffIntent.escalate, Handoff.claimed_at.is_(None))
+
+
+def session_handoffs(caller: Caller, session_id: uuid.UUID) -> ColumnElement[bool]:
+    """The handoffs of session `session_id` in the caller's account (another tenant's are not found)."""
+    return and_(Handoff.session_id == session_id, Handoff.account_id == caller.account_id)
 
 
 async def _holder_conflict(session: AsyncSession, holder_id: uuid.UUID | None) -> Conflict:
@@ -36,11 +42,7 @@ async def _why_not_claimed(
 ) -> None:
     handoff = (
         await session.execute(
-            select(Handoff).where(
-                Handoff.id == handoff_id,
-                Handoff.session_id == row.id,
-                Handoff.account_id == caller.account_id,
-            )
+            select(Handoff).where(Handoff.id == handoff_id, session_handoffs(caller, row.id))
         )
     ).scalar_one_or_none()
     if handoff is None:
@@ -52,12 +54,35 @@ async def _why_not_claimed(
     raise Conflict(f"Session is {row.status} and not awaiting pickup")
 
 
+def _picked_up_by(caller: Caller, now: datetime) -> dict[str, object]:
+    """What a pickup writes on the session: the senior owns it now."""
+    return {
+        "owner_id": caller.id,
+        "status": SessionStatus.picked_up,
+        "picked_up_by": caller.id,
+        "updated_at": now,
+    }
+
+
 async def _take_over(session: AsyncSession, *, row: AiSession, caller: Caller, now: datetime) -> None:
-    row.owner_id = caller.id
-    row.status = SessionStatus.picked_up
-    row.picked_up_by = caller.id
-    row.updated_at = now
+    for column, value in _picked_up_by(caller, now).items():
+        setattr(row, column, value)
     await session.flush()
+
+
+async def _wins_race(
+    session: AsyncSession, model: type[Handoff | AiSession], *where: ColumnElement[bool], **values: object
+) -> bool:
+    """One conditional UPDATE decides a race: concurrent writers block on the row lock, then see the
+    row changed and match nothing."""
+    statement = (
+        update(model)
+        .where(*where)
+        .values(**values)
+        .returning(model.id)
+        .execution_options(synchronize_session=False)
+    )
+    return (await session.execute(statement)).first() is not None
 
 
 async def claim(
@@ -69,25 +94,17 @@ async def claim(
     await stop_timer(s, session_id=session_id, account_id=caller.account_id)
     row = await get_session(s, caller=caller, session_id=session_id)
     now = datetime.now(UTC)
-    # One conditional UPDATE decides the race: concurrent claimers block on the row lock, then see
-    # claimed_at set and match nothing.
-    won = (
-        await s.execute(
-            update(Handoff)
-            .where(
-                Handoff.id == handoff_id,
-                Handoff.session_id == session_id,
-                Handoff.account_id == caller.account_id,
-                Handoff.intent == HandoffIntent.escalate,
-                Handoff.claimed_at.is_(None),
-                exists().where(AiSession.id == session_id, AiSession.status.in_(_AWAITING)),
-            )
-            .values(claimed_at=now, claimed_by=caller.id)
-            .returning(Handoff.id)
-            .execution_options(synchronize_session=False)
-        )
-    ).first()
-    if won is None:
+    won = await _wins_race(
+        s,
+        Handoff,
+        Handoff.id == handoff_id,
+        session_handoffs(caller, session_id),
+        OPEN_ESCALATION,
+        exists().where(AiSession.id == session_id, AiSession.status.in_(_AWAITING)),
+        claimed_at=now,
+        claimed_by=caller.id,
+    )
+    if not won:
         await _why_not_claimed(s, caller, row, handoff_id)
     handoff = await s.get(Handoff, handoff_id, populate_existing=True)
     assert handoff is not None
@@ -97,15 +114,9 @@ async def claim(
     claimer = await load_user(s, caller.id)
     waited = max((now - (handoff.queued_at or handoff.created_at)).total_seconds(), 0.0)
     s.add(
-        claim_entry(
-            account_id=row.account_id,
-            session_id=row.id,
-            handoff_id=handoff.id,
-            at=now,
-            claimer_id=claimer.id,
-            claimer_name=claimer.name,
-            waited_seconds=waited,
-        ).row()
+        act_entry(
+            "claim", session=row, handoff_id=handoff.id, at=now, actor=claimer, waited_seconds=int(waited)
+        )
     )
     uow.add_event(
         HandoffClaimed(
@@ -136,12 +147,7 @@ async def pickup(*, uow: OrmUnitOfWork, caller: Caller, session_id: uuid.UUID) -
     open_escalation = (
         await s.execute(
             select(Handoff.id)
-            .where(
-                Handoff.session_id == session_id,
-                Handoff.account_id == caller.account_id,
-                Handoff.intent == HandoffIntent.escalate,
-                Handoff.claimed_at.is_(None),
-            )
+            .where(session_handoffs(caller, session_id), OPEN_ESCALATION)
             .order_by(Handoff.created_at.desc())
             .limit(1)
         )
@@ -151,22 +157,15 @@ async def pickup(*, uow: OrmUnitOfWork, caller: Caller, session_id: uuid.UUID) -
         return await refreshed(uow, row)
     # A legacy session escalated without a handoff row: the status change alone decides the race.
     now = datetime.now(UTC)
-    won = (
-        await s.execute(
-            update(AiSession)
-            .where(
-                AiSession.id == session_id,
-                AiSession.account_id == caller.account_id,
-                AiSession.status.in_(_AWAITING),
-            )
-            .values(
-                owner_id=caller.id, status=SessionStatus.picked_up, picked_up_by=caller.id, updated_at=now
-            )
-            .returning(AiSession.id)
-            .execution_options(synchronize_session=False)
-        )
-    ).first()
-    if won is None:
+    won = await _wins_race(
+        s,
+        AiSession,
+        AiSession.id == session_id,
+        AiSession.account_id == caller.account_id,
+        AiSession.status.in_(_AWAITING),
+        **_picked_up_by(caller, now),
+    )
+    if not won:
         await s.refresh(row)
         raise await _holder_conflict(s, row.picked_up_by)
     await uow.commit()

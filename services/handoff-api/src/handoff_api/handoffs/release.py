@@ -15,10 +15,10 @@ from flowpilot_shared.snapshots import user_ref
 from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from flowpilot_shared.web.auth import Caller
 from handoff_api.errors import Conflict, Forbidden, NotFound
-from handoff_api.handoffs.claims import HANDOFF_NOT_FOUND
+from handoff_api.handoffs.claims import HANDOFF_NOT_FOUND, session_handoffs
 from handoff_api.reescalation.control import restart_timer
 from handoff_api.sessions.service import get_session, load_user
-from handoff_api.timeline.entries import release_entry
+from handoff_api.timeline.entries import act_entry
 
 NOT_CLAIMED = "The escalation is not claimed: there is nothing to release"
 NOT_ALLOWED = "Only the senior who claimed it, or an owner or admin, can release it"
@@ -34,11 +34,7 @@ async def _claimed_handoff(
     handoff = (
         await session.execute(
             select(Handoff)
-            .where(
-                Handoff.id == handoff_id,
-                Handoff.session_id == session_id,
-                Handoff.account_id == caller.account_id,
-            )
+            .where(Handoff.id == handoff_id, session_handoffs(caller, session_id))
             .with_for_update()
         )
     ).scalar_one_or_none()
@@ -83,16 +79,9 @@ async def release(
     row.updated_at = now
     await s.flush()
     await restart_timer(s, session_id=row.id, handoff_id=handoff.id, account_id=row.account_id)
+    claimed_by = {"id": str(claimer.id), "name": claimer.name}
     s.add(
-        release_entry(
-            account_id=row.account_id,
-            session_id=row.id,
-            handoff_id=handoff.id,
-            at=now,
-            releaser_id=releaser.id,
-            releaser_name=releaser.name,
-            claimer={"id": str(claimer.id), "name": claimer.name},
-        ).row()
+        act_entry("release", session=row, handoff_id=handoff.id, at=now, actor=releaser, claimer=claimed_by)
     )
     uow.add_event(
         HandoffReleased(

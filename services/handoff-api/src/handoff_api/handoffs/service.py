@@ -30,6 +30,7 @@ from flowpilot_shared.models import (
     Urgency,
 )
 from flowpilot_shared.security.tokens import TokenClaims
+from flowpilot_shared.snapshots import user_ref_from
 from flowpilot_shared.unit_of_work import DriverUnitOfWork
 from flowpilot_shared.web.auth import Caller, inactive_caller
 from handoff_api.errors import Conflict, Forbidden, InvalidField, NotFound
@@ -192,7 +193,7 @@ def _handoff_and_event(
         claimed_at=None,
         claimed_by=None,
     )
-    me = UserRef(id=claims.user_id, name=row["c_name"], email=row["c_email"], role=row["c_role"])
+    me = user_ref_from(row, "c_", user_id=claims.user_id)
     if command.intent != HandoffIntent.escalate:
         parked = HandoffParkedData(
             handoff_id=handoff.id,
@@ -202,11 +203,7 @@ def _handoff_and_event(
             parked_by=me,
         )
         return handoff, HandoffParked(account_id=claims.account_id, session_id=session_id, data=parked)
-    target = (
-        UserRef(id=row["t_id"], name=row["t_name"], email=row["t_email"], role=row["t_role"])
-        if command.target_user_id is not None
-        else None
-    )
+    target = user_ref_from(row, "t_") if command.target_user_id is not None else None
     data = HandoffEscalatedData(
         handoff_id=handoff.id,
         reason=command.reason,

@@ -20,6 +20,7 @@ from prometheus_client import Counter
 from flowpilot_shared.events import HandoffReescalated, UserRef
 from flowpilot_shared.lifecycle_contracts import HandoffReescalatedData
 from flowpilot_shared.models import AWAITING_PICKUP, ENGINEER_OR_ADMIN, OWNER_OR_ADMIN
+from flowpilot_shared.snapshots import user_ref_from
 from flowpilot_shared.unit_of_work import StagedEvents
 from handoff_api.reescalation import sql
 from handoff_api.timeline.entries import Entry, round_entry, upsert_entries
@@ -49,7 +50,7 @@ class Batch:
 def _escalation(row: asyncpg.Record, people: list[UserRef]) -> HandoffReescalated:
     """The round (or final notice) a due timer fires."""
     final = row["rounds_fired"] >= row["max_rounds"]
-    escalator = UserRef(id=row["e_id"], name=row["e_name"], email=row["e_email"], role=row["e_role"])
+    escalator = user_ref_from(row, "e_")
     if final:
         recipients = [p for p in people if p.role in _OWNERS]
     else:
@@ -108,9 +109,7 @@ async def fire_due(conn: asyncpg.Connection, *, limit: int) -> tuple[int, bool]:
         accounts = list({row["account_id"] for row in due if row["waiting"]})
         people: dict[uuid.UUID, list[UserRef]] = defaultdict(list)
         for p in await conn.fetch(sql.PEOPLE, accounts, _SENIORS) if accounts else []:
-            people[p["account_id"]].append(
-                UserRef(id=p["id"], name=p["name"], email=p["email"], role=p["role"])
-            )
+            people[p["account_id"]].append(user_ref_from(p))
         batch = _plan(due, people)
         await conn.execute(
             sql.SETTLE,

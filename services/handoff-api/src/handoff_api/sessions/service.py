@@ -51,24 +51,10 @@ async def list_sessions(
 
 
 async def session_out(session: AsyncSession, row: AiSession) -> SessionOut:
-    """The contract's session body, steps included."""
+    """The contract's session body: the row's columns of the same names, and its steps."""
     steps = [StepOut.model_validate(s) for s in await steps_of(session, row.id)]
-    return SessionOut(
-        id=row.id,
-        account_id=row.account_id,
-        owner_id=row.owner_id,
-        title=row.title,
-        problem=row.problem,
-        client_name=row.client_name,
-        psa_ticket_id=row.psa_ticket_id,
-        status=SessionStatus(row.status),
-        escalation_reason=row.escalation_reason,
-        escalated_to_id=row.escalated_to_id,
-        picked_up_by=row.picked_up_by,
-        steps=steps,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    columns = {name: getattr(row, name) for name in SessionOut.model_fields if name != "steps"}
+    return SessionOut(**columns, steps=steps)
 
 
 async def load_user(session: AsyncSession, user_id: uuid.UUID) -> User:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from flowpilot_shared.durations import humanize_wait
-from flowpilot_shared.events import HandoffReescalated
-from flowpilot_shared.models import TimelineEntry
+from flowpilot_shared.events import AnyEvent, HandoffReescalated
+from flowpilot_shared.models import AiSession, TimelineEntry, User
 
 # Every row of `entries` in one statement; a key already there (a redelivered event) updates its row
 # when the news is at least as recent.
@@ -29,7 +29,7 @@ WHERE timeline_entries.at <= excluded.at
 
 @dataclass(frozen=True)
 class Entry:
-    """A timeline row to write."""
+    """A timeline row to write (its fields in the order of `UPSERT_ENTRIES`' columns after `id`)."""
 
     key: str
     account_id: uuid.UUID
@@ -41,20 +41,36 @@ class Entry:
     summary: str
     data: dict[str, Any]
 
+    @classmethod
+    def announced(
+        cls,
+        event: AnyEvent,
+        *,
+        key: str,
+        kind: str,
+        handoff_id: uuid.UUID | None,
+        summary: str,
+        data: dict[str, Any],
+        at: datetime | None = None,
+    ) -> Entry:
+        """What a service announced with `event` (no person acted), at the event's time unless `at`."""
+        assert event.session_id is not None
+        return cls(
+            key=key,
+            account_id=event.account_id,
+            session_id=event.session_id,
+            handoff_id=handoff_id,
+            at=at or event.occurred_at,
+            kind=kind,
+            actor_id=None,
+            summary=summary,
+            data=data,
+        )
+
     def row(self) -> TimelineEntry:
         """As an ORM row (for a unit of work's session)."""
-        return TimelineEntry(
-            id=uuid.uuid4(),
-            entry_key=self.key,
-            account_id=self.account_id,
-            session_id=self.session_id,
-            handoff_id=self.handoff_id,
-            at=self.at,
-            kind=self.kind,
-            actor_id=self.actor_id,
-            summary=self.summary,
-            data=self.data,
-        )
+        columns = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "key"}
+        return TimelineEntry(id=uuid.uuid4(), entry_key=self.key, **columns)
 
 
 async def upsert_entries(conn: asyncpg.Connection, entries: Sequence[Entry]) -> None:
@@ -66,67 +82,37 @@ async def upsert_entries(conn: asyncpg.Connection, entries: Sequence[Entry]) -> 
     entries = list(latest.values())
     if not entries:
         return
+    *columns, data = ([getattr(e, f.name) for e in entries] for f in fields(Entry))
     await conn.execute(
         UPSERT_ENTRIES,
         [uuid.uuid4() for _ in entries],
-        [e.key for e in entries],
-        [e.account_id for e in entries],
-        [e.session_id for e in entries],
-        [e.handoff_id for e in entries],
-        [e.at for e in entries],
-        [e.kind for e in entries],
-        [e.actor_id for e in entries],
-        [e.summary for e in entries],
-        [json.dumps(e.data, default=str) for e in entries],
+        *columns,
+        [json.dumps(d, default=str) for d in data],
     )
 
 
-def claim_entry(
-    *,
-    account_id: uuid.UUID,
-    session_id: uuid.UUID,
-    handoff_id: uuid.UUID,
-    at: datetime,
-    claimer_id: uuid.UUID,
-    claimer_name: str,
-    waited_seconds: float,
-) -> Entry:
-    """A senior picked the escalation up after waiting `waited_seconds` in the queue."""
+# What a person can do to a handoff that the timeline shows, and how it says so.
+ACT_SUMMARIES = {
+    "claim": "Picked up by {actor}",
+    "release": "Released by {actor}: back in the queue",
+}
+
+
+def act_entry(
+    kind: str, *, session: AiSession, handoff_id: uuid.UUID, at: datetime, actor: User, **data: Any
+) -> TimelineEntry:
+    """A person's act on a handoff (see `ACT_SUMMARIES`), written with the change: each act is a new row."""
     return Entry(
-        key=f"claim:{uuid.uuid4()}",
-        account_id=account_id,
-        session_id=session_id,
+        key=f"{kind}:{uuid.uuid4()}",
+        account_id=session.account_id,
+        session_id=session.id,
         handoff_id=handoff_id,
         at=at,
-        kind="claim",
-        actor_id=claimer_id,
-        summary=f"Picked up by {claimer_name}",
-        data={"handoff_id": str(handoff_id), "waited_seconds": int(waited_seconds)},
-    )
-
-
-def release_entry(
-    *,
-    account_id: uuid.UUID,
-    session_id: uuid.UUID,
-    handoff_id: uuid.UUID,
-    at: datetime,
-    releaser_id: uuid.UUID,
-    releaser_name: str,
-    claimer: dict[str, str],
-) -> Entry:
-    """The claimer (or an owner/admin) handed it back to the queue."""
-    return Entry(
-        key=f"release:{uuid.uuid4()}",
-        account_id=account_id,
-        session_id=session_id,
-        handoff_id=handoff_id,
-        at=at,
-        kind="release",
-        actor_id=releaser_id,
-        summary=f"Released by {releaser_name}: back in the queue",
-        data={"handoff_id": str(handoff_id), "claimer": claimer},
-    )
+        kind=kind,
+        actor_id=actor.id,
+        summary=ACT_SUMMARIES[kind].format(actor=actor.name),
+        data={"handoff_id": str(handoff_id), **data},
+    ).row()
 
 
 def round_entry(event: HandoffReescalated) -> Entry:
@@ -139,15 +125,11 @@ def round_entry(event: HandoffReescalated) -> Entry:
         summary = f"Still unclaimed after {waited} and {rounds}: owners and admins told ({people})"
     else:
         summary = f"Still unclaimed after {waited}: round {d.round} of {d.max_rounds} sent to {people}"
-    assert event.session_id is not None
-    return Entry(
+    return Entry.announced(
+        event,
         key=f"round:{event.id}",
-        account_id=event.account_id,
-        session_id=event.session_id,
-        handoff_id=d.handoff_id,
-        at=event.occurred_at,
         kind="round",
-        actor_id=None,
+        handoff_id=d.handoff_id,
         summary=summary,
         data={
             "handoff_id": str(d.handoff_id),

@@ -28,22 +28,19 @@ CHANNEL_NAMES = {"email": "Email", "slack": "Slack", "teams": "Teams"}
 
 def _deliveries(event: DeliveryRecorded) -> list[Entry]:
     d = event.data
-    assert event.session_id is not None
     channel = CHANNEL_NAMES.get(d.channel, d.channel)
     entries = []
     for outcome in d.outcomes:
         to = "" if outcome.recipient == "-" else f" to {outcome.recipient}"
         why = f" ({outcome.error})" if outcome.error else ""
         entries.append(
-            Entry(
+            Entry.announced(
+                event,
                 key=f"delivery:{d.source_event_id}:{d.channel}:{outcome.recipient}",
-                account_id=event.account_id,
-                session_id=event.session_id,
-                handoff_id=d.handoff_id,
-                at=outcome.at,
                 kind="delivery",
-                actor_id=None,
+                handoff_id=d.handoff_id,
                 summary=f"{channel}{to}: {outcome.status}{why}",
+                at=outcome.at,
                 data={
                     "channel": d.channel,
                     "recipient": outcome.recipient,
@@ -60,16 +57,12 @@ def _deliveries(event: DeliveryRecorded) -> list[Entry]:
 
 def _documentation(event: DocumentationGenerated) -> Entry:
     d = event.data
-    assert event.session_id is not None
     by = f"AI ({d.model})" if d.generated_by == "ai" and d.model else d.generated_by
-    return Entry(
+    return Entry.announced(
+        event,
         key=f"documentation:{d.documentation_id}",
-        account_id=event.account_id,
-        session_id=event.session_id,
-        handoff_id=d.handoff_id,
-        at=event.occurred_at,
         kind="documentation",
-        actor_id=None,
+        handoff_id=d.handoff_id,
         summary=f"Documentation v{d.version} written by {by}",
         data={
             "documentation_id": str(d.documentation_id),
@@ -82,7 +75,6 @@ def _documentation(event: DocumentationGenerated) -> Entry:
 
 def _psa_note(event: PsaNotePushed | PsaPushFailed) -> Entry:
     d = event.data
-    assert event.session_id is not None
     ticket = f"{d.provider or 'PSA'} ticket {d.ticket_id}" if d.ticket_id else "the PSA ticket"
     data: dict[str, object] = {
         "push_id": str(d.push_id),
@@ -96,16 +88,8 @@ def _psa_note(event: PsaNotePushed | PsaPushFailed) -> Entry:
     else:
         summary = f"Note not added to {ticket}: {event.data.error}"
         data |= {"status": "failed", "error": event.data.error}
-    return Entry(
-        key=f"psa:{d.push_id}",
-        account_id=event.account_id,
-        session_id=event.session_id,
-        handoff_id=d.handoff_id,
-        at=event.occurred_at,
-        kind="psa_note",
-        actor_id=None,
-        summary=summary,
-        data=data,
+    return Entry.announced(
+        event, key=f"psa:{d.push_id}", kind="psa_note", handoff_id=d.handoff_id, summary=summary, data=data
     )
 
 

@@ -24,6 +24,29 @@ async def email_taken(session: AsyncSession, email: str) -> bool:
     return found.first() is not None
 
 
+async def new_user(
+    session: AsyncSession,
+    passwords: PasswordWork,
+    *,
+    account_id: uuid.UUID,
+    person: UserCreate,
+) -> User:
+    """`person` as an active user of the account, for the caller to add; 409 when anyone has the email."""
+    # Hashed before the transaction's first statement: no connection waits on argon2.
+    password_hash = await passwords.hash(person.password)
+    if await email_taken(session, person.email):
+        raise Conflict(DUPLICATE_EMAIL)
+    return User(
+        id=uuid.uuid4(),
+        account_id=account_id,
+        email=person.email,
+        name=person.name,
+        role=person.role,
+        password_hash=password_hash,
+        is_active=True,
+    )
+
+
 async def get_member(session: AsyncSession, *, caller: Caller, user_id: uuid.UUID) -> User:
     """A non-deleted user of the caller's account; 404 otherwise."""
     user = (
@@ -61,19 +84,7 @@ async def create_user(
     """Add a teammate; only an owner may create another owner."""
     if body.role == Role.owner and caller.role != Role.owner:
         raise Forbidden("Only an owner may grant the owner role")
-    # Hashed before the transaction's first statement: no connection waits on argon2.
-    password_hash = await passwords.hash(body.password)
-    if await email_taken(uow.session, body.email):
-        raise Conflict(DUPLICATE_EMAIL)
-    user = User(
-        id=uuid.uuid4(),
-        account_id=caller.account_id,
-        email=body.email,
-        name=body.name,
-        role=body.role,
-        password_hash=password_hash,
-        is_active=True,
-    )
+    user = await new_user(uow.session, passwords, account_id=caller.account_id, person=body)
     uow.session.add(user)
     await uow.session.flush()
     await uow.commit()

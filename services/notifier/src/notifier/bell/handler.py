@@ -42,6 +42,9 @@ RETURNING id, user_id, created_at
 """
 
 
+BellEvent = HandoffEscalated | HandoffClaimed | HandoffReescalated | HandoffReleased | PsaPushFailed
+
+
 @dataclass(frozen=True)
 class BellRow:
     """What one recipient's bell row says."""
@@ -67,6 +70,12 @@ def _clip(text: str, size: int) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
+def _bell_row(event: BellEvent, type: str, title: str, body: str, *, to_pickup: bool = False) -> BellRow:
+    """A row about the event's handoff, linking to the session, or to its pickup screen when asked."""
+    link = pickup_link(event.session_id) if to_pickup else session_link(event.session_id)
+    return BellRow(type=type, title=_clip(title, 300), body=body, link=link, handoff_id=event.data.handoff_id)
+
+
 def rows_for(event: AnyEvent) -> tuple[list[UserRef], BellRow] | None:
     """Who gets a bell row for `event` and what it says; None for events without one."""
     if isinstance(event, HandoffEscalated):
@@ -76,12 +85,8 @@ def rows_for(event: AnyEvent) -> tuple[list[UserRef], BellRow] | None:
             f"{by} escalated {d.session.title} to you" if d.target else f"{by} escalated {d.session.title}"
         )
         client = f" ({d.session.client_name})" if d.session.client_name else ""
-        row = BellRow(
-            type="handoff_escalated",
-            title=_clip(title, 300),
-            body=f"{d.session.title}{client}: {d.reason}",
-            link=pickup_link(event.session_id),
-            handoff_id=d.handoff_id,
+        row = _bell_row(
+            event, "handoff_escalated", title, f"{d.session.title}{client}: {d.reason}", to_pickup=True
         )
         recipients = [r for r in d.recipients if r.id != d.escalator.id]
         return recipients, row
@@ -89,12 +94,11 @@ def rows_for(event: AnyEvent) -> tuple[list[UserRef], BellRow] | None:
         c = event.data
         if c.claimer.id == c.escalator.id:
             return None  # picking up your own escalation tells you nothing
-        row = BellRow(
-            type="handoff_claimed",
-            title=_clip(f"{c.claimer.name} picked up {c.session_title}", 300),
-            body=f"{c.claimer.name} picked up your escalation of {c.session_title}.",
-            link=session_link(event.session_id),
-            handoff_id=c.handoff_id,
+        row = _bell_row(
+            event,
+            "handoff_claimed",
+            f"{c.claimer.name} picked up {c.session_title}",
+            f"{c.claimer.name} picked up your escalation of {c.session_title}.",
         )
         return [c.escalator], row
     if isinstance(event, HandoffReescalated | HandoffReleased):
@@ -104,12 +108,11 @@ def rows_for(event: AnyEvent) -> tuple[list[UserRef], BellRow] | None:
         if p.escalator is None:
             return None
         label = f"{p.provider or 'PSA'} ticket {p.ticket_id}" if p.ticket_id else "the PSA ticket"
-        row = BellRow(
-            type="psa_push_failed",
-            title=_clip(f"Ticket not updated for {p.session_title}", 300),
-            body=f"The documentation of {p.session_title} was not added to {label}: {p.error}",
-            link=session_link(event.session_id),
-            handoff_id=p.handoff_id,
+        row = _bell_row(
+            event,
+            "psa_push_failed",
+            f"Ticket not updated for {p.session_title}",
+            f"The documentation of {p.session_title} was not added to {label}: {p.error}",
         )
         return [p.escalator], row
     return None
@@ -121,33 +124,32 @@ def _lifecycle_rows(event: HandoffReescalated | HandoffReleased) -> tuple[list[U
         r = event.data
         if r.released_by.id == r.escalator.id:
             return None
-        row = BellRow(
-            type="handoff_released",
-            title=_clip(f"{r.released_by.name} released {r.session_title}", 300),
-            body=f"{r.released_by.name} handed your escalation of {r.session_title} back: it is in the queue again.",
-            link=session_link(event.session_id),
-            handoff_id=r.handoff_id,
+        row = _bell_row(
+            event,
+            "handoff_released",
+            f"{r.released_by.name} released {r.session_title}",
+            f"{r.released_by.name} handed your escalation of {r.session_title} back: it is in the queue again.",
         )
         return [r.escalator], row
     d = event.data
     waited = humanize_wait(d.waited_seconds)
     urgent = "High urgency: " if d.urgency == "high" else ""
     if d.final:
-        row = BellRow(
-            type="handoff_unclaimed",
-            title=_clip(f"{urgent}Nobody picked up {d.session_title}", 300),
-            body=f"{d.escalator.name}'s escalation is still unclaimed after {waited} and {d.max_rounds} "
+        row = _bell_row(
+            event,
+            "handoff_unclaimed",
+            f"{urgent}Nobody picked up {d.session_title}",
+            f"{d.escalator.name}'s escalation is still unclaimed after {waited} and {d.max_rounds} "
             f"reminder{'' if d.max_rounds == 1 else 's'}: {d.reason}",
-            link=pickup_link(event.session_id),
-            handoff_id=d.handoff_id,
+            to_pickup=True,
         )
         return list(d.recipients), row
-    row = BellRow(
-        type="handoff_reescalated",
-        title=_clip(f"{urgent}Still unclaimed after {waited}: {d.session_title}", 300),
-        body=f"Reminder {d.round} of {d.max_rounds}: {d.escalator.name} escalated {d.session_title}: {d.reason}",
-        link=pickup_link(event.session_id),
-        handoff_id=d.handoff_id,
+    row = _bell_row(
+        event,
+        "handoff_reescalated",
+        f"{urgent}Still unclaimed after {waited}: {d.session_title}",
+        f"Reminder {d.round} of {d.max_rounds}: {d.escalator.name} escalated {d.session_title}: {d.reason}",
+        to_pickup=True,
     )
     return [r for r in d.recipients if r.id != d.escalator.id], row
 

@@ -53,10 +53,28 @@ def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = Non
     return card
 
 
+def _text(text: str, **style: Any) -> dict[str, Any]:
+    """A TextBlock; its text is Markdown: user text goes in escaped (`md`)."""
+    return {"type": "TextBlock", "text": text, **style}
+
+
+def _title(session_title: str) -> dict[str, Any]:
+    return _text(md(session_title), size="Large", weight="Bolder", wrap=True)
+
+
+def _follow_up(headline: str, session_title: str, link: str | None = None) -> dict[str, Any]:
+    """A short card after the escalation's (webhooks cannot edit a card): what happened, to which session."""
+    body = [_text(headline, weight="Bolder", wrap=True), _text(md(session_title), wrap=True, isSubtle=True)]
+    return _card(body, _pick_up(link) if link else None)
+
+
+def _pick_up(link: str) -> list[dict[str, Any]]:
+    return [{"type": "Action.OpenUrl", "title": "Pick up", "url": link}]
+
+
 def escalation_card(event: HandoffEscalated, link: str) -> dict[str, Any]:
     """Adaptive Card 1.4 of an escalation with an Action.OpenUrl "Pick up"."""
     data = event.data
-    # TextBlock and Fact values are Markdown: user text goes in escaped (`md`).
     facts = [
         {"title": "Client", "value": md(data.session.client_name or "(no client)")},
         {"title": "Reason", "value": md(data.reason)},
@@ -64,41 +82,13 @@ def escalation_card(event: HandoffEscalated, link: str) -> dict[str, Any]:
         {"title": "Escalated by", "value": md(data.escalator.name)},
         {"title": "Steps tried", "value": steps_duration(event)},
     ]
-    return _card(
-        [
-            {
-                "type": "TextBlock",
-                "text": f"{urgency_marker(data.urgency)}Escalation",
-                "weight": "Bolder",
-                "color": "Attention",
-            },
-            {
-                "type": "TextBlock",
-                "text": md(data.session.title),
-                "size": "Large",
-                "weight": "Bolder",
-                "wrap": True,
-            },
-            {"type": "FactSet", "facts": facts},
-        ],
-        [{"type": "Action.OpenUrl", "title": "Pick up", "url": link}],
-    )
+    headline = _text(f"{urgency_marker(data.urgency)}Escalation", weight="Bolder", color="Attention")
+    return _card([headline, _title(data.session.title), {"type": "FactSet", "facts": facts}], _pick_up(link))
 
 
 def claimed_card(event: HandoffClaimed) -> dict[str, Any]:
-    """A short follow-up card: webhooks cannot edit the escalation card."""
-    data = event.data
-    return _card(
-        [
-            {
-                "type": "TextBlock",
-                "text": f"✅ {md(data.claimer.name)} picked this up",
-                "weight": "Bolder",
-                "wrap": True,
-            },
-            {"type": "TextBlock", "text": md(data.session_title), "wrap": True, "isSubtle": True},
-        ]
-    )
+    """Who picked the escalation up."""
+    return _follow_up(f"✅ {md(event.data.claimer.name)} picked this up", event.data.session_title)
 
 
 def round_card(event: HandoffReescalated, link: str) -> dict[str, Any]:
@@ -113,37 +103,18 @@ def round_card(event: HandoffReescalated, link: str) -> dict[str, Any]:
         {"title": "Urgency", "value": urgency_label(d.urgency)},
         {"title": "Escalated by", "value": md(d.escalator.name)},
     ]
-    return _card(
-        [
-            {"type": "TextBlock", "text": headline, "weight": "Bolder", "color": "Attention", "wrap": True},
-            {
-                "type": "TextBlock",
-                "text": md(d.session_title),
-                "size": "Large",
-                "weight": "Bolder",
-                "wrap": True,
-            },
-            {"type": "FactSet", "facts": facts},
-        ],
-        [{"type": "Action.OpenUrl", "title": "Pick up", "url": link}],
-    )
+    body = [
+        _text(headline, weight="Bolder", color="Attention", wrap=True),
+        _title(d.session_title),
+        {"type": "FactSet", "facts": facts},
+    ]
+    return _card(body, _pick_up(link))
 
 
 def released_card(event: HandoffReleased, link: str) -> dict[str, Any]:
-    """A follow-up card: released by its claimer, back in the queue, Pick up again."""
-    r = event.data
-    return _card(
-        [
-            {
-                "type": "TextBlock",
-                "text": f"↩️ {md(r.released_by.name)} released this: back in the queue",
-                "weight": "Bolder",
-                "wrap": True,
-            },
-            {"type": "TextBlock", "text": md(r.session_title), "wrap": True, "isSubtle": True},
-        ],
-        [{"type": "Action.OpenUrl", "title": "Pick up", "url": link}],
-    )
+    """Released by its claimer, back in the queue, Pick up again."""
+    headline = f"↩️ {md(event.data.released_by.name)} released this: back in the queue"
+    return _follow_up(headline, event.data.session_title, link)
 
 
 class TeamsChannel(Channel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -15,13 +15,8 @@ from notifier.preferences.rules import DEFAULTS, Preferences
 
 
 def _of(row: NotificationPreference) -> Preferences:
-    return Preferences(
-        timezone=row.timezone,
-        quiet_start=row.quiet_start,
-        quiet_end=row.quiet_end,
-        email=row.email,
-        chat_mentions=row.chat_mentions,
-    )
+    """The stored row as preferences: each field is the column of its name (`put_preferences` writes them so)."""
+    return Preferences(**{field.name: getattr(row, field.name) for field in fields(Preferences)})
 
 
 async def get_preferences(session: AsyncSession, *, account_id: uuid.UUID, user_id: uuid.UUID) -> Preferences:

@@ -49,15 +49,16 @@ def _person(ref: Any) -> dict[str, Any] | None:
 
 
 def _data(event: AnyEvent) -> tuple[str, dict[str, Any]] | None:
+    handoff_id = getattr(event.data, "handoff_id", None)
     base: dict[str, Any] = {
         "event_id": str(event.id),
         "session_id": str(event.session_id) if event.session_id else None,
         "occurred_at": event.occurred_at.isoformat(),
+        "handoff_id": str(handoff_id) if handoff_id else None,
     }
     if isinstance(event, HandoffEscalated):
         d = event.data
         return "handoff_created", base | {
-            "handoff_id": str(d.handoff_id),
             "title": d.session.title,
             "client_name": d.session.client_name,
             "status": "escalated",
@@ -70,7 +71,6 @@ def _data(event: AnyEvent) -> tuple[str, dict[str, Any]] | None:
     if isinstance(event, HandoffClaimed):
         c = event.data
         return "handoff_claimed", base | {
-            "handoff_id": str(c.handoff_id),
             "title": c.session_title,
             "claimer": _person(c.claimer),
             "claimed_by": str(c.claimer.id),
@@ -80,7 +80,6 @@ def _data(event: AnyEvent) -> tuple[str, dict[str, Any]] | None:
     if isinstance(event, DocumentationGenerated):
         g = event.data
         return "documentation_ready", base | {
-            "handoff_id": str(g.handoff_id) if g.handoff_id else None,
             "documentation_id": str(g.documentation_id),
             "title": g.session_title,
             "version": g.version,
@@ -90,7 +89,6 @@ def _data(event: AnyEvent) -> tuple[str, dict[str, Any]] | None:
     if isinstance(event, HandoffReescalated):
         r = event.data
         return "handoff_reescalated", base | {
-            "handoff_id": str(r.handoff_id),
             "title": r.session_title,
             "round": r.round,
             "final": r.final,
@@ -103,7 +101,6 @@ def _data(event: AnyEvent) -> tuple[str, dict[str, Any]] | None:
     if isinstance(event, HandoffReleased):
         x = event.data
         return "handoff_released", base | {
-            "handoff_id": str(x.handoff_id),
             "title": x.session_title,
             "client_name": x.client_name,
             "status": "escalated",
@@ -118,7 +115,6 @@ def _data(event: AnyEvent) -> tuple[str, dict[str, Any]] | None:
     if isinstance(event, NotificationCreated):
         n = event.data
         return "notification", base | {
-            "handoff_id": str(n.handoff_id) if n.handoff_id else None,
             "id": str(n.notification_id),
             "notification_id": str(n.notification_id),
             "type": n.type,

@@ -85,9 +85,4 @@ class AutotaskProvider(PsaProvider):
         self._check(response)
         answer = self._json(response)
         items = answer.get("items") if isinstance(answer, dict) else None
-        if not isinstance(items, list):
-            raise PermanentError("autotask answered a query without items")
-        for item in items:
-            if isinstance(item, dict) and marker in str(item.get("description") or ""):
-                return str(item["id"])
-        return None
+        return self._marked_note(items, field="description", marker=marker, malformed="a query without items")

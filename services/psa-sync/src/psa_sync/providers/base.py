@@ -108,6 +108,15 @@ class PsaProvider(ABC):
         except ValueError:
             raise PermanentError(f"{self.name} answered HTTP {response.status_code} without JSON") from None
 
+    def _marked_note(self, notes: Any, *, field: str, marker: str, malformed: str) -> str | None:
+        """The id of the first note in `notes` (a listing the PSA answered) whose `field` holds `marker`."""
+        if not isinstance(notes, list):
+            raise PermanentError(f"{self.name} answered {malformed}")
+        for note in notes:
+            if isinstance(note, dict) and marker in str(note.get(field) or ""):
+                return str(note["id"])
+        return None
+
 
 def numeric_ticket(provider: str, ticket_id: str, *, what: str = "ticket id") -> int:
     """The ticket id (or another id, named by `what`) as the integer the PSA's API expects."""

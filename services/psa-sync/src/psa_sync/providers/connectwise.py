@@ -66,11 +66,11 @@ class ConnectWiseProvider(PsaProvider):
             )
             self._check(response)
             notes = self._json(response)
-            if not isinstance(notes, list):
-                raise PermanentError("connectwise answered notes that are not a list")
-            for note in notes:
-                if isinstance(note, dict) and marker in str(note.get("text") or ""):
-                    return str(note["id"])
+            found = self._marked_note(
+                notes, field="text", marker=marker, malformed="notes that are not a list"
+            )
+            if found is not None:
+                return found
             if len(notes) < PAGE_SIZE:
                 return None
         return None

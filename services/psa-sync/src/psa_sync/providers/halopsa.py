@@ -115,9 +115,6 @@ class HaloPsaProvider(PsaProvider):
         response = await self._authed("find_note", "GET", "/api/Actions", params=params)
         answer = self._json(response)
         actions = answer.get("actions") if isinstance(answer, dict) else answer
-        if not isinstance(actions, list):
-            raise PermanentError("halopsa answered actions that are not a list")
-        for action in actions:
-            if isinstance(action, dict) and marker in str(action.get("note") or ""):
-                return str(action["id"])
-        return None
+        return self._marked_note(
+            actions, field="note", marker=marker, malformed="actions that are not a list"
+        )

@@ -50,6 +50,15 @@ class Claim:
     ambiguous: bool
 
 
+def _push_ids(row: asyncpg.Record) -> dict[str, uuid.UUID | None]:
+    """What identifies a settled push in the event announcing its outcome."""
+    return {
+        "push_id": row["id"],
+        "documentation_id": row["documentation_id"],
+        "handoff_id": row["handoff_id"],
+    }
+
+
 def _push_row(
     event: DocumentationGenerated, provider: str | None, ticket: str | None, status: str, *, attempts: int
 ) -> dict[str, object]:
@@ -243,19 +252,14 @@ class PushService:
         self, ctx: HandlerContext, event: DocumentationGenerated, claim: Claim, note_id: str
     ) -> None:
         row = await self._settle(ctx, claim, PsaPushStatus.pushed, error=None, note_id=note_id)
+        pushed = PsaNotePushedData(
+            **_push_ids(row),
+            provider=row["provider"] or "",
+            ticket_id=row["ticket_id"] or "",
+            external_note_id=note_id,
+        )
         ctx.uow.add_event(
-            PsaNotePushed(
-                account_id=event.account_id,
-                session_id=event.session_id,
-                data=PsaNotePushedData(
-                    push_id=row["id"],
-                    documentation_id=row["documentation_id"],
-                    handoff_id=row["handoff_id"],
-                    provider=row["provider"] or "",
-                    ticket_id=row["ticket_id"] or "",
-                    external_note_id=note_id,
-                ),
-            )
+            PsaNotePushed(account_id=event.account_id, session_id=event.session_id, data=pushed)
         )
         PUSHES.labels(row["provider"] or "unknown", "pushed").inc()
         log.info(
@@ -266,21 +270,16 @@ class PushService:
         self, ctx: HandlerContext, event: DocumentationGenerated, claim: Claim, error: str
     ) -> None:
         row = await self._settle(ctx, claim, PsaPushStatus.failed, error=error)
+        failed = PsaPushFailedData(
+            **_push_ids(row),
+            provider=row["provider"],
+            ticket_id=row["ticket_id"],
+            error=error,
+            session_title=event.data.session_title,
+            escalator=event.data.escalator,
+        )
         ctx.uow.add_event(
-            PsaPushFailed(
-                account_id=event.account_id,
-                session_id=event.session_id,
-                data=PsaPushFailedData(
-                    push_id=row["id"],
-                    documentation_id=row["documentation_id"],
-                    handoff_id=row["handoff_id"],
-                    provider=row["provider"],
-                    ticket_id=row["ticket_id"],
-                    error=error,
-                    session_title=event.data.session_title,
-                    escalator=event.data.escalator,
-                ),
-            )
+            PsaPushFailed(account_id=event.account_id, session_id=event.session_id, data=failed)
         )
         PUSHES.labels(row["provider"] or "unknown", "failed").inc()
         log.warning("psa push failed", push_id=str(row["id"]), provider=row["provider"], error=error)

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from flowpilot_shared.migrations import columns as col
+
 revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
@@ -37,16 +39,16 @@ WHERE h.claimed_at IS NOT NULL
 
 def upgrade() -> None:
     """Create the policy, timer and timeline tables, add the handoff counters, backfill."""
-    op.add_column("handoffs", sa.Column("queued_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("handoffs", col.moment("queued_at", nullable=True))
     # A constant default is a catalog change only (PostgreSQL 11+), whatever the table's size.
     op.add_column("handoffs", sa.Column("reescalations", sa.Integer(), server_default="0", nullable=False))
     op.create_table(
         "escalation_policies",
-        sa.Column("account_id", sa.UUID(), nullable=False),
+        col.uuid("account_id"),
         sa.Column("reescalate_after_seconds", sa.Integer(), nullable=False),
         sa.Column("max_rounds", sa.Integer(), nullable=False),
-        sa.Column("updated_by", sa.UUID(), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        col.uuid("updated_by", nullable=True),
+        col.updated_at(),
         sa.CheckConstraint(
             "reescalate_after_seconds BETWEEN 5 AND 86400",
             name=op.f("ck_escalation_policies_reescalate_after_range"),
@@ -54,48 +56,38 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "max_rounds BETWEEN 0 AND 10", name=op.f("ck_escalation_policies_max_rounds_range")
         ),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["accounts.id"],
-            name=op.f("fk_escalation_policies_account_id_accounts"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_escalation_policies")),
+        col.owned_by_account("escalation_policies"),
+        col.primary_key("escalation_policies", "account_id"),
     )
     op.create_index(
         "ix_escalation_policies_interval", "escalation_policies", ["reescalate_after_seconds"], unique=False
     )
     op.create_table(
         "escalation_timers",
-        sa.Column("session_id", sa.UUID(), nullable=False),
-        sa.Column("handoff_id", sa.UUID(), nullable=False),
-        sa.Column("account_id", sa.UUID(), nullable=False),
-        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+        col.uuid("session_id"),
+        col.uuid("handoff_id"),
+        col.uuid("account_id"),
+        col.moment("due_at"),
+        col.moment("last_at"),
         sa.Column("rounds_fired", sa.Integer(), server_default="0", nullable=False),
-        sa.ForeignKeyConstraint(
-            ["session_id"],
-            ["ai_sessions.id"],
-            name=op.f("fk_escalation_timers_session_id_ai_sessions"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("session_id", name=op.f("pk_escalation_timers")),
+        col.references("escalation_timers", "session_id", "ai_sessions", cascade=True),
+        col.primary_key("escalation_timers", "session_id"),
     )
     op.create_index("ix_escalation_timers_due", "escalation_timers", ["due_at"], unique=False)
     op.create_table(
         "timeline_entries",
-        sa.Column("id", sa.UUID(), nullable=False),
+        col.uuid("id"),
         sa.Column("entry_key", sa.String(length=300), nullable=False),
-        sa.Column("account_id", sa.UUID(), nullable=False),
-        sa.Column("session_id", sa.UUID(), nullable=False),
-        sa.Column("handoff_id", sa.UUID(), nullable=True),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        col.uuid("account_id"),
+        col.uuid("session_id"),
+        col.uuid("handoff_id", nullable=True),
+        col.moment("at"),
         sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("actor_id", sa.UUID(), nullable=True),
+        col.uuid("actor_id", nullable=True),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("data", sa.dialects.postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_timeline_entries")),
-        sa.UniqueConstraint("entry_key", name=op.f("uq_timeline_entries_entry_key")),
+        col.primary_key("timeline_entries"),
+        col.unique("timeline_entries", "entry_key"),
     )
     op.create_index("ix_timeline_entries_session_at", "timeline_entries", ["session_id", "at"], unique=False)
     op.execute(BACKFILL_TIMERS)
