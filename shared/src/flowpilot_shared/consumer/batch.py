@@ -23,8 +23,8 @@ from typing import Any
 
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
-from prometheus_client import Histogram
 
+from flowpilot_shared.consumer.metrics import BATCH_SIZE
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.unit_of_work import DriverUnitOfWork
@@ -35,13 +35,6 @@ log = structlog.get_logger(__name__)
 # gather for the next. With a turn free for every message, each would run alone and nothing would
 # ever be gathered (at most the process' share of the pool, as unbatched consumers).
 TURNS = 2
-
-BATCH_SIZE = Histogram(
-    "flowpilot_consumer_batch_messages",
-    "Messages handled in one inbox transaction",
-    ["consumer"],
-    buckets=(1, 2, 4, 8, 16, 32, 64),
-)
 
 
 @dataclass

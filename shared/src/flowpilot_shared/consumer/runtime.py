@@ -27,7 +27,6 @@ from collections.abc import Sequence
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
-from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from flowpilot_shared.broker.publisher import build_message
@@ -35,6 +34,7 @@ from flowpilot_shared.broker.topology import DLX_EXCHANGE, QueueSpec, declare_qu
 from flowpilot_shared.closing import Closable, close_quietly
 from flowpilot_shared.consumer import contract
 from flowpilot_shared.consumer.batch import InboxBatcher, ReadyMessage
+from flowpilot_shared.consumer.metrics import EVENT_LAG, HANDLE_SECONDS, PROCESSED
 from flowpilot_shared.db import Database, database_unavailable
 from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import AnyEvent, parse_event
@@ -43,17 +43,6 @@ from flowpilot_shared.settings import CoreSettings
 from flowpilot_shared.unit_of_work import DriverUnitOfWork
 
 log = structlog.get_logger(__name__)
-
-PROCESSED = Counter(
-    "flowpilot_consumer_messages_total", "Messages handled by outcome", ["consumer", "outcome"]
-)
-HANDLE_SECONDS = Histogram("flowpilot_consumer_handle_seconds", "Handler time", ["consumer"])
-EVENT_LAG = Histogram(
-    "flowpilot_consumer_event_lag_seconds",
-    "Event occurred_at to handled",
-    ["consumer"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
-)
 
 
 def share_of_pool(settings: CoreSettings, consumers: int) -> int:
