@@ -21,6 +21,7 @@ from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
 from tests.harness.admin import run_admin
 from tests.harness.broker import Captured
+from tests.harness.waiting import wait_until
 
 
 class GatedRelay(OutboxRelay):
@@ -62,6 +63,25 @@ async def all_marked(db: Database, ids) -> bool:
             select(func.count()).where(OutboxEvent.id.in_(list(ids)), OutboxEvent.published_at.is_(None))
         )
     return pending == 0
+
+
+async def leftovers_published(db: Database, settings: CoreSettings) -> None:
+    """Publish what earlier tests of this worker left unpublished, so a test's backlog baseline holds
+    only rows that stay put while it runs (its own relay would otherwise publish them mid-test)."""
+
+    async def nothing_ready() -> bool:
+        async with db.sessions() as session:
+            ready = await session.scalar(
+                select(func.count()).where(
+                    OutboxEvent.published_at.is_(None),
+                    OutboxEvent.dead_at.is_(None),
+                    OutboxEvent.retry_at.is_(None) | (OutboxEvent.retry_at <= func.now()),
+                )
+            )
+        return ready == 0
+
+    async with running(OutboxRelay(db=db, settings=settings, name="leftovers")):
+        await wait_until(nothing_ready, timeout=20, message="earlier tests' rows published")
 
 
 async def published(captured: Captured, event_id: object) -> bool:

@@ -23,6 +23,7 @@ from tests.shared.outbox_checks import (
     all_marked,
     delete_rows,
     insert_raw_row,
+    leftovers_published,
     outbox_admin,
     outbox_row,
     published,
@@ -53,6 +54,7 @@ async def test_a_refused_row_waits_alone_and_holds_back_only_its_session(
         team = await make_team(db)
         held = await make_escalation(db, team, escalator=team.users[1])
         other = await make_escalation(db, team, escalator=team.users[1])
+        await leftovers_published(db, core_settings)
         base = await _backlog(db)
         refused_id = await insert_raw_row(db, routing_key=refused_key, beside=held)
         await commit_events(db, held)  # the refused row's session goes on after it
