@@ -212,6 +212,10 @@ async def test_timeline_and_reminder_rounds_arrive_live_with_failures_plainly(
     await expect(_row(queue, sid).locator(".reminders")).to_contain_text(
         "Reminded once; owners and admins told"
     )
+    await queue.reload()  # the queue API carries the rounds too: a reload still says so
+    await expect(_row(queue, sid).locator(".reminders")).to_contain_text(
+        "Reminded once; owners and admins told"
+    )
     await screenshot(page, "timeline", full_page=True)
 
     await page.get_by_role("button", name="Pick up").click()

@@ -136,7 +136,9 @@ async def test_queue_and_count_include_legacy_requesting_escalation(api, db):
         "escalated_by",
         "target_user_id",
         "escalated_at",
+        "reminders",
     }
+    assert [i["reminders"] for i in queue] == [None, None, None]  # no round has fired
     assert queue[0]["handoff_id"] == h1["id"] and queue[0]["reason"] == "first reason"
     assert queue[0]["escalated_by"] == {"id": str(junior.id), "name": junior.name}
     assert queue[1]["handoff_id"] == h2["id"] and queue[1]["target_user_id"] == str(senior.id)

@@ -148,3 +148,39 @@ async def test_a_shorter_interval_makes_a_waiting_escalation_fire_on_its_own(api
 
     [event] = await wait_until(first_round, timeout=30, message="round 1 after the policy change")
     assert event["data"]["waited_seconds"] >= 5 and event["data"]["final"] is False
+
+
+async def test_the_queue_carries_the_rounds_fired_since_the_escalation_entered_it(api, db):
+    """A reload of the queue still says how often it was raised again; a release starts the count over."""
+    tenant = await signup(api)
+    junior, sam = await add_user(api, tenant, "engineer"), await add_user(api, tenant, "engineer")
+    await set_policy(api, tenant.owner, reescalate_after_seconds=600, max_rounds=2)
+    sid = (await create_session(api, junior.token))["id"]
+    handoff = await escalate(api, junior.token, sid)
+
+    async def reminders() -> dict | None:
+        response = await api.get(f"{API}/ai-sessions/queue", headers=sam.headers)
+        assert response.status_code == 200, response.text
+        [item] = [i for i in response.json() if i["session_id"] == sid]
+        return item["reminders"]
+
+    async def fired(round_number: int) -> dict | None:
+        got = await reminders()
+        return got if got is not None and got["round"] == round_number else None
+
+    assert await reminders() is None
+    await bring_due(db, sid)
+    first = await wait_until(lambda: fired(1), timeout=20, message="round 1 in the queue")
+    assert (first["final"], first["max_rounds"]) == (False, 2) and first["at"]
+
+    actions = f"{API}/ai-sessions/{sid}/handoffs/{handoff['id']}"
+    assert (await api.post(f"{actions}/claim", headers=sam.headers)).status_code == 200
+    assert (await api.post(f"{actions}/release", headers=sam.headers)).status_code == 200
+    assert await reminders() is None  # back in the queue: its rounds start again
+
+    for round_number in (1, 2, 3):
+        await bring_due(db, sid)
+        latest = await wait_until(
+            lambda n=round_number: fired(n), timeout=20, message=f"round {round_number} after the release"
+        )
+    assert (latest["round"], latest["final"], latest["max_rounds"]) == (3, True, 2)

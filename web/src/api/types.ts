@@ -93,6 +93,15 @@ export interface QueueItem {
   escalated_by: Person;
   target_user_id: string | null;
   escalated_at: string;
+  /** Reminder rounds fired since it entered the queue (null: none). */
+  reminders: QueueReminders | null;
+}
+
+export interface QueueReminders {
+  round: number;
+  final: boolean;
+  max_rounds: number;
+  at: string;
 }
 
 export interface EscalationPackage {

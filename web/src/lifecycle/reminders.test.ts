@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TimelineItem } from "../api/types";
-import { reminderWords, remindersOfEvent, remindersOfTimeline } from "./reminders";
+import { newerReminders, reminderWords, remindersOfEvent, remindersOfQueue, remindersOfTimeline } from "./reminders";
 
 const at = "2026-01-01T10:00:00Z";
 
@@ -58,5 +58,21 @@ describe("remindersOfTimeline", () => {
     const items = [item("round", { handoff_id: "h1", round: 2, final: false }), item("release", { handoff_id: "h1" })];
     expect(remindersOfTimeline(items, "h1")).toBeNull();
     expect(remindersOfTimeline([], "h1")).toBeNull();
+  });
+});
+
+describe("the queue's reminders", () => {
+  it("reads the API's rounds with the policy's total", () => {
+    expect(remindersOfQueue({ round: 2, final: false, max_rounds: 3, at })).toEqual({ round: 2, final: false, maxRounds: 3, at });
+    expect(remindersOfQueue(null)).toBeNull();
+  });
+
+  it("shows whichever report fired last", () => {
+    const fetched = { round: 1, final: false, maxRounds: 3, at };
+    const streamed = { round: 2, final: false, maxRounds: 3, at: "2026-01-01T10:10:00Z" };
+    expect(newerReminders(streamed, fetched)).toBe(streamed);
+    expect(newerReminders(fetched, streamed)).toBe(streamed);
+    expect(newerReminders(null, fetched)).toBe(fetched);
+    expect(newerReminders(null, null)).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 // Reminder rounds of an unclaimed escalation (the escalation lifecycle's re-escalation), in words.
-// The queue learns them from the stream's `handoff_reescalated`; the pickup screen from the timeline.
-import type { TimelineItem } from "../api/types";
+// The queue has them from the API and the stream's `handoff_reescalated`; the pickup screen from the
+// timeline and the stream.
+import type { QueueReminders, TimelineItem } from "../api/types";
 
 export interface Reminders {
   /** The round that fired last (the owners' final notice is round max_rounds + 1). */
@@ -25,6 +26,17 @@ export function reminderWords(r: Reminders): string {
     return rounds > 0 ? `Reminded ${times(rounds)}; owners and admins told` : "Owners and admins told";
   }
   return `Reminded ${times(r.round)}${r.maxRounds ? ` (of ${r.maxRounds})` : ""}`;
+}
+
+/** Whichever of two reports fired last (either may be missing). */
+export function newerReminders(a: Reminders | null, b: Reminders | null): Reminders | null {
+  if (!a || !b) return a ?? b;
+  return Date.parse(a.at) >= Date.parse(b.at) ? a : b;
+}
+
+/** The reminders of a queue row as the API gives them, or null. */
+export function remindersOfQueue(r: QueueReminders | null): Reminders | null {
+  return r && { round: r.round, final: r.final, maxRounds: r.max_rounds, at: r.at };
 }
 
 /** The reminders a `handoff_reescalated` stream event reports, or null when it is not one. */

@@ -2,9 +2,9 @@
 // pickup screen, which reads the timeline anyway) what the timeline records.
 import { skipToken, useQuery } from "@tanstack/react-query";
 import { keys, timelineQuery } from "../api/queries";
-import { type Reminders, type RemindersByHandoff, remindersOfTimeline } from "./reminders";
+import { type Reminders, type RemindersByHandoff, newerReminders, remindersOfTimeline } from "./reminders";
 
-/** The stream's reminders by handoff (written by stream/cache.ts, never fetched: the queue API lacks them). */
+/** The stream's reminders by handoff (written by stream/cache.ts, never fetched: the rounds this tab saw). */
 export function useStreamReminders(): RemindersByHandoff {
   return useQuery<RemindersByHandoff>({ queryKey: keys.rounds, queryFn: skipToken }).data ?? {};
 }
@@ -15,8 +15,5 @@ export function useSessionReminders(sessionId: string, handoffId: string | null)
   const timeline = useQuery({ ...timelineQuery(sessionId), enabled: handoffId !== null });
   if (!handoffId) return null;
   const fromTimeline = timeline.data ? remindersOfTimeline(timeline.data, handoffId) : null;
-  const fromStream = streamed[handoffId] ?? null;
-  if (!fromStream) return fromTimeline;
-  if (!fromTimeline) return fromStream;
-  return Date.parse(fromStream.at) >= Date.parse(fromTimeline.at) ? fromStream : fromTimeline;
+  return newerReminders(streamed[handoffId] ?? null, fromTimeline);
 }

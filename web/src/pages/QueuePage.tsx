@@ -11,14 +11,16 @@ import { UrgencyBadge } from "../components/UrgencyBadge";
 import { age } from "../components/time";
 import { useNow } from "../components/useNow";
 import { RemindersNote } from "../lifecycle/RemindersNote";
+import { newerReminders, remindersOfQueue } from "../lifecycle/reminders";
 import { useStreamReminders } from "../lifecycle/useReminders";
 import { usePickUp } from "../pilot/usePickUp";
 
 function QueueRow({ item, now, onPickUp, busy }: { item: QueueItem; now: number; onPickUp: () => void; busy: boolean }) {
   const me = useMe();
   const users = useQuery(usersQuery);
-  // Rounds are known from this tab's stream only: the queue API does not carry them.
-  const reminders = useStreamReminders()[item.handoff_id ?? ""];
+  // The API's rounds as of the last fetch, or a newer one this tab's stream reported since.
+  const streamed = useStreamReminders()[item.handoff_id ?? ""] ?? null;
+  const reminders = newerReminders(streamed, remindersOfQueue(item.reminders));
   const target = item.target_user_id
     ? item.target_user_id === me.id
       ? "you"

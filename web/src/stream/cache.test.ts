@@ -23,6 +23,7 @@ const existing: QueueItem = {
   title: "Printer",
   status: "escalated",
   urgency: "normal",
+  reminders: null,
 };
 
 function clientWithQueue(rows: QueueItem[]): QueryClient {

@@ -38,6 +38,7 @@ function queueRow(data: EventData): QueueItem | null {
     escalated_by: data.escalated_by,
     target_user_id: data.target_user_id ?? null,
     escalated_at: data.escalated_at,
+    reminders: null, // a new escalation: no round has fired yet
   };
 }
 
@@ -45,7 +46,8 @@ function refreshQueue(client: QueryClient): void {
   void client.invalidateQueries({ queryKey: keys.queue });
 }
 
-/** Remember (or, with null, forget) an escalation's reminder rounds: the queue API does not carry them. */
+/** Remember (or, with null, forget) an escalation's reminder rounds as the stream reports them, so the
+ * row is current before the queue's refetch answers. */
 function setReminders(client: QueryClient, handoffId: string | null | undefined, data: Record<string, unknown> | null): void {
   if (!handoffId) return;
   client.setQueryData<RemindersByHandoff>(keys.rounds, (known = {}) => {

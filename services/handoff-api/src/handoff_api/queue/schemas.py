@@ -17,6 +17,15 @@ class Escalator(BaseModel):
     name: str
 
 
+class Reminders(BaseModel):
+    """The reminder rounds fired since the escalation last entered the queue (a release starts them again)."""
+
+    round: int  # the last round fired; the final notice to owners and admins is round max_rounds + 1
+    final: bool
+    max_rounds: int  # the account's policy now
+    at: datetime  # when the last round fired
+
+
 class QueueItem(BaseModel):
     """One unclaimed escalation; `handoff_id` is null for a legacy escalation without a handoff row."""
 
@@ -29,6 +38,7 @@ class QueueItem(BaseModel):
     escalated_by: Escalator
     target_user_id: uuid.UUID | None
     escalated_at: datetime
+    reminders: Reminders | None = None
 
 
 class QueueCount(BaseModel):

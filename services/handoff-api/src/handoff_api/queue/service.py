@@ -11,14 +11,17 @@ from sqlalchemy.sql.elements import ColumnElement
 from flowpilot_shared.models import (
     AWAITING_PICKUP,
     AiSession,
+    EscalationPolicy,
     Handoff,
     HandoffIntent,
     SessionStatus,
+    TimelineEntry,
     Urgency,
     User,
 )
+from flowpilot_shared.models.lifecycle import DEFAULT_MAX_ROUNDS
 from flowpilot_shared.web.auth import Caller
-from handoff_api.queue.schemas import Escalator, QueueCount, QueueItem
+from handoff_api.queue.schemas import Escalator, QueueCount, QueueItem, Reminders
 
 QUEUE_LIMIT = 500
 _AWAITING = [str(s) for s in AWAITING_PICKUP]
@@ -42,6 +45,41 @@ async def _open_escalations(session: AsyncSession, session_ids: list[uuid.UUID])
     return {h.session_id: h for h in rows.scalars()}  # later rows overwrite: the latest wins
 
 
+async def _reminders(
+    session: AsyncSession, caller: Caller, handoffs: dict[uuid.UUID, Handoff]
+) -> dict[uuid.UUID, Reminders]:
+    """The rounds fired for each queued escalation since it last entered the queue, from the newest
+    round or release on its timeline (handoff-api writes both with the change they record)."""
+    if not handoffs:
+        return {}
+    latest = await session.execute(
+        select(TimelineEntry.handoff_id, TimelineEntry.kind, TimelineEntry.at, TimelineEntry.data)
+        .where(
+            TimelineEntry.account_id == caller.account_id,
+            TimelineEntry.session_id.in_(list(handoffs)),
+            TimelineEntry.handoff_id.in_([h.id for h in handoffs.values()]),
+            TimelineEntry.kind.in_(("round", "release")),
+        )
+        .order_by(TimelineEntry.handoff_id, TimelineEntry.at.desc())
+        .distinct(TimelineEntry.handoff_id)
+    )
+    rounds = [row for row in latest if row.kind == "round"]
+    if not rounds:
+        return {}
+    max_rounds = await session.scalar(
+        select(EscalationPolicy.max_rounds).where(EscalationPolicy.account_id == caller.account_id)
+    )
+    return {
+        row.handoff_id: Reminders(
+            round=row.data["round"],
+            final=row.data["final"],
+            max_rounds=max_rounds or DEFAULT_MAX_ROUNDS,
+            at=row.at,
+        )
+        for row in rounds
+    }
+
+
 async def queue(*, session: AsyncSession, caller: Caller) -> list[QueueItem]:
     """Unclaimed escalations of the caller's account, oldest first (the queue is shared by seniors)."""
     sessions = list(
@@ -54,6 +92,7 @@ async def queue(*, session: AsyncSession, caller: Caller) -> list[QueueItem]:
     if not sessions:
         return []
     handoffs = await _open_escalations(session, [s.id for s in sessions])
+    reminders = await _reminders(session, caller, handoffs)
     people_ids = {h.from_user_id for h in handoffs.values()} | {s.owner_id for s in sessions}
     people = {u.id: u for u in (await session.execute(select(User).where(User.id.in_(people_ids)))).scalars()}
     items = []
@@ -71,6 +110,7 @@ async def queue(*, session: AsyncSession, caller: Caller) -> list[QueueItem]:
                 escalated_by=Escalator(id=escalator.id, name=escalator.name),
                 target_user_id=h.target_user_id if h else s.escalated_to_id,
                 escalated_at=h.created_at if h else s.updated_at,
+                reminders=reminders.get(h.id) if h else None,
             )
         )
     items.sort(key=lambda i: (i.escalated_at, i.session_id))
