@@ -16,6 +16,7 @@ from tests.fakes.smtp import FakeSmtp
 from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.notifier.channels.conftest import configure_chat
+from tests.notifier.channels.test_quiet_hours import zone_at_night
 from tests.notifier.conftest import RunningNotifier, notifier_settings_from
 
 
@@ -93,3 +94,33 @@ async def test_a_failing_lookup_never_holds_the_message(
     # No signing secret: Pick up stays a link, as before interactivity.
     (button,) = actions(message)
     assert button["url"] == f"{notifier.settings.public_url}/pilot/{event.session_id}?pickup=true"
+
+
+async def test_quiet_hours_hold_back_a_mention_unless_the_handoff_is_urgent(
+    notifier: RunningNotifier, http: httpx.AsyncClient, db: Database, slack: FakeSlack, token_for
+):
+    """A mention pings a phone: someone in their quiet hours is not mentioned (the message is still
+    posted), unless the handoff is high urgency."""
+    team = await make_team(db, engineers=2)
+    owner, escalator, asleep = team.users
+    in_slack = {person.id: slack.add_user(person.email) for person in (owner, asleep)}
+    night = {"timezone": zone_at_night(), "quiet_hours": {"start": "22:00", "end": "07:00"}}
+    quiet = await http.put(notifier.url("me/notification-preferences"), headers=token_for(asleep), json=night)
+    assert quiet.status_code == 200, quiet.text
+    chat = await configure_chat(db, notifier.settings, team, slack=slack)
+
+    normal = await make_escalation(db, team, escalator=escalator)
+    await commit_events(db, normal)
+    message = await posted(slack, chat.channel_id)
+    text = str(message.blocks) + message.text
+    assert f"<@{in_slack[owner.id]}>" in text and f"<@{in_slack[asleep.id]}>" not in text
+
+    urgent = await make_escalation(db, team, escalator=escalator, title="Mail down for everyone")
+    urgent = urgent.model_copy(update={"data": urgent.data.model_copy(update={"urgency": "high"})})
+    await commit_events(db, urgent)
+    messages = await wait_until(
+        lambda: [m for m in slack.in_channel(chat.channel_id) if "Mail down" in m.text],
+        timeout=30,
+        message="the urgent escalation's Slack post",
+    )
+    assert f"<@{in_slack[asleep.id]}>" in str(messages[0].blocks) + messages[0].text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -40,7 +41,7 @@ from notifier.channels.slack_messages import (
     round_message,
 )
 from notifier.channels.slack_users import SlackUserDirectory
-from notifier.preferences.rules import mentionable_emails
+from notifier.preferences.rules import is_urgent, mentionable_emails
 
 # Slack `error` codes worth another try; everything else (invalid_auth, channel_not_found...) is final.
 TRANSIENT_ERRORS = frozenset(
@@ -104,7 +105,11 @@ class SlackChannel(Channel):
         if isinstance(event, HandoffEscalated | HandoffReescalated):
             people = [r.id for r in event.data.recipients if r.id != event.data.escalator.id]
             params["mention_emails"] = await mentionable_emails(
-                conn, account_id=event.account_id, user_ids=people
+                conn,
+                account_id=event.account_id,
+                user_ids=people,
+                now=datetime.now(UTC),
+                urgent=is_urgent(event),
             )
         if isinstance(event, FollowUp):
             # `before_targets` waited (without a connection) while the escalation was being posted.

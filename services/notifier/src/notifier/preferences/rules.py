@@ -1,4 +1,5 @@
-"""What a person's preferences mean for one message: quiet hours in their zone, email on or off.
+"""What a person's preferences mean for one message: quiet hours in their zone, email on or off,
+whether a chat message may mention them.
 
 Wall-clock times are read through the zone database (zoneinfo, with the pinned tzdata package
 behind it), never through a fixed offset, so a daylight-saving change moves quiet hours with
@@ -29,9 +30,10 @@ SELECT user_id, timezone, quiet_start, quiet_end, email, chat_mentions
 FROM notification_preferences WHERE user_id = ANY($1::uuid[])
 """
 # Recipients a chat message may mention: still active seniors of the account with mentions on
-# (a person who never set preferences has them on).
+# (a person who never set preferences has them on), with their quiet hours.
 MENTIONABLE = """
-SELECT u.email FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
+SELECT u.email, p.timezone, p.quiet_start, p.quiet_end
+FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
 WHERE u.id = ANY($1::uuid[]) AND u.account_id = $2 AND u.is_active AND u.deleted_at IS NULL
   AND u.role = ANY($3::text[]) AND coalesce(p.chat_mentions, true)
 ORDER BY u.email
@@ -121,10 +123,30 @@ async def load_preferences(
 
 
 async def mentionable_emails(
-    conn: asyncpg.Connection, *, account_id: uuid.UUID, user_ids: Iterable[uuid.UUID]
+    conn: asyncpg.Connection,
+    *,
+    account_id: uuid.UUID,
+    user_ids: Iterable[uuid.UUID],
+    now: datetime,
+    urgent: bool,
 ) -> list[str]:
-    """Emails of these people whom a chat message may mention (active seniors with mentions on)."""
+    """Emails of these people whom a chat message may mention: active seniors with mentions on and,
+    unless the handoff is urgent, outside their quiet hours (a mention pings their phone; the
+    message itself is still posted to the channel)."""
     ids = list(set(user_ids))
     if not ids:
         return []
-    return [row["email"] for row in await conn.fetch(MENTIONABLE, ids, account_id, SENIOR_ROLES)]
+    rows = await conn.fetch(MENTIONABLE, ids, account_id, SENIOR_ROLES)
+    return [
+        row["email"]
+        for row in rows
+        if urgent
+        or not in_quiet_hours(
+            Preferences(
+                timezone=row["timezone"] or DEFAULT_TIMEZONE,
+                quiet_start=row["quiet_start"],
+                quiet_end=row["quiet_end"],
+            ),
+            now,
+        )
+    ]
