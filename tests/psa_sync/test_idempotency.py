@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from flowpilot_shared.db import Database
-from flowpilot_shared.models import InboxRecord, PsaPush
+from flowpilot_shared.events import DocumentationGenerated
+from flowpilot_shared.models import Documentation, InboxRecord, PsaPush
 from psa_sync.providers import AutotaskProvider, ConnectWiseProvider
 from psa_sync.pushes.service import compose_note, note_marker
 from tests.fakes.psa import FakePsa
@@ -101,11 +102,8 @@ async def _pending_row(db: Database, scenario, event) -> None:
         )
 
 
-async def test_redelivery_of_crashed_push_finds_the_note_by_marker(db: Database, fake_psa: FakePsa, psa_app):
-    scenario = await make_scenario(db, fake_psa, "autotask")
-    event = documentation_event(scenario)
-    await _pending_row(db, scenario, event)
-    # The note the dead process managed to create.
+async def _note_left_by(fake_psa: FakePsa, psa_app, event: DocumentationGenerated) -> str:
+    """The note an attempt that died (or timed out) after the PSA answered managed to create."""
     provider = AutotaskProvider(
         base_url=fake_psa.base_url("autotask"),
         credentials=fake_psa.credentials("autotask"),
@@ -113,8 +111,17 @@ async def test_redelivery_of_crashed_push_finds_the_note_by_marker(db: Database,
         tokens=psa_app.state.pushes.tokens,
     )
     marker = note_marker(event.data.documentation_id)
-    existing = await provider.create_note("4711", compose_note(event.data.content_markdown, marker))
+    note_id = await provider.create_note("4711", compose_note(event.data.content_markdown, marker))
     fake_psa.requests.clear()
+    return note_id
+
+
+async def test_redelivery_of_crashed_push_finds_the_note_by_marker(db: Database, fake_psa: FakePsa, psa_app):
+    scenario = await make_scenario(db, fake_psa, "autotask")
+    event = documentation_event(scenario)
+    await _pending_row(db, scenario, event)
+    existing = await _note_left_by(fake_psa, psa_app, event)
+    marker = note_marker(event.data.documentation_id)
 
     await commit_events(db, event)
     row = await settled_row(db, event.data.documentation_id)
@@ -135,3 +142,49 @@ async def test_redelivery_of_crashed_push_posts_when_no_note_exists(db: Database
     assert row.status == "pushed" and row.attempts == 2
     assert len(fake_psa.ticket_notes("autotask", "4711")) == 1
     assert [c.operation for c in fake_psa.calls("autotask")] == ["find_note", "create_note"]
+
+
+async def _stored_version(db: Database, scenario, version: int, content: str) -> DocumentationGenerated:
+    """A documentation version of the scenario's escalation, stored as docgen stores it, and its event."""
+    event = documentation_event(scenario, content=content)
+    event = event.model_copy(update={"data": event.data.model_copy(update={"version": version})})
+    async with db.sessions() as session, session.begin():
+        session.add(
+            Documentation(
+                id=event.data.documentation_id,
+                account_id=scenario.account_id,
+                session_id=event.session_id,
+                handoff_id=event.data.handoff_id,
+                version=version,
+                content_markdown=content,
+                generated_by="template",
+                model=None,
+            )
+        )
+    return event
+
+
+async def test_a_regeneration_updates_the_note_an_unsettled_earlier_push_created(
+    db: Database, fake_psa: FakePsa, psa_app
+):
+    """The first push timed out after the PSA created its note; the regenerated documentation comes
+    before that push's retry. It updates that note (found by the first push's marker), and the retry
+    then leaves the newer text: one note on the ticket."""
+    scenario = await make_scenario(db, fake_psa, "autotask")
+    first = await _stored_version(db, scenario, 1, "## Version one of the documentation")
+    await _pending_row(db, scenario, first)
+    existing = await _note_left_by(fake_psa, psa_app, first)
+
+    second = await _stored_version(db, scenario, 2, "## Version two, after the regeneration")
+    await commit_events(db, second)
+    row = await settled_row(db, second.data.documentation_id)
+    assert row.status == "pushed" and row.external_note_id == existing, row.last_error
+    [note] = fake_psa.ticket_notes("autotask", "4711")
+    assert "Version two" in str(note) and "Version one" not in str(note)
+
+    await commit_events(db, first)  # the first push's retry
+    row = await settled_row(db, first.data.documentation_id)
+    assert row.status == "pushed" and row.external_note_id == existing, row.last_error
+    [note] = fake_psa.ticket_notes("autotask", "4711")
+    assert "Version two" in str(note)
+    assert fake_psa.calls("autotask", "create_note") == []

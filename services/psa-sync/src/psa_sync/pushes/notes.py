@@ -4,6 +4,7 @@ documentation replaces its note's text rather than piling a second note onto the
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 
@@ -11,7 +12,7 @@ import asyncpg
 import structlog
 
 from psa_sync.providers import PsaNoteGone, PsaProvider
-from psa_sync.pushes.sql import EARLIER_NOTE_SQL
+from psa_sync.pushes.sql import EARLIER_NOTE_SQL, UNSETTLED_MARKERS_SQL
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +49,16 @@ class EarlierNote:
     version: int
 
 
-async def earlier_note(
+@dataclass(frozen=True)
+class Earlier:
+    """What other versions of the escalation's documentation left on the ticket: the note the newest
+    pushed one is on, else the markers of pushes whose outcome is unknown (their note may exist)."""
+
+    note: EarlierNote | None = None
+    unsettled_markers: tuple[str, ...] = ()
+
+
+async def earlier_pushes(
     conn: asyncpg.Connection,
     *,
     account_id: uuid.UUID,
@@ -56,12 +66,18 @@ async def earlier_note(
     documentation_id: uuid.UUID,
     provider: str,
     ticket: str,
-) -> EarlierNote | None:
-    """The note another version of this escalation's documentation was pushed to (its newest), if any."""
+) -> Earlier:
+    """The note another version of this escalation's documentation was pushed to (its newest), or the
+    markers of other versions' pushes still pending after an attempt."""
     if handoff_id is None:
-        return None
-    row = await conn.fetchrow(EARLIER_NOTE_SQL, account_id, handoff_id, documentation_id, provider, ticket)
-    return None if row is None else EarlierNote(note_id=row["external_note_id"], version=row["version"])
+        return Earlier()
+    args = (account_id, handoff_id, documentation_id, provider, ticket)
+    row = await conn.fetchrow(EARLIER_NOTE_SQL, *args)
+    if row is not None:
+        return Earlier(note=EarlierNote(note_id=row["external_note_id"], version=row["version"]))
+    return Earlier(
+        unsettled_markers=tuple(r["marker"] for r in await conn.fetch(UNSETTLED_MARKERS_SQL, *args))
+    )
 
 
 async def place_note(
@@ -71,23 +87,31 @@ async def place_note(
     *,
     marker: str,
     version: int,
-    earlier: EarlierNote | None,
+    earlier: Earlier,
     ambiguous: bool,
 ) -> str:
     """Put the documentation on the ticket; the id of the note holding it.
 
-    The earlier version's note is updated (a newer version already there is left as it is); without
-    one, or when it was deleted in the PSA, a new note is created, unless an ambiguous earlier attempt
-    (crash, timeout) already created it (found by its marker).
+    The earlier version's note is updated (a newer version already there is left as it is), or a note
+    another version's unsettled attempt created (found by its marker). Without one, or when it was
+    deleted in the PSA, a new note is created, unless an ambiguous earlier attempt of this push (crash,
+    timeout) already created it (found by its marker).
     """
     text = compose_note(content, marker)
-    if earlier is not None:
-        if earlier.version > version:
-            return earlier.note_id
+    for other in earlier.unsettled_markers:
+        found = await provider.find_note(ticket, other)
+        if found is not None:
+            log.info("psa note of an unsettled earlier version found", provider=provider.name, marker=other)
+            with contextlib.suppress(PsaNoteGone):  # deleted since: go on as without it
+                return await provider.update_note(ticket, found, text)
+    note = earlier.note
+    if note is not None:
+        if note.version > version:
+            return note.note_id
         try:
-            return await provider.update_note(ticket, earlier.note_id, text)
+            return await provider.update_note(ticket, note.note_id, text)
         except PsaNoteGone:
-            log.info("psa note to update is gone; creating one", provider=provider.name, note=earlier.note_id)
+            log.info("psa note to update is gone; creating one", provider=provider.name, note=note.note_id)
     if ambiguous:
         found = await provider.find_note(ticket, marker)
         if found is not None:

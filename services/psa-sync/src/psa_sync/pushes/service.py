@@ -28,7 +28,7 @@ from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.urls import guarded_client
 from flowpilot_shared.service import ServiceRuntime
 from psa_sync.providers import PROVIDERS, PsaProvider, TokenCache
-from psa_sync.pushes.notes import NOTE_TEXT_LIMIT, compose_note, earlier_note, note_marker, place_note
+from psa_sync.pushes.notes import NOTE_TEXT_LIMIT, compose_note, earlier_pushes, note_marker, place_note
 from psa_sync.pushes.sql import CLAIM_SQL, PUSH_COLUMNS, PUSH_LOCK_SQL, RECORD_NO_PSA_SQL, SETTLE_SQL
 from psa_sync.settings import PsaSyncSettings
 
@@ -140,7 +140,7 @@ class PushService:
         claim = await self._claim(ctx, event, provider_name, ticket)
         if claim is None:
             return
-        earlier = await earlier_note(
+        earlier = await earlier_pushes(
             conn,
             account_id=event.account_id,
             handoff_id=data.handoff_id,

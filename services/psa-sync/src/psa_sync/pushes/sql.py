@@ -54,3 +54,12 @@ WHERE p.account_id = $1 AND p.handoff_id = $2 AND p.documentation_id <> $3 AND p
   AND p.provider = $4 AND p.ticket_id = $5 AND p.external_note_id IS NOT NULL
 ORDER BY d.version DESC LIMIT 1
 """
+# Markers of other versions' pushes of the same escalation that are still pending after an attempt:
+# an attempt that timed out or crashed may have created its note, which a version finding no earlier
+# note updates instead of adding a second one. Same parameters as EARLIER_NOTE_SQL.
+UNSETTLED_MARKERS_SQL = """
+SELECT marker FROM psa_pushes
+WHERE account_id = $1 AND handoff_id = $2 AND documentation_id <> $3 AND status = 'pending'
+  AND attempts > 0 AND provider = $4 AND ticket_id = $5
+ORDER BY created_at DESC LIMIT 3
+"""
