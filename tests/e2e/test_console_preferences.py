@@ -39,7 +39,7 @@ async def test_a_viewer_sets_zone_and_quiet_hours_and_sees_refusals_in_words(
     await expect(page.get_by_role("button", name=re.compile("Use this browser's time zone"))).to_have_count(0)
 
     # Start == end: the API refuses it (422 on quiet_hours); the page says why, and nothing is saved.
-    await page.get_by_label("Hold email during quiet hours").check()
+    await page.get_by_label("Hold email and Slack mentions during quiet hours").check()
     start, end = page.get_by_label("Quiet from"), page.get_by_label("Quiet until")
     await start.fill("22:00")
     await end.fill("22:00")
@@ -54,7 +54,7 @@ async def test_a_viewer_sets_zone_and_quiet_hours_and_sees_refusals_in_words(
     # A window across midnight is fine.
     await end.fill("06:30")
     await expect(
-        page.get_by_text("No email from 22:00 to 06:30 the next morning, on your clock.")
+        page.get_by_text("No email or Slack mention from 22:00 to 06:30 the next morning, on your clock.")
     ).to_be_visible()
     await page.get_by_label("Mention me in the team's Slack messages").uncheck()
     await page.get_by_role("button", name="Save preferences").click()
@@ -75,7 +75,7 @@ async def test_a_viewer_sets_zone_and_quiet_hours_and_sees_refusals_in_words(
         viewer, "/settings/notifications", viewport=PHONE, timezone_id="Europe/Berlin"
     )
     await expect(phone.get_by_label("Time zone")).to_have_value("America/Chicago")
-    await expect(phone.get_by_label("Hold email during quiet hours")).to_be_checked()
+    await expect(phone.get_by_label("Hold email and Slack mentions during quiet hours")).to_be_checked()
     await expect(phone.get_by_label("Quiet from")).to_have_value("22:00")
     await expect(phone.get_by_label("Quiet until")).to_have_value("06:30")
     await expect(phone.get_by_label("Email me about escalations")).to_be_checked()
@@ -86,7 +86,7 @@ async def test_a_viewer_sets_zone_and_quiet_hours_and_sees_refusals_in_words(
     assert await phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     # Switching quiet hours off sends null.
-    await phone.get_by_label("Hold email during quiet hours").uncheck()
+    await phone.get_by_label("Hold email and Slack mentions during quiet hours").uncheck()
     await phone.get_by_role("button", name="Save preferences").click()
     await expect(phone.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
     stored = await ok(await gw.get(PREFERENCES, headers=viewer.headers))

@@ -78,7 +78,7 @@ function PreferencesForm({ saved }: { saved: NotificationPreferences }) {
         <legend>Quiet hours</legend>
         <label className="choice">
           <input type="checkbox" checked={draft.quietHours} onChange={(e) => change({ quietHours: e.target.checked })} />
-          Hold email during quiet hours
+          Hold email and Slack mentions during quiet hours
         </label>
         {draft.quietHours && (
           <div className="row">
@@ -98,9 +98,9 @@ function PreferencesForm({ saved }: { saved: NotificationPreferences }) {
             ))}
           </div>
         )}
-        {quietWindow && <p className="subtle">No email from {quietWindow}, on your clock.</p>}
+        {quietWindow && <p className="subtle">No email or Slack mention from {quietWindow}, on your clock.</p>}
         <span className="hint" id="quiet-hint">
-          A start later than the end runs past midnight. High-urgency escalations still email you.
+          A start later than the end runs past midnight. High-urgency escalations still reach you.
         </span>
         {problem("quiet_hours") && <span className="field-error">Quiet hours: {problem("quiet_hours")}</span>}
       </fieldset>
