@@ -10,7 +10,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from flowpilot_shared.broker.topology import QueueSpec
-from flowpilot_shared.consumer import Consumer, HandlerContext
+from flowpilot_shared.consumer import Consumer, HandlerContext, runtime
 from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated
 from tests.harness.broker import dead_letters, publish_event, publish_raw
@@ -179,3 +179,32 @@ async def _ready(amqp, queue: str, count: int) -> bool:
     declared = await channel.declare_queue(queue, passive=True)
     await channel.close()
     return declared.declaration_result.message_count == count
+
+
+async def test_a_message_still_running_after_the_stop_grace_is_cancelled_and_redelivered(
+    amqp, db, core_settings, queue_spec, monkeypatch
+):
+    # A handler stuck on a lock or a dead peer must not hold the process past its grace period: it is
+    # cancelled, its message was never acked, and the next consumer handles it.
+    monkeypatch.setattr(runtime, "STOP_GRACE_SECONDS", 0.2)
+    calls: list[uuid.UUID] = []
+
+    async def stuck(event: AnyEvent, ctx: HandlerContext) -> None:
+        calls.append(event.id)
+        await asyncio.Event().wait()
+
+    consumer = await start_consumer(amqp, db, core_settings, queue_spec, stuck)
+    event = await _event(db)
+    await publish_event(amqp, event)
+    await wait_until(lambda: event.id in calls, message="the message in hand")
+    await asyncio.wait_for(consumer.stop(), timeout=15)
+
+    handler = Recorder()
+    again = await start_consumer(amqp, db, core_settings, queue_spec, handler)
+    try:
+        await wait_until(
+            lambda: event.id in handler.calls, message="the message handled by the next consumer"
+        )
+    finally:
+        await again.stop()
+    assert handler.calls == [event.id]

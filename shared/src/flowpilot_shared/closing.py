@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from typing import Any, Protocol
 
 CLOSE_TIMEOUT_SECONDS = 5.0
@@ -32,3 +32,16 @@ async def cancel_quietly(task: asyncio.Task[Any] | None) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
+
+
+async def finish_or_cancel(tasks: Iterable[asyncio.Task[Any]], *, grace_seconds: float) -> int:
+    """Let the tasks finish for up to `grace_seconds`, then cancel those still running and wait for
+    them to end; returns how many were cancelled."""
+    running = set(tasks)
+    if not running:
+        return 0
+    _, late = await asyncio.wait(running, timeout=grace_seconds)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
+    return len(late)

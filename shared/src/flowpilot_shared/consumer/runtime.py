@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from flowpilot_shared.broker.publisher import build_message
 from flowpilot_shared.broker.topology import DLX_EXCHANGE, QueueSpec, declare_queue
-from flowpilot_shared.closing import Closable, close_quietly
+from flowpilot_shared.closing import Closable, close_quietly, finish_or_cancel
 from flowpilot_shared.consumer import contract
 from flowpilot_shared.consumer.batch import InboxBatcher, ReadyMessage
 from flowpilot_shared.consumer.metrics import EVENT_LAG, HANDLE_SECONDS, PROCESSED
@@ -43,6 +43,9 @@ from flowpilot_shared.settings import CoreSettings
 from flowpilot_shared.unit_of_work import DriverUnitOfWork
 
 log = structlog.get_logger(__name__)
+# How long a stopping consumer lets its in-flight messages finish, inside the platform's grace period
+# (30 s): one stuck on a lock or a slow call is then cancelled and its unacked message redelivered.
+STOP_GRACE_SECONDS = 20.0
 
 
 def share_of_pool(settings: CoreSettings, consumers: int) -> int:
@@ -130,7 +133,7 @@ class Consumer:
 
         Cancelled first: a message delivered while the others finished would otherwise start, lose
         its channel before its ack and be handled again elsewhere. Messages waiting to be retried
-        stop waiting and go back to the queue unacked.
+        stop waiting and go back to the queue unacked, as do those still running after the grace.
         """
         self._stopping.set()
         if self._subscription is not None:
@@ -138,8 +141,8 @@ class Consumer:
             with contextlib.suppress(Exception):  # a channel already gone delivers nothing more
                 await queue.cancel(tag)
             self._subscription = None
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if cancelled := await finish_or_cancel(self._tasks, grace_seconds=STOP_GRACE_SECONDS):
+            log.warning("in-flight messages cancelled at stop", queue=self.spec.name, count=cancelled)
         await close_quietly(self._channel)
         for resource in self._closes:
             await close_quietly(resource)
