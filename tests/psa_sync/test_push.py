@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from flowpilot_shared.db import Database
 from tests.fakes.psa import FakePsa
@@ -107,21 +109,35 @@ async def test_no_ticket_is_no_psa_and_nothing_sent(db, amqp, fake_psa: FakePsa,
     assert captured.of_account(scenario.account_id) == []
 
 
-async def test_metrics_count_pushes_by_provider_and_outcome(db, fake_psa: FakePsa, psa_app):
-    import httpx
+def _sample(exposition: str, name: str, labels: dict[str, str]) -> float:
+    """One sample's value in a /metrics page; 0 when the series is not there yet."""
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
 
-    scenario = await make_scenario(db, fake_psa, "autotask")
-    event = documentation_event(scenario)
-    await commit_events(db, event)
-    await settled_row(db, event.data.documentation_id)
+
+async def test_metrics_count_pushes_by_provider_and_outcome(db, fake_psa: FakePsa, psa_app):
+    pushed = ("flowpilot_psa_pushes_total", {"outcome": "pushed", "provider": "autotask"})
+    timed = (
+        "flowpilot_psa_request_seconds_count",
+        {"operation": "create_note", "provider": "autotask"},
+    )
     transport = httpx.ASGITransport(app=psa_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://psa-sync") as client:
-        text = (await client.get("/metrics")).text
+        # The registry is process-wide: earlier tests' pushes are already counted, so compare.
+        before = (await client.get("/metrics")).text
+        scenario = await make_scenario(db, fake_psa, "autotask")
+        event = documentation_event(scenario)
+        await commit_events(db, event)
+        await settled_row(db, event.data.documentation_id)
+        after = (await client.get("/metrics")).text
         assert (await client.get("/healthz")).status_code == 200
 
         async def ready() -> bool:
             return (await client.get("/readyz")).status_code == 200
 
         await wait_until(ready, message="/readyz")
-    assert 'flowpilot_psa_pushes_total{outcome="pushed",provider="autotask"}' in text
-    assert 'flowpilot_psa_request_seconds_count{operation="create_note",provider="autotask"}' in text
+    assert _sample(after, *pushed) - _sample(before, *pushed) == 1
+    assert _sample(after, *timed) - _sample(before, *timed) == 1
