@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator, Iterator
 
@@ -34,6 +35,19 @@ def infra() -> Iterator[Infra]:
     os.environ["FLOWPILOT_LOGIN_ATTEMPTS_PER_ADDRESS"] = "0"
     yield resources
     teardown(resources)
+
+
+@pytest.fixture(autouse=True)
+def restored_garbage_collector() -> Iterator[None]:
+    """Undo what an in-process app start does to the collector (freeze, larger first generation).
+
+    A service settles the collector once per process; in the test process it would otherwise stay
+    settled for every later test, whatever that test checks."""
+    threshold = gc.get_threshold()
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()
+    gc.set_threshold(*threshold)
 
 
 @pytest.fixture
