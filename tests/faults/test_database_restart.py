@@ -6,11 +6,14 @@ import asyncio
 import subprocess
 import time
 import uuid
+from datetime import datetime
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 
+from flowpilot_shared.db import Database, database_unavailable
 from flowpilot_shared.models import AiSession, Handoff, OutboxEvent
 from notifier.settings import NotifierSettings
 from tests.faults.accounting import settled
@@ -18,23 +21,51 @@ from tests.faults.system import Escalation, escalate_one, make_team, new_ticket_
 from tests.harness.people import API
 from tests.harness.waiting import wait_until
 
-PG_RESTART = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"]
-PG_START = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"]
 WORKERS = 8
 
 
-def _restart_postgres() -> None:
+def _cluster_serving(database_url: str) -> tuple[str, str]:
+    """(version, name) of the local cluster listening on the test database's port (pg_lsclusters)."""
+    port = make_url(database_url).port or 5432
     try:
-        subprocess.run(PG_RESTART, check=True, capture_output=True, timeout=120)
+        listing = subprocess.run(
+            ["pg_lsclusters", "--no-header"], check=True, capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.fail(f"cannot list the PostgreSQL clusters to restart (pg_lsclusters): {exc!r}")
+    for line in listing.splitlines():
+        version, name, cluster_port, *_ = line.split()
+        if cluster_port == str(port):
+            return version, name
+    pytest.fail(f"no local PostgreSQL cluster listens on port {port}; pg_lsclusters says:\n{listing}")
+
+
+def _restart_postgres(version: str, name: str) -> None:
+    ctl = ["pg_ctlcluster", "--skip-systemctl-redirect", version, name]
+    try:
+        subprocess.run([*ctl, "restart"], check=True, capture_output=True, timeout=120)
     finally:
         # Whatever happened, leave PostgreSQL running for the rest of the run.
-        subprocess.run(PG_START, check=False, capture_output=True, timeout=120)
+        subprocess.run([*ctl, "start"], check=False, capture_output=True, timeout=120)
+
+
+async def _server_started_at(db: Database) -> datetime | None:
+    """When the PostgreSQL server last started; None while it does not answer."""
+    try:
+        async with db.sessions() as s:
+            return (await s.execute(text("SELECT pg_postmaster_start_time()"))).scalar_one()
+    except Exception as exc:
+        if database_unavailable(exc):
+            return None
+        raise
 
 
 @pytest.mark.faults
 @pytest.mark.serial
 @pytest.mark.timeout(300)
 async def test_postgres_restarted_under_load(system, db, infra):
+    cluster = _cluster_serving(infra.database_url)
+    server_started_before = await wait_until(lambda: _server_started_at(db), message="PostgreSQL answers")
     system.start()
     statuses: list[tuple[float, str, int]] = []  # (time, what, status)
     acknowledged: list[Escalation] = []
@@ -81,13 +112,17 @@ async def test_postgres_restarted_under_load(system, db, infra):
         workers = [asyncio.create_task(worker()) for _ in range(WORKERS)]
         await wait_until(lambda: len(acknowledged) >= 30, timeout=60, message="load running")
         restarted_at = time.monotonic()
-        await asyncio.to_thread(_restart_postgres)
+        await asyncio.to_thread(_restart_postgres, *cluster)
         restart_done.set()
         await asyncio.wait_for(asyncio.gather(*workers), timeout=120)
 
     codes = {code for _, _, code in statuses}
     assert codes <= {201, 503}, codes
+    # The outage really happened: the server is a new one, and the API refused work while it was down.
+    server_started_after = await wait_until(lambda: _server_started_at(db), message="PostgreSQL answers")
+    assert server_started_after > server_started_before, "PostgreSQL was not restarted"
     refused = sum(1 for t, _, code in statuses if code == 503 and t >= restarted_at)
+    assert refused > 0, f"no 503 since the restart began: {len(statuses)} answers, all 201"
     print(f"\n{len(acknowledged)} escalations acknowledged, {refused} answers 503 during the restart")
 
     # Every 2xx was saved; nothing half-applied: every escalated session has its handoff and its event.
