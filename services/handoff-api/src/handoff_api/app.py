@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, FastAPI
 
+from flowpilot_shared.closing import cancel_quietly
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.passwords import PasswordWork
@@ -14,6 +17,7 @@ from handoff_api.analytics.views import router as analytics_router
 from handoff_api.auth.views import router as auth_router
 from handoff_api.documents.views import router as documents_router
 from handoff_api.errors import install_error_handlers
+from handoff_api.handoffs.metrics import watch_past_last_round
 from handoff_api.handoffs.views import router as handoffs_router
 from handoff_api.integrations.views import router as integrations_router
 from handoff_api.openapi import document_errors
@@ -62,18 +66,21 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     slack_calls = SlackCalls(settings)
     timers: ReescalationTimers | None = None
+    past_last_round: asyncio.Task[None] | None = None
 
     def consumers(runtime: ServiceRuntime) -> list[Consumer]:
         return [timeline_consumer(runtime, settings)]
 
     async def on_start(runtime: ServiceRuntime) -> None:
-        nonlocal timers
+        nonlocal timers, past_last_round
         timers = ReescalationTimers(db=runtime.db, settings=settings)
         await timers.start()
+        past_last_round = asyncio.create_task(watch_past_last_round(runtime.db), name="past-last-round")
 
     async def on_stop(runtime: ServiceRuntime) -> None:
         if timers is not None:
             await timers.stop()
+        await cancel_quietly(past_last_round)
         await slack_calls.close()
 
     app = create_service_app(

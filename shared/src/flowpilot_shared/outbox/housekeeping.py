@@ -22,6 +22,10 @@ DEAD_ROWS = Gauge(
     "flowpilot_outbox_dead_rows",
     "Outbox rows set aside as dead, never published (`flowpilot-admin outbox list --dead`; set by the active relay)",
 )
+OLDEST_UNPUBLISHED = Gauge(
+    "flowpilot_outbox_oldest_unpublished_seconds",
+    "Age of the oldest outbox row not yet published, dead rows aside (0 when none; set by the active relay)",
+)
 GAUGE_SECONDS = 15.0
 RETENTION_SWEEP_SECONDS = 60.0
 # The sweep deletes a whole retention period's rows in one statement; after a backlog that can take
@@ -31,18 +35,22 @@ RETENTION_SWEEP_STATEMENT_TIMEOUT = "10min"
 BACKLOG_SQL = """
 SELECT count(*) FILTER (WHERE dead_at IS NULL) AS unpublished,
        count(*) FILTER (WHERE attempts > 0 AND dead_at IS NULL) AS failing,
-       count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead
+       count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead,
+       coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE dead_at IS NULL)), 0)::float8
+         AS oldest_seconds
 FROM outbox WHERE published_at IS NULL
 """
 
 
 async def refresh_gauges(db: Database) -> None:
-    """Count the unpublished, the failing and the dead rows into the gauges."""
+    """Count the unpublished, the failing and the dead rows, and the oldest waiting one's age, into the gauges."""
     async with db.driver() as conn:
         row = await conn.fetchrow(BACKLOG_SQL)
     UNPUBLISHED.set(row["unpublished"])
     FAILING.set(row["failing"])
     DEAD_ROWS.set(row["dead"])
+    # The publish-lag histogram only sees rows that got out; this one also sees a relay that is stuck.
+    OLDEST_UNPUBLISHED.set(row["oldest_seconds"])
 
 
 def clear_gauges() -> None:
@@ -50,6 +58,7 @@ def clear_gauges() -> None:
     UNPUBLISHED.set(0)
     FAILING.set(0)
     DEAD_ROWS.set(0)
+    OLDEST_UNPUBLISHED.set(0)
 
 
 async def sweep_retention(db: Database, *, hours: float) -> None:
