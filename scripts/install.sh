@@ -38,3 +38,12 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium "the console's browser tests"
 fi
+# `make validate-deploy` checks and unit-tests the Prometheus alert rules with promtool (Debian's
+# prometheus package ships it); CI must not pass with those checks skipped.
+if ! command -v promtool >/dev/null 2>&1; then
+  apt_install prometheus "promtool, for the alert rules' checks"
+  if [ "${CI:-}" = true ] && ! command -v promtool >/dev/null 2>&1; then
+    echo "promtool is missing and CI needs it: apt-get install prometheus" >&2
+    exit 1
+  fi
+fi
