@@ -6,6 +6,9 @@
 #   3. deploy/rabbitmq/definitions.json matches the topology in flowpilot_shared
 #   4. deploy/k8s: `kubectl kustomize` (when present) piped to deploy/k8s/validate.py (Kubernetes schemas
 #      from kubernetes-validate, KEDA structure, cross-references)
+#   5. deploy/observability: the dashboard (as dashboard.py builds it, Grafana's model, layout), its
+#      queries and the alert rules through `promtool check rules`, `promtool test rules` on alerts.test.yaml,
+#      and its kustomization's ConfigMaps (deploy/observability/check.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UV="${UV:-$(command -v uv 2>/dev/null || echo "$HOME/.local/bin/uv")}"
@@ -84,6 +87,23 @@ if command -v kubectl >/dev/null 2>&1 && kubectl kustomize deploy/k8s/base >"$tm
 else
   echo "kubectl not installed: validating the kustomization's files one by one"
   py deploy/k8s/validate.py deploy/k8s/base | grep -v "^ok "
+fi
+
+step "observability (deploy/observability)"
+observability=(--dashboard-rules "$tmp/dashboard-queries.yaml")
+if command -v kubectl >/dev/null 2>&1; then
+  kubectl kustomize deploy/observability >"$tmp/observability.yaml"
+  observability+=(--kustomized "$tmp/observability.yaml")
+fi
+py deploy/observability/check.py "${observability[@]}"
+if command -v promtool >/dev/null 2>&1; then
+  promtool check rules deploy/observability/alerts.yaml "$tmp/dashboard-queries.yaml"
+  promtool test rules deploy/observability/alerts.test.yaml
+elif [ "${CI:-}" = true ]; then
+  echo "promtool is missing (apt-get install prometheus; scripts/install.sh installs it)" >&2
+  exit 1
+else
+  echo "promtool not installed (apt-get install prometheus): alert rules and dashboard queries not checked"
 fi
 
 step "shell scripts"
