@@ -1,10 +1,10 @@
-"""Rows and events for consumer tests, written straight to the database (no API needed)."""
+"""Rows and events for consumer tests: written straight to the database, or (the escalation itself)
+by handoff-api's own service code, so consumers are tested on the events it really produces."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flowpilot_shared.db import Database
@@ -13,17 +13,16 @@ from flowpilot_shared.events import (
     DocumentationGenerated,
     DocumentationGeneratedData,
     HandoffEscalated,
-    HandoffEscalatedData,
-    SessionSnapshot,
-    StepSnapshot,
     UserRef,
 )
 from flowpilot_shared.integrations import save_integration
-from flowpilot_shared.models import Account, AiSession, Handoff, IntegrationKind, SessionStep, User
+from flowpilot_shared.models import Account, AiSession, HandoffIntent, IntegrationKind, SessionStep, User
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.passwords import hash_password
+from flowpilot_shared.security.tokens import TokenClaims
 from flowpilot_shared.settings import CoreSettings
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
+from flowpilot_shared.unit_of_work import DriverUnitOfWork, OrmUnitOfWork
+from handoff_api.handoffs.service import HandOff, hand_off
 
 _HASH = hash_password("correct horse battery staple")
 Followed = TypeVar("Followed", bound=AnyEvent)
@@ -75,6 +74,31 @@ async def make_team(db: Database, *, engineers: int = 2, viewers: int = 0, inact
     return team
 
 
+class _HandoffTakingItsEvent(DriverUnitOfWork):
+    """handoff-api's unit of work, in a transaction that reads (and unless `staged`, takes out) the
+    escalation's outbox row just before it commits: no relay can send the event before the test does."""
+
+    def __init__(self, db: Database, *, session_id: uuid.UUID, staged: bool) -> None:
+        super().__init__(db)
+        self._session_id = session_id
+        self._staged = staged
+        self.payload: str | None = None
+
+    async def _commit(self) -> None:
+        self.payload = await self.conn.fetchval(_READ_STAGED if self._staged else _TAKE, self._session_id)
+        await super()._commit()
+
+    def _poke_relay(self) -> None:
+        # A row taken out is nothing for the relay to send.
+        if self._staged:
+            super()._poke_relay()
+
+
+_OUTBOX_ROW = "FROM outbox WHERE session_id = $1 AND routing_key = 'handoff.escalated'"
+_READ_STAGED = f"SELECT payload::text {_OUTBOX_ROW}"
+_TAKE = f"DELETE {_OUTBOX_ROW} RETURNING payload::text"
+
+
 async def make_escalation(
     db: Database,
     team: Team,
@@ -84,9 +108,15 @@ async def make_escalation(
     psa_ticket_id: str | None = "T-1001",
     steps: list[tuple[str, str]] | None = None,
     title: str = "Outlook cannot connect",
+    staged: bool = False,
 ) -> HandoffEscalated:
-    """A session with steps and an escalation handoff in the database, and its event (not yet sent)."""
-    now = datetime.now(UTC)
+    """A session with steps (written straight to the database), escalated by handoff-api's own
+    handoff service: its handoff row, session update, re-escalation timer and event, the recipients
+    chosen by its rule. The event is the one it wrote to the outbox.
+
+    That outbox row is taken out in the same transaction, so the test sends the event its own way
+    (`publish_event`, `commit_events`); with `staged` it stays for a relay to publish.
+    """
     session_row = AiSession(
         id=uuid.uuid4(),
         account_id=team.account.id,
@@ -95,61 +125,31 @@ async def make_escalation(
         problem="Users at Contoso get a password prompt loop in Outlook",
         client_name="Contoso",
         psa_ticket_id=psa_ticket_id,
-        status="escalated",
-        escalation_reason="Stuck after profile rebuild",
-        escalated_to_id=target.id if target else None,
+        status="active",
     )
     step_rows = [
         SessionStep(id=uuid.uuid4(), session_id=session_row.id, author_id=escalator.id, kind=k, content=c)
         for k, c in (steps or [("action", "Rebuilt the Outlook profile"), ("observation", "Still prompts")])
     ]
-    handoff = Handoff(
-        id=uuid.uuid4(),
-        account_id=team.account.id,
-        session_id=session_row.id,
-        intent="escalate",
-        reason="Stuck after profile rebuild",
-        from_user_id=escalator.id,
-        target_user_id=target.id if target else None,
-    )
     async with db.sessions() as session, session.begin():
         session.add(session_row)
         await session.flush()
-        session.add_all([*step_rows, handoff])
-    eligible = [
-        u
-        for u in team.users
-        if u.is_active and u.role in ("owner", "admin", "engineer") and u.id != escalator.id
-    ]
-    recipients = [target] if target else eligible
-    return HandoffEscalated(
-        account_id=team.account.id,
+        # One at a time: the steps' positions follow the list.
+        for step in step_rows:
+            session.add(step)
+            await session.flush()
+    command = HandOff(
+        claims=TokenClaims(user_id=escalator.id, account_id=team.account.id),
         session_id=session_row.id,
-        data=HandoffEscalatedData(
-            handoff_id=handoff.id,
-            reason=handoff.reason,
-            escalated_at=now,
-            session=SessionSnapshot(
-                id=session_row.id,
-                title=session_row.title,
-                problem=session_row.problem,
-                client_name=session_row.client_name,
-                psa_ticket_id=psa_ticket_id,
-                status="escalated",
-                owner_id=escalator.id,
-                created_at=now,
-                steps=[
-                    StepSnapshot(
-                        id=s.id, kind=s.kind, content=s.content, author_id=s.author_id, created_at=now
-                    )
-                    for s in step_rows
-                ],
-            ),
-            escalator=team.ref(escalator),
-            target=team.ref(target) if target else None,
-            recipients=[team.ref(u) for u in recipients],
-        ),
+        intent=HandoffIntent.escalate,
+        reason="Stuck after profile rebuild",
+        target_user_id=target.id if target else None,
     )
+    unit = _HandoffTakingItsEvent(db, session_id=session_row.id, staged=staged)
+    async with unit:
+        await hand_off(uow=unit, command=command)
+    assert unit.payload is not None, "handoff-api wrote no escalation event"
+    return HandoffEscalated.model_validate_json(unit.payload)
 
 
 async def commit_events(db: Database, *events: AnyEvent) -> None:

@@ -19,7 +19,7 @@ from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
 from tests.harness.broker import publish_event
-from tests.harness.factories import commit_events, make_escalation, make_team
+from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.notifier.channels.conftest import (
     all_final,
@@ -44,15 +44,17 @@ async def test_escalation_reaches_three_seniors_one_slack_one_teams(
     team = await make_team(db, engineers=3, viewers=1, inactive=1)
     other = await make_team(db, engineers=2)
     chat = await configure_chat(db, channel_settings, team, slack=slack, teams=teams)
-    escalator = team.users[1]
-    event = await make_escalation(db, team, escalator=escalator)
-    # The real path: staged in the outbox with the write, published by the relay.
+    _owner, escalator, engineer_1, engineer_2, viewer, deactivated = team.users
+    # The real path: handoff-api's handoff writes the event (recipients chosen by its own rule) to the
+    # outbox with the escalation, and the relay publishes it.
+    event = await make_escalation(db, team, escalator=escalator, staged=True)
     async with running(OutboxRelay(db=db, settings=channel_settings, name="test-relay")):
-        await commit_events(db, event)
         await wait_until(lambda: all_final(db, event.id, 5), timeout=20, message="5 deliveries final")
 
-    expected = {u.email.lower() for u in team.users if u.is_active and u.role != "viewer" and u != escalator}
-    assert len(expected) == 3
+    # The owner and the other two active engineers: not the viewer, the deactivated engineer, the
+    # escalator, nor anyone of another account.
+    assert (viewer.role, deactivated.is_active) == ("viewer", False)
+    expected = {team.owner.email.lower(), engineer_1.email.lower(), engineer_2.email.lower()}
     assert {r for m in smtp.messages for r in m.rcpt_tos} == expected
     assert len(smtp.messages) == 3
     nobody_else = [u for u in [*team.users, *other.users] if u.email.lower() not in expected]
