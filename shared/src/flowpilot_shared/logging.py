@@ -6,6 +6,8 @@ import logging
 
 import structlog
 
+from flowpilot_shared.telemetry.logs import add_trace_context
+
 # Libraries whose INFO lines echo a request's full URL: a Teams Workflows webhook URL carries its
 # signature, so those lines would put an integration secret in the log. Their warnings still show.
 URL_ECHOING_LOGGERS = ("httpx",)
@@ -23,6 +25,7 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            add_trace_context,  # trace_id / span_id while a span is current
             structlog.processors.TimeStamper(fmt="iso"),
             renderer,
         ],

@@ -15,6 +15,7 @@ from aio_pika.abc import AbstractRobustConnection
 from fastapi import FastAPI
 from prometheus_client import Gauge
 
+from flowpilot_shared import telemetry
 from flowpilot_shared.broker.publisher import connect
 from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.consumer import Consumer
@@ -146,7 +147,12 @@ def service_lifespan(
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """A FastAPI lifespan that owns the process's runtime; exposes `app.state.{settings,db,runtime}`."""
+    """A FastAPI lifespan that owns the process's runtime; exposes `app.state.{settings,db,runtime}`.
+
+    Tracing is set up here, before the app is built (the app is instrumented as it is built): on when
+    the OpenTelemetry variables ask for it (`flowpilot_shared.telemetry`), else off.
+    """
+    telemetry.configure_tracing(name)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -165,6 +171,7 @@ def service_lifespan(
             if on_stop is not None:
                 await on_stop(runtime)
             await runtime.stop()
+            telemetry.flush()
 
     return lifespan
 

@@ -40,6 +40,7 @@ from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import AnyEvent, parse_event
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.settings import CoreSettings
+from flowpilot_shared.telemetry import handling, traced_delivery
 from flowpilot_shared.unit_of_work import DriverUnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -148,8 +149,8 @@ class Consumer:
             await close_quietly(resource)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        # Prefetch bounds how many run at once; each runs as its own task.
-        task = asyncio.create_task(self.process(message))
+        # Prefetch bounds how many run at once; each runs as its own task, in its message's trace.
+        task = asyncio.create_task(traced_delivery(self.process(message), message, self.name, self.spec.name))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -266,7 +267,8 @@ class Consumer:
             extra=ready.facts,
         )
         assert self._handler is not None
-        result = await self._handler(ready.event, context)
+        with handling(ready.message):  # its own trace and request id, in a batch too
+            result = await self._handler(ready.event, context)
         return "duplicate" if result is contract.ALREADY_DONE else "processed"
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str, attempts: int) -> None:

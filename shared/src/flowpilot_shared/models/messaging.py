@@ -70,6 +70,10 @@ class OutboxEvent(Base):
     # Set when the row was set aside as never publishable (too large, refused too often): the relay
     # skips it and its session's later rows go on without it (outbox/pending.py).
     dead_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The W3C trace context and the X-Request-ID of what wrote the row (`flowpilot_shared.telemetry`):
+    # the relay publishes the row as a child of that trace, however long after the commit.
+    traceparent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class InboxRecord(Base):

@@ -19,6 +19,7 @@ import asyncpg
 
 from flowpilot_shared.broker.publisher import Publisher, build_message
 from flowpilot_shared.outbox.pending import PoisonRow
+from flowpilot_shared.telemetry import publishing
 
 
 class HeldBack(Exception):
@@ -62,13 +63,12 @@ async def publish_row(publisher: Publisher, row: asyncpg.Record, *, max_payload_
     body = row["payload"].encode()
     if len(body) > max_payload_bytes:
         raise PoisonRow(f"payload of {len(body)} bytes is over the limit of {max_payload_bytes}")
-    message = build_message(
-        event_id=str(row["id"]),
-        event_type=row["routing_key"],
-        body=body,
-        headers={"x-position": f"{row['txid']}.{row['seq']}"},
-    )
-    await publisher.publish(row["exchange"], row["routing_key"], message)
+    headers = {"x-position": f"{row['txid']}.{row['seq']}"}
+    with publishing(row, headers):  # the row's trace and request id go on in the headers
+        message = build_message(
+            event_id=str(row["id"]), event_type=row["routing_key"], body=body, headers=headers
+        )
+        await publisher.publish(row["exchange"], row["routing_key"], message)
 
 
 class InFlight:

@@ -56,7 +56,7 @@ ROW_FAULTS: tuple[type[BaseException], ...] = (
 # rows of earlier passes still waiting for their confirms.
 SELECT_PENDING = """
 SELECT id, seq, txid, exchange, routing_key, session_id, payload::text AS payload, created_at, attempts,
-  now() AS read_at
+  traceparent, request_id, now() AS read_at
 FROM outbox AS o
 WHERE published_at IS NULL AND dead_at IS NULL AND (retry_at IS NULL OR retry_at <= now())
   AND NOT o.id = ANY($2::uuid[])

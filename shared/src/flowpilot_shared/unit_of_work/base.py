@@ -24,17 +24,23 @@ import structlog
 
 from flowpilot_shared.broker.topology import awaited
 from flowpilot_shared.events import AnyEvent, event_exchange
+from flowpilot_shared.telemetry import outbox_context
 
 log = structlog.get_logger(__name__)
 
 # The outbox INSERT's head; `outbox_sql` builds on the same prefix. The relays are told after
 # commit (`outbox.wake`), never by a NOTIFY inside the transaction.
-OUTBOX_INSERT = "INSERT INTO outbox (id, exchange, routing_key, account_id, session_id, user_id, payload)"
+OUTBOX_INSERT = (
+    "INSERT INTO outbox (id, exchange, routing_key, account_id, session_id, user_id, payload, traceparent, "
+    "request_id)"
+)
 OUTBOX_INSERT_PREFIX = f"{OUTBOX_INSERT} VALUES "
 # Every staged event in one statement, however many (one array per column), in staged order.
 OUTBOX_WRITE_SQL = f"""
 {OUTBOX_INSERT}
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[])
+SELECT * FROM unnest(
+  $1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[]::jsonb[], $8::text[], $9::text[]
+)
 """
 # The inbox: one row per (consumer, event) it processed, for any number of events in one statement.
 INBOX_RECORD_SQL = (
@@ -44,7 +50,11 @@ INBOX_RECORD_SQL = (
 
 
 def outbox_params(event: AnyEvent, *, user_id: uuid.UUID | None = None) -> dict[str, Any]:
-    """The outbox row's values for `event`, in column order (keys name the statement's parameters)."""
+    """The outbox row's values for `event`, in column order (keys name the statement's parameters).
+
+    The row keeps the trace and the request it was written in: the relay publishes it as their child.
+    """
+    traceparent, request_id = outbox_context()
     return {
         "outbox_id": event.id,
         "outbox_exchange": event_exchange(event),
@@ -53,6 +63,8 @@ def outbox_params(event: AnyEvent, *, user_id: uuid.UUID | None = None) -> dict[
         "outbox_session_id": event.session_id,
         "outbox_user_id": user_id,
         "outbox_payload": event.model_dump_json(),
+        "outbox_traceparent": traceparent,
+        "outbox_request_id": request_id,
     }
 
 

@@ -26,11 +26,11 @@ from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.unit_of_work.base import OUTBOX_INSERT, OUTBOX_INSERT_PREFIX, UnitOfWork, outbox_params
 
 # The outbox columns' types, for the parameters of `outbox_sql` (in `outbox_args` order).
-_OUTBOX_TYPES = ("uuid", "text", "text", "uuid", "uuid", "uuid", "text::jsonb")
+_OUTBOX_TYPES = ("uuid", "text", "text", "uuid", "uuid", "uuid", "text::jsonb", "text", "text")
 
 
 def outbox_sql(first: int, *, only_with: str | None = None) -> str:
-    """The outbox INSERT with its seven parameters numbered from `first` (see `outbox_args`).
+    """The outbox INSERT with its parameters (one per column) numbered from `first` (see `outbox_args`).
 
     With `only_with` (a CTE of the same statement) the row goes in once per row of it: none when the
     guarded write it names changed nothing.

@@ -15,6 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from flowpilot_shared import telemetry
+
 REQUESTS = Counter("flowpilot_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
     "flowpilot_http_request_seconds",
@@ -27,7 +29,8 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 
 
 class RequestContextMiddleware:
-    """Carries X-Request-ID through logs and the response; records per-route metrics.
+    """Carries X-Request-ID through logs, the trace, outbox rows and the response; records per-route
+    metrics.
 
     Plain ASGI rather than BaseHTTPMiddleware: that one runs every request in an extra task with
     memory streams between them, which cost more CPU than the handoff itself did.
@@ -48,6 +51,7 @@ class RequestContextMiddleware:
                 break
         request_id = request_id or uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        request = telemetry.enter_request(request_id)  # on the request's span and its outbox rows
         started = time.perf_counter()
         method = scope.get("method", "")
 
@@ -64,6 +68,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
+            telemetry.leave_request(request)
 
 
 async def _failing(checks: list[ReadinessCheck]) -> dict[str, str]:
@@ -92,6 +97,7 @@ def create_service_app(
     """
     app = FastAPI(title=title, version=version, lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware)
+    telemetry.instrument_app(app)  # outermost: its span is current in RequestContextMiddleware
 
     @app.get("/healthz", tags=["ops"], include_in_schema=False)
     async def healthz() -> dict[str, str]:

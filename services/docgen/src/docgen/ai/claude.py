@@ -12,6 +12,7 @@ from docgen.ai.errors import AiFailed
 from docgen.ai.prompt import TOOL_NAME, system_blocks, tool_definition, user_message
 from docgen.content import DocInput, PackageContent
 from docgen.settings import DocgenSettings
+from flowpilot_shared.telemetry import external_call
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,18 @@ class ClaudeClient:
         """
         started = time.perf_counter()
         try:
-            message = await self._client.messages.create(
-                model=self._settings.docgen_model,
-                max_tokens=self._settings.ai_max_tokens,
-                system=system_blocks(),
-                tools=[tool_definition()],
-                tool_choice={"type": "tool", "name": TOOL_NAME},
-                messages=[user_message(doc)],
-            )
+            # The SDK speaks HTTP through httpx2, which no instrumentation covers: a span of our own.
+            with external_call(
+                "anthropic messages.create", {"gen_ai.request.model": self._settings.docgen_model}
+            ):
+                message = await self._client.messages.create(
+                    model=self._settings.docgen_model,
+                    max_tokens=self._settings.ai_max_tokens,
+                    system=system_blocks(),
+                    tools=[tool_definition()],
+                    tool_choice={"type": "tool", "name": TOOL_NAME},
+                    messages=[user_message(doc)],
+                )
         except anthropic.APITimeoutError as exc:
             raise AiFailed("timeout: no answer within the SDK timeout after its retries") from exc
         except anthropic.APIConnectionError as exc:

@@ -35,10 +35,10 @@ SELECT recipient, status, last_error, attempts, updated_at FROM deliveries WHERE
 
 def _outbox_rows(first: int, where: str = "") -> str:
     """The outbox INSERT of any number of rows, one array per column, parameters numbered from `first`."""
-    p = [f"${i}" for i in range(first, first + 7)]
+    p = [f"${i}" for i in range(first, first + 9)]
     columns = (
         f"{p[0]}::uuid[], {p[1]}::text[], {p[2]}::text[], {p[3]}::uuid[], {p[4]}::uuid[], {p[5]}::uuid[], "
-        f"{p[6]}::text[]::jsonb[]"
+        f"{p[6]}::text[]::jsonb[], {p[7]}::text[], {p[8]}::text[]"
     )
     # A statement retried after a commit whose answer was lost finds its row there: nothing to add.
     return f"{OUTBOX_INSERT} SELECT * FROM unnest({columns}) {where} ON CONFLICT (id) DO NOTHING"

@@ -21,6 +21,7 @@ from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated, HandoffReescalated
 from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN
 from flowpilot_shared.models.notifications import DeliveryChannel
+from flowpilot_shared.telemetry import external_call
 from notifier.channels.base import Channel, Sent, Target
 from notifier.channels.render import render_email
 from notifier.channels.smtp_pool import SmtpPool
@@ -164,8 +165,12 @@ class EmailChannel(Channel):
             raise PermanentError(f"email does not handle {event.type}")
         message_id, message = self.build_message(event, target, delivery_id)
         try:
-            async with self._pool.client() as client:
-                await client.sendmail(self._sender, [target.recipient], message)
+            with external_call(
+                "smtp sendmail",
+                {"server.address": self.settings.smtp_host, "server.port": self.settings.smtp_port},
+            ):
+                async with self._pool.client() as client:
+                    await client.sendmail(self._sender, [target.recipient], message)
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise classify_smtp_error(exc) from exc
         return Sent(external_id=message_id)
