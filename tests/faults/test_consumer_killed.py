@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 
 import httpx
 import pytest
 
-from tests.faults.accounting import account, settled
-from tests.faults.system import Escalation, create_sessions, escalate_all, make_team
+from flowpilot_shared.broker.topology import ALL_QUEUES
+from tests.faults.accounting import KindCount, account, settled
+from tests.faults.system import Escalation, create_sessions, escalate_all, make_team, rabbitmqctl
+from tests.harness.infra import Infra
 from tests.harness.people import API
+from tests.harness.processes import ServiceProcess
 from tests.harness.waiting import wait_until
 
 ESCALATIONS = 100
@@ -21,6 +25,39 @@ ESCALATIONS = 100
 MAX_AMBIGUOUS = 8 * (3 + 1)
 
 
+def _unacked(infra: Infra, service: str) -> int:
+    """Messages the broker has delivered to `service`'s queues and not yet had acknowledged."""
+    queues = {spec.name for spec in ALL_QUEUES if spec.name.startswith(f"{service}.")}
+    out = rabbitmqctl(
+        infra,
+        "list_queues",
+        "-p",
+        infra.vhost,
+        "name",
+        "messages_unacknowledged",
+        "--quiet",
+        "--no-table-headers",
+    )
+    rows = (line.split() for line in out.splitlines())
+    return sum(int(row[1]) for row in rows if len(row) == 2 and row[0] in queues and row[1].isdigit())
+
+
+def _frozen_holding_work(proc: ServiceProcess, infra: Infra) -> int:
+    """Freeze the replica (SIGSTOP: it can acknowledge nothing more) and count the messages it holds.
+
+    Left frozen when it holds some, so a SIGKILL now cuts off exactly those; thawed when it holds none.
+    """
+    assert proc.process is not None and proc.alive, f"{proc.service} is not running"
+    proc.process.send_signal(signal.SIGSTOP)
+    held = 0
+    try:
+        held = _unacked(infra, proc.service)
+    finally:
+        if not held:
+            proc.process.send_signal(signal.SIGCONT)
+    return held
+
+
 @pytest.mark.faults
 @pytest.mark.timeout(300)
 async def test_each_consumer_killed_mid_batch(system, db):
@@ -29,30 +66,39 @@ async def test_each_consumer_killed_mid_batch(system, db):
     async with system.client() as api:
         team = await make_team(api, fakes)
         sessions = await create_sessions(api, team, ESCALATIONS)
-        # Escalations keep coming while the consumers are killed one after another.
+        # Escalations keep coming while the consumers are killed.
         escalating = asyncio.create_task(escalate_all(api, team, sessions, concurrency=3))
         planned = [Escalation(session_id, "", ticket) for session_id, ticket in sessions]
 
-        async def progressed(kind: str, fraction: float) -> bool:
-            report = await account(db, fakes, planned, team.recipient_emails)
-            count = report.kinds[kind]
-            return count.seen >= count.expected * fraction
+        async def progressed(kind: str, fraction: float) -> KindCount | None:
+            count = (await account(db, fakes, planned, team.recipient_emails)).kinds[kind]
+            return count if count.seen >= count.expected * fraction else None
 
+        async def kill_mid_batch(service: str, kind: str, fraction: float) -> str:
+            count = await wait_until(
+                lambda: progressed(kind, fraction), timeout=90, interval=0.02, message=kind
+            )
+            proc = system.procs[service]
+            # The kill must interrupt work: it lands while the replica holds unacknowledged messages.
+            held = await wait_until(
+                lambda: asyncio.to_thread(_frozen_holding_work, proc, system.infra),
+                timeout=60,
+                interval=0.2,
+                message=f"{service} holding unacknowledged messages",
+            )
+            await asyncio.to_thread(proc.kill)  # SIGKILL: no shutdown, in-flight work cut off
+            await asyncio.to_thread(proc.start)
+            return f"killed {service} holding {held} unacked messages at {count.seen}/{count.expected} {kind}"
+
+        # Each on its own trigger: one waiting for another's restart could find its own work all done.
         # docgen and psa-sync are fast (template docs): each is killed at its first effects; the notifier,
         # slowest, once a fifth of the emails are out.
-        for service, kind, fraction in (
-            ("docgen", "documentation", 0.01),
-            ("psa-sync", "psa_note", 0.01),
-            ("notifier", "email", 0.2),
-        ):
-            await wait_until(
-                lambda k=kind, f=fraction: progressed(k, f), timeout=90, interval=0.02, message=kind
-            )
-            report = await account(db, fakes, planned, team.recipient_emails)
-            proc = system.procs[service]
-            await asyncio.to_thread(proc.kill)  # SIGKILL: no shutdown, in-flight work cut off
-            print(f"killed {service} at {report.kinds[kind].seen}/{report.kinds[kind].expected} {kind}")
-            await asyncio.to_thread(proc.start)
+        kills = await asyncio.gather(
+            kill_mid_batch("docgen", "documentation", 0.01),
+            kill_mid_batch("psa-sync", "psa_note", 0.01),
+            kill_mid_batch("notifier", "email", 0.2),
+        )
+        print("\n".join(kills))
 
         escalations = await escalating
         report = await settled(
