@@ -77,6 +77,9 @@ ALL_QUEUES: tuple[QueueSpec, ...] = (
     HANDOFF_API_TIMELINE,
 )
 
+# Event types every notifier replica's private stream queue receives.
+STREAM_EVENT_TYPES: tuple[str, ...] = event_types(*_ESCALATION_STORY, DocumentationGenerated)
+
 # Published, but no FlowPilot queue is bound to them (derived, so a new consumer queue takes its type off).
 UNCONSUMED_EVENT_TYPES: tuple[str, ...] = tuple(
     t for t in DOMAIN_EVENT_TYPES if not any(t in spec.bindings for spec in ALL_QUEUES)
@@ -89,14 +92,26 @@ def awaited(event_type: str) -> bool:
     return event_type not in UNCONSUMED_EVENT_TYPES
 
 
+# Awaited only by handoff-api's timeline projection, which lingers to batch its messages anyway: a
+# commit of these leaves them to the relay's next pass (within milliseconds under load, a poll
+# interval when idle) instead of paying a wake-up transaction of its own.
+PROJECTION_ONLY_EVENT_TYPES: tuple[str, ...] = tuple(
+    t
+    for t in HANDOFF_API_TIMELINE.bindings
+    if t not in STREAM_EVENT_TYPES
+    and not any(t in spec.bindings for spec in ALL_QUEUES if spec is not HANDOFF_API_TIMELINE)
+)
+
+
+def wakes_the_relay(event_type: str) -> bool:
+    """Whether committing an event of this type wakes the active relay at once (someone waits)."""
+    return awaited(event_type) and event_type not in PROJECTION_ONLY_EVENT_TYPES
+
+
 def expects_a_queue(exchange: str, routing_key: str) -> bool:
     """Whether a publish must reach a queue (published mandatory): a domain event a FlowPilot queue
     consumes. Stream-only events and unconsumed types may reach none, by design."""
     return exchange == EVENTS_EXCHANGE and awaited(routing_key)
-
-
-# Event types every notifier replica's private stream queue receives.
-STREAM_EVENT_TYPES: tuple[str, ...] = event_types(*_ESCALATION_STORY, DocumentationGenerated)
 
 
 async def declare_exchanges(channel: AbstractChannel) -> AbstractExchange:

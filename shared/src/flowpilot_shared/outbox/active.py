@@ -54,3 +54,10 @@ async def _acquire_active_lock(conn: asyncpg.Connection) -> None:
         if await conn.fetchval("SELECT pg_try_advisory_lock($1)", ACTIVE_RELAY_LOCK):
             return
         await asyncio.sleep(STANDBY_POLL_SECONDS)
+
+
+async def until_closed(conn: asyncpg.Connection) -> None:
+    """Wait until the connection terminates (server restart, network loss)."""
+    lost = asyncio.Event()
+    conn.add_termination_listener(lambda *_: lost.set())
+    await lost.wait()

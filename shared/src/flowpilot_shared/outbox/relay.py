@@ -10,9 +10,9 @@ The active relay publishes over that same connection, in plain asyncpg statement
 nearly every commit, so it skips the pool and the ORM (about a quarter of the CPU per pass), and a
 relay whose connection (and so its lock) is gone cannot mark anything published. Holding the lock
 it is the only relay publishing, so a pass needs no transaction and no row locks: read the pending
-rows, publish, mark them (two round trips). A crash before the mark publishes them again, which the
-consumers' inboxes absorb; so the marks are committed without waiting for the disk. A pass late
-for its confirms does not hold up the next rows: the next pass runs beside it (`passes.py`).
+rows (marking the earlier passes' in the same statement, `marks.py`), publish. A crash before the
+mark publishes them again, which the consumers' inboxes absorb. A pass late for its confirms does
+not hold up the next rows: the next pass runs beside it (`passes.py`).
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from prometheus_client import Counter, Histogram
 from flowpilot_shared.broker.publisher import Publisher, connect
 from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.db import Database, session_settings
-from flowpilot_shared.outbox import housekeeping
-from flowpilot_shared.outbox.active import connect_when_active
+from flowpilot_shared.outbox import housekeeping, marks
+from flowpilot_shared.outbox.active import connect_when_active, until_closed
 from flowpilot_shared.outbox.passes import HeldBack, InFlight, publish_in_session_order
-from flowpilot_shared.outbox.pending import MARK_PUBLISHED, SELECT_PENDING, record_failures
+from flowpilot_shared.outbox.pending import record_failures
 from flowpilot_shared.outbox.wake import OUTBOX_CHANNEL
 from flowpilot_shared.settings import CoreSettings
 
@@ -73,6 +73,8 @@ class OutboxRelay:
         # Passes published and waiting for their confirms (see passes.py); reads and marks share the
         # one connection, which runs one statement at a time.
         self._in_flight = InFlight()
+        # Published rows whose mark rides on the next read (`marks.py`).
+        self._marks = marks.PendingMarks()
         self._passes: set[asyncio.Task[None]] = set()
         self._last_pass_started = 0.0
         self._conn_lock = asyncio.Lock()
@@ -91,6 +93,9 @@ class OutboxRelay:
         """Stop the background tasks and close the broker connection."""
         self._db.outbox_waker.detach(self._wake_if_active)
         self._stopping = True
+        if self._conn is not None:  # else they are published again, which the inboxes absorb
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.flush_marks(self._conn), timeout=2.0)
         tasks = [*self._tasks, *self._passes]
         for task in tasks:
             task.cancel()
@@ -111,10 +116,6 @@ class OutboxRelay:
             return True
         return False
 
-    def wake(self) -> None:
-        """Ask for a publish pass now (NOTIFY does; a standby ignores it until it is active)."""
-        self._wake.set()
-
     async def _ensure_publisher(self) -> Publisher:
         if self._publisher is None:
             connection = await connect(self._settings.amqp_url, f"{self._name}-outbox-relay")
@@ -125,13 +126,21 @@ class OutboxRelay:
         """One pass over `conn` (the active relay's), start to finish; returns (published, failed)."""
         publisher = await self._ensure_publisher()
         rows = await self._read(conn)
-        return await self._complete(conn, publisher, rows) if rows else (0, 0)
+        outcome = await self._complete(conn, publisher, rows) if rows else (0, 0)
+        await self.flush_marks(conn)
+        return outcome
+
+    async def flush_marks(self, conn: asyncpg.Connection) -> None:
+        """Mark the published rows still waiting for the next read, now."""
+        async with self._conn_lock:
+            await marks.flush(conn, self._marks)
 
     async def _read(self, conn: asyncpg.Connection) -> list[asyncpg.Record]:
         """Pending rows not in flight whose session has nothing in flight, now counted as in flight."""
         async with self._conn_lock:
-            rows = await conn.fetch(
-                SELECT_PENDING, self._settings.outbox_batch_size, list(self._in_flight.ids)
+            # Earlier passes' marks go in the same statement (one commit), their rows left out.
+            rows = await marks.read_pending(
+                conn, self._marks, batch=self._settings.outbox_batch_size, in_flight=self._in_flight.ids
             )
         return self._in_flight.take(rows)
 
@@ -149,10 +158,10 @@ class OutboxRelay:
                 for row, result in zip(rows, results, strict=True)
                 if result is not None and not isinstance(result, HeldBack)
             ]
+            if published:
+                self._marks.add(published, rows[0]["read_at"])
             async with self._conn_lock:
-                # One statement marks the whole batch; failures (rare) are recorded in one more.
-                if published:
-                    await conn.execute(MARK_PUBLISHED, rows[0]["read_at"], published)
+                # Failures (rare) are recorded at once, in one statement.
                 if failed:
                     errors = await record_failures(
                         conn, failed, max_attempts=self._settings.outbox_row_max_attempts
@@ -260,7 +269,7 @@ class OutboxRelay:
                 self._conn = conn
                 self._active.set()
                 self._wake.set()  # rows committed while no relay was active
-                await _until_closed(conn)
+                await until_closed(conn)
             except Exception as exc:
                 log.debug("outbox listen connection lost", error=str(exc))
             finally:
@@ -288,9 +297,3 @@ class OutboxRelay:
             except Exception as exc:
                 log.warning("outbox housekeeping failed", error=str(exc))
 
-
-async def _until_closed(conn: asyncpg.Connection) -> None:
-    """Wait until the connection terminates (server restart, network loss)."""
-    lost = asyncio.Event()
-    conn.add_termination_listener(lambda *_: lost.set())
-    await lost.wait()

@@ -54,23 +54,24 @@ def send_to_all(channel: Channel, db: Database) -> Deliver:
             # An operator replayed a dead letter: definitively failed sends get another go.
             await ledger.reopen_failed(access.connect, event.id, channel.name.value)
         await channel.before_targets(event, db.driver)
-        async with db.driver() as conn:
+        # Reading the targets and writing their ledger rows is one transaction: the reads are no
+        # commits of their own, and every row is still committed before any call.
+        async with db.driver() as conn, conn.transaction():
             targets = await channel.targets(event, conn)
-        unconfigured = bool(targets) and all(t.recipient == NO_RECIPIENT for t in targets)
-        announcement = Announcement(event, channel.name.value, targets, unconfigured=unconfigured)
-        # Every target's ledger row in one statement, before any call (with the announcement when
-        # every target is skipped).
-        all_skipped = announcement.all_skipped()
-        created = await ledger.insert_rows(
-            access.connect,
-            event=event,
-            channel=channel.name.value,
-            rows=[(t.recipient, t.skip_reason) for t in targets],
-            announce=all_skipped,
-        )
+            unconfigured = bool(targets) and all(t.recipient == NO_RECIPIENT for t in targets)
+            announcement = Announcement(event, channel.name.value, targets, unconfigured=unconfigured)
+            # Every target's ledger row in one statement, before any call (with the announcement
+            # when every target is skipped).
+            all_skipped = announcement.all_skipped()
+            created = await ledger.insert_rows(
+                ledger.reuse(conn),
+                event=event,
+                channel=channel.name.value,
+                rows=[(t.recipient, t.skip_reason) for t in targets],
+                announce=all_skipped,
+            )
         if all_skipped is not None and created:
             announcement.carried("rows")
-            access.wake_relay()
         deadline = time.monotonic() + channel.settings.channel_deadline_seconds
         calls = asyncio.Semaphore(channel.settings.channel_send_concurrency)
         results = await asyncio.gather(
@@ -92,8 +93,7 @@ def send_to_all(channel: Channel, db: Database) -> Deliver:
         if targets and not announcement.written:
             # A redelivery that found sends settled by an earlier processing: announce the ledger.
             async with db.driver() as conn:
-                if await announcement.write_from_ledger(conn):
-                    access.wake_relay()
+                await announcement.write_from_ledger(conn)
         failed = [t.recipient for t, r in zip(targets, results, strict=True) if r == DeliveryStatus.failed]
         if failed:
             # Recorded on the ledger; dead-lettering the event makes it visible and replayable.

@@ -11,9 +11,10 @@ claimed), `retrying` after a transient failure (nothing in flight), then `sent`,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
@@ -73,6 +74,16 @@ class Claim:
     attempts: int
     # A fresh row is claimed with its first attempt already marked in flight (one commit, not two).
     in_flight: bool = False
+
+
+def reuse(conn: asyncpg.Connection) -> Connect:
+    """A `Connect` that hands out `conn` itself (a step joining the caller's open transaction)."""
+
+    @contextlib.asynccontextmanager
+    async def same() -> AsyncIterator[asyncpg.Connection]:
+        yield conn
+
+    return same
 
 
 def _handoff_id(event: AnyEvent) -> uuid.UUID | None:

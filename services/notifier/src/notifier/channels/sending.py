@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -33,13 +33,15 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True)
 class LedgerAccess:
     """How ledger steps reach the database: a transaction, one driver-level statement, or the
-    channel's outcome writer (outcomes of calls that finish together share a statement)."""
+    channel's outcome writer (outcomes of calls that finish together share a statement).
+
+    The `delivery.recorded` they write wakes no relay: only the timeline projection waits for it
+    (`topology.PROJECTION_ONLY_EVENT_TYPES`), and the relay's next pass takes it.
+    """
 
     new_uow: ledger.UowFactory
     connect: ledger.Connect
     outcomes: ledger.OutcomeWriter
-    # Tells the active outbox relay of a committed `delivery.recorded` (written outside a unit of work).
-    wake_relay: Callable[[], None] = lambda: None
 
     @classmethod
     def of(cls, db: Database) -> LedgerAccess:
@@ -48,7 +50,6 @@ class LedgerAccess:
             new_uow=lambda: OrmUnitOfWork(db.sessions),
             connect=db.driver,
             outcomes=ledger.OutcomeWriter(db.driver),
-            wake_relay=db.outbox_waker.poke,
         )
 
     async def record_final(
@@ -60,7 +61,6 @@ class LedgerAccess:
         await self.outcomes.record(outcome, announce=announce)
         if announce is not None and announcement is not None:
             announcement.carried("outcome")
-            self.wake_relay()
 
 
 @dataclass
