@@ -10,13 +10,15 @@ import pytest
 from flowpilot_shared.broker.topology import NOTIFIER_BELL, NOTIFIER_CHAT, NOTIFIER_EMAIL, NOTIFIER_TEAMS
 from notifier.settings import NotifierSettings
 from notifier.stream import hub as hub_module
+from tests.harness.broker import purge_queues
 from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
 from tests.notifier.conftest import bell_rows, notifier_settings_from, serve_notifier
 
 STREAM = "ai-sessions/escalations/stream"
-WORK_QUEUES = (NOTIFIER_BELL.name, NOTIFIER_EMAIL.name, NOTIFIER_CHAT.name, NOTIFIER_TEAMS.name)
+WORK_QUEUE_SPECS = (NOTIFIER_BELL, NOTIFIER_EMAIL, NOTIFIER_CHAT, NOTIFIER_TEAMS)
+WORK_QUEUES = tuple(spec.name for spec in WORK_QUEUE_SPECS)
 
 
 async def _consumers(amqp: aio_pika.abc.AbstractRobustConnection) -> dict[str, int]:
@@ -38,6 +40,8 @@ async def _consumers(amqp: aio_pika.abc.AbstractRobustConnection) -> dict[str, i
 async def test_stream_replica_streams_while_worker_replica_sends(
     core_settings, smtp, db, amqp, http, token_for
 ):
+    # Nothing earlier tests of this worker left in the work queues reaches this test's replicas.
+    await purge_queues(amqp, WORK_QUEUE_SPECS, core_settings.delivery_limit)
     team = await make_team(db, engineers=2)
     to_sink = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port}
     streaming = notifier_settings_from(core_settings, notifier_queues="", **to_sink)
@@ -65,8 +69,14 @@ async def test_stream_replica_streams_while_worker_replica_sends(
             assert created.json()["handoff_id"] == str(event.data.handoff_id)
             rows = await bell_rows(db, event.id)
             assert {r.user_id for r in rows} == {r.id for r in event.data.recipients}
+            recipients = sorted(r.email.lower() for r in event.data.recipients)
+
+            def emails_of_this_escalation() -> list[str]:
+                mails = [m for m in smtp.messages if m.headers["X-FlowPilot-Event-ID"] == str(event.id)]
+                return sorted(address.lower() for m in mails for address in m.rcpt_tos)
+
             await wait_until(
-                lambda: len(smtp.messages) == len(event.data.recipients),
+                lambda: emails_of_this_escalation() == recipients,
                 message="one email per recipient, sent by the worker replica",
             )
 

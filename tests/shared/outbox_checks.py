@@ -21,7 +21,6 @@ from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
 from tests.harness.admin import run_admin
 from tests.harness.broker import Captured
-from tests.harness.waiting import wait_until
 
 
 class GatedRelay(OutboxRelay):
@@ -65,23 +64,11 @@ async def all_marked(db: Database, ids) -> bool:
     return pending == 0
 
 
-async def leftovers_published(db: Database, settings: CoreSettings) -> None:
-    """Publish what earlier tests of this worker left unpublished, so a test's backlog baseline holds
-    only rows that stay put while it runs (its own relay would otherwise publish them mid-test)."""
-
-    async def nothing_ready() -> bool:
-        async with db.sessions() as session:
-            ready = await session.scalar(
-                select(func.count()).where(
-                    OutboxEvent.published_at.is_(None),
-                    OutboxEvent.dead_at.is_(None),
-                    OutboxEvent.retry_at.is_(None) | (OutboxEvent.retry_at <= func.now()),
-                )
-            )
-        return ready == 0
-
-    async with running(OutboxRelay(db=db, settings=settings, name="leftovers")):
-        await wait_until(nothing_ready, timeout=20, message="earlier tests' rows published")
+async def outbox_cleared(db: Database) -> None:
+    """Remove every row earlier tests of this worker left unpublished (dead ones too): this test's
+    relay then publishes and counts only its own rows, and sends nothing of theirs to the queues."""
+    async with db.sessions() as session, session.begin():
+        await session.execute(delete(OutboxEvent).where(OutboxEvent.published_at.is_(None)))
 
 
 async def published(captured: Captured, event_id: object) -> bool:

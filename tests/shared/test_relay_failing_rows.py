@@ -8,28 +8,40 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from prometheus_client import REGISTRY
 
+from flowpilot_shared.broker.topology import ALL_QUEUES
 from flowpilot_shared.events import EVENTS_EXCHANGE
 from flowpilot_shared.outbox import housekeeping, pending
 from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.web.app import create_service_app
-from tests.harness.broker import capture
+from tests.harness.broker import capture, purge_queues
 from tests.harness.factories import commit_events, make_escalation, make_team
 from tests.harness.waiting import wait_until
 from tests.shared.outbox_checks import (
     all_marked,
     delete_rows,
     insert_raw_row,
-    leftovers_published,
     outbox_admin,
+    outbox_cleared,
     outbox_row,
     published,
     refusing_queue,
     running,
 )
+
+
+@pytest.fixture(autouse=True)
+async def clean_outbox_and_queues(db, amqp, core_settings) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
+    """Each test starts with no earlier rows in the outbox, and leaves none of the escalations its
+    relay published in the service queues, where a later test's consumers would meet them."""
+    await outbox_cleared(db)
+    yield
+    await purge_queues(amqp, ALL_QUEUES, core_settings.delivery_limit)
 
 
 async def _backlog(db) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -54,8 +66,7 @@ async def test_a_refused_row_waits_alone_and_holds_back_only_its_session(
         team = await make_team(db)
         held = await make_escalation(db, team, escalator=team.users[1])
         other = await make_escalation(db, team, escalator=team.users[1])
-        await leftovers_published(db, core_settings)
-        base = await _backlog(db)
+        assert await _backlog(db) == (0, 0)
         refused_id = await insert_raw_row(db, routing_key=refused_key, beside=held)
         await commit_events(db, held)  # the refused row's session goes on after it
         try:
@@ -79,8 +90,9 @@ async def test_a_refused_row_waits_alone_and_holds_back_only_its_session(
                 assert not await published(captured, held.id)
                 assert (await outbox_row(db, held.id)).published_at is None
 
-                # Visible in the metrics operators alert on: two rows waiting, one of them failing.
-                assert await _backlog(db) == (base[0] + 2, base[1] + 1)
+                # Visible in the metrics operators alert on: two rows waiting (the refused row and the
+                # event behind it), one of them failing; this test's rows are the only ones there are.
+                assert await _backlog(db) == (2, 1)
 
                 # The operator sees it, fixes the cause, and has it tried again now rather than in minutes.
                 listed = {r["id"]: r for r in json.loads(outbox_admin(core_settings, "list", "--json"))}
@@ -96,7 +108,7 @@ async def test_a_refused_row_waits_alone_and_holds_back_only_its_session(
                 )
                 assert await published(captured, held.id)
                 assert str(refused_id) not in outbox_admin(core_settings, "list")
-                assert await _backlog(db) == base
+                assert await _backlog(db) == (0, 0)
         finally:
             await delete_rows(db, [refused_id, held.id])
 
