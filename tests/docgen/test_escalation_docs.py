@@ -105,7 +105,8 @@ async def test_ai_failure_falls_back_to_template(db, docgen_settings, fake_anthr
     # Only the timeout script wants a short per-attempt timeout; elsewhere a loaded CI box could turn
     # a slow first attempt into a client-side timeout the fake never records.
     attempt_timeout = 1.0 if script == "500_then_timeout" else 10.0
-    async with running_docgen(docgen_settings(ai_timeout_seconds=attempt_timeout, ai_max_retries=1)):
+    retries = 1
+    async with running_docgen(docgen_settings(ai_timeout_seconds=attempt_timeout, ai_max_retries=retries)):
         await commit_events(db, event)
         doc = await wait_until(
             lambda: _one_doc(db, event.data.handoff_id), timeout=15, message="documentation"
@@ -119,8 +120,9 @@ async def test_ai_failure_falls_back_to_template(db, docgen_settings, fake_anthr
     assert package.generated_by == "template" and package.content["steps_tried"][0]["outcome"].startswith(
         "Still"
     )
-    expected_attempts = 1 if script == "invalid" else 2  # ai_max_retries=1: one retry
-    assert len(fake_anthropic.requests) >= expected_attempts
+    # A failed call is tried again exactly `ai_max_retries` times; an invalid answer is not retried.
+    expected_attempts = 1 if script == "invalid" else 1 + retries
+    assert len(fake_anthropic.requests) == expected_attempts
 
 
 async def test_no_key_template_documentation_is_prompt(db, docgen_settings, capsys):
