@@ -22,7 +22,7 @@ from typing import Any, Self
 import asyncpg
 import structlog
 
-from flowpilot_shared.broker.topology import awaited
+from flowpilot_shared.broker.topology import wakes_the_relay
 from flowpilot_shared.events import AnyEvent, event_exchange
 from flowpilot_shared.telemetry import outbox_context
 
@@ -76,7 +76,7 @@ class StagedEvents:
 
     def __init__(self) -> None:
         self._rows: list[tuple[Any, ...]] = []
-        # Whether a FlowPilot consumer waits for one of them (so the commit wakes the relay at once).
+        # Whether someone waits for one of them (so the commit wakes the relay at once).
         self.awaited = False
 
     def __bool__(self) -> bool:
@@ -85,7 +85,7 @@ class StagedEvents:
     def add(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> None:
         """Stage `event` (its outbox row is written by `write`)."""
         self._rows.append(tuple(outbox_params(event, user_id=user_id).values()))
-        self.awaited = self.awaited or awaited(event.type)
+        self.awaited = self.awaited or wakes_the_relay(event.type)
 
     async def write(self, conn: asyncpg.Connection) -> None:
         """Write every staged row on `conn`, in staged order, and forget them."""
