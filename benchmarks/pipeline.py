@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ SUSTAIN_SECONDS = 60.0
 DRAIN_SHARE = 0.25
 MIN_DRAIN_GRACE = 3.0
 FINAL_TRIES = 3
+STREAM_RUNS = int(os.environ.get("BENCH_STREAM_RUNS", "5"))
 
 
 async def stream_latency(
@@ -107,9 +109,14 @@ async def sustained(
 async def run(stack: Stack, api: HttpPool, teams: Sequence[Team], *, scale: float) -> dict[str, Any]:
     """Stream latency, a short search (15 s steps), then the full 60 s at the best rate found."""
     result: dict[str, Any] = {}
-    print("  commit→stream latency, 50 clients at 50/s ...", flush=True)
-    result["stream_latency"] = await stream_latency(stack, api, teams, seconds=10 * scale)
-    print(f"  {result['stream_latency']}", flush=True)
+    # The p99 target must hold run after run, not once: every run is kept, the worst one reported.
+    runs = []
+    for number in range(1, STREAM_RUNS + 1):
+        print(f"  commit→stream latency, 50 clients at 50/s (run {number}/{STREAM_RUNS}) ...", flush=True)
+        runs.append(await stream_latency(stack, api, teams, seconds=10 * scale))
+        print(f"  {runs[-1]}", flush=True)
+    result["stream_latency_runs"] = runs
+    result["stream_latency"] = max(runs, key=lambda run: run["commit_to_stream_p99_ms"])
     search: list[dict[str, Any]] = []
     best = 0
     for rate in CANDIDATES:

@@ -83,13 +83,22 @@ def render(r: dict[str, Any]) -> str:
     pipe = r.get("pipeline", {})
     if pipe:
         sl = pipe["stream_latency"]
+        runs = pipe.get("stream_latency_runs", [sl])
         row(
-            f"commit→stream p50 / p99, {sl['clients']} clients at 50/s",
+            f"commit→stream p50 / p99, {sl['clients']} clients at 50/s (worst of {len(runs)} runs)",
             f"{sl['commit_to_stream_p50_ms']} / {sl['commit_to_stream_p99_ms']} ms "
             f"({sl['deliveries']}/{sl['expected_deliveries']} delivered)",
             "p99 ≤ 100 ms",
             sl["commit_to_stream_p99_ms"] <= 100 and sl["deliveries"] >= sl["expected_deliveries"],
         )
+        if len(runs) > 1:
+            p99s = [run["commit_to_stream_p99_ms"] for run in runs]
+            row(
+                "… p99 of each run",
+                " / ".join(f"{p99}" for p99 in p99s) + " ms",
+                "≤ 100 ms in every run",
+                all(p99 <= 100 for p99 in p99s),
+            )
         if "postgres_commit_probe" in sl:
             row(
                 "… PostgreSQL commit probe in that window (p50 / p99 / max)",
@@ -124,6 +133,18 @@ def render(r: dict[str, Any]) -> str:
                 "cost of one escalation (services / PostgreSQL / RabbitMQ / fakes CPU ms; PostgreSQL commits)",
                 f"{cost['services_cpu_ms']} / {cost['postgres_cpu_ms']} / {cost['rabbitmq_cpu_ms']} / "
                 f"{cost['fakes_cpu_ms']} ms; {cost['postgres_commits']:.1f} commits",
+            )
+            row(
+                "… our services' CPU per escalation",
+                f"{cost['services_cpu_ms']} ms",
+                "≤ 11 ms",
+                cost["services_cpu_ms"] <= 11,
+            )
+            row(
+                "… PostgreSQL commits per escalation",
+                f"{cost['postgres_commits']:.1f}",
+                "≤ 10",
+                cost["postgres_commits"] <= 10,
             )
         db = final.get("db_per_escalation")
         if db:
