@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -125,20 +124,15 @@ async def test_ai_failure_falls_back_to_template(db, docgen_settings, fake_anthr
     assert len(fake_anthropic.requests) == expected_attempts
 
 
-async def test_no_key_template_documentation_is_prompt(db, docgen_settings, capsys):
+async def test_no_key_template_documentation_waits_for_no_model(db, docgen_settings):
+    # Without a key the template is used at once, for that reason (not after a failed or timed-out
+    # model call, which would name another). How fast it comes is the benchmark's (pipeline phase).
     team = await make_team(db)
     event = await make_escalation(db, team, escalator=team.users[1])
     async with running_docgen(docgen_settings(anthropic_api_key=None)):
-        started = time.perf_counter()
         await commit_events(db, event)
         doc = await wait_until(
-            lambda: _one_doc(db, event.data.handoff_id),
-            timeout=5,
-            interval=0.01,
-            message="template documentation",
+            lambda: _one_doc(db, event.data.handoff_id), timeout=30, message="template documentation"
         )
-        elapsed = time.perf_counter() - started
-    with capsys.disabled():
-        print(f"\n[docgen] no-key template documentation {elapsed * 1000:.0f} ms after commit")
     assert doc.generated_by == "template" and doc.model is None
     assert doc.fallback_reason is not None and doc.fallback_reason.startswith("no_api_key")
