@@ -6,7 +6,9 @@ committed one fsync after another, and one slow fsync stalled them all (backends
 lock). Now a commit only pokes this
 process' waker. If the active relay runs in this process it is woken directly; otherwise one NOTIFY
 goes out in a transaction of its own with asynchronous commit (a wake-up lost in a crash costs the
-relay's next poll, nothing more), at most one every 5 ms: pokes made meanwhile share the next one.
+relay's next poll, nothing more), at most one every 50 ms: pokes made meanwhile share the next one.
+The first poke after a quiet spell is sent at once; only a process committing without pause has its
+rows wait up to the interval (under load the relay's own process mostly wakes it first anyway).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ log = structlog.get_logger(__name__)
 OUTBOX_CHANNEL = "flowpilot_outbox"
 # Where a unit of work finds its process' waker: the `Session.info` key (see `Database`).
 OUTBOX_WAKER = "flowpilot_outbox_waker"
-WAKE_INTERVAL_SECONDS = 0.005
+WAKE_INTERVAL_SECONDS = 0.05
 # One round trip; the simple-query protocol runs the whole string as given.
 WAKE_SQL = f"BEGIN; SET LOCAL synchronous_commit TO off; SELECT pg_notify('{OUTBOX_CHANNEL}', ''); COMMIT"
 
@@ -64,7 +66,7 @@ class OutboxWaker:
                     await conn.execute(WAKE_SQL)
             except Exception as exc:  # the relay polls as well: the rows go out on its next pass
                 log.warning("outbox wake-up not sent", error=f"{type(exc).__name__}: {exc}"[:300])
-            # The relay passes at most every 10 ms: commits of the next few ms share one wake-up.
+            # Commits of the next 50 ms share one wake-up (each costs a transaction).
             await asyncio.sleep(WAKE_INTERVAL_SECONDS)
 
     async def close(self) -> None:
