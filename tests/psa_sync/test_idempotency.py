@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from flowpilot_shared.db import Database
@@ -24,6 +25,7 @@ async def test_same_event_delivered_twice_is_one_note(db: Database, amqp, fake_p
     captured = await capture(amqp, "psa.#")
     scenario = await make_scenario(db, fake_psa, "connectwise")
     event = documentation_event(scenario)
+    handled_before = _handled_by("psa-sync")
     # Two copies at once, then a third after the first settled.
     await asyncio.gather(publish_event(amqp, event), publish_event(amqp, event))
     row = await settled_row(db, event.data.documentation_id)
@@ -32,12 +34,27 @@ async def test_same_event_delivered_twice_is_one_note(db: Database, amqp, fake_p
     reemitted = event.model_copy(update={"id": uuid.uuid4()})
     await publish_event(amqp, reemitted)
     await wait_until(lambda: _inbox_has(db, reemitted.id), message="re-emitted event handled")
+    # Every copy handled to its end (the third has no inbox row of its own to wait for).
+    await wait_until(
+        lambda: _handled_by("psa-sync") - handled_before == 4, message="all four deliveries handled"
+    )
     await wait_until(lambda: _consumed(captured, scenario.account_id), message="note_pushed published")
 
     assert row.status == "pushed"
     assert len(fake_psa.ticket_notes("connectwise", "4711")) == 1
     assert len(fake_psa.calls("connectwise", "create_note")) == 1
     assert len(captured.of_account(scenario.account_id, "psa.note_pushed")) == 1
+
+
+def _handled_by(consumer: str) -> float:
+    """Messages `consumer` has handled to their end in this process, whatever the outcome."""
+    return sum(
+        sample.value
+        for metric in REGISTRY.collect()
+        if metric.name == "flowpilot_consumer_messages"
+        for sample in metric.samples
+        if sample.name == "flowpilot_consumer_messages_total" and sample.labels["consumer"] == consumer
+    )
 
 
 async def _inbox_has(db: Database, event_id: uuid.UUID) -> bool:
