@@ -108,7 +108,7 @@ async def test_escalate_through_legacy_path_with_target(api, amqp, db):
     body = response.json()
     assert body["session_id"] == session["id"] and body["status"] == "escalated"
     assert body["documentation"] == {"status": "pending"}
-    assert body["psa_result"]["status"] in {"pending", "no_psa"}
+    assert body["psa_result"]["status"] == "no_psa"  # a ticket, but the account has no PSA configured
     [message] = await _messages(captured, session["id"])
     event = json.loads(message.body)
     _assert_envelope(message, event, "handoff.escalated", tenant, session["id"])
@@ -251,3 +251,29 @@ async def test_urgency_is_kept_and_carried_by_the_event(api, amqp, db):
     assert json.loads(message.body)["data"]["urgency"] == "high"
     history = (await api.get(f"{API}/ai-sessions/{session['id']}/handoffs", headers=junior.headers)).json()
     assert history[0]["urgency"] == "high"
+
+
+async def test_legacy_escalate_reports_a_psa_push_pending_only_with_a_psa_and_a_ticket(api):
+    tenant = await signup(api)
+    junior = await add_user(api, tenant, "engineer")
+    await add_user(api, tenant, "engineer")
+    psa = {
+        "provider": "autotask",
+        "base_url": "http://127.0.0.1:9/atservices/v1.0",
+        "credentials": {"username": "api@contoso", "secret": "s3cret", "integration_code": "CODE"},
+    }
+    configured = await api.put(f"{API}/integrations/psa", headers=tenant.owner.headers, json=psa)
+    assert configured.status_code == 200, configured.text
+
+    async def psa_status(ticket: str | None) -> str:
+        session = await create_session(api, junior.token, steps=STEPS, psa_ticket_id=ticket)
+        response = await api.post(
+            f"{API}/ai-sessions/{session['id']}/escalate",
+            headers=junior.headers,
+            json={"escalation_reason": "DNS is fine, still failing"},
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["psa_result"]["status"])
+
+    assert await psa_status("T-2002") == "pending"
+    assert await psa_status(None) == "no_psa"
