@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.api import FIXED_P99_TARGET_MS
+from benchmarks.tracing import rows as tracing_rows
 
 
 def _met(ok: bool | None) -> str:
@@ -222,6 +223,8 @@ def render(r: dict[str, Any]) -> str:
     for name, mb in r.get("idle_rss_mb", {}).items():
         label = f"idle RSS {name}" + (" (one worker, the default)" if name == "handoff-api" else "")
         row(label, f"{mb} MB", "< 150 MB", mb < 150)
+    for name, value in tracing_rows(r):
+        row(name, value)
     if r.get("error"):
         lines.append(f"\nStopped early: {r['error']} (phases after it were not measured)")
     return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 A benchmark, not a test: it reports what it measured and never asserts a timing. Durations are scaled
 down from the issue's wording where noted (BENCH_SCALE=2 doubles every phase's duration) so the whole
-run stays near ten minutes; the sustained pipeline run is the full 60 s.
+run stays near ten minutes; the sustained pipeline run is the full 60 s. BENCH_TRACING=on measures
+the API and the pipeline once more with every service exporting OpenTelemetry spans (`tracing.py`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import uvloop
 
-from benchmarks import api, console_queue, lifecycle, pipeline, raw, scale, slack_clicks
+from benchmarks import api, console_queue, lifecycle, pipeline, raw, scale, slack_clicks, tracing
 from benchmarks import results as history
 from benchmarks.http import HttpPool
 from benchmarks.maintenance import AutovacuumStandIn, vacuum_analyze
@@ -138,17 +139,16 @@ async def main() -> dict[str, Any]:
         # BENCH_API_WORKERS worker processes, as a deployment on this box would.
         results["idle_rss_mb"] = {"handoff-api": round(rss_mb(stack.pid("handoff-api")), 1)}
         results["api_workers"] = API_WORKERS
+        api_env: dict[str, str] = {}
         if API_WORKERS > 1:
             # Each worker has its own pool: together they keep to the per-service 15 connections.
             per_worker = max(15 // API_WORKERS, 2)
-            stack.restart(
-                "handoff-api",
-                extra_env={
-                    "FLOWPILOT_API_WORKERS": str(API_WORKERS),
-                    "FLOWPILOT_DB_POOL_SIZE": str(per_worker * 2 // 3),
-                    "FLOWPILOT_DB_MAX_OVERFLOW": str(per_worker - per_worker * 2 // 3),
-                },
-            )
+            api_env = {
+                "FLOWPILOT_API_WORKERS": str(API_WORKERS),
+                "FLOWPILOT_DB_POOL_SIZE": str(per_worker * 2 // 3),
+                "FLOWPILOT_DB_MAX_OVERFLOW": str(per_worker - per_worker * 2 // 3),
+            }
+            stack.restart("handoff-api", extra_env=api_env)
         pool = HttpPool("127.0.0.1", stack.services["handoff-api"].port, size=256)
         await configure_integrations(pool, pipe_teams, psa_port=stack.fake_ports["psa"])
         if "api" in PHASES:
@@ -170,6 +170,13 @@ async def main() -> dict[str, Any]:
                 if "raw" in results:
                     ratio = best / results["raw"]["postgres_tx_per_s"]
                     results["api"]["ratio_to_raw_postgres"] = round(ratio, 3)
+            if tracing.ENABLED:
+                print("handoff API again, traced (BENCH_TRACING=on) ...", flush=True)
+                results["tracing_on"] = {
+                    "api": await tracing.api_traced(
+                        stack, pool, api_teams, seconds=5 * SCALE, rates=API_RATES, api_env=api_env
+                    )
+                }
         await stack.purge_unrouted()
         # The API phase left thousands of handoffs and outbox rows; this PostgreSQL runs without
         # autovacuum, so do what it would have done before the pipeline is measured.
@@ -182,6 +189,12 @@ async def main() -> dict[str, Any]:
         if "pipeline" in PHASES:
             print("full pipeline ...", flush=True)
             results["pipeline"] = await pipeline.run(stack, pool, pipe_teams, scale=SCALE)
+            if tracing.ENABLED:
+                rate = results["pipeline"]["final"]["rate"]
+                print(f"pipeline again at {rate}/s, every service traced (BENCH_TRACING=on) ...", flush=True)
+                results.setdefault("tracing_on", {})["pipeline"] = await tracing.pipeline_traced(
+                    stack, pool, pipe_teams, rate=rate, api_env=api_env
+                )
         if "scale" in PHASES:
             print("scale ...", flush=True)
             results["scale"] = await scale.run(stack, pool, scale=SCALE)

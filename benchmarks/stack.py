@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import quote
 
 import aio_pika
@@ -58,6 +59,11 @@ class Stack:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     fakes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     fake_ports: dict[str, int] = field(default_factory=dict)
+    # OpenTelemetry variables of the services started from now on (`benchmarks/tracing.py`).
+    tracing_env: dict[str, str] = field(default_factory=lambda: dict(Stack.UNTRACED))
+
+    # Untraced whatever the shell exports.
+    UNTRACED: ClassVar[dict[str, str]] = {"OTEL_TRACES_EXPORTER": "none"}
 
     @property
     def db_name(self) -> str:
@@ -113,7 +119,7 @@ class Stack:
             )
             self.fake_ports[name] = port
         for name, port in self.fake_ports.items():
-            _wait_port(port, self.fakes[name])
+            wait_port(port, self.fakes[name])
 
     def env(self) -> dict[str, str]:
         """Production-like settings (INFO logging, default pools and prefetch) aimed at this run."""
@@ -136,6 +142,7 @@ class Stack:
             # the per-user and per-account caps exist to refuse in production.
             "FLOWPILOT_SSE_MAX_STREAMS_PER_USER": "0",
             "FLOWPILOT_SSE_MAX_STREAMS_PER_ACCOUNT": "0",
+            **self.tracing_env,
         }
         for key in ("ANTHROPIC_API_KEY", "FLOWPILOT_ANTHROPIC_API_KEY"):
             os.environ.pop(key, None)  # no key: template documentation, as the issue asks
@@ -159,8 +166,12 @@ class Stack:
         """Stop a service and start it again (same port) with `extra_env` on top of the run's settings."""
         old = self.services.pop(name)
         old.stop()
-        proc = ServiceProcess(name, {**self.env(), **(extra_env or {})}, self.workdir, port=old.port)
+        service, replica_env = REPLICA_OF.get(name, (name, {}))
+        env = {**self.env(), **replica_env, **(extra_env or {})}
+        proc = ServiceProcess(service, env, self.workdir, port=old.port)
         proc.start(wait=False)
+        if name in BACKGROUND and proc.process is not None:
+            os.setpriority(os.PRIO_PROCESS, proc.process.pid, BACKGROUND_NICE)
         self.services[name] = proc
         proc.wait_ready(timeout=90)
 
@@ -239,7 +250,7 @@ def _ctl(*args: str, attempts: int = 5) -> None:
     raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {done.stdout} {done.stderr}")
 
 
-def _wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
