@@ -5,8 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
+
 from flowpilot_shared.models import Notification
-from tests.harness.factories import make_team
+from tests.harness.factories import commit_events, make_escalation, make_team
+from tests.harness.sse import open_stream
+from tests.harness.waiting import wait_until
+
+STREAM = "ai-sessions/escalations/stream"
 
 
 async def _rows(db, user, count: int) -> list[Notification]:
@@ -108,14 +115,56 @@ async def test_bounds_and_authentication(notifier, http, db, token_for):
     assert (await http.get(notifier.url("notifications/unread-count"), headers=bad_token)).status_code == 401
 
 
-async def test_ops_endpoints(notifier, http):
+def _metric(exposition: str, name: str, **labels: str) -> float:
+    """One series' value on a /metrics page (0 while the series does not exist yet)."""
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
+async def test_ops_endpoints(notifier, http, db, token_for):
     assert (await http.get(notifier.url("/healthz"))).json() == {"status": "ok"}
     assert (await http.get(notifier.url("/readyz"))).status_code == 200
-    metrics = (await http.get(notifier.url("/metrics"))).text
-    for name in (
-        "flowpilot_notifier_stream_connections",
-        "flowpilot_notifier_stream_events_total",
-        "flowpilot_notifier_stream_dropped_clients_total",
-        "flowpilot_notifier_bell_notifications_total",
-    ):
-        assert name in metrics
+
+    async def metrics() -> str:
+        return (await http.get(notifier.url("/metrics"))).text
+
+    # The registry is the process's: compare with what it said before this test's stream and event.
+    team = await make_team(db, engineers=2)
+    before = await metrics()
+    async with open_stream(http, notifier.url(STREAM), headers=token_for(team.owner)) as stream:
+        event = await make_escalation(db, team, escalator=team.users[1])
+        await commit_events(db, event)
+        await stream.wait_event("handoff_created")
+
+        async def bell_rows() -> int:
+            async with db.sessions() as session:
+                query = (
+                    select(func.count()).select_from(Notification).where(Notification.event_id == event.id)
+                )
+                return int(await session.scalar(query) or 0)
+
+        # One statement writes every recipient's row: once there are any, they are all there.
+        rows = await wait_until(bell_rows, message="bell rows")
+        bell = "flowpilot_notifier_bell_notifications_total"
+        during = await wait_until(
+            lambda: _grown(metrics, before, bell, rows, type="handoff_escalated"),
+            message="bell rows counted",
+        )
+    connections = "flowpilot_notifier_stream_connections"
+    assert _metric(during, connections) - _metric(before, connections) == 1
+    pushed = "flowpilot_notifier_stream_events_total"
+    created = {"event": "handoff_created"}
+    assert _metric(during, pushed, **created) - _metric(before, pushed, **created) == 1
+    await wait_until(
+        lambda: _grown(metrics, before, connections, 0), message="the closed stream no longer counted"
+    )
+    # flowpilot_notifier_stream_dropped_clients_total's value: tests/notifier/test_stream_scale.py.
+
+
+async def _grown(metrics, before: str, name: str, by: float, **labels: str) -> str | None:
+    """The /metrics page once `name{labels}` is exactly `by` above its value in `before`."""
+    now = await metrics()
+    return now if _metric(now, name, **labels) - _metric(before, name, **labels) == by else None
