@@ -46,13 +46,12 @@ async def test_broker_stopped_while_escalating(system, infra, db):
         await asyncio.to_thread(rabbitmqctl, infra, "stop_app")
         stopped = time.monotonic()
         try:
-            started = time.monotonic()
             escalations = await escalate_all(api, team, sessions)  # asserts 201 for every call
-            took = time.monotonic() - started
-            # The outage is the point of the test: it lasts its full length whatever the API's speed.
-            remaining = OUTAGE_SECONDS - (time.monotonic() - stopped)
-            assert remaining > 0, f"escalating took {took:.1f}s, longer than the outage"
-            await asyncio.sleep(remaining)
+            took = time.monotonic() - stopped
+            # Every escalation was answered while the broker was down (it starts again only below);
+            # the outage then lasts its full length however fast the API was (its speed is the
+            # benchmark's api phase).
+            await asyncio.sleep(max(0.0, OUTAGE_SECONDS - took))
         finally:
             await asyncio.to_thread(rabbitmqctl, infra, "start_app")
             await asyncio.to_thread(rabbitmqctl, infra, "await_startup")
