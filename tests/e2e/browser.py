@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import System
 from tests.harness.people import PASSWORD, Person
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's package, wherever PATH finds it (scripts/install.sh looks for it the same way).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking switches chromium keeps calling home on a closed network.
 CHROMIUM_ARGS = [
     "--headless",

@@ -9,11 +9,12 @@ in-process consumers on the worker's vhost.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -180,6 +181,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     setattr(item, f"rep_{report.when}", report)
 
 
+def in_ci() -> bool:
+    """Whether this run is CI's (`CI` true, as `.ci/run` and CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def missing_prerequisite(reason: str) -> NoReturn:
+    """A system package the e2e tests need is missing: in CI the run fails (a green run must have run
+    them); elsewhere they are skipped, saying why."""
+    if in_ci():
+        pytest.fail(f"{reason}: CI must run the end-to-end tests", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="package")
 def fakes() -> Iterator[Fakes]:
     """The fake outside world, for the e2e package."""
@@ -194,7 +208,7 @@ def system(
 ) -> System:
     """All four services and the gateway, for the e2e package; stopped even when a test fails."""
     if not nginx_available():
-        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+        missing_prerequisite("nginx is not installed (apt-get install nginx-light; scripts/install.sh does)")
     running = System(infra=infra, fakes=fakes, log_dir=tmp_path_factory.mktemp("e2e"))
     request.addfinalizer(running.stop)
     try:
@@ -234,8 +248,10 @@ def console_build() -> Path:
 
 @pytest.fixture(scope="package")
 def chromium() -> str:
-    """Debian's chromium: Playwright's own browser builds cannot be downloaded here."""
-    if not Path(CHROMIUM).exists():
+    """Debian's chromium: Playwright's own browser builds cannot be downloaded here.
+
+    Missing, the browser tests fail (in CI and elsewhere); they are never skipped."""
+    if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/install.sh does)")
     return CHROMIUM
 
