@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 
 from flowpilot_shared import telemetry
 from flowpilot_shared.broker.topology import QueueSpec
@@ -135,3 +137,36 @@ async def test_untraced_the_request_id_still_reaches_the_consumers_log_lines(
         await relay.stop()
     failed = [line for line in log_lines if line["event"] == "handler failed"]
     assert [(line.get("request_id"), "trace_id" in line) for line in failed] == [(request_id, False)]
+
+
+async def test_untraced_a_consumer_passes_the_trace_it_received_on_to_what_it_writes(
+    db, amqp, core_settings, queue
+) -> None:
+    # Tracing on in the API only (here a context made current by hand): neither the relay nor the
+    # consumer record spans, and the trace still reaches the event the consumer writes.
+    team = await make_team(db)
+    traceparent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
+    follow_ups: list[uuid.UUID] = []
+
+    async def handler(event: AnyEvent, ctx: HandlerContext) -> None:
+        assert isinstance(event, HandoffEscalated)
+        follow_up = claimed_event(event, claimer=team.users[2], team=team)
+        ctx.uow.add_event(follow_up)
+        follow_ups.append(follow_up.id)
+
+    token = otel_context.attach(propagate.extract({"traceparent": traceparent}))
+    try:
+        escalation = await _escalate_in_request(db, team, "untraced-relay")
+    finally:
+        otel_context.detach(token)
+    assert await _outbox_context(db, escalation.id) == (traceparent, "untraced-relay")
+    consumer = Consumer(name=queue.name, spec=queue, handler=handler, db=db, settings=core_settings)
+    relay = OutboxRelay(db=db, settings=core_settings, name="tracing-pass-on-test")
+    await consumer.start(amqp)
+    await relay.start()
+    try:
+        await wait_until(lambda: follow_ups, timeout=30, message="the escalation handled")
+    finally:
+        await consumer.stop()
+        await relay.stop()
+    assert await _outbox_context(db, follow_ups[0]) == (traceparent, "untraced-relay")

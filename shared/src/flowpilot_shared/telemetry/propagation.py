@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 
@@ -34,8 +35,9 @@ CONTEXT_HEADERS = ("traceparent", "tracestate", "baggage")
 REQUEST_ID: ContextVar[str | None] = ContextVar("flowpilot_request_id", default=None)
 # The delivery whose span is current in this task (see `handling`).
 _DELIVERY: ContextVar[AbstractIncomingMessage | None] = ContextVar("flowpilot_delivery", default=None)
-# Deliveries being processed: their span and request id, for a batch that runs one of them in another's task.
-_live: dict[int, tuple[trace.Span | None, str | None]] = {}
+# Deliveries being processed: their trace context and request id, for a batch that runs one of them in
+# another's task.
+_live: dict[int, tuple[otel_context.Context | None, str | None]] = {}
 
 
 def enter_request(request_id: str) -> Token[str | None]:
@@ -109,21 +111,28 @@ async def traced_delivery(
     work: Awaitable[None], message: AbstractIncomingMessage, consumer: str, queue: str
 ) -> None:
     """Run `work` (one delivery's processing, retries included) as the child of the message's context,
-    its log lines naming the request the message came from."""
+    its log lines naming the request the message came from.
+
+    Tracing off here, the message's context is still made current (a remote parent, recording
+    nothing): what the handler writes to the outbox carries the trace on for the services that trace.
+    """
     headers = message.headers or {}
     request_id = _text(headers.get(REQUEST_ID_HEADER))
     if request_id:
         REQUEST_ID.set(request_id)  # this task's own context: nothing to undo
         structlog.contextvars.bind_contextvars(request_id=request_id)
+    carrier = {name: text for name in CONTEXT_HEADERS if (text := _text(headers.get(name)))}
     traced = tracer()
     if traced is None:
-        if request_id is None:
+        if not carrier and request_id is None:
             await work
             return
-        with _registered(message, None, request_id):
+        parent = propagate.extract(carrier) if carrier else None
+        if parent is not None:
+            otel_context.attach(parent)  # this task's own context, as above
+        with _registered(message, parent, request_id):
             await work
         return
-    carrier = {name: text for name in CONTEXT_HEADERS if (text := _text(headers.get(name)))}
     attributes: dict[str, Any] = {
         "messaging.system": "rabbitmq",
         "messaging.operation.type": "process",
@@ -142,17 +151,17 @@ async def traced_delivery(
             kind=SpanKind.CONSUMER,
             attributes=attributes,
         ) as span,
-        _registered(message, span, request_id),
+        _registered(message, trace.set_span_in_context(span), request_id),
     ):
         await work
 
 
 @contextlib.contextmanager
 def _registered(
-    message: AbstractIncomingMessage, span: trace.Span | None, request_id: str | None
+    message: AbstractIncomingMessage, context: otel_context.Context | None, request_id: str | None
 ) -> Iterator[None]:
     key = id(message)
-    _live[key] = (span, request_id)
+    _live[key] = (context, request_id)
     token = _DELIVERY.set(message)
     try:
         yield
@@ -163,7 +172,7 @@ def _registered(
 
 @contextlib.contextmanager
 def handling(message: AbstractIncomingMessage) -> Iterator[None]:
-    """Run a message's handler in its own delivery's span and request id.
+    """Run a message's handler in its own delivery's trace context and request id.
 
     Usually it already is: each delivery is processed in its own task. A batch of messages runs
     every handler in one task (the one whose turn it was), so each handler's log lines and outbox
@@ -173,17 +182,15 @@ def handling(message: AbstractIncomingMessage) -> Iterator[None]:
     if live is None or _DELIVERY.get() is message:
         yield
         return
-    span, request_id = live
+    context, request_id = live
     prior = structlog.contextvars.get_contextvars().get("request_id")
     token = REQUEST_ID.set(request_id)
+    attached = otel_context.attach(context if context is not None else otel_context.Context())
     _bind_request_id(request_id)
     try:
-        if span is None:
-            yield
-        else:
-            with trace.use_span(span, end_on_exit=False):
-                yield
+        yield
     finally:
+        otel_context.detach(attached)
         REQUEST_ID.reset(token)
         _bind_request_id(prior)
 
