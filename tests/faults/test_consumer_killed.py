@@ -18,9 +18,8 @@ from tests.harness.waiting import wait_until
 
 ESCALATIONS = 100
 # An email or Slack post whose call was in flight at the kill is recorded failed, not resent: never
-# repeated, on record (docs/architecture.md "Ledger"; docs/contract.md invariants 2 and 3). No document
-# gives a number: this test allows what the killed notifier can have in flight, 8 events per channel
-# consumer (FLOWPILOT_CHANNEL_PREFETCH as the fault system runs it) times the sends of each (an email
+# repeated, on record (docs/contract.md invariants 2 and 3). The bound is the one docs/limits.md
+# ("Sends cut off by a crash") promises: 8 events per channel consumer times the sends of each (an email
 # to each of make_team's 3 seniors, one Slack post), written here rather than read from the code.
 MAX_AMBIGUOUS = 8 * (3 + 1)
 

@@ -171,11 +171,10 @@ async def test_postgres_restarted_under_load(system, db, infra):
     # Every saved escalation (acknowledged or not) has each effect once, each on record.
     saved = [Escalation(str(sid), str(hid), str(tickets[sid])) for hid, sid in handoffs.items()]
     # A send whose "attempt begins" commit was cut by the restart is marked failed (outcome unknown) on
-    # redelivery rather than risk a duplicate: never repeated, on record (docs/architecture.md "Ledger";
-    # docs/contract.md invariants 2 and 3). No document gives a number: this test allows what can be in
-    # flight, 8 events per channel consumer (FLOWPILOT_CHANNEL_PREFETCH as the fault system runs it)
-    # times the sends of each (one email per senior, one Slack post), written here rather than read
-    # from the code so that a bigger prefetch cannot loosen it unseen. 0-7 in runs on the 2-core VMs.
+    # redelivery rather than risk a duplicate: never repeated, on record (docs/contract.md invariants 2
+    # and 3). The bound is the one docs/limits.md ("Sends cut off by a crash") promises: 8 events per
+    # channel consumer times the sends of each (one email per senior, one Slack post), written here
+    # rather than read from the code so that a bigger prefetch cannot loosen it unseen.
     in_flight = 8 * (len(team.recipient_emails) + 1)
     report = await settled(
         db, system.fakes, saved, team.recipient_emails, infra=infra, timeout=150, max_ambiguous=in_flight
