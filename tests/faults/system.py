@@ -233,6 +233,34 @@ def consumer_queues(infra: Infra) -> dict[str, int]:
     return counts
 
 
+def unacked_held(infra: Infra, queues: Iterable[str]) -> int:
+    """Messages delivered from `queues` and not yet acknowledged, read from their consumers' channels.
+
+    Current, unlike `list_queues`, whose counts for a quorum queue are refreshed on the queue's tick
+    (seconds late). Each consumer here has a channel of its own, so a channel's count is its queue's.
+    """
+    wanted = set(queues)
+    consumers = rabbitmqctl(
+        infra,
+        "list_consumers",
+        "-p",
+        infra.vhost,
+        "queue_name",
+        "channel_pid",
+        "--quiet",
+        "--no-table-headers",
+    )
+    rows = (line.split("\t") for line in consumers.splitlines())
+    channels = {row[1] for row in rows if len(row) == 2 and row[0] in wanted}
+    if not channels:
+        return 0
+    listing = rabbitmqctl(
+        infra, "list_channels", "pid", "messages_unacknowledged", "--quiet", "--no-table-headers"
+    )
+    counts = (line.split("\t") for line in listing.splitlines())
+    return sum(int(row[1]) for row in counts if len(row) == 2 and row[0] in channels and row[1].isdigit())
+
+
 def queue_depths(infra: Infra) -> dict[str, int]:
     """Ready + unacknowledged messages per queue of this worker's vhost."""
     out = rabbitmqctl(

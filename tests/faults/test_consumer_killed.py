@@ -10,7 +10,7 @@ import pytest
 
 from flowpilot_shared.broker.topology import ALL_QUEUES
 from tests.faults.accounting import KindCount, account, settled
-from tests.faults.system import Escalation, create_sessions, escalate_all, make_team, rabbitmqctl
+from tests.faults.system import Escalation, create_sessions, escalate_all, make_team, unacked_held
 from tests.harness.infra import Infra
 from tests.harness.people import API
 from tests.harness.processes import ServiceProcess
@@ -24,23 +24,6 @@ ESCALATIONS = 100
 MAX_AMBIGUOUS = 8 * (3 + 1)
 
 
-def _unacked(infra: Infra, service: str) -> int:
-    """Messages the broker has delivered to `service`'s queues and not yet had acknowledged."""
-    queues = {spec.name for spec in ALL_QUEUES if spec.name.startswith(f"{service}.")}
-    out = rabbitmqctl(
-        infra,
-        "list_queues",
-        "-p",
-        infra.vhost,
-        "name",
-        "messages_unacknowledged",
-        "--quiet",
-        "--no-table-headers",
-    )
-    rows = (line.split() for line in out.splitlines())
-    return sum(int(row[1]) for row in rows if len(row) == 2 and row[0] in queues and row[1].isdigit())
-
-
 def _frozen_holding_work(proc: ServiceProcess, infra: Infra) -> int:
     """Freeze the replica (SIGSTOP: it can acknowledge nothing more) and count the messages it holds.
 
@@ -50,7 +33,7 @@ def _frozen_holding_work(proc: ServiceProcess, infra: Infra) -> int:
     proc.process.send_signal(signal.SIGSTOP)
     held = 0
     try:
-        held = _unacked(infra, proc.service)
+        held = unacked_held(infra, (q.name for q in ALL_QUEUES if q.name.startswith(f"{proc.service}.")))
     finally:
         if not held:
             proc.process.send_signal(signal.SIGCONT)

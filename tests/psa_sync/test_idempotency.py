@@ -6,26 +6,29 @@ import asyncio
 import uuid
 
 import pytest
-from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from flowpilot_shared.broker.topology import PSA_SYNC_DOCUMENTATION
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import DocumentationGenerated
 from flowpilot_shared.models import Documentation, InboxRecord, PsaPush
 from psa_sync.providers import AutotaskProvider, ConnectWiseProvider
 from psa_sync.pushes.service import compose_note, note_marker
 from tests.fakes.psa import FakePsa
+from tests.faults.system import unacked_held
 from tests.harness.broker import capture, publish_event
 from tests.harness.factories import commit_events
+from tests.harness.infra import Infra
 from tests.harness.waiting import wait_until
 from tests.psa_sync.conftest import documentation_event, make_scenario, settled_row
 
 
-async def test_same_event_delivered_twice_is_one_note(db: Database, amqp, fake_psa: FakePsa, psa_app):
+async def test_same_event_delivered_twice_is_one_note(
+    db: Database, amqp, fake_psa: FakePsa, psa_app, infra: Infra
+):
     captured = await capture(amqp, "psa.#")
     scenario = await make_scenario(db, fake_psa, "connectwise")
     event = documentation_event(scenario)
-    handled_before = _handled_by("psa-sync")
     # Two copies at once, then a third after the first settled.
     await asyncio.gather(publish_event(amqp, event), publish_event(amqp, event))
     row = await settled_row(db, event.data.documentation_id)
@@ -34,10 +37,8 @@ async def test_same_event_delivered_twice_is_one_note(db: Database, amqp, fake_p
     reemitted = event.model_copy(update={"id": uuid.uuid4()})
     await publish_event(amqp, reemitted)
     await wait_until(lambda: _inbox_has(db, reemitted.id), message="re-emitted event handled")
-    # Every copy handled to its end (the third has no inbox row of its own to wait for).
-    await wait_until(
-        lambda: _handled_by("psa-sync") - handled_before == 4, message="all four deliveries handled"
-    )
+    # Every copy handled to its end and acknowledged (the third has no inbox row of its own to wait for).
+    await wait_until(lambda: _drained(amqp, infra), timeout=30, message="psa-sync's queue drained")
     await wait_until(lambda: _consumed(captured, scenario.account_id), message="note_pushed published")
 
     assert row.status == "pushed"
@@ -46,15 +47,15 @@ async def test_same_event_delivered_twice_is_one_note(db: Database, amqp, fake_p
     assert len(captured.of_account(scenario.account_id, "psa.note_pushed")) == 1
 
 
-def _handled_by(consumer: str) -> float:
-    """Messages `consumer` has handled to their end in this process, whatever the outcome."""
-    return sum(
-        sample.value
-        for metric in REGISTRY.collect()
-        if metric.name == "flowpilot_consumer_messages"
-        for sample in metric.samples
-        if sample.name == "flowpilot_consumer_messages_total" and sample.labels["consumer"] == consumer
-    )
+async def _drained(amqp, infra: Infra) -> bool:
+    """Nothing waits in psa-sync's queue and its consumer holds nothing unacknowledged."""
+    channel = await amqp.channel()
+    try:
+        queue = await channel.declare_queue(PSA_SYNC_DOCUMENTATION.name, passive=True)
+        waiting = queue.declaration_result.message_count
+    finally:
+        await channel.close()
+    return not waiting and await asyncio.to_thread(unacked_held, infra, [PSA_SYNC_DOCUMENTATION.name]) == 0
 
 
 async def _inbox_has(db: Database, event_id: uuid.UUID) -> bool:
