@@ -18,7 +18,7 @@ from benchmarks.seed import Team
 from benchmarks.stack import STREAM_REPLICA, Stack
 from benchmarks.streams import Listeners
 
-CANDIDATES = (10, 20, 25, 30, 40, 50, 60, 75, 90, 100, 125, 150, 200, 300)
+CANDIDATES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 125, 150, 200, 300)
 SUSTAIN_SECONDS = 60.0
 # After the last handoff, everything must be done within this to count as sustained: a quarter of the
 # run's length (15 s after the 60 s run). A 15 s search step gets the same share, not the same 15 s:
