@@ -55,7 +55,13 @@ async def test_sessions_come_from_the_api_mine_or_the_teams_by_status(
 
     # The whole team's, any status: Sam's session too, each with its owner.
     await page.get_by_label("Status").select_option(label="Any status")
-    await page.get_by_label("The whole team's").check()
+    await expect(page).to_have_url(re.compile(r"/sessions$"))
+    # The choice lives in the address, which the router applies in a transition: the radio shows it
+    # checked once that lands (Playwright's check() looks at once, and saw it still unchecked).
+    whole_team = page.get_by_label("The whole team's")
+    await whole_team.click()
+    await expect(whole_team).to_be_checked()
+    await expect(page).to_have_url(re.compile(r"/sessions\?whose=team$"))
     team_list = region(page, "The team's sessions")
     await expect(listed(page)).to_have_count(3)
     await expect(listed(page).filter(has_text=theirs["title"])).to_contain_text(f"Owner: {sam.name}")
