@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from aio_pika.abc import AbstractRobustConnection
+from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
@@ -26,6 +28,7 @@ from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
 from flowpilot_shared.service import ServiceRuntime
 from flowpilot_shared.settings import CoreSettings
 from notifier import channels
+from notifier.deliveries.views import router
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
@@ -163,3 +166,18 @@ def consumer_count(consumer: str, outcome: str) -> float:
         "flowpilot_consumer_messages_total", {"consumer": consumer, "outcome": outcome}
     )
     return value or 0.0
+
+
+@pytest.fixture
+async def deliveries_api(
+    channel_settings: NotifierSettings, db: Database
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The notifier's deliveries router, mounted as the notifier mounts it."""
+    app = FastAPI()
+    app.state.settings = channel_settings
+    app.state.db = db
+    app.include_router(router, prefix="/api/v1")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://notifier"
+    ) as client:
+        yield client

@@ -5,17 +5,14 @@ operator's replay sends it, exactly once, and repeats nothing that had already g
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from flowpilot_shared.broker.topology import NOTIFIER_EMAIL
 from flowpilot_shared.db import Database
 from flowpilot_shared.outbox.relay import OutboxRelay
-from notifier.deliveries.views import router
 from notifier.settings import NotifierSettings
 from tests.fakes.smtp import FakeSmtp
 from tests.harness.admin import run_admin
@@ -36,21 +33,6 @@ pytestmark = pytest.mark.usefixtures("channel_consumers")
 def channel_settings(channel_settings: NotifierSettings) -> NotifierSettings:
     """The channel settings with this test's retry bound."""
     return channel_settings.model_copy(update={"channel_max_attempts": MAX_ATTEMPTS})
-
-
-@pytest.fixture
-async def deliveries_api(
-    channel_settings: NotifierSettings, db: Database
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The notifier's deliveries router, mounted as the notifier mounts it."""
-    app = FastAPI()
-    app.state.settings = channel_settings
-    app.state.db = db
-    app.include_router(router, prefix="/api/v1")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://notifier"
-    ) as client:
-        yield client
 
 
 def dlq(settings: NotifierSettings, *args: str) -> str:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
-from fastapi import FastAPI
 
 from flowpilot_shared.db import Database
-from notifier.deliveries.views import router
 from notifier.settings import NotifierSettings
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.people import minted_headers
@@ -34,21 +30,8 @@ FIELDS = {
 }
 
 
-@pytest.fixture
-async def api(channel_settings: NotifierSettings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
-    """The deliveries router mounted as the notifier mounts it."""
-    app = FastAPI()
-    app.state.settings = channel_settings
-    app.state.db = db
-    app.include_router(router, prefix="/api/v1")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://notifier"
-    ) as client:
-        yield client
-
-
 async def test_deliveries_are_for_owners_and_admins_of_the_account(
-    api: httpx.AsyncClient, db: Database, channel_settings: NotifierSettings
+    deliveries_api: httpx.AsyncClient, db: Database, channel_settings: NotifierSettings
 ) -> None:
     team = await make_team(db, engineers=1, viewers=1)
     other = await make_team(db, engineers=1)
@@ -74,7 +57,7 @@ async def test_deliveries_are_for_owners_and_admins_of_the_account(
             )
         )
 
-    owner = await api.get(
+    owner = await deliveries_api.get(
         "/api/v1/notifications/deliveries", headers=minted_headers(channel_settings, team.owner)
     )
     assert owner.status_code == 200, owner.text
@@ -83,7 +66,7 @@ async def test_deliveries_are_for_owners_and_admins_of_the_account(
     assert set(rows[0]) == FIELDS
     assert rows[1]["last_error"] == "invalid_auth" and rows[1]["session_id"] == str(event.session_id)
 
-    scoped = await api.get(
+    scoped = await deliveries_api.get(
         "/api/v1/notifications/deliveries",
         params={"session_id": str(event.session_id)},
         headers=minted_headers(channel_settings, team.owner),
@@ -91,31 +74,31 @@ async def test_deliveries_are_for_owners_and_admins_of_the_account(
     assert len(scoped.json()) == 3
 
     for user in (team.users[1], team.users[2]):  # engineer, viewer
-        refused = await api.get(
+        refused = await deliveries_api.get(
             "/api/v1/notifications/deliveries", headers=minted_headers(channel_settings, user)
         )
         assert refused.status_code == 403
 
-    outsider = await api.get(
+    outsider = await deliveries_api.get(
         "/api/v1/notifications/deliveries", headers=minted_headers(channel_settings, other.owner)
     )
     assert [r["event_id"] for r in outsider.json()] == [str(other_event.id)]
-    foreign = await api.get(
+    foreign = await deliveries_api.get(
         "/api/v1/notifications/deliveries",
         params={"session_id": str(event.session_id)},
         headers=minted_headers(channel_settings, other.owner),
     )
     assert foreign.status_code == 404
-    unknown = await api.get(
+    unknown = await deliveries_api.get(
         "/api/v1/notifications/deliveries",
         params={"session_id": str(uuid.uuid4())},
         headers=minted_headers(channel_settings, team.owner),
     )
     assert unknown.status_code == 404
-    malformed = await api.get(
+    malformed = await deliveries_api.get(
         "/api/v1/notifications/deliveries",
         params={"session_id": "nope"},
         headers=minted_headers(channel_settings, team.owner),
     )
     assert malformed.status_code == 422
-    assert (await api.get("/api/v1/notifications/deliveries")).status_code == 401
+    assert (await deliveries_api.get("/api/v1/notifications/deliveries")).status_code == 401
