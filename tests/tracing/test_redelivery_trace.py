@@ -61,6 +61,8 @@ async def test_a_redelivered_message_is_handled_in_the_trace_it_was_published_in
 
     async def handler(event: AnyEvent, ctx: HandlerContext) -> None:
         assert isinstance(event, HandoffEscalated)
+        if event.account_id != team.account.id:
+            return  # a row an earlier test of this worker left for the relay
         if not first_try.is_set():
             first_try.set()
             # Waits out a minute's backoff, so stopping the consumer hands the message back.
