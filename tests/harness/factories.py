@@ -88,10 +88,10 @@ class _HandoffTakingItsEvent(DriverUnitOfWork):
         self.payload = await self.conn.fetchval(_READ_STAGED if self._staged else _TAKE, self._session_id)
         await super()._commit()
 
-    def _poke_relay(self) -> None:
+    def _poke_relay(self, *, soon: bool) -> None:
         # A row taken out is nothing for the relay to send.
         if self._staged:
-            super()._poke_relay()
+            super()._poke_relay(soon=soon)
 
 
 _OUTBOX_ROW = "FROM outbox WHERE session_id = $1 AND routing_key = 'handoff.escalated'"

@@ -6,7 +6,7 @@ import uuid
 
 from aio_pika.abc import AbstractRobustConnection
 
-from flowpilot_shared.broker.topology import UNCONSUMED_EVENT_TYPES, UNROUTED_QUEUE
+from flowpilot_shared.broker.topology import UNCONSUMED_EVENT_TYPES, UNROUTED_QUEUE, Wake, wake_for
 from tests.harness.broker import capture, publish_raw
 from tests.harness.waiting import wait_until
 
@@ -49,3 +49,16 @@ async def test_a_queue_bound_to_an_unconsumed_type_still_receives_it(amqp) -> No
         return any(m.message_id == message_id for m in captured.messages)
 
     await wait_until(received, message="the subscriber receives session.resolved")
+
+
+def test_a_commit_wakes_the_relay_as_soon_as_its_events_are_watched():
+    # Watched live (the queue, the bell): within 5 ms; awaited by a consumer: a shared wake-up;
+    # only the timeline projection (which lingers anyway) or nobody: the relay's next pass.
+    assert {t: wake_for(t) for t in ("handoff.escalated", "handoff.claimed", "notification.created")} == {
+        "handoff.escalated": Wake.SOON,
+        "handoff.claimed": Wake.SOON,
+        "notification.created": Wake.SOON,
+    }
+    assert wake_for("documentation.generated") == Wake.SHORTLY
+    assert wake_for("psa.push_failed") == Wake.SHORTLY
+    assert {wake_for(t) for t in ("delivery.recorded", "psa.note_pushed", "handoff.parked")} == {Wake.NONE}

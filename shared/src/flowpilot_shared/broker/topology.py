@@ -12,6 +12,7 @@ in its memory).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 import aio_pika
@@ -27,6 +28,7 @@ from flowpilot_shared.events import (
     HandoffEscalated,
     HandoffReescalated,
     HandoffReleased,
+    NotificationCreated,
     PsaNotePushed,
     PsaPushFailed,
     event_types,
@@ -103,9 +105,25 @@ PROJECTION_ONLY_EVENT_TYPES: tuple[str, ...] = tuple(
 )
 
 
-def wakes_the_relay(event_type: str) -> bool:
-    """Whether committing an event of this type wakes the active relay at once (someone waits)."""
-    return awaited(event_type) and event_type not in PROJECTION_ONLY_EVENT_TYPES
+# What people watch as it happens (the live queue, the bell): their wake-up goes out within 5 ms.
+WATCHED_LIVE_EVENT_TYPES: tuple[str, ...] = event_types(*_ESCALATION_STORY, NotificationCreated)
+
+
+class Wake(IntEnum):
+    """How soon a commit of an event wakes the active relay (a transaction's need is its events' max)."""
+
+    NONE = 0  # the relay's next pass takes it
+    SHORTLY = 1  # a wake-up shared with the commits of the next 50 ms
+    SOON = 2  # a wake-up within 5 ms
+
+
+def wake_for(event_type: str) -> Wake:
+    """How soon committing an event of this type wakes the active relay."""
+    if event_type in WATCHED_LIVE_EVENT_TYPES:
+        return Wake.SOON
+    if awaited(event_type) and event_type not in PROJECTION_ONLY_EVENT_TYPES:
+        return Wake.SHORTLY
+    return Wake.NONE
 
 
 def expects_a_queue(exchange: str, routing_key: str) -> bool:

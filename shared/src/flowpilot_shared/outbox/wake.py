@@ -6,9 +6,10 @@ committed one fsync after another, and one slow fsync stalled them all (backends
 lock). Now a commit only pokes this
 process' waker. If the active relay runs in this process it is woken directly; otherwise one NOTIFY
 goes out in a transaction of its own with asynchronous commit (a wake-up lost in a crash costs the
-relay's next poll, nothing more), at most one every 50 ms: pokes made meanwhile share the next one.
-The first poke after a quiet spell is sent at once; only a process committing without pause has its
-rows wait up to the interval (under load the relay's own process mostly wakes it first anyway).
+relay's next poll, nothing more). The first poke after a quiet spell goes out at once; after that,
+pokes share wake-ups: one for rows people watch live (an escalation, its claim, a bell row:
+`topology.Wake.SOON`) goes out within 5 ms, the others wait up to 50 ms for company, as each wake-up
+costs a transaction.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ log = structlog.get_logger(__name__)
 OUTBOX_CHANNEL = "flowpilot_outbox"
 # Where a unit of work finds its process' waker: the `Session.info` key (see `Database`).
 OUTBOX_WAKER = "flowpilot_outbox_waker"
-WAKE_INTERVAL_SECONDS = 0.05
+# The shortest gap between two wake-ups, and how long one nobody watches live may wait for company.
+WAKE_INTERVAL_SECONDS = 0.005
+COALESCE_SECONDS = 0.05
 # One round trip; the simple-query protocol runs the whole string as given.
 WAKE_SQL = f"BEGIN; SET LOCAL synchronous_commit TO off; SELECT pg_notify('{OUTBOX_CHANNEL}', ''); COMMIT"
 
@@ -37,6 +40,8 @@ class OutboxWaker:
     def __init__(self, connect: Callable[[], AbstractAsyncContextManager[Any]]) -> None:
         self._connect = connect
         self._pending = False
+        # Set by a poke for rows people watch live: ends a wait for company at once.
+        self._soon = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         # The relay of this process, when it has one: wakes itself and says True if it is active.
         self._local: Callable[[], bool] | None = None
@@ -50,24 +55,30 @@ class OutboxWaker:
         if self._local == wake_if_active:  # bound methods: equal, not identical
             self._local = None
 
-    def poke(self) -> None:
-        """Outbox rows were committed: make sure the active relay hears of it soon."""
+    def poke(self, *, soon: bool = True) -> None:
+        """Outbox rows were committed: make sure the active relay hears of it (`soon`: within 5 ms)."""
         if self._local is not None and self._local():
             return
         self._pending = True
+        if soon:
+            self._soon.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._notify(), name="outbox-waker")
 
     async def _notify(self) -> None:
         while self._pending:
             self._pending = False
+            self._soon.clear()
             try:
                 async with self._connect() as conn:
                     await conn.execute(WAKE_SQL)
             except Exception as exc:  # the relay polls as well: the rows go out on its next pass
                 log.warning("outbox wake-up not sent", error=f"{type(exc).__name__}: {exc}"[:300])
-            # Commits of the next 50 ms share one wake-up (each costs a transaction).
             await asyncio.sleep(WAKE_INTERVAL_SECONDS)
+            if self._pending and not self._soon.is_set():
+                # Only rows nobody watches live: wait for company, unless a live one comes.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._soon.wait(), COALESCE_SECONDS - WAKE_INTERVAL_SECONDS)
 
     async def close(self) -> None:
         """Wait for a wake-up in flight (a process stopping right after a commit still sends it)."""

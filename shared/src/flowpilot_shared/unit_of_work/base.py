@@ -22,7 +22,7 @@ from typing import Any, Self
 import asyncpg
 import structlog
 
-from flowpilot_shared.broker.topology import wakes_the_relay
+from flowpilot_shared.broker.topology import Wake, wake_for
 from flowpilot_shared.events import AnyEvent, event_exchange
 from flowpilot_shared.telemetry import outbox_context
 
@@ -76,8 +76,8 @@ class StagedEvents:
 
     def __init__(self) -> None:
         self._rows: list[tuple[Any, ...]] = []
-        # Whether someone waits for one of them (so the commit wakes the relay at once).
-        self.awaited = False
+        # How soon the commit wakes the relay: as soon as the most urgent of them needs.
+        self.wake = Wake.NONE
 
     def __bool__(self) -> bool:
         return bool(self._rows)
@@ -85,7 +85,7 @@ class StagedEvents:
     def add(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> None:
         """Stage `event` (its outbox row is written by `write`)."""
         self._rows.append(tuple(outbox_params(event, user_id=user_id).values()))
-        self.awaited = self.awaited or wakes_the_relay(event.type)
+        self.wake = max(self.wake, wake_for(event.type))
 
     async def write(self, conn: asyncpg.Connection) -> None:
         """Write every staged row on `conn`, in staged order, and forget them."""
@@ -97,7 +97,7 @@ class StagedEvents:
     def clear(self) -> None:
         """Forget what was staged (written, or the transaction was abandoned)."""
         self._rows = []
-        self.awaited = False
+        self.wake = Wake.NONE
 
 
 class UnitOfWork(ABC):
@@ -105,12 +105,12 @@ class UnitOfWork(ABC):
 
     def __init__(self) -> None:
         self._events = StagedEvents()
-        # Whether this transaction writes an outbox row a FlowPilot consumer waits for.
-        self._wake_relay = False
+        # How soon this transaction's outbox rows (written outside `add_event`) need the relay.
+        self._wake_relay = Wake.NONE
 
     async def __aenter__(self) -> Self:
         self._events.clear()
-        self._wake_relay = False
+        self._wake_relay = Wake.NONE
         await self._begin()
         return self
 
@@ -141,13 +141,13 @@ class UnitOfWork(ABC):
     async def commit(self) -> None:
         """Write the staged events, commit, then wake the active relay if someone waits for them
         (the others go out on its next pass)."""
-        wake = self._wake_relay or self._events.awaited
+        wake = max(self._wake_relay, self._events.wake)
         if self._events:
             await self._events.write(await self.connection())
         await self._commit()
-        self._wake_relay = False
+        self._wake_relay = Wake.NONE
         if wake:
-            self._poke_relay()
+            self._poke_relay(soon=wake == Wake.SOON)
 
     async def rollback(self) -> None:
         """Abandon everything written and staged in this transaction."""
@@ -191,5 +191,5 @@ class UnitOfWork(ABC):
         """Give the connection (or session) back."""
 
     @abstractmethod
-    def _poke_relay(self) -> None:
+    def _poke_relay(self, *, soon: bool) -> None:
         """Tell the active outbox relay there are rows someone waits for."""

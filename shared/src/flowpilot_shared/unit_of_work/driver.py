@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from flowpilot_shared.broker.topology import wakes_the_relay
+from flowpilot_shared.broker.topology import wake_for
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.unit_of_work.base import OUTBOX_INSERT, OUTBOX_INSERT_PREFIX, UnitOfWork, outbox_params
@@ -75,7 +75,7 @@ class DriverUnitOfWork(UnitOfWork):
 
     def outbox_args(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> tuple[Any, ...]:
         """`outbox_args` of `event`, noting that this transaction writes its outbox row."""
-        self._wake_relay = self._wake_relay or wakes_the_relay(event.type)
+        self._wake_relay = max(self._wake_relay, wake_for(event.type))
         return outbox_args(event, user_id=user_id)
 
     def add_event(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> None:
@@ -110,5 +110,5 @@ class DriverUnitOfWork(UnitOfWork):
     ) -> None:
         await self._stack.__aexit__(exc_type, exc, tb)
 
-    def _poke_relay(self) -> None:
-        self._db.outbox_waker.poke()
+    def _poke_relay(self, *, soon: bool) -> None:
+        self._db.outbox_waker.poke(soon=soon)

@@ -44,7 +44,7 @@ class OrmUnitOfWork(UnitOfWork):
     ) -> None:
         await self.session.close()
 
-    def _poke_relay(self) -> None:
+    def _poke_relay(self, *, soon: bool) -> None:
         waker = self.session.info.get(OUTBOX_WAKER)
         if waker is not None:
-            waker.poke()
+            waker.poke(soon=soon)

@@ -119,7 +119,7 @@ async def fire_due(conn: asyncpg.Connection, *, limit: int) -> tuple[int, bool]:
             batch.fired,
         )
         await upsert_entries(conn, batch.entries)
-        awaited = batch.events.awaited
+        awaited = bool(batch.events.wake)
         await batch.events.write(conn)
     for outcome in batch.outcomes:
         FIRED.labels(outcome).inc()
