@@ -200,7 +200,7 @@ async def escalation_write_cost(stack: Stack, *, statements: int = 3000) -> dict
                 session_id,
                 None,
             )
-            args = (*handoff, *write, *outbox, payload)
+            args = (*handoff, *write, *outbox, payload, None, None)  # no trace context, no request id
             # Rolled back: the rows (an outbox row among them) must not reach the relay and the queues.
             transaction = conn.transaction()
             await transaction.start()
