@@ -20,7 +20,8 @@ import asyncpg
 
 from flowpilot_shared.outbox.pending import SELECT_PENDING
 
-# $3/$4: the rows to mark and when their pass read them (both on the database's clock).
+# The rows to mark and when their pass read them: both times on the database's clock, so the relay's
+# host clock (and a failover to another host) never puts them out of order.
 MARK_ROWS = """
 UPDATE outbox AS m SET published_at = now(), publish_started_at = t.read_at
 FROM unnest($1::uuid[], $2::timestamptz[]) AS t(id, read_at)

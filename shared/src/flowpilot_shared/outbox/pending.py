@@ -66,9 +66,6 @@ WHERE published_at IS NULL AND dead_at IS NULL AND (retry_at IS NULL OR retry_at
   )
 ORDER BY seq LIMIT $1
 """
-# Both times on the database's clock, so the relay's host clock (and a failover to another host)
-# never puts them out of order. $1: the pass's `read_at`.
-MARK_PUBLISHED = "UPDATE outbox SET published_at = now(), publish_started_at = $1 WHERE id = ANY($2::uuid[])"
 # A dead row waits for nothing (no `retry_at`), so it holds back none of its session's later rows.
 RECORD_FAILURES = """
 UPDATE outbox SET attempts = outbox.attempts + 1, last_error = f.error,

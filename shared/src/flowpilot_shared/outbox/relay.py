@@ -296,4 +296,3 @@ class OutboxRelay:
                     await housekeeping.sweep_retention(self._db, hours=self._settings.outbox_retention_hours)
             except Exception as exc:
                 log.warning("outbox housekeeping failed", error=str(exc))
-
