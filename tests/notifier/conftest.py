@@ -33,6 +33,7 @@ from notifier.stream.hub import StreamHub
 from tests.fakes.smtp import FakeSmtp
 from tests.harness.factories import Team, following
 from tests.harness.people import minted_headers
+from tests.harness.relays import relays_besides
 from tests.harness.waiting import wait_until
 
 
@@ -88,7 +89,10 @@ async def serve_notifier(
 
         await wait_until(ready, timeout=20, message="notifier ready")
     try:
-        yield running
+        # The tests commit the other services' events (an escalation, its documentation) for the
+        # notifier to take up: their relays publish them, as in a deployment.
+        async with relays_besides("notifier", settings):
+            yield running
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):

@@ -70,7 +70,11 @@ async def test_an_event_no_queue_takes_does_not_hold_up_its_session(db, amqp, co
         uow.add_event(event, user_id=user_id)
         uow.add_event(escalated)
         await uow.commit()
-    async with running(OutboxRelay(db=db, settings=core_settings, name="test")):
+    # The bell push is the notifier's to publish (`outbox.partitions`), the rest handoff-api's.
+    async with (
+        running(OutboxRelay(db=db, settings=core_settings, name="test")),
+        running(OutboxRelay(db=db, settings=core_settings, name="notifier")),
+    ):
         await wait_until(
             lambda: published(captured, escalated.id), message="the session's next event published"
         )

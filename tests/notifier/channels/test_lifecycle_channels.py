@@ -29,7 +29,7 @@ from tests.shared.outbox_checks import running
 @pytest.fixture
 async def relay(db: Database, channel_settings: NotifierSettings, channel_consumers) -> AsyncIterator[None]:
     """The notifier's outbox relay, publishing the delivery.recorded events the channels commit."""
-    async with running(OutboxRelay(db=db, settings=channel_settings, name="notifier-test-relay")):
+    async with running(OutboxRelay(db=db, settings=channel_settings, name="notifier")):
         yield
 
 

@@ -66,7 +66,10 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 name="notifier",
                 settings=settings,
                 consumers=consumers,
-                with_relay=True,
+                # Only the consumers write outbox rows (bell rows, delivery records): a stream-only
+                # replica has none to publish, and were it the active relay, every commit of the
+                # work replicas would cost a NOTIFY round trip to wake it instead of a local wake-up.
+                with_relay=bool(settings.consumed_queues),
                 on_start=on_start,
                 on_stop=on_stop,
             ),

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from flowpilot_shared.admin.render import render as render_items
-from flowpilot_shared.outbox.wake import OUTBOX_CHANNEL
+from flowpilot_shared.outbox.wake import WAKE_ALL_SQL
 
 COLUMNS = "id, routing_key, session_id, attempts, last_error, retry_at, dead_at, created_at"
 # Unpublished rows with a failed attempt (a refused row waits on `retry_at`, a dead one was set aside
@@ -65,7 +65,7 @@ async def retry_now(conn: asyncpg.Connection, ids: set[uuid.UUID] | None) -> lis
     """Clear the wait of failing rows, dead ones included (all, or `ids`), and wake the relay; the rows
     it will try."""
     rows = await conn.fetch(RETRY_SQL, sorted(ids) if ids else None)
-    await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
+    await conn.execute(WAKE_ALL_SQL)
     return [FailingRow(**row) for row in rows]
 
 

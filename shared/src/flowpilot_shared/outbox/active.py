@@ -7,9 +7,8 @@ import asyncio
 import asyncpg
 
 from flowpilot_shared.db import asyncpg_dsn
+from flowpilot_shared.outbox.partitions import DEFAULT_LOCK_KEY
 
-# pg_advisory_lock key of the active relay (any constant; advisory locks are per database).
-ACTIVE_RELAY_LOCK = 0x466C6F77_4F757462  # "FlowOutb"
 # How soon a standby notices that the active relay is gone.
 STANDBY_POLL_SECONDS = 0.5
 SERVER_SETTINGS = {
@@ -29,21 +28,22 @@ SERVER_SETTINGS = {
 
 
 async def connect_when_active(
-    database_url: str, *, server_settings: dict[str, str] | None = None
+    database_url: str, *, lock_key: int = DEFAULT_LOCK_KEY, server_settings: dict[str, str] | None = None
 ) -> asyncpg.Connection:
-    """A connection of the relay's own, returned once it holds the active-relay lock."""
+    """A connection of the relay's own, returned once it holds the active-relay lock `lock_key` (its
+    partition's)."""
     conn = await asyncpg.connect(
         asyncpg_dsn(database_url), server_settings={**(server_settings or {}), **SERVER_SETTINGS}
     )
     try:
-        await _acquire_active_lock(conn)
+        await _acquire_active_lock(conn, lock_key)
     except BaseException:
         await conn.close()
         raise
     return conn
 
 
-async def _acquire_active_lock(conn: asyncpg.Connection) -> None:
+async def _acquire_active_lock(conn: asyncpg.Connection, lock_key: int) -> None:
     """Return once this connection holds the active-relay lock; a standby asks again every poll.
 
     Not a blocking pg_advisory_lock: a statement waiting on a lock keeps its snapshot, and a
@@ -51,7 +51,7 @@ async def _acquire_active_lock(conn: asyncpg.Connection) -> None:
     relay lived, so that neither VACUUM nor index scans could drop any row dead since.
     """
     while True:
-        if await conn.fetchval("SELECT pg_try_advisory_lock($1)", ACTIVE_RELAY_LOCK):
+        if await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
             return
         await asyncio.sleep(STANDBY_POLL_SECONDS)
 

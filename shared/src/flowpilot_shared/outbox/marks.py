@@ -18,6 +18,7 @@ from datetime import datetime
 
 import asyncpg
 
+from flowpilot_shared.outbox.partitions import Partition
 from flowpilot_shared.outbox.pending import SELECT_PENDING
 
 # The rows to mark and when their pass read them: both times on the database's clock, so the relay's
@@ -28,7 +29,7 @@ FROM unnest($1::uuid[], $2::timestamptz[]) AS t(id, read_at)
 WHERE m.id = t.id
 """
 MARK_THEN_SELECT_PENDING = (
-    "WITH marked AS (" + MARK_ROWS.replace("$1", "$3").replace("$2", "$4") + ")" + SELECT_PENDING
+    "WITH marked AS (" + MARK_ROWS.replace("$1", "$5").replace("$2", "$6") + ")" + SELECT_PENDING
 )
 
 
@@ -63,14 +64,23 @@ class PendingMarks:
 
 
 async def read_pending(
-    conn: asyncpg.Connection, marks: PendingMarks, *, batch: int, in_flight: Iterable[uuid.UUID]
+    conn: asyncpg.Connection,
+    marks: PendingMarks,
+    *,
+    partition: Partition,
+    batch: int,
+    in_flight: Iterable[uuid.UUID],
 ) -> list[asyncpg.Record]:
-    """Up to `batch` pending rows not in flight, marking what `marks` holds in the same statement."""
+    """Up to `batch` of the partition's pending rows not in flight, marking what `marks` holds in the
+    same statement."""
+    which = (list(partition.types), partition.default)
     if not marks:
-        return list(await conn.fetch(SELECT_PENDING, batch, list(in_flight)))
+        return list(await conn.fetch(SELECT_PENDING, batch, list(in_flight), *which))
     taken = marks.take()
     try:
-        return list(await conn.fetch(MARK_THEN_SELECT_PENDING, batch, [*in_flight, *taken[0]], *taken))
+        return list(
+            await conn.fetch(MARK_THEN_SELECT_PENDING, batch, [*in_flight, *taken[0]], *which, *taken)
+        )
     except BaseException:
         marks.give_back(taken)
         raise

@@ -53,13 +53,15 @@ ROW_FAULTS: tuple[type[BaseException], ...] = (
 
 # What publishing a row needs; the payload as PostgreSQL's own JSON text, published as is. A row
 # waiting out its retry holds back its session's later rows (ix_outbox_deferred finds them). $2: the
-# rows of earlier passes still waiting for their confirms.
+# rows of earlier passes still waiting for their confirms. $3 and $4: the relay's partition, its
+# types and whether it takes every type but those (`partitions.Partition`).
 SELECT_PENDING = """
 SELECT id, seq, txid, exchange, routing_key, session_id, payload::text AS payload, created_at, attempts,
   traceparent, request_id, now() AS read_at
 FROM outbox AS o
 WHERE published_at IS NULL AND dead_at IS NULL AND (retry_at IS NULL OR retry_at <= now())
   AND NOT o.id = ANY($2::uuid[])
+  AND (o.routing_key = ANY($3::text[])) <> $4::boolean
   AND NOT EXISTS (
     SELECT 1 FROM outbox AS d
     WHERE d.session_id = o.session_id AND d.published_at IS NULL AND d.retry_at > now()

@@ -1,18 +1,20 @@
-"""Publishes pending outbox rows with confirms: one active relay per database, the others on standby.
+"""Publishes pending outbox rows with confirms: one active relay per partition, the others on standby.
 
-Every service process runs a relay, and any relay can publish any row (one outbox table). Were they
-all active, each commit's NOTIFY would wake every one of them for one row, and two relays could
-publish two rows of one session out of order. So the relay holding a PostgreSQL advisory lock (on
-its LISTEN connection) is the active one; the others ask for the lock twice a second. When the active
-process dies its connection closes, the lock is released and a standby takes over within half a second.
+Every service process runs a relay, and it publishes its own service's rows (`partitions.py`): a
+commit wakes the relay of its own process, without a round trip. Were all replicas' relays active,
+two could publish two rows of one session out of order. So of a service's replicas the relay holding
+its partition's PostgreSQL advisory lock (on its LISTEN connection) is the active one; the others ask
+for the lock twice a second, and a standby's commits wake the active one by NOTIFY on the
+partition's channel. When the active process dies its connection closes, the lock is released and a
+standby takes over within half a second.
 
 The active relay publishes over that same connection, in plain asyncpg statements: a pass runs for
 nearly every commit, so it skips the pool and the ORM (about a quarter of the CPU per pass), and a
 relay whose connection (and so its lock) is gone cannot mark anything published. Holding the lock
-it is the only relay publishing, so a pass needs no transaction and no row locks: read the pending
-rows (marking the earlier passes' in the same statement, `marks.py`), publish. A crash before the
-mark publishes them again, which the consumers' inboxes absorb. A pass late for its confirms does
-not hold up the next rows: the next pass runs beside it (`passes.py`).
+it is the only relay publishing its partition, so a pass needs no transaction and no row locks: read
+the pending rows (marking the earlier passes' in the same statement, `marks.py`), publish. A crash
+before the mark publishes them again, which the consumers' inboxes absorb. A pass late for its
+confirms does not hold up the next rows: the next pass runs beside it (`passes.py`).
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.db import Database, session_settings
 from flowpilot_shared.outbox import housekeeping, marks
 from flowpilot_shared.outbox.active import connect_when_active, until_closed
+from flowpilot_shared.outbox.partitions import partition_for
 from flowpilot_shared.outbox.passes import HeldBack, InFlight, publish_in_session_order
 from flowpilot_shared.outbox.pending import record_failures
-from flowpilot_shared.outbox.wake import OUTBOX_CHANNEL
 from flowpilot_shared.settings import CoreSettings
 
 log = structlog.get_logger(__name__)
@@ -63,6 +65,7 @@ class OutboxRelay:
         self._db = db
         self._settings = settings
         self._name = name
+        self.partition = partition_for(name)
         self._wake = asyncio.Event()
         self._active = asyncio.Event()
         # The connection holding the active-relay lock, while this relay is active.
@@ -82,7 +85,7 @@ class OutboxRelay:
 
     async def start(self) -> None:
         """Start publishing, listening and retention sweeps in the background."""
-        self._db.outbox_waker.attach(self._wake_if_active)
+        self._db.outbox_waker.attach(self._wake_if_active, self.partition)
         self._tasks = [
             asyncio.create_task(self._publish_loop(), name=f"{self._name}-relay"),
             asyncio.create_task(self._listen_loop(), name=f"{self._name}-relay-listen"),
@@ -140,7 +143,11 @@ class OutboxRelay:
         async with self._conn_lock:
             # Earlier passes' marks go in the same statement (one commit), their rows left out.
             rows = await marks.read_pending(
-                conn, self._marks, batch=self._settings.outbox_batch_size, in_flight=self._in_flight.ids
+                conn,
+                self._marks,
+                partition=self.partition,
+                batch=self._settings.outbox_batch_size,
+                in_flight=self._in_flight.ids,
             )
         return self._in_flight.take(rows)
 
@@ -262,10 +269,12 @@ class OutboxRelay:
             conn = None
             try:
                 conn = await connect_when_active(
-                    self._settings.database_url, server_settings=session_settings(self._settings)
+                    self._settings.database_url,
+                    lock_key=self.partition.lock_key,
+                    server_settings=session_settings(self._settings),
                 )
-                await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
-                log.info("outbox relay active", relay=self._name)
+                await conn.add_listener(self.partition.channel, lambda *_: self._wake.set())
+                log.info("outbox relay active", relay=self._name, partition=self.partition.name)
                 self._conn = conn
                 self._active.set()
                 self._wake.set()  # rows committed while no relay was active
@@ -282,11 +291,12 @@ class OutboxRelay:
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _housekeeping_loop(self) -> None:
-        """While active: the backlog gauges every GAUGE_SECONDS, the retention sweep every minute."""
+        """While active in the default partition: the whole table's backlog gauges every GAUGE_SECONDS,
+        the retention sweep every minute (one process reports for the database)."""
         last_sweep = time.monotonic()
         while not self._stopping:
             await asyncio.sleep(housekeeping.GAUGE_SECONDS)
-            if not self.active:
+            if not self.active or not self.partition.default:
                 housekeeping.clear_gauges()
                 continue
             try:

@@ -10,6 +10,10 @@ relay's next poll, nothing more). The first poke after a quiet spell goes out at
 pokes share wake-ups: one for rows people watch live (an escalation, its claim, a bell row:
 `topology.Wake.SOON`) goes out within 5 ms, the others wait up to 50 ms for company, as each wake-up
 costs a transaction.
+
+Each service's relay publishes its own service's rows (`partitions.py`), so a commit of a process
+with a relay is its relay's to publish: only a standby replica's commits need the NOTIFY, on its
+partition's channel. A process without a relay (a tool, a test) wakes every partition's relay.
 """
 
 from __future__ import annotations
@@ -22,16 +26,25 @@ from typing import Any
 
 import structlog
 
+from flowpilot_shared.outbox.partitions import PARTITIONS, Partition
+
 log = structlog.get_logger(__name__)
 
-OUTBOX_CHANNEL = "flowpilot_outbox"
 # Where a unit of work finds its process' waker: the `Session.info` key (see `Database`).
 OUTBOX_WAKER = "flowpilot_outbox_waker"
 # The shortest gap between two wake-ups, and how long one nobody watches live may wait for company.
 WAKE_INTERVAL_SECONDS = 0.005
 COALESCE_SECONDS = 0.05
-# One round trip; the simple-query protocol runs the whole string as given.
-WAKE_SQL = f"BEGIN; SET LOCAL synchronous_commit TO off; SELECT pg_notify('{OUTBOX_CHANNEL}', ''); COMMIT"
+
+
+def wake_sql(channels: list[str]) -> str:
+    """One round trip; the simple-query protocol runs the whole string as given."""
+    notify = ", ".join(f"pg_notify('{channel}', '')" for channel in channels)
+    return f"BEGIN; SET LOCAL synchronous_commit TO off; SELECT {notify}; COMMIT"
+
+
+# Whom a process without a relay of its own wakes: every partition's relay.
+WAKE_ALL_SQL = wake_sql([partition.channel for partition in PARTITIONS])
 
 
 class OutboxWaker:
@@ -45,15 +58,19 @@ class OutboxWaker:
         self._task: asyncio.Task[None] | None = None
         # The relay of this process, when it has one: wakes itself and says True if it is active.
         self._local: Callable[[], bool] | None = None
+        self._wake_sql = WAKE_ALL_SQL
 
-    def attach(self, wake_if_active: Callable[[], bool]) -> None:
-        """Let this process' relay be woken without a round trip while it is the active one."""
+    def attach(self, wake_if_active: Callable[[], bool], partition: Partition) -> None:
+        """Let this process' relay be woken without a round trip while it is the active one (else
+        the NOTIFY wakes its `partition`'s active relay)."""
         self._local = wake_if_active
+        self._wake_sql = wake_sql([partition.channel])
 
     def detach(self, wake_if_active: Callable[[], bool]) -> None:
         """Forget the relay (when it stops)."""
         if self._local == wake_if_active:  # bound methods: equal, not identical
             self._local = None
+            self._wake_sql = WAKE_ALL_SQL
 
     def poke(self, *, soon: bool = True) -> None:
         """Outbox rows were committed: make sure the active relay hears of it (`soon`: within 5 ms)."""
@@ -71,7 +88,7 @@ class OutboxWaker:
             self._soon.clear()
             try:
                 async with self._connect() as conn:
-                    await conn.execute(WAKE_SQL)
+                    await conn.execute(self._wake_sql)
             except Exception as exc:  # the relay polls as well: the rows go out on its next pass
                 log.warning("outbox wake-up not sent", error=f"{type(exc).__name__}: {exc}"[:300])
             await asyncio.sleep(WAKE_INTERVAL_SECONDS)

@@ -2,10 +2,10 @@
 
 An SSE id is the event's log position "<txid>.<seq>". Positions do not follow commit order (a
 transaction with a smaller txid can commit later), so "position > cursor" alone could skip a late
-commit. The one relay publishes on one channel, so a stream receives events in the order they went
-out; what the client may have missed is what went out after its cursor event. Every row records on
-the database's clock when its relay pass read it (`publish_started_at`, before it went out) and when
-that pass was over (`published_at`, after). A row that went out after the cursor's was therefore
+commit. What the client may have missed is what reached its stream queue after its cursor event,
+whichever service's relay published it. Every row records on the database's clock when its relay
+pass read it (`publish_started_at`, before it went out) and when that pass was over (`published_at`,
+after). A row that went out after the cursor's was therefore
 marked after the cursor's pass read it: the replay is every visible row marked since then, plus the
 rows not yet marked. Relay passes overlap (a late one's confirms can come after a later one's), so
 marking order is not publishing order; this bound holds regardless. It overlaps what the client saw
