@@ -14,6 +14,7 @@ from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.service import ServiceRuntime
 from notifier.channels.dispatch import channel_consumer
+from notifier.channels.sending import LedgerAccess
 from notifier.channels.slack import SlackChannel
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
@@ -36,7 +37,7 @@ async def chat_consumer(
     """The Slack consumer alone, on the one-connection pool; earlier tests' messages gone."""
     runtime = ServiceRuntime(name="notifier-test", settings=channel_settings, db=one_connection)
     slack_channel = SlackChannel(channel_settings, NOTIFIER_CHAT)
-    consumer = channel_consumer(slack_channel, runtime, channel_settings)
+    consumer = channel_consumer(slack_channel, runtime, channel_settings, LedgerAccess.of(one_connection))
     await forget_earlier_events(db, amqp, channel_settings, (NOTIFIER_CHAT,))
     await consumer.start(amqp)
     yield consumer, slack_channel

@@ -37,6 +37,7 @@ from flowpilot_shared.outbox.active import connect_when_active, until_closed
 from flowpilot_shared.outbox.partitions import partition_for
 from flowpilot_shared.outbox.passes import HeldBack, InFlight, publish_in_session_order
 from flowpilot_shared.outbox.pending import record_failures
+from flowpilot_shared.outbox.wake import COALESCE_SECONDS
 from flowpilot_shared.settings import CoreSettings
 
 log = structlog.get_logger(__name__)
@@ -67,6 +68,8 @@ class OutboxRelay:
         self._name = name
         self.partition = partition_for(name)
         self._wake = asyncio.Event()
+        # A pass due for rows nobody watches live, COALESCE_SECONDS after the first of them.
+        self._shortly: asyncio.TimerHandle | None = None
         self._active = asyncio.Event()
         # The connection holding the active-relay lock, while this relay is active.
         self._conn: asyncpg.Connection | None = None
@@ -95,6 +98,8 @@ class OutboxRelay:
     async def stop(self) -> None:
         """Stop the background tasks and close the broker connection."""
         self._db.outbox_waker.detach(self._wake_if_active)
+        if self._shortly is not None:
+            self._shortly.cancel()
         self._stopping = True
         if self._conn is not None:  # else they are published again, which the inboxes absorb
             with contextlib.suppress(Exception):
@@ -112,12 +117,20 @@ class OutboxRelay:
         """Whether this relay holds the active-relay lock (the others stand by)."""
         return self._active.is_set()
 
-    def _wake_if_active(self) -> bool:
-        """This process committed outbox rows: start a pass if this is the active relay."""
-        if self._active.is_set():
+    def _wake_if_active(self, soon: bool) -> bool:
+        """This process committed outbox rows: start a pass if this is the active relay, at once for
+        rows people watch live (`soon`), else sharing one pass with the commits of the next 50 ms."""
+        if not self._active.is_set():
+            return False
+        if soon:
             self._wake.set()
-            return True
-        return False
+        elif self._shortly is None:
+            self._shortly = asyncio.get_running_loop().call_later(COALESCE_SECONDS, self._wake_shortly)
+        return True
+
+    def _wake_shortly(self) -> None:
+        self._shortly = None
+        self._wake.set()
 
     async def _ensure_publisher(self) -> Publisher:
         if self._publisher is None:

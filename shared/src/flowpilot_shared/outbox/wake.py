@@ -57,16 +57,16 @@ class OutboxWaker:
         self._soon = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         # The relay of this process, when it has one: wakes itself and says True if it is active.
-        self._local: Callable[[], bool] | None = None
+        self._local: Callable[[bool], bool] | None = None
         self._wake_sql = WAKE_ALL_SQL
 
-    def attach(self, wake_if_active: Callable[[], bool], partition: Partition) -> None:
+    def attach(self, wake_if_active: Callable[[bool], bool], partition: Partition) -> None:
         """Let this process' relay be woken without a round trip while it is the active one (else
         the NOTIFY wakes its `partition`'s active relay)."""
         self._local = wake_if_active
         self._wake_sql = wake_sql([partition.channel])
 
-    def detach(self, wake_if_active: Callable[[], bool]) -> None:
+    def detach(self, wake_if_active: Callable[[bool], bool]) -> None:
         """Forget the relay (when it stops)."""
         if self._local == wake_if_active:  # bound methods: equal, not identical
             self._local = None
@@ -74,7 +74,7 @@ class OutboxWaker:
 
     def poke(self, *, soon: bool = True) -> None:
         """Outbox rows were committed: make sure the active relay hears of it (`soon`: within 5 ms)."""
-        if self._local is not None and self._local():
+        if self._local is not None and self._local(soon):
             return
         self._pending = True
         if soon:

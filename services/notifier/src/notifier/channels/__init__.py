@@ -11,6 +11,7 @@ from flowpilot_shared.settings import CoreSettings
 from notifier.channels.base import Channel
 from notifier.channels.dispatch import channel_consumer
 from notifier.channels.email import EmailChannel
+from notifier.channels.sending import LedgerAccess
 from notifier.channels.slack import SlackChannel
 from notifier.channels.teams import TeamsChannel
 from notifier.settings import NotifierSettings
@@ -35,8 +36,9 @@ def build_channels(settings: NotifierSettings) -> list[Channel]:
 def channel_consumers(runtime: ServiceRuntime, *, queues: Collection[str] | None = None) -> list[Consumer]:
     """One consumer per channel queue (`notifier.email`, `notifier.chat`, `notifier.teams`), or those in `queues`."""
     settings = notifier_settings(runtime.settings)
+    access = LedgerAccess.of(runtime.db)  # shared: claims and outcomes of the channels share commits
     return [
-        channel_consumer(channel, runtime, settings)
+        channel_consumer(channel, runtime, settings, access)
         for channel in build_channels(settings)
         if queues is None or channel.spec.name in queues
     ]

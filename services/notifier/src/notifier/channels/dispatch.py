@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Mapping
+
+import asyncpg
 
 from flowpilot_shared.consumer import ALREADY_DONE, Consumer, Deliver
 from flowpilot_shared.db import Database
 from flowpilot_shared.errors import PermanentError
-from flowpilot_shared.events import AnyEvent
+from flowpilot_shared.events import AnyEvent, DeliveryRecorded
 from flowpilot_shared.models.notifications import DeliveryStatus
 from flowpilot_shared.service import ServiceRuntime
 from notifier.channels import ledger
 from notifier.channels.announce import Announcement
-from notifier.channels.base import NO_RECIPIENT, Channel
+from notifier.channels.base import NO_RECIPIENT, Channel, Target
 from notifier.channels.sending import Delivery, LedgerAccess, send_to_recipient
 from notifier.settings import NotifierSettings
 
 
-def channel_consumer(channel: Channel, runtime: ServiceRuntime, settings: NotifierSettings) -> Consumer:
+def channel_consumer(
+    channel: Channel, runtime: ServiceRuntime, settings: NotifierSettings, access: LedgerAccess
+) -> Consumer:
     """The channel's consumer on its own queue (a dead SMTP server never delays Slack).
 
     It shares the channel's `stopping`, so a send waiting out its backoff gives its message back at
@@ -29,7 +34,7 @@ def channel_consumer(channel: Channel, runtime: ServiceRuntime, settings: Notifi
     return Consumer(
         name=f"notifier.{channel.name.value}",
         spec=channel.spec,
-        deliver=send_to_all(channel, runtime.db),
+        deliver=send_to_all(channel, runtime.db, access),
         db=runtime.db,
         settings=settings,
         prefetch=settings.channel_prefetch,
@@ -38,7 +43,7 @@ def channel_consumer(channel: Channel, runtime: ServiceRuntime, settings: Notifi
     )
 
 
-def send_to_all(channel: Channel, db: Database) -> Deliver:
+def send_to_all(channel: Channel, db: Database, access: LedgerAccess) -> Deliver:
     """The channel consumer's deliver step: send `event` to every target of `channel`, each on its own.
 
     The ledger rows are the consumer's tracking records (no inbox row): each
@@ -47,16 +52,15 @@ def send_to_all(channel: Channel, db: Database) -> Deliver:
     it again and the ledger sends nothing twice.
     """
 
-    access = LedgerAccess.of(db)
-
     async def send_all(event: AnyEvent, facts: Mapping[str, object]) -> object:
         if facts.get("replayed"):
             # An operator replayed a dead letter: definitively failed sends get another go.
             await ledger.reopen_failed(access.connect, event.id, channel.name.value)
         await channel.before_targets(event, db.driver)
-        # Reading the targets and writing their ledger rows is one transaction: the reads are no
-        # commits of their own, and every row is still committed before any call.
-        async with db.driver() as conn, conn.transaction():
+
+        async def claim(
+            conn: asyncpg.Connection,
+        ) -> tuple[list[Target], Announcement, DeliveryRecorded | None, dict[str, uuid.UUID]]:
             targets = await channel.targets(event, conn)
             unconfigured = bool(targets) and all(t.recipient == NO_RECIPIENT for t in targets)
             announcement = Announcement(event, channel.name.value, targets, unconfigured=unconfigured)
@@ -70,6 +74,12 @@ def send_to_all(channel: Channel, db: Database) -> Deliver:
                 rows=[(t.recipient, t.skip_reason) for t in targets],
                 announce=all_skipped,
             )
+            return targets, announcement, all_skipped, created
+
+        # Reading the targets and writing their ledger rows is one transaction, shared with the
+        # other channels' claims of the moment: the reads are no commits of their own, and every row
+        # is committed before any call.
+        targets, announcement, all_skipped, created = await access.claims.run(claim)
         if all_skipped is not None and created:
             announcement.carried("rows")
         deadline = time.monotonic() + channel.settings.channel_deadline_seconds

@@ -238,13 +238,19 @@ async def record_outcome(
     )
 
 
+# How long a call's outcome waits for the outcomes of the calls made beside it (the call is made and
+# its row says so already; only the settle waits).
+OUTCOME_LINGER_SECONDS = 0.003
+
+
 class OutcomeWriter:
     """Records the outcomes of a channel's calls, those that finish together in one statement.
 
     An escalation's emails are sent concurrently and their outcomes often arrive together: one
-    statement records them. One statement is in flight at a time; those arriving meanwhile go in the
-    next.
-    Each caller returns once its own outcome is committed, as with `record_outcome`.
+    statement records them (and, one writer serving every channel of the process, the chat post's
+    with them). Each outcome waits OUTCOME_LINGER_SECONDS for company; one statement is in flight at
+    a time, and those arriving meanwhile go in the next. Each caller returns once its own outcome is
+    committed, as with `record_outcome`.
     """
 
     def __init__(self, connect: Connect) -> None:
@@ -256,6 +262,7 @@ class OutcomeWriter:
         """Record `done` (with whatever else is waiting, and `announce` in the outbox); returns once committed."""
         committed = asyncio.get_running_loop().create_future()
         self._waiting.append((done, announce, committed))
+        await asyncio.sleep(OUTCOME_LINGER_SECONDS)
         # Each waiting caller takes a turn and each turn writes whatever waits: none is left behind.
         async with self._turn:
             batch, self._waiting = self._waiting, []

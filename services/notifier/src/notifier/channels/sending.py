@@ -25,6 +25,7 @@ from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.channels import ledger
 from notifier.channels.announce import Announcement
 from notifier.channels.base import Channel, Sent, Target, describe_event
+from notifier.channels.claims import ClaimGroup
 from notifier.channels.metrics import DELIVERIES, SEND_SECONDS
 
 log = structlog.get_logger(__name__)
@@ -32,8 +33,9 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class LedgerAccess:
-    """How ledger steps reach the database: a transaction, one driver-level statement, or the
-    channel's outcome writer (outcomes of calls that finish together share a statement).
+    """How ledger steps reach the database: a transaction, one driver-level statement, the claims
+    (those of the channels that arrive together share a transaction) or the outcome writer (outcomes
+    of calls that finish together share a statement). One for all of a process' channels.
 
     The `delivery.recorded` they write wakes no relay: only the timeline projection waits for it
     (`topology.PROJECTION_ONLY_EVENT_TYPES`), and the relay's next pass takes it.
@@ -41,6 +43,7 @@ class LedgerAccess:
 
     new_uow: ledger.UowFactory
     connect: ledger.Connect
+    claims: ClaimGroup
     outcomes: ledger.OutcomeWriter
 
     @classmethod
@@ -49,6 +52,7 @@ class LedgerAccess:
         return cls(
             new_uow=lambda: OrmUnitOfWork(db.sessions),
             connect=db.driver,
+            claims=ClaimGroup(db.driver),
             outcomes=ledger.OutcomeWriter(db.driver),
         )
 
