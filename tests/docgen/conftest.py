@@ -21,6 +21,7 @@ from flowpilot_shared.models.documentation import Documentation, EscalationPacka
 from flowpilot_shared.settings import CoreSettings
 from tests.fakes.anthropic import FakeAnthropic
 from tests.harness.broker import purge_queues
+from tests.harness.relays import relays_besides
 from tests.harness.waiting import wait_until
 
 SettingsFactory = Callable[..., DocgenSettings]
@@ -60,7 +61,11 @@ async def purged_queue(amqp: AbstractRobustConnection, core_settings: CoreSettin
 async def running_docgen(settings: DocgenSettings) -> AsyncIterator[FastAPI]:
     """A docgen app with its lifespan running and its consumer attached to the queue."""
     app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
+    # The tests commit handoff-api's escalations: its relay (and the others') publish them.
+    async with (
+        LifespanManager(app, startup_timeout=30, shutdown_timeout=30),
+        relays_besides("docgen", settings),
+    ):
         await wait_until(lambda: _consuming(app), timeout=15, message="docgen consumer started")
         yield app
 

@@ -24,6 +24,7 @@ from tests.fakes.psa import FakePsa
 from tests.harness import factories
 from tests.harness.factories import Team, make_escalation, make_team, set_integration
 from tests.harness.infra import Infra
+from tests.harness.relays import relays_besides
 from tests.harness.waiting import wait_until
 
 StartApp = Callable[..., AbstractAsyncContextManager[FastAPI]]
@@ -59,7 +60,8 @@ def start_app(infra: Infra, amqp: AbstractRobustConnection) -> StartApp:
         await declare_queue(channel, PSA_SYNC_DOCUMENTATION, settings.delivery_limit)
         await channel.close()
         app = create_app(settings)
-        async with LifespanManager(app):
+        # The tests commit docgen's documentation events: docgen's relay (and the others') publish them.
+        async with LifespanManager(app), relays_besides("psa-sync", settings):
             yield app
 
     return start

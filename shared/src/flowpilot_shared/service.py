@@ -23,6 +23,7 @@ from flowpilot_shared.db import Database
 from flowpilot_shared.logging import configure_logging
 from flowpilot_shared.outbox.relay import OutboxRelay
 from flowpilot_shared.settings import CoreSettings
+from flowpilot_shared.unit_of_work import CommitGroup
 from flowpilot_shared.web.app import ReadinessCheck
 
 log = structlog.get_logger(__name__)
@@ -55,8 +56,11 @@ class ServiceRuntime:
     consumers: list[Consumer] = field(default_factory=list)
     connection: AbstractRobustConnection | None = None
     _connect_task: asyncio.Task[None] | None = None
+    # The process' shared transactions: consumers whose short transactions may share a commit.
+    commits: CommitGroup = field(init=False)
 
     def __post_init__(self) -> None:
+        self.commits = CommitGroup(self.db)
         BROKER_CONNECTED.labels(self.name).set_function(lambda: float(self.broker_connected))
 
     @property

@@ -27,7 +27,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from flowpilot_shared.consumer.metrics import BATCH_SIZE
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
-from flowpilot_shared.unit_of_work import DriverUnitOfWork
+from flowpilot_shared.unit_of_work import CommitGroup, DriverUnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +69,7 @@ class InboxBatcher:
         limit: int,
         apply: Apply,
         linger: float = 0.0,
+        group: CommitGroup | None = None,
     ) -> None:
         self._consumer = consumer
         self._db = db
@@ -80,6 +81,8 @@ class InboxBatcher:
         # projection) trades that much latency for fewer commits when its messages trickle in.
         self._linger = linger
         self._waiting: list[ReadyMessage] = []
+        # The process' shared transactions, when its other consumers' work may share this commit.
+        self._group = group
 
     async def handle(self, ready: ReadyMessage) -> str | None:
         """The message's outcome once its batch committed; None if a batch of several failed."""
@@ -115,16 +118,13 @@ class InboxBatcher:
         error: Exception | None = None
         committed = False
         try:
-            async with DriverUnitOfWork(self._db) as uow:
-                unclaimed = await uow.claim_inbox_many(self._consumer, [r.event.id for r in batch])
-                for i, ready in enumerate(batch):
-                    if ready.event.id in unclaimed:
-                        unclaimed.discard(ready.event.id)  # a second copy in one batch is a duplicate
-                        outcomes[i] = await self._apply(uow, ready)
-                    else:
-                        outcomes[i] = "duplicate"
-                await uow.commit()
-                committed = True
+            if self._group is not None:
+                outcomes = await self._group.run(lambda uow: self._apply_all(uow, batch))
+            else:
+                async with DriverUnitOfWork(self._db) as uow:
+                    outcomes = await self._apply_all(uow, batch)
+                    await uow.commit()
+            committed = True
         except Exception as exc:
             error = exc
             if len(batch) > 1:
@@ -146,3 +146,15 @@ class InboxBatcher:
                 else:
                     ready.outcome.set_result(None)
         BATCH_SIZE.labels(self._consumer).observe(len(batch))
+
+    async def _apply_all(self, uow: DriverUnitOfWork, batch: Sequence[ReadyMessage]) -> list[str | None]:
+        """Every message's inbox row and handler in `uow`; their outcomes (the caller commits)."""
+        outcomes: list[str | None] = []
+        unclaimed = await uow.claim_inbox_many(self._consumer, [r.event.id for r in batch])
+        for ready in batch:
+            if ready.event.id in unclaimed:
+                unclaimed.discard(ready.event.id)  # a second copy in one batch is a duplicate
+                outcomes.append(await self._apply(uow, ready))
+            else:
+                outcomes.append("duplicate")
+        return outcomes

@@ -41,7 +41,7 @@ from flowpilot_shared.events import AnyEvent, parse_event
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.settings import CoreSettings
 from flowpilot_shared.telemetry import handling, traced_delivery
-from flowpilot_shared.unit_of_work import DriverUnitOfWork
+from flowpilot_shared.unit_of_work import CommitGroup, DriverUnitOfWork
 
 log = structlog.get_logger(__name__)
 # How long a stopping consumer lets its in-flight messages finish, inside the platform's grace period
@@ -80,6 +80,7 @@ class Consumer:
         batch_linger_seconds: float = 0.0,
         stopping: asyncio.Event | None = None,
         closes: Sequence[Closable] = (),
+        commit_group: CommitGroup | None = None,
     ) -> None:
         if (handler is None) == (deliver is None):
             raise ValueError(f"consumer {name}: give it a handler or a deliver step, not both or neither")
@@ -103,6 +104,8 @@ class Consumer:
         self._batch_limit = batch_limit
         self._batch_linger = batch_linger_seconds
         self._batcher: InboxBatcher | None = None
+        # The process' shared transactions, for a batched handler whose commit others may share.
+        self._commit_group = commit_group
         # Set by stop(): a message waiting out a retry backoff gives up its wait and is left
         # unacked, so the closing channel returns it to the queue (another replica, or this one
         # restarted, takes it up) instead of the shutdown waiting out the backoff.
@@ -121,6 +124,7 @@ class Consumer:
                 limit=self._batch_limit,
                 apply=self._apply,
                 linger=self._batch_linger,
+                group=self._commit_group,
             )
         channel = await connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=self._prefetch)

@@ -3,13 +3,19 @@ deleting published rows once they are past the replay retention."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from prometheus_client import Gauge
 from sqlalchemy import delete, text
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.models.messaging import OutboxEvent
+
+log = structlog.get_logger(__name__)
 
 UNPUBLISHED = Gauge(
     "flowpilot_outbox_unpublished", "Outbox rows committed and not yet published (set by the active relay)"
@@ -71,3 +77,23 @@ async def sweep_retention(db: Database, *, hours: float) -> None:
                 OutboxEvent.published_at.is_not(None), OutboxEvent.published_at < cutoff
             )
         )
+
+
+async def run(
+    db: Database, *, retention_hours: float, keeping: Callable[[], bool], stopping: Callable[[], bool]
+) -> None:
+    """While `keeping()` (the default partition's active relay): the whole table's backlog gauges
+    every GAUGE_SECONDS and the retention sweep every minute (one process reports for the database)."""
+    last_sweep = time.monotonic()
+    while not stopping():
+        await asyncio.sleep(GAUGE_SECONDS)
+        if not keeping():
+            clear_gauges()
+            continue
+        try:
+            await refresh_gauges(db)
+            if time.monotonic() - last_sweep >= RETENTION_SWEEP_SECONDS:
+                last_sweep = time.monotonic()
+                await sweep_retention(db, hours=retention_hours)
+        except Exception as exc:
+            log.warning("outbox housekeeping failed", error=str(exc))

@@ -1,20 +1,17 @@
 """Publishes pending outbox rows with confirms: one active relay per partition, the others on standby.
 
-Every service process runs a relay, and it publishes its own service's rows (`partitions.py`): a
-commit wakes the relay of its own process, without a round trip. Were all replicas' relays active,
-two could publish two rows of one session out of order. So of a service's replicas the relay holding
-its partition's PostgreSQL advisory lock (on its LISTEN connection) is the active one; the others ask
-for the lock twice a second, and a standby's commits wake the active one by NOTIFY on the
-partition's channel. When the active process dies its connection closes, the lock is released and a
-standby takes over within half a second.
+Every service process runs a relay for its own service's rows (`partitions.py`), so a commit wakes
+the relay of its own process. Of a service's replicas, the relay holding the partition's advisory
+lock (on its LISTEN connection) is the active one, so two relays never publish one session's rows
+out of order; standbys ask for the lock twice a second (taking over within half a second of the
+active connection ending), and their commits wake the active one by NOTIFY on the partition's channel.
 
-The active relay publishes over that same connection, in plain asyncpg statements: a pass runs for
-nearly every commit, so it skips the pool and the ORM (about a quarter of the CPU per pass), and a
-relay whose connection (and so its lock) is gone cannot mark anything published. Holding the lock
-it is the only relay publishing its partition, so a pass needs no transaction and no row locks: read
-the pending rows (marking the earlier passes' in the same statement, `marks.py`), publish. A crash
-before the mark publishes them again, which the consumers' inboxes absorb. A pass late for its
-confirms does not hold up the next rows: the next pass runs beside it (`passes.py`).
+The active relay publishes over that same connection, in plain asyncpg statements (a pass runs for
+nearly every commit: no pool, no ORM), and a relay whose connection (and lock) is gone cannot mark
+anything. Being the only one, a pass needs no transaction and no row locks: read the pending rows
+(marking the earlier passes' in the same statement, `marks.py`), publish. A crash before the mark
+publishes them again, which the inboxes absorb. A pass late for its confirms does not hold up the
+next rows: the next pass runs beside it (`passes.py`).
 """
 
 from __future__ import annotations
@@ -30,7 +27,7 @@ import structlog
 from prometheus_client import Counter, Histogram
 
 from flowpilot_shared.broker.publisher import Publisher, connect
-from flowpilot_shared.closing import close_quietly
+from flowpilot_shared.closing import close_quietly, finish_or_cancel
 from flowpilot_shared.db import Database, session_settings
 from flowpilot_shared.outbox import housekeeping, marks
 from flowpilot_shared.outbox.active import connect_when_active, until_closed
@@ -53,9 +50,8 @@ MAX_BACKOFF_SECONDS = 5.0
 RECONNECT_SECONDS = 1.0
 # Passes waiting for their confirms at once (each up to outbox_batch_size rows).
 MAX_PASSES_IN_FLIGHT = 4
-# A new pass starts beside one still waiting for its confirms only once that one is this late: a
-# confirm in time is waited for (the next pass then carries everything committed meanwhile, as few
-# reads and marks as before), a slow one no longer holds up the events behind it.
+# A pass starts beside one still waiting for its confirms once that one is this late: a confirm in
+# time is waited for (the next pass carries all committed meanwhile), a slow one holds up nothing.
 OVERLAP_AFTER_SECONDS = 0.03
 
 
@@ -76,11 +72,9 @@ class OutboxRelay:
         self._publisher: Publisher | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
-        # Passes published and waiting for their confirms (see passes.py); reads and marks share the
-        # one connection, which runs one statement at a time.
+        # Passes waiting for their confirms (passes.py); reads and marks share the one connection.
         self._in_flight = InFlight()
-        # Published rows whose mark rides on the next read (`marks.py`).
-        self._marks = marks.PendingMarks()
+        self._marks = marks.PendingMarks()  # published rows whose mark rides on the next read
         self._passes: set[asyncio.Task[None]] = set()
         self._last_pass_started = 0.0
         self._conn_lock = asyncio.Lock()
@@ -92,7 +86,7 @@ class OutboxRelay:
         self._tasks = [
             asyncio.create_task(self._publish_loop(), name=f"{self._name}-relay"),
             asyncio.create_task(self._listen_loop(), name=f"{self._name}-relay-listen"),
-            asyncio.create_task(self._housekeeping_loop(), name=f"{self._name}-relay-housekeeping"),
+            asyncio.create_task(self._housekeeping(), name=f"{self._name}-relay-housekeeping"),
         ]
 
     async def stop(self) -> None:
@@ -104,12 +98,7 @@ class OutboxRelay:
         if self._conn is not None:  # else they are published again, which the inboxes absorb
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.flush_marks(self._conn), timeout=2.0)
-        tasks = [*self._tasks, *self._passes]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await finish_or_cancel({*self._tasks, *self._passes}, grace_seconds=0)
         await close_quietly(self._publisher)
 
     @property
@@ -122,15 +111,17 @@ class OutboxRelay:
         rows people watch live (`soon`), else sharing one pass with the commits of the next 50 ms."""
         if not self._active.is_set():
             return False
+        loop = asyncio.get_running_loop()
         if soon:
             self._wake.set()
-        elif self._shortly is None:
-            self._shortly = asyncio.get_running_loop().call_later(COALESCE_SECONDS, self._wake_shortly)
+        elif self._shortly is None or self._shortly.when() <= loop.time():  # none due yet
+            self._shortly = loop.call_later(COALESCE_SECONDS, self._wake.set)
         return True
 
-    def _wake_shortly(self) -> None:
-        self._shortly = None
-        self._wake.set()
+    async def _housekeeping(self) -> None:
+        keeping, stopping = (lambda: self.active and self.partition.default), (lambda: self._stopping)
+        hours = self._settings.outbox_retention_hours
+        await housekeeping.run(self._db, retention_hours=hours, keeping=keeping, stopping=stopping)
 
     async def _ensure_publisher(self) -> Publisher:
         if self._publisher is None:
@@ -302,20 +293,3 @@ class OutboxRelay:
                     with contextlib.suppress(Exception):
                         await conn.close()
             await asyncio.sleep(RECONNECT_SECONDS)
-
-    async def _housekeeping_loop(self) -> None:
-        """While active in the default partition: the whole table's backlog gauges every GAUGE_SECONDS,
-        the retention sweep every minute (one process reports for the database)."""
-        last_sweep = time.monotonic()
-        while not self._stopping:
-            await asyncio.sleep(housekeeping.GAUGE_SECONDS)
-            if not self.active or not self.partition.default:
-                housekeeping.clear_gauges()
-                continue
-            try:
-                await housekeeping.refresh_gauges(self._db)
-                if time.monotonic() - last_sweep >= housekeeping.RETENTION_SWEEP_SECONDS:
-                    last_sweep = time.monotonic()
-                    await housekeeping.sweep_retention(self._db, hours=self._settings.outbox_retention_hours)
-            except Exception as exc:
-                log.warning("outbox housekeeping failed", error=str(exc))

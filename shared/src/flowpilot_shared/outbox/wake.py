@@ -3,17 +3,14 @@
 A NOTIFY inside the writing transaction made PostgreSQL serialize every such commit: it holds a
 database-wide lock from just before the commit until after its WAL flush, so concurrent handoffs
 committed one fsync after another, and one slow fsync stalled them all (backends queued on that
-lock). Now a commit only pokes this
-process' waker. If the active relay runs in this process it is woken directly; otherwise one NOTIFY
-goes out in a transaction of its own with asynchronous commit (a wake-up lost in a crash costs the
-relay's next poll, nothing more). The first poke after a quiet spell goes out at once; after that,
-pokes share wake-ups: one for rows people watch live (an escalation, its claim, a bell row:
-`topology.Wake.SOON`) goes out within 5 ms, the others wait up to 50 ms for company, as each wake-up
-costs a transaction.
-
-Each service's relay publishes its own service's rows (`partitions.py`), so a commit of a process
-with a relay is its relay's to publish: only a standby replica's commits need the NOTIFY, on its
-partition's channel. A process without a relay (a tool, a test) wakes every partition's relay.
+lock). Now a commit only pokes this process' waker. Each service's relay publishes its own service's
+rows (`partitions.py`): if the process' relay is its partition's active one it is woken directly,
+rows people watch live (an escalation, its claim, a bell row: `topology.Wake.SOON`) at once, the
+others in one pass 50 ms after the first of them. Otherwise (a standby replica) one NOTIFY goes out
+on the partition's channel in a transaction of its own with asynchronous commit (a wake-up lost in a
+crash costs the relay's next poll, nothing more): the first after a quiet spell at once, then one for
+rows watched live within 5 ms, the others waiting up to 50 ms for company, as each costs a
+transaction. A process without a relay (a tool, a test) wakes every partition's relay.
 """
 
 from __future__ import annotations

@@ -225,4 +225,6 @@ def bell_consumer(runtime: ServiceRuntime) -> Consumer:
         db=runtime.db,
         settings=runtime.settings,
         batch_limit=runtime.settings.consumer_batch_limit,  # database work only: batches are safe
+        # The bell's transaction shares its commit with the channels' ledger claims of the moment.
+        commit_group=runtime.commits,
     )

@@ -36,7 +36,8 @@ def build_channels(settings: NotifierSettings) -> list[Channel]:
 def channel_consumers(runtime: ServiceRuntime, *, queues: Collection[str] | None = None) -> list[Consumer]:
     """One consumer per channel queue (`notifier.email`, `notifier.chat`, `notifier.teams`), or those in `queues`."""
     settings = notifier_settings(runtime.settings)
-    access = LedgerAccess.of(runtime.db)  # shared: claims and outcomes of the channels share commits
+    # One for all channels: their claims (with the bell's transaction) and outcomes share commits.
+    access = LedgerAccess.of(runtime.db, runtime.commits)
     return [
         channel_consumer(channel, runtime, settings, access)
         for channel in build_channels(settings)

@@ -8,14 +8,13 @@ import time
 import uuid
 from collections.abc import Mapping
 
-import asyncpg
-
 from flowpilot_shared.consumer import ALREADY_DONE, Consumer, Deliver
 from flowpilot_shared.db import Database
 from flowpilot_shared.errors import PermanentError
 from flowpilot_shared.events import AnyEvent, DeliveryRecorded
 from flowpilot_shared.models.notifications import DeliveryStatus
 from flowpilot_shared.service import ServiceRuntime
+from flowpilot_shared.unit_of_work import DriverUnitOfWork
 from notifier.channels import ledger
 from notifier.channels.announce import Announcement
 from notifier.channels.base import NO_RECIPIENT, Channel, Target
@@ -59,8 +58,9 @@ def send_to_all(channel: Channel, db: Database, access: LedgerAccess) -> Deliver
         await channel.before_targets(event, db.driver)
 
         async def claim(
-            conn: asyncpg.Connection,
+            uow: DriverUnitOfWork,
         ) -> tuple[list[Target], Announcement, DeliveryRecorded | None, dict[str, uuid.UUID]]:
+            conn = uow.conn
             targets = await channel.targets(event, conn)
             unconfigured = bool(targets) and all(t.recipient == NO_RECIPIENT for t in targets)
             announcement = Announcement(event, channel.name.value, targets, unconfigured=unconfigured)
@@ -76,9 +76,9 @@ def send_to_all(channel: Channel, db: Database, access: LedgerAccess) -> Deliver
             )
             return targets, announcement, all_skipped, created
 
-        # Reading the targets and writing their ledger rows is one transaction, shared with the
-        # other channels' claims of the moment: the reads are no commits of their own, and every row
-        # is committed before any call.
+        # Reading the targets and writing their ledger rows is one transaction, shared with what
+        # else of the process arrives at the moment (the other channels' claims, the bell): the
+        # reads are no commits of their own, and every row is committed before any call.
         targets, announcement, all_skipped, created = await access.claims.run(claim)
         if all_skipped is not None and created:
             announcement.carried("rows")

@@ -240,7 +240,7 @@ async def record_outcome(
 
 # How long a call's outcome waits for the outcomes of the calls made beside it (the call is made and
 # its row says so already; only the settle waits).
-OUTCOME_LINGER_SECONDS = 0.003
+OUTCOME_LINGER_SECONDS = 0.01
 
 
 class OutcomeWriter:

@@ -21,11 +21,10 @@ from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.notifications import DeliveryStatus
 from flowpilot_shared.retry import backoff_seconds
-from flowpilot_shared.unit_of_work import OrmUnitOfWork
+from flowpilot_shared.unit_of_work import CommitGroup, OrmUnitOfWork
 from notifier.channels import ledger
 from notifier.channels.announce import Announcement
 from notifier.channels.base import Channel, Sent, Target, describe_event
-from notifier.channels.claims import ClaimGroup
 from notifier.channels.metrics import DELIVERIES, SEND_SECONDS
 
 log = structlog.get_logger(__name__)
@@ -34,8 +33,9 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True)
 class LedgerAccess:
     """How ledger steps reach the database: a transaction, one driver-level statement, the claims
-    (those of the channels that arrive together share a transaction) or the outcome writer (outcomes
-    of calls that finish together share a statement). One for all of a process' channels.
+    (with whatever else of the process arrives together: one transaction, `CommitGroup`) or the
+    outcome writer (outcomes of calls that finish together share a statement). One for all of a
+    process' channels.
 
     The `delivery.recorded` they write wakes no relay: only the timeline projection waits for it
     (`topology.PROJECTION_ONLY_EVENT_TYPES`), and the relay's next pass takes it.
@@ -43,16 +43,16 @@ class LedgerAccess:
 
     new_uow: ledger.UowFactory
     connect: ledger.Connect
-    claims: ClaimGroup
+    claims: CommitGroup
     outcomes: ledger.OutcomeWriter
 
     @classmethod
-    def of(cls, db: Database) -> LedgerAccess:
-        """Every way, on `db`'s pool."""
+    def of(cls, db: Database, commits: CommitGroup | None = None) -> LedgerAccess:
+        """Every way, on `db`'s pool (claims in `commits`, the process' shared transactions)."""
         return cls(
             new_uow=lambda: OrmUnitOfWork(db.sessions),
             connect=db.driver,
-            claims=ClaimGroup(db.driver),
+            claims=commits or CommitGroup(db),
             outcomes=ledger.OutcomeWriter(db.driver),
         )
 
