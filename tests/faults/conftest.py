@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from flowpilot_shared.settings import CoreSettings
 from tests.faults.system import Fakes, System
 from tests.harness.infra import Infra
+from tests.harness.relays import running_relays
 
 
 @pytest.fixture
@@ -41,3 +43,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+async def handoff_relay(core_settings: CoreSettings) -> AsyncIterator[None]:
+    """handoff-api's outbox relay alone, for a scenario that runs no handoff-api process (whose
+    timeline projection would consume what the scenario counts) but commits escalations."""
+    async with running_relays(core_settings, "handoff-api"):
+        yield

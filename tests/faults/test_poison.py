@@ -61,7 +61,9 @@ def poison(event_id: str) -> dict[str, bytes]:
 
 @pytest.mark.faults
 @pytest.mark.timeout(240)
-async def test_poison_dead_lettered_listed_and_replayed(system, db, amqp, core_settings, infra):
+async def test_poison_dead_lettered_listed_and_replayed(
+    system, db, amqp, core_settings, infra, handoff_relay
+):
     max_size = rabbitmqctl(infra, "eval", "application:get_env(rabbit, max_message_size).")
     assert int(max_size.strip().strip("{}").split(",")[1]) >= 5 * 1024 * 1024, max_size  # 128 MB on 3.10
 

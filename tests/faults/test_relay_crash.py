@@ -72,7 +72,7 @@ async def test_relay_killed_between_publish_and_mark(system, db, amqp, core_sett
     assert unmarked == ESCALATIONS, "the crash left every published row unmarked"
 
     # The consumers come up; their processes' relays find the unmarked rows and publish them again.
-    system.start(["notifier", "docgen", "psa-sync"])
+    system.start(["handoff-api", "notifier", "docgen", "psa-sync"])
     await wait_until(
         lambda: set(copies().values()) == {2},
         timeout=30,

@@ -55,7 +55,7 @@ async def test_outbound_urls_checked_when_sent(system, db, core_settings):
 
         # Loopback integrations OFF: rows saved straight to the database (as if DNS changed after saving).
         system.env["FLOWPILOT_ALLOW_LOOPBACK_INTEGRATIONS"] = "false"
-        system.start(["notifier", "docgen", "psa-sync"])
+        system.start(["handoff-api", "notifier", "docgen", "psa-sync"])
         locked = await make_team(db, engineers=1)
         await _teams_webhook(
             db, core_settings, locked, f"{recorder.server.url}/webhook?sig={secret_webhook_sig}"
@@ -90,7 +90,7 @@ async def test_outbound_urls_checked_when_sent(system, db, core_settings):
             proc.stop()
         system.procs.clear()
         system.env["FLOWPILOT_ALLOW_LOOPBACK_INTEGRATIONS"] = "true"
-        system.start(["notifier", "docgen", "psa-sync"])
+        system.start(["handoff-api", "notifier", "docgen", "psa-sync"])
         redirecting = await make_team(db, engineers=1)
         await set_connectwise(
             db,

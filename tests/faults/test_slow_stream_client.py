@@ -43,7 +43,7 @@ def dropped_slow_clients(metrics: str) -> float:
 @pytest.mark.timeout(180)
 async def test_client_that_stops_reading(system, db, core_settings):
     system.env["FLOWPILOT_SSE_CLIENT_BUFFER"] = str(CLIENT_BUFFER)
-    system.start(["notifier"])
+    system.start(["notifier", "docgen"])  # docgen's relay publishes the documentation events below
     notifier = system.procs["notifier"]
     assert notifier.process is not None
     team = await make_team(db, engineers=2)

@@ -17,13 +17,18 @@ from flowpilot_shared.settings import CoreSettings
 SERVICES_WITH_EVENTS = ("handoff-api", "notifier", "docgen", "psa-sync")
 
 
-@contextlib.asynccontextmanager
-async def relays_besides(service: str, settings: CoreSettings) -> AsyncIterator[list[OutboxRelay]]:
+def relays_besides(
+    service: str, settings: CoreSettings
+) -> contextlib.AbstractAsyncContextManager[list[OutboxRelay]]:
     """Every other service's relay, running on a pool of their own for the block."""
+    return running_relays(settings, *(name for name in SERVICES_WITH_EVENTS if name != service))
+
+
+@contextlib.asynccontextmanager
+async def running_relays(settings: CoreSettings, *services: str) -> AsyncIterator[list[OutboxRelay]]:
+    """These services' relays, running on a pool of their own for the block."""
     db = Database.from_settings(settings)
-    relays = [
-        OutboxRelay(db=db, settings=settings, name=name) for name in SERVICES_WITH_EVENTS if name != service
-    ]
+    relays = [OutboxRelay(db=db, settings=settings, name=name) for name in services]
     try:
         for relay in relays:
             await relay.start()
