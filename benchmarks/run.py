@@ -129,7 +129,7 @@ async def main() -> dict[str, Any]:
             stack.dsn, secret=JWT_SECRET, teams=100, seniors=3, sessions_per_team=450, tag="api"
         )
         pipe_teams = await seed_teams(
-            stack.dsn, secret=JWT_SECRET, teams=100, seniors=3, sessions_per_team=350, tag="pipe"
+            stack.dsn, secret=JWT_SECRET, teams=100, seniors=3, sessions_per_team=600, tag="pipe"
         )
         await vacuum_analyze(stack.dsn)
         results["autovacuum_stand_in"] = await autovacuum.start()
