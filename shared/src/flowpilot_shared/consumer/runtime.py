@@ -29,11 +29,11 @@ import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import ValidationError
 
-from flowpilot_shared.broker.publisher import build_message
-from flowpilot_shared.broker.topology import DLX_EXCHANGE, QueueSpec, declare_queue
+from flowpilot_shared.broker.topology import QueueSpec, declare_queue
 from flowpilot_shared.closing import Closable, close_quietly, finish_or_cancel
 from flowpilot_shared.consumer import contract
 from flowpilot_shared.consumer.batch import InboxBatcher, ReadyMessage
+from flowpilot_shared.consumer.dead_letter import dead_letter
 from flowpilot_shared.consumer.metrics import EVENT_LAG, HANDLE_SECONDS, PROCESSED
 from flowpilot_shared.db import Database, database_unavailable
 from flowpilot_shared.errors import PermanentError, TransientError
@@ -276,28 +276,12 @@ class Consumer:
         return "duplicate" if result is contract.ALREADY_DONE else "processed"
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str, attempts: int) -> None:
-        """Publish a copy to the dead-letter queue with the reason, then ack the original."""
-        PROCESSED.labels(self.name, "dead_lettered").inc()
-        log.error("dead-lettering message", consumer=self.name, message_id=message.message_id, reason=reason)
-        headers = dict(message.headers or {})
-        headers.update(
-            {
-                "x-flowpilot-error": reason[:1000],
-                "x-flowpilot-queue": self.spec.name,
-                "x-flowpilot-attempts": attempts,
-            }
+        await dead_letter(
+            self._channel,
+            message,
+            consumer=self.name,
+            spec=self.spec,
+            reason=reason,
+            attempts=attempts,
+            publish_timeout=self._settings.publish_timeout_seconds,
         )
-        copy = build_message(
-            event_id=message.message_id or "",
-            event_type=message.type or "",
-            body=message.body,
-            headers=headers,
-        )
-        try:
-            assert self._channel is not None
-            dlx = await self._channel.get_exchange(DLX_EXCHANGE, ensure=False)
-            await dlx.publish(copy, routing_key=self.spec.dlq, timeout=self._settings.publish_timeout_seconds)
-            await message.ack()
-        except Exception as exc:
-            log.error("dead-letter publish failed; rejecting", error=str(exc))
-            await message.reject(requeue=False)
