@@ -86,8 +86,11 @@ class OutboxRelay:
         self._tasks = [
             asyncio.create_task(self._publish_loop(), name=f"{self._name}-relay"),
             asyncio.create_task(self._listen_loop(), name=f"{self._name}-relay-listen"),
-            asyncio.create_task(self._housekeeping(), name=f"{self._name}-relay-housekeeping"),
         ]
+        if self.partition.default:  # it keeps the whole table's gauges and retention: one process does
+            self._tasks.append(
+                asyncio.create_task(self._housekeeping(), name=f"{self._name}-relay-housekeeping")
+            )
 
     async def stop(self) -> None:
         """Stop the background tasks and close the broker connection."""
@@ -119,7 +122,7 @@ class OutboxRelay:
         return True
 
     async def _housekeeping(self) -> None:
-        keeping, stopping = (lambda: self.active and self.partition.default), (lambda: self._stopping)
+        keeping, stopping = (lambda: self.active), (lambda: self._stopping)
         hours = self._settings.outbox_retention_hours
         await housekeeping.run(self._db, retention_hours=hours, keeping=keeping, stopping=stopping)
 
