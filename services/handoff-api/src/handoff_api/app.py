@@ -73,7 +73,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     async def on_start(runtime: ServiceRuntime) -> None:
         nonlocal timers, past_last_round
-        timers = ReescalationTimers(db=runtime.db, settings=settings)
+        timers = ReescalationTimers(db=runtime.db, settings=settings, relay=runtime.relay)
         await timers.start()
         past_last_round = asyncio.create_task(watch_past_last_round(runtime.db), name="past-last-round")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 
 import asyncpg
 
@@ -61,3 +62,14 @@ async def until_closed(conn: asyncpg.Connection) -> None:
     lost = asyncio.Event()
     conn.add_termination_listener(lambda *_: lost.set())
     await lost.wait()
+
+
+async def listen(conn: asyncpg.Connection, callbacks: Mapping[str, Callable[[], None]]) -> None:
+    """LISTEN on each channel, calling its callback on each NOTIFY.
+
+    PostgreSQL wakes every listening backend of the database on every NOTIFY, whatever the channel,
+    and each wake-up is a transaction of that backend's: one LISTEN connection per process, never one
+    per use, keeps an outbox wake-up from costing a transaction per listener in the whole system.
+    """
+    for channel, callback in callbacks.items():
+        await conn.add_listener(channel, lambda *_, call=callback: call())

@@ -14,12 +14,22 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 
 import asyncpg
+from prometheus_client import Counter, Histogram
 
 from flowpilot_shared.broker.publisher import Publisher, build_message
 from flowpilot_shared.outbox.pending import PoisonRow
 from flowpilot_shared.telemetry import publishing
+
+PUBLISHED = Counter("flowpilot_outbox_published_total", "Outbox events published", ["routing_key"])
+PUBLISH_FAILURES = Counter("flowpilot_outbox_publish_failures_total", "Outbox publish attempts that failed")
+LAG = Histogram(
+    "flowpilot_outbox_lag_seconds",
+    "Commit to confirmed publish",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
 
 
 class HeldBack(Exception):
@@ -102,3 +112,15 @@ class InFlight:
                 self.sessions.discard(row["session_id"])
         deferred, self.deferred = self.deferred, False
         return deferred
+
+
+def count_outcomes(
+    rows: Sequence[asyncpg.Record], results: Sequence[BaseException | None], now: datetime
+) -> None:
+    """The metrics of a pass: rows published (and their lag from commit), rows that failed."""
+    for row, result in zip(rows, results, strict=True):
+        if result is None:
+            PUBLISHED.labels(row["routing_key"]).inc()
+            LAG.observe(max((now - row["created_at"]).total_seconds(), 0.0))
+        elif not isinstance(result, HeldBack):
+            PUBLISH_FAILURES.inc()

@@ -19,33 +19,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import asyncpg
 import structlog
-from prometheus_client import Counter, Histogram
 
 from flowpilot_shared.broker.publisher import Publisher, connect
 from flowpilot_shared.closing import close_quietly, finish_or_cancel
 from flowpilot_shared.db import Database, session_settings
 from flowpilot_shared.outbox import housekeeping, marks
-from flowpilot_shared.outbox.active import connect_when_active, until_closed
+from flowpilot_shared.outbox.active import connect_when_active, listen, until_closed
 from flowpilot_shared.outbox.partitions import partition_for
-from flowpilot_shared.outbox.passes import HeldBack, InFlight, publish_in_session_order
+from flowpilot_shared.outbox.passes import HeldBack, InFlight, count_outcomes, publish_in_session_order
 from flowpilot_shared.outbox.pending import record_failures
 from flowpilot_shared.outbox.wake import COALESCE_SECONDS
 from flowpilot_shared.settings import CoreSettings
 
 log = structlog.get_logger(__name__)
 
-PUBLISHED = Counter("flowpilot_outbox_published_total", "Outbox events published", ["routing_key"])
-PUBLISH_FAILURES = Counter("flowpilot_outbox_publish_failures_total", "Outbox publish attempts that failed")
-LAG = Histogram(
-    "flowpilot_outbox_lag_seconds",
-    "Commit to confirmed publish",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
-)
 MAX_BACKOFF_SECONDS = 5.0
 RECONNECT_SECONDS = 1.0
 # Passes waiting for their confirms at once (each up to outbox_batch_size rows).
@@ -79,6 +71,8 @@ class OutboxRelay:
         self._last_pass_started = 0.0
         self._conn_lock = asyncio.Lock()
         self._backoff = 0.0
+        # Other channels this process listens to on the same connection (see `listen_also`).
+        self._also: dict[str, Callable[[], None]] = {}
 
     async def start(self) -> None:
         """Start publishing, listening and retention sweeps in the background."""
@@ -88,9 +82,13 @@ class OutboxRelay:
             asyncio.create_task(self._listen_loop(), name=f"{self._name}-relay-listen"),
         ]
         if self.partition.default:  # it keeps the whole table's gauges and retention: one process does
-            self._tasks.append(
-                asyncio.create_task(self._housekeeping(), name=f"{self._name}-relay-housekeeping")
+            sweeps = housekeeping.run(
+                self._db,
+                retention_hours=self._settings.outbox_retention_hours,
+                keeping=lambda: self.active,
+                stopping=lambda: self._stopping,
             )
+            self._tasks.append(asyncio.create_task(sweeps, name=f"{self._name}-relay-housekeeping"))
 
     async def stop(self) -> None:
         """Stop the background tasks and close the broker connection."""
@@ -109,6 +107,14 @@ class OutboxRelay:
         """Whether this relay holds the active-relay lock (the others stand by)."""
         return self._active.is_set()
 
+    async def listen_also(self, channel: str, callback: Callable[[], None]) -> None:
+        """Call `callback` on a NOTIFY on `channel` while this relay is active, on its connection
+        (another LISTEN connection would cost a transaction on every NOTIFY: see `active.listen`)."""
+        self._also[channel] = callback
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # lost: the next connection listens again
+                await listen(self._conn, {channel: callback})
+
     def _wake_if_active(self, soon: bool) -> bool:
         """This process committed outbox rows: start a pass if this is the active relay, at once for
         rows people watch live (`soon`), else sharing one pass with the commits of the next 50 ms."""
@@ -120,11 +126,6 @@ class OutboxRelay:
         elif self._shortly is None or self._shortly.when() <= loop.time():  # none due yet
             self._shortly = loop.call_later(COALESCE_SECONDS, self._wake.set)
         return True
-
-    async def _housekeeping(self) -> None:
-        keeping, stopping = (lambda: self.active), (lambda: self._stopping)
-        hours = self._settings.outbox_retention_hours
-        await housekeeping.run(self._db, retention_hours=hours, keeping=keeping, stopping=stopping)
 
     async def _ensure_publisher(self) -> Publisher:
         if self._publisher is None:
@@ -186,11 +187,7 @@ class OutboxRelay:
         if failed:
             # Once per pass; a refused row waits out its own retry, other failures back the relay off.
             log.warning("outbox rows not published", relay=self._name, rows=len(failed), error=errors[0])
-        for row, result in zip(rows, results, strict=True):
-            if result is None:
-                PUBLISHED.labels(row["routing_key"]).inc()
-                LAG.observe(max((now - row["created_at"]).total_seconds(), 0.0))
-        PUBLISH_FAILURES.inc(len(failed))
+        count_outcomes(rows, results, now)
         return len(published), len(failed)
 
     def _back_off(self) -> None:
@@ -280,9 +277,11 @@ class OutboxRelay:
                     lock_key=self.partition.lock_key,
                     server_settings=session_settings(self._settings),
                 )
-                await conn.add_listener(self.partition.channel, lambda *_: self._wake.set())
+                heard = {self.partition.channel: self._wake.set, **self._also}
+                await listen(conn, heard)
                 log.info("outbox relay active", relay=self._name, partition=self.partition.name)
                 self._conn = conn
+                await listen(conn, {c: call for c, call in self._also.items() if c not in heard})
                 self._active.set()
                 self._wake.set()  # rows committed while no relay was active
                 await until_closed(conn)

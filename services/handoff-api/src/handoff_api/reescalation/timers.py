@@ -3,7 +3,11 @@
 Idle, it costs one indexed query per wake-up however many escalations wait: it sleeps until the
 earliest due time, but never longer than the shortest interval any account uses (a timer started
 meanwhile, by an escalation or a release on any replica, is due no sooner than that) nor
-`timer_max_sleep_seconds`. A policy change NOTIFYs every replica (it can bring due times forward).
+`timer_max_sleep_seconds`. A policy change NOTIFYs the timer loops (it can bring due times forward):
+the NOTIFY is heard on the connection of the process' outbox relay, and only while that relay is the
+active one (every LISTEN connection costs PostgreSQL a transaction on each NOTIFY of the database, the
+outbox's wake-ups included). That replica's loop fires every account's due timers; the others plan
+again within their sleep.
 Due times are on the database's clock, so replicas' clocks never matter; a timer that fell due while
 every replica was down fires once at the next start (late, never lost, no burst of missed rounds).
 """
@@ -19,6 +23,7 @@ from prometheus_client import Counter
 
 from flowpilot_shared.closing import cancel_quietly
 from flowpilot_shared.db import Database, asyncpg_dsn
+from flowpilot_shared.outbox.relay import OutboxRelay
 from handoff_api.policy.sql import TIMERS_CHANNEL
 from handoff_api.reescalation import sql
 from handoff_api.reescalation.firing import fire_due
@@ -35,8 +40,9 @@ RECONNECT_MAX_SECONDS = 10.0
 class ReescalationTimers:
     """Background task owning one PostgreSQL connection (LISTEN and firing) while the process runs."""
 
-    def __init__(self, *, db: Database, settings: ApiSettings) -> None:
+    def __init__(self, *, db: Database, settings: ApiSettings, relay: OutboxRelay | None) -> None:
         self._db = db
+        self._relay = relay
         self._settings = settings
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -44,6 +50,8 @@ class ReescalationTimers:
     async def start(self) -> None:
         """Start the loop in the background (a database that is down is waited for)."""
         if self._settings.reescalation_timers:
+            if self._relay is not None:
+                await self._relay.listen_also(TIMERS_CHANNEL, self.wake)
             self._task = asyncio.create_task(self._run(), name="reescalation-timers")
 
     async def stop(self) -> None:
@@ -62,7 +70,8 @@ class ReescalationTimers:
             try:
                 conn = await asyncpg.connect(asyncpg_dsn(self._settings.database_url))
                 conn.add_termination_listener(lambda *_: self.wake())
-                await conn.add_listener(TIMERS_CHANNEL, lambda *_: self.wake())
+                if self._relay is None:  # a process without a relay hears policy changes itself
+                    await conn.add_listener(TIMERS_CHANNEL, lambda *_: self.wake())
                 delay = 0.5
                 await self._serve(conn)
             except Exception as exc:  # database down or restarting: the timers wait in their table
