@@ -38,7 +38,7 @@ RECONNECT_MAX_SECONDS = 10.0
 
 
 class ReescalationTimers:
-    """Background task owning one PostgreSQL connection (LISTEN and firing) while the process runs."""
+    """Background task owning one PostgreSQL connection (firing; LISTEN too where there is no relay)."""
 
     def __init__(self, *, db: Database, settings: ApiSettings, relay: OutboxRelay | None) -> None:
         self._db = db
