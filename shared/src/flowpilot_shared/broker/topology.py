@@ -113,7 +113,7 @@ class Wake(IntEnum):
     """How soon a commit of an event wakes the active relay (a transaction's need is its events' max)."""
 
     NONE = 0  # the relay's next pass takes it
-    SHORTLY = 1  # a wake-up shared with the commits of the next 200 ms
+    SHORTLY = 1  # a wake-up shared with the commits of the next 50 ms
     SOON = 2  # a wake-up within 5 ms
 
 

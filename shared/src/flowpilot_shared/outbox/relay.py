@@ -117,7 +117,7 @@ class OutboxRelay:
 
     def _wake_if_active(self, soon: bool) -> bool:
         """This process committed outbox rows: start a pass if this is the active relay, at once for
-        rows people watch live (`soon`), else sharing one pass with the commits of the next 200 ms."""
+        rows people watch live (`soon`), else sharing one pass with the commits of the next 50 ms."""
         if not self._active.is_set():
             return False
         loop = asyncio.get_running_loop()

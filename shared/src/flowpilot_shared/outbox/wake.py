@@ -6,10 +6,10 @@ committed one fsync after another, and one slow fsync stalled them all (backends
 lock). Now a commit only pokes this process' waker. Each service's relay publishes its own service's
 rows (`partitions.py`): if the process' relay is its partition's active one it is woken directly,
 rows people watch live (an escalation, its claim, a bell row: `topology.Wake.SOON`) at once, the
-others in one pass 200 ms after the first of them. Otherwise (a standby replica) one NOTIFY goes out
+others in one pass 50 ms after the first of them. Otherwise (a standby replica) one NOTIFY goes out
 on the partition's channel in a transaction of its own with asynchronous commit (a wake-up lost in a
 crash costs the relay's next poll, nothing more): the first after a quiet spell at once, then one for
-rows watched live within 5 ms, the others waiting up to 200 ms for company, as each costs a
+rows watched live within 5 ms, the others waiting up to 50 ms for company, as each costs a
 transaction. A process without a relay (a tool, a test) wakes every partition's relay.
 """
 
@@ -29,11 +29,9 @@ log = structlog.get_logger(__name__)
 
 # Where a unit of work finds its process' waker: the `Session.info` key (see `Database`).
 OUTBOX_WAKER = "flowpilot_outbox_waker"
-# The shortest gap between two wake-ups, and how long one nobody watches live may wait for company
-# (documentation, PSA notes, delivery records: a pass, and a standby's NOTIFY, each cost a commit;
-# at tens of escalations a second 200 ms shares one among several, 50 ms rarely did).
+# The shortest gap between two wake-ups, and how long one nobody watches live may wait for company.
 WAKE_INTERVAL_SECONDS = 0.005
-COALESCE_SECONDS = 0.2
+COALESCE_SECONDS = 0.05
 
 
 def wake_sql(channels: list[str]) -> str:
