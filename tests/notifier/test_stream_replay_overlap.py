@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text, update
 
 from flowpilot_shared.models import OutboxEvent
 from notifier.stream.replay import format_position, plan_replay
@@ -86,3 +86,22 @@ async def test_resuming_from_the_ready_id_misses_nothing_marked_while_the_stream
     ) as resumed:
         await resumed.wait_event("handoff_created", where=lambda d: d["event_id"] == str(during.id))
     assert resumed.events[0].event == "ready" and resumed.events[0].json()["resumed"] is True
+
+
+async def test_replay_from_an_event_published_again_after_a_crash_misses_nothing(db):
+    """A relay killed after publishing `seen` but before marking it: the next relay publishes and
+    marks it again, later than `other`, which went out through another relay meanwhile."""
+    team = await make_team(db, engineers=1)
+    seen, other = [await make_escalation(db, team, escalator=team.users[1]) for _ in range(2)]
+    await commit_events(db, seen, other)
+    async with db.sessions() as session, session.begin():
+        marked_now = {"published_at": func.now(), "publish_started_at": func.now()}
+        await session.execute(update(OutboxEvent).where(OutboxEvent.id == other.id).values(**marked_now))
+        a_second_later = func.now() + text("interval '1 second'")
+        await session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id == seen.id)
+            .values(published_at=a_second_later, publish_started_at=a_second_later)
+        )
+    # The client saw `seen` from the first relay; `other` may not have reached it.
+    assert await _replayed_after(db, team, seen) == [str(other.id)]

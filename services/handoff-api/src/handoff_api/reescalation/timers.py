@@ -93,8 +93,9 @@ class ReescalationTimers:
                 self._db.outbox_waker.poke()
             if taken >= batch:
                 continue  # more are due
+            sleep_for = await self._sleep_for(conn)  # first: if it raises, no wait() is left un-awaited
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=await self._sleep_for(conn))
+                await asyncio.wait_for(self._wake.wait(), timeout=sleep_for)
         raise ConnectionError("timer connection closed")
 
     async def _sleep_for(self, conn: asyncpg.Connection) -> float:

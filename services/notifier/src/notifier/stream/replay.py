@@ -3,14 +3,18 @@
 An SSE id is the event's log position "<txid>.<seq>". Positions do not follow commit order (a
 transaction with a smaller txid can commit later), so "position > cursor" alone could skip a late
 commit. What the client may have missed is what reached its stream queue after its cursor event,
-whichever service's relay published it. Every row records on the database's clock when its relay
-pass read it (`publish_started_at`, before it went out) and when that pass was over (`published_at`,
-after). A row that went out after the cursor's was therefore
-marked after the cursor's pass read it: the replay is every visible row marked since then, plus the
-rows not yet marked. Relay passes overlap (a late one's confirms can come after a later one's), so
-marking order is not publishing order; this bound holds regardless. It overlaps what the client saw
-(the cursor's own pass, a pass beside it), which clients de-duplicate by `data.event_id`; it never
-skips one. Overlap with live delivery after the replay is removed by event id in the stream.
+whichever service's relay published it. The cursor went out after it was committed, and every row
+records on the database's clock when its relay pass was over (`published_at`, after it went out). A
+row that went out after the cursor's was therefore marked after the cursor was committed: the replay
+is every visible row marked since the cursor's `created_at`, plus the rows not yet marked.
+
+Not the time the cursor's own pass read it (`publish_started_at`): a relay killed after publishing a
+row but before marking it leaves it to the next relay, which publishes and marks it again, later
+than rows other relays published in between, which the client may not have had. Relay passes overlap
+(a late one's confirms can come after a later one's), so marking order is not publishing order;
+this bound holds regardless. It overlaps what the client saw (what went out between the cursor's
+commit and its publishing), which clients de-duplicate by `data.event_id`; it never skips one.
+Overlap with live delivery after the replay is removed by event id in the stream.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.events import NotificationCreated, event_type
@@ -85,15 +89,11 @@ def _publishing_order() -> ColumnElement[datetime | None]:
     return func.coalesce(OutboxEvent.publish_started_at, OutboxEvent.published_at)
 
 
-def _missed_since(cursor: Row[datetime | None, datetime | None, datetime]) -> ColumnElement[bool]:
-    """Rows that may have gone out after the cursor's row: not marked yet, or marked since it was read.
-
-    A cursor not marked yet (or marked before the column existed) was read after it was inserted,
-    so its `created_at` is an earlier, still safe bound. A row set aside as dead never went out.
-    """
-    read_at: datetime = cursor.publish_started_at or cursor.created_at
+def _missed_since(committed_at: datetime) -> ColumnElement[bool]:
+    """Rows that may have gone out after the cursor's row: not marked yet, or marked since it was
+    committed (its `created_at` is no later). A row set aside as dead never went out."""
     unmarked = and_(OutboxEvent.published_at.is_(None), OutboxEvent.dead_at.is_(None))
-    return or_(unmarked, OutboxEvent.published_at >= read_at)
+    return or_(unmarked, OutboxEvent.published_at >= committed_at)
 
 
 async def plan_replay(
@@ -110,21 +110,19 @@ async def plan_replay(
         return ReplayPlan(reset_reason="malformed_last_event_id")
     txid, seq = position
     visible = _visible(account_id, user_id)
-    cursor = (
-        await session.execute(
-            select(OutboxEvent.published_at, OutboxEvent.publish_started_at, OutboxEvent.created_at).where(
-                visible, OutboxEvent.txid == txid, OutboxEvent.seq == seq
-            )
-        )
-    ).first()
-    if cursor is None:
+    committed_at = await session.scalar(
+        select(OutboxEvent.created_at).where(visible, OutboxEvent.txid == txid, OutboxEvent.seq == seq)
+    )
+    if committed_at is None:
         # Deleted by retention (or never this client's): we cannot know what it missed.
         return ReplayPlan(reset_reason="last_event_id_expired")
     rows = (
         await session.execute(
             select(OutboxEvent.txid, OutboxEvent.seq, OutboxEvent.payload)
             .where(
-                visible, _missed_since(cursor), tuple_(OutboxEvent.txid, OutboxEvent.seq) != tuple_(txid, seq)
+                visible,
+                _missed_since(committed_at),
+                tuple_(OutboxEvent.txid, OutboxEvent.seq) != tuple_(txid, seq),
             )
             .order_by(_publishing_order().asc().nulls_last(), OutboxEvent.txid, OutboxEvent.seq)
             .limit(limit + 1)
