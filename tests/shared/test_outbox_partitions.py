@@ -1,16 +1,19 @@
-"""Each service's relay publishes its own service's events; a standby's commit wakes its own partition."""
+"""Each service's relay publishes its own service's events; a standby's commit wakes its own partition's."""
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
-from flowpilot_shared.db import asyncpg_dsn
+from flowpilot_shared.db import Database, asyncpg_dsn
 from flowpilot_shared.events import DOMAIN_EVENT_TYPES, NotificationCreated, event_type
 from flowpilot_shared.outbox.partitions import PARTITIONS, partition_for, partition_of
 from flowpilot_shared.outbox.relay import OutboxRelay
-from flowpilot_shared.outbox.wake import OutboxWaker
+from tests.harness.broker import capture
 from tests.harness.factories import commit_events, documentation_event, make_escalation, make_team
 from tests.harness.waiting import wait_until
+from tests.shared.outbox_checks import published
 
 WRITERS = {
     "handoff-api": {
@@ -67,7 +70,15 @@ async def test_a_relay_publishes_its_partition_only(db, core_settings):
         await docgen.stop()
 
 
-async def test_a_standby_wakes_its_own_partitions_relay(db, core_settings):
+async def test_a_standby_wakes_its_own_partitions_relay_through_the_broker(db, amqp, core_settings):
+    """Two docgen replicas: the one standing by commits, and the active one publishes at once, though
+    it would poll only every 30 s. No NOTIFY goes out: each costs PostgreSQL a transaction in every
+    listening backend."""
+    slow_poll = core_settings.model_copy(update={"outbox_poll_seconds": 30.0})
+    captured = await capture(amqp)
+    replica = Database.from_settings(core_settings)
+    active = OutboxRelay(db=db, settings=slow_poll, name="docgen")
+    standby = OutboxRelay(db=replica, settings=slow_poll, name="docgen")
     heard: list[str] = []
     listener = await asyncpg.connect(asyncpg_dsn(core_settings.database_url))
     try:
@@ -75,13 +86,21 @@ async def test_a_standby_wakes_its_own_partitions_relay(db, core_settings):
             await listener.add_listener(
                 partition.channel, lambda _c, _p, channel, _payload: heard.append(channel)
             )
-        waker = OutboxWaker(db.driver)
-        waker.attach(lambda soon: False, partition_for("notifier"))  # this process' relay stands by
-        waker.poke(soon=True)
-        await wait_until(lambda: bool(heard), message="a NOTIFY")
-        await waker.close()  # the wake-up's transaction is over
-        # A round trip on the listener: whatever that transaction notified has been delivered before it.
-        await listener.fetchval("SELECT 1")
-        assert heard == [partition_for("notifier").channel]
+        await active.start()
+        await wait_until(lambda: active.active, message="the first docgen relay active")
+        await standby.start()
+        team = await make_team(db)
+        escalated = await make_escalation(db, team, escalator=team.users[1])
+        for _ in range(3):  # the first after a quiet spell, then those that follow
+            documented = documentation_event(escalated)
+            await commit_events(replica, documented)
+            await wait_until(
+                lambda e=documented: published(captured, e.id), timeout=5, message="published at once"
+            )
+        assert active.active and not standby.active
+        await listener.fetchval("SELECT 1")  # any NOTIFY sent so far has been delivered by now
+        assert heard == []
     finally:
+        await asyncio.gather(standby.stop(), active.stop())
         await listener.close()
+        await replica.dispose()

@@ -175,18 +175,22 @@ async def test_staged_events_are_written_at_commit_in_order(db):
             await session.commit()
 
 
-@pytest.mark.parametrize("writer", ["same process", "another process"])
+@pytest.mark.parametrize("writer", ["same process", "a process without a relay", "a standby replica"])
 async def test_commit_wakes_the_active_relay_at_once(db, amqp, core_settings, writer):
-    # The relay would poll only every 30 s: each row below can only go out this fast if its
-    # commit woke the relay (directly in its own process, by NOTIFY from another one).
+    # The relay would poll only every 30 s: each row below can only go out this fast if its commit
+    # woke the relay (directly in its own process, through the broker from a replica whose relay
+    # stands by, by NOTIFY from a process with no relay: a tool).
     slow_poll = core_settings.model_copy(update={"outbox_poll_seconds": 30.0})
     captured = await capture(amqp)
     relay = OutboxRelay(db=db, settings=slow_poll, name="test")
     other = Database.from_settings(core_settings)
     writer_db = db if writer == "same process" else other
+    standby = OutboxRelay(db=other, settings=slow_poll, name="test")
     await relay.start()
     try:
         await wait_until(lambda: relay.active, message="the relay active")
+        if writer == "a standby replica":
+            await standby.start()
         team = await make_team(db)
         for kind in ("orm", "driver"):
             event = await make_escalation(db, team, escalator=team.users[1])
@@ -201,6 +205,7 @@ async def test_commit_wakes_the_active_relay_at_once(db, amqp, core_settings, wr
             await wait_until(
                 lambda e=event: published(captured, e.id), timeout=5, message=f"{kind} row published"
             )
+        assert not standby.active
     finally:
-        await relay.stop()
+        await asyncio.gather(standby.stop(), relay.stop())
         await other.dispose()

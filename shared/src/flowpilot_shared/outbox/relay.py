@@ -1,17 +1,16 @@
 """Publishes pending outbox rows with confirms: one active relay per partition, the others on standby.
 
 Every service process runs a relay for its own service's rows (`partitions.py`), so a commit wakes
-the relay of its own process. Of a service's replicas, the relay holding the partition's advisory
-lock (on its LISTEN connection) is the active one, so two relays never publish one session's rows
-out of order; standbys ask for the lock twice a second (taking over within half a second of the
-active connection ending), and their commits wake the active one by NOTIFY on the partition's channel.
+the relay of its own process. Of a service's replicas, the one holding the partition's advisory lock
+is active, so two relays never publish one session's rows out of order; standbys ask for the lock
+twice a second (taking over within half a second of the active connection ending), and their
+commits wake the active one through the broker (`broker_wake.py`).
 
-The active relay publishes over that same connection, in plain asyncpg statements (a pass runs for
-nearly every commit: no pool, no ORM), and a relay whose connection (and lock) is gone cannot mark
-anything. Being the only one, a pass needs no transaction and no row locks: read the pending rows
-(marking the earlier passes' in the same statement, `marks.py`), publish. A crash before the mark
-publishes them again, which the inboxes absorb. A pass late for its confirms does not hold up the
-next rows: the next pass runs beside it (`passes.py`).
+The active relay publishes over the lock's connection in plain asyncpg statements (a pass runs for
+nearly every commit: no pool, no ORM); without it (and the lock) it cannot mark anything. Being the
+only one, a pass needs no transaction and no row locks: read the pending rows (marking the earlier
+passes' in the same statement, `marks.py`), publish. A crash before the mark publishes them again,
+which the inboxes absorb. A pass late for its confirms runs beside the next one (`passes.py`).
 """
 
 from __future__ import annotations
@@ -26,10 +25,11 @@ import asyncpg
 import structlog
 
 from flowpilot_shared.broker.publisher import Publisher, connect
-from flowpilot_shared.closing import close_quietly, finish_or_cancel
+from flowpilot_shared.closing import cancel_quietly, close_quietly, finish_or_cancel
 from flowpilot_shared.db import Database, session_settings
 from flowpilot_shared.outbox import housekeeping, marks
 from flowpilot_shared.outbox.active import connect_when_active, listen, until_closed
+from flowpilot_shared.outbox.broker_wake import BrokerWake
 from flowpilot_shared.outbox.partitions import partition_for
 from flowpilot_shared.outbox.passes import HeldBack, InFlight, count_outcomes, publish_in_session_order
 from flowpilot_shared.outbox.pending import record_failures
@@ -48,7 +48,7 @@ OVERLAP_AFTER_SECONDS = 0.03
 
 
 class OutboxRelay:
-    """Background task: while active, wakes on NOTIFY (or polls), publishes pending rows and marks them."""
+    """Background task: while active, wakes on a commit (or polls), publishes pending rows and marks them."""
 
     def __init__(self, *, db: Database, settings: CoreSettings, name: str) -> None:
         self._db = db
@@ -56,6 +56,7 @@ class OutboxRelay:
         self._name = name
         self.partition = partition_for(name)
         self._wake = asyncio.Event()
+        self._broker_wake = BrokerWake(amqp_url=settings.amqp_url, name=name, partition=self.partition)
         # A pass due for rows nobody watches live, COALESCE_SECONDS after the first of them.
         self._shortly: asyncio.TimerHandle | None = None
         self._active = asyncio.Event()
@@ -76,7 +77,7 @@ class OutboxRelay:
 
     async def start(self) -> None:
         """Start publishing, listening and retention sweeps in the background."""
-        self._db.outbox_waker.attach(self._wake_if_active, self.partition)
+        self._db.outbox_waker.attach(self._wake_if_active, self._broker_wake.send)
         self._tasks = [
             asyncio.create_task(self._publish_loop(), name=f"{self._name}-relay"),
             asyncio.create_task(self._listen_loop(), name=f"{self._name}-relay-listen"),
@@ -101,6 +102,7 @@ class OutboxRelay:
                 await asyncio.wait_for(self.flush_marks(self._conn), timeout=2.0)
         await finish_or_cancel({*self._tasks, *self._passes}, grace_seconds=0)
         await close_quietly(self._publisher)
+        await self._broker_wake.close()
 
     @property
     def active(self) -> bool:
@@ -263,14 +265,12 @@ class OutboxRelay:
         old = publisher or self._publisher
         if self._publisher is old:
             self._publisher = None  # before closing: the next pass opens a new one meanwhile
-        if old is not None:
-            with contextlib.suppress(Exception):
-                await old.close()
+        await close_quietly(old)
 
     async def _listen_loop(self) -> None:
-        """Wait for the active-relay lock, then LISTEN for commits until the connection drops."""
+        """Wait for the active-relay lock, then publish (LISTEN, take wake-ups) until the connection drops."""
         while not self._stopping:
-            conn = None
+            conn, woken_by_standbys = None, None
             try:
                 conn = await connect_when_active(
                     self._settings.database_url,
@@ -284,6 +284,7 @@ class OutboxRelay:
                 await listen(conn, {c: call for c, call in self._also.items() if c not in heard})
                 self._active.set()
                 self._wake.set()  # rows committed while no relay was active
+                woken_by_standbys = asyncio.create_task(self._broker_wake.take(self._wake.set))
                 await until_closed(conn)
             except Exception as exc:
                 log.debug("outbox listen connection lost", error=str(exc))
@@ -291,6 +292,7 @@ class OutboxRelay:
                 # The lock went with the connection: stop publishing before another relay starts.
                 self._active.clear()
                 self._conn = None
+                await cancel_quietly(woken_by_standbys)
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         await conn.close()

@@ -6,24 +6,25 @@ committed one fsync after another, and one slow fsync stalled them all (backends
 lock). Now a commit only pokes this process' waker. Each service's relay publishes its own service's
 rows (`partitions.py`): if the process' relay is its partition's active one it is woken directly,
 rows people watch live (an escalation, its claim, a bell row: `topology.Wake.SOON`) at once, the
-others in one pass 50 ms after the first of them. Otherwise (a standby replica) one NOTIFY goes out
-on the partition's channel in a transaction of its own with asynchronous commit (a wake-up lost in a
-crash costs the relay's next poll, nothing more): the first after a quiet spell at once, then one for
-rows watched live within 5 ms, the others waiting up to 50 ms for company, as each costs a
-transaction. A process without a relay (a tool, a test) wakes every partition's relay.
+others in one pass 50 ms after the first of them. Otherwise (a standby replica) a message on the
+broker wakes the active one (`broker_wake.py`; a NOTIFY would cost a transaction in every listening
+backend): the first after a quiet spell at once, then one for rows watched live within 5 ms, the
+others waiting up to 50 ms for company. A process without a relay (a tool, a test) NOTIFYs every
+partition's channel, in a transaction of its own with asynchronous commit (a wake-up lost in a crash
+costs the relay's next poll, nothing more).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import structlog
 
-from flowpilot_shared.outbox.partitions import PARTITIONS, Partition
+from flowpilot_shared.outbox.partitions import PARTITIONS
 
 log = structlog.get_logger(__name__)
 
@@ -53,21 +54,24 @@ class OutboxWaker:
         # Set by a poke for rows people watch live: ends a wait for company at once.
         self._soon = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        # The relay of this process, when it has one: wakes itself and says True if it is active.
+        # The relay of this process, when it has one: wakes itself and says True if it is active,
+        # else `_wake_active` wakes its partition's active relay through the broker.
         self._local: Callable[[bool], bool] | None = None
-        self._wake_sql = WAKE_ALL_SQL
+        self._wake_active: Callable[[], Awaitable[None]] | None = None
 
-    def attach(self, wake_if_active: Callable[[bool], bool], partition: Partition) -> None:
-        """Let this process' relay be woken without a round trip while it is the active one (else
-        the NOTIFY wakes its `partition`'s active relay)."""
+    def attach(
+        self, wake_if_active: Callable[[bool], bool], wake_active: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Let this process' relay be woken without a round trip while it is the active one, and
+        `wake_active` wake its partition's active relay while it stands by."""
         self._local = wake_if_active
-        self._wake_sql = wake_sql([partition.channel])
+        self._wake_active = wake_active
 
     def detach(self, wake_if_active: Callable[[bool], bool]) -> None:
         """Forget the relay (when it stops)."""
         if self._local == wake_if_active:  # bound methods: equal, not identical
             self._local = None
-            self._wake_sql = WAKE_ALL_SQL
+            self._wake_active = None
 
     def poke(self, *, soon: bool = True) -> None:
         """Outbox rows were committed: make sure the active relay hears of it (`soon`: within 5 ms)."""
@@ -84,8 +88,7 @@ class OutboxWaker:
             self._pending = False
             self._soon.clear()
             try:
-                async with self._connect() as conn:
-                    await conn.execute(self._wake_sql)
+                await self._send()
             except Exception as exc:  # the relay polls as well: the rows go out on its next pass
                 log.warning("outbox wake-up not sent", error=f"{type(exc).__name__}: {exc}"[:300])
             await asyncio.sleep(WAKE_INTERVAL_SECONDS)
@@ -93,6 +96,13 @@ class OutboxWaker:
                 # Only rows nobody watches live: wait for company, unless a live one comes.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._soon.wait(), COALESCE_SECONDS - WAKE_INTERVAL_SECONDS)
+
+    async def _send(self) -> None:
+        if self._wake_active is not None:
+            await self._wake_active()
+            return
+        async with self._connect() as conn:
+            await conn.execute(WAKE_ALL_SQL)
 
     async def close(self) -> None:
         """Wait for a wake-up in flight (a process stopping right after a commit still sends it)."""
