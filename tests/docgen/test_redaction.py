@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import string
+
 import pytest
 
-from docgen.redaction import MASK, findings, redact
+from docgen.redaction import _RULES, MASK, findings, folded, redact
 
 # (sample, the secret that must disappear)
 SECRETS: list[tuple[str, str]] = [
@@ -119,3 +122,38 @@ def test_structured_output_is_masked_too() -> None:
     }
     out = redact_tree(tree)
     assert out == {"summary": f"used password={MASK}", "steps_tried": [{"step": MASK, "outcome": "ok"}]}
+
+
+def _every_rule(text: str) -> str:
+    """Redaction as it was before the hints: every rule over every text."""
+    for rule in _RULES:
+        text = rule.pattern.sub(rule.replacement, text)
+    return text
+
+
+# Variants a user could type: the case changed, and the non-ASCII letters a case-insensitive
+# pattern matches to an ASCII one (Kelvin sign, long s, dotless i, dotted capital I).
+_SPELLINGS = (
+    str.upper,
+    str.swapcase,
+    lambda s: s.replace("k", "\u212a").replace("s", "\u017f").replace("i", "\u0131"),
+    lambda s: s.upper().replace("I", "\u0130"),
+)
+
+
+@pytest.mark.parametrize("sample", [s for s, _ in SECRETS] + LOOK_ALIKES)
+def test_skipping_rules_by_their_hints_changes_nothing(sample: str) -> None:
+    for text in (sample, *(spell(sample) for spell in _SPELLINGS)):
+        assert redact(text) == _every_rule(text), text
+        for rule in _RULES:
+            if rule.pattern.search(text):
+                assert any(hint in folded(text) for hint in rule.hints), (rule.name, text)
+
+
+def test_the_fold_covers_every_character_a_case_insensitive_pattern_takes_for_an_ascii_letter() -> None:
+    letter = re.compile("[a-z]", re.IGNORECASE)
+    for code in range(0x80, 0x110000):
+        char = chr(code)
+        if letter.fullmatch(char):
+            matched = next(a for a in string.ascii_lowercase if re.fullmatch(a, char, re.IGNORECASE))
+            assert matched in folded(char), hex(code)
