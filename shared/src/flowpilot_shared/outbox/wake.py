@@ -33,6 +33,8 @@ OUTBOX_WAKER = "flowpilot_outbox_waker"
 # The shortest gap between two wake-ups, and how long one nobody watches live may wait for company.
 WAKE_INTERVAL_SECONDS = 0.005
 COALESCE_SECONDS = 0.05
+# After a wake-up could not be sent, the next try waits this long (the relay's polls cover the gap).
+FAILED_WAKE_PAUSE_SECONDS = 1.0
 
 
 def wake_sql(channels: list[str]) -> str:
@@ -58,6 +60,8 @@ class OutboxWaker:
         # else `_wake_active` wakes its partition's active relay through the broker.
         self._local: Callable[[bool], bool] | None = None
         self._wake_active: Callable[[], Awaitable[None]] | None = None
+        self._failures = 0  # wake-ups not sent since the last one that was
+        self._closing = asyncio.Event()  # ends a pause after a failure: the last try is not put off
 
     def attach(
         self, wake_if_active: Callable[[bool], bool], wake_active: Callable[[], Awaitable[None]]
@@ -90,7 +94,16 @@ class OutboxWaker:
             try:
                 await self._send()
             except Exception as exc:  # the relay polls as well: the rows go out on its next pass
-                log.warning("outbox wake-up not sent", error=f"{type(exc).__name__}: {exc}"[:300])
+                if not self._failures:
+                    log.warning("outbox wake-ups not sent", error=f"{type(exc).__name__}: {exc}"[:300])
+                self._failures += 1
+                # Not one attempt (and one log line) per commit while the broker or database is away.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), FAILED_WAKE_PAUSE_SECONDS)
+                continue
+            if self._failures:
+                log.info("outbox wake-ups sent again", failed_meanwhile=self._failures)
+                self._failures = 0
             await asyncio.sleep(WAKE_INTERVAL_SECONDS)
             if self._pending and not self._soon.is_set():
                 # Only rows nobody watches live: wait for company, unless a live one comes.
@@ -106,6 +119,7 @@ class OutboxWaker:
 
     async def close(self) -> None:
         """Wait for a wake-up in flight (a process stopping right after a commit still sends it)."""
+        self._closing.set()
         if self._task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._task, timeout=5.0)
