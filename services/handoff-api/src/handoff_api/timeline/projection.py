@@ -107,8 +107,9 @@ def entries_for(event: AnyEvent) -> list[Entry]:
 
 
 async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
-    """Write the event's rows in the inbox transaction."""
-    await upsert_entries(await ctx.uow.connection(), entries_for(event))
+    """The event's rows, written at the inbox transaction's commit with its batch's others (one
+    statement for the batch; the latest row of a key wins, as one statement per event did)."""
+    ctx.uow.defer(upsert_entries, entries_for(event))
 
 
 def timeline_consumer(runtime: ServiceRuntime, settings: ApiSettings) -> Consumer:
