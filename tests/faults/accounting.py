@@ -70,6 +70,11 @@ class Report:
         """Nothing lost (ambiguous excepted) and nothing duplicated, for every kind."""
         return all(not c.lost and not c.duplicated for c in self.kinds.values())
 
+    @property
+    def recorded(self) -> bool:
+        """Every effect seen has its record (which the service writes after the call returned)."""
+        return all(not c.unrecorded for c in self.kinds.values())
+
     def assert_exactly_once(self, *, max_ambiguous: int = 0) -> None:
         """lost = 0, duplicated = 0, unrecorded = 0 everywhere; at most `max_ambiguous` ambiguous."""
         assert self.complete, f"effects lost or duplicated:\n{self}"
@@ -163,7 +168,9 @@ async def settled(
     timeout: float = 120.0,
     max_ambiguous: int = 0,
 ) -> Report:
-    """Wait until every effect is there (or excused as ambiguous), then assert exactly once.
+    """Wait until every effect is there (or excused as ambiguous) and on record, then assert exactly
+    once. A record is written after its call returned: an email can reach the SMTP sink a moment
+    before its ledger row says so, so "on record" is waited for, never assumed at first sight.
 
     A second count once the consumer queues are drained catches a late duplicate (a redelivery).
     """
@@ -172,7 +179,7 @@ async def settled(
     async def probe() -> bool:
         report = await account(db, fakes, escalations, recipient_emails)
         last[:] = [report]
-        return report.complete or any(c.duplicated for c in report.kinds.values())
+        return (report.complete and report.recorded) or any(c.duplicated for c in report.kinds.values())
 
     try:
         await wait_until(probe, timeout=timeout, interval=0.5, message="every effect of every escalation")
