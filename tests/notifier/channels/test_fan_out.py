@@ -214,6 +214,25 @@ async def test_republished_event_sends_nothing_twice(
     assert all(r.attempts == 1 and r.status == "sent" for r in await deliveries(db, event.id))
 
 
+async def test_copies_arriving_together_send_once_and_record_it_as_sent(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_settings: NotifierSettings,
+    smtp: FakeSmtp,
+) -> None:
+    """A second copy of the event while the first is still sending: not taken for a crash's leftovers."""
+    team = await make_team(db, engineers=2)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    smtp.delay_seconds = 1.0  # the first copy's send is in flight when the second copy arrives
+    await publish_event(amqp, event)
+    await publish_event(amqp, event)
+    await wait_until(lambda: len(smtp.messages) == 2, timeout=15, message="both emails sent")
+    await wait_until(lambda: all_final(db, event.id, 2, "email"), timeout=15, message="email rows final")
+    rows = await deliveries(db, event.id, "email")
+    assert [(r.status, r.attempts, r.last_error) for r in rows] == [("sent", 1, None)] * 2
+    assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == sorted(r.recipient for r in rows)
+
+
 async def test_emails_reuse_smtp_sessions(
     db: Database,
     amqp: AbstractRobustConnection,

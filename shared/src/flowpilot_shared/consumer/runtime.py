@@ -33,6 +33,7 @@ from flowpilot_shared.broker.topology import QueueSpec, declare_queue
 from flowpilot_shared.closing import Closable, close_quietly, finish_or_cancel
 from flowpilot_shared.consumer import contract
 from flowpilot_shared.consumer.batch import InboxBatcher, ReadyMessage
+from flowpilot_shared.consumer.copies import CopiesInFlight
 from flowpilot_shared.consumer.dead_letter import dead_letter
 from flowpilot_shared.consumer.metrics import EVENT_LAG, HANDLE_SECONDS, PROCESSED
 from flowpilot_shared.db import Database, database_unavailable
@@ -100,6 +101,7 @@ class Consumer:
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._subscription: tuple[aio_pika.abc.AbstractQueue, str] | None = None
         self._held: asyncio.Semaphore | None = None
+        self._copies = CopiesInFlight()  # a duplicate waits for the copy being processed
         # Above 1: messages that are ready together share an inbox transaction (`consumer.batch`).
         self._batch_limit = batch_limit
         self._batch_linger = batch_linger_seconds
@@ -169,6 +171,10 @@ class Consumer:
             await self._dead_letter(message, f"unexpected event type {event.type}", attempts=0)
             return
         EVENT_LAG.labels(self.name).observe(max(time.time() - event.occurred_at.timestamp(), 0.0))
+        async with self._copies.alone(event.id):
+            await self._process_event(event, message)
+
+    async def _process_event(self, event: AnyEvent, message: AbstractIncomingMessage) -> None:
         attempt, outages = 1, 0
         while True:
             try:
