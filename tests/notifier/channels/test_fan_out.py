@@ -215,10 +215,7 @@ async def test_republished_event_sends_nothing_twice(
 
 
 async def test_copies_arriving_together_send_once_and_record_it_as_sent(
-    db: Database,
-    amqp: AbstractRobustConnection,
-    channel_settings: NotifierSettings,
-    smtp: FakeSmtp,
+    db: Database, amqp: AbstractRobustConnection, smtp: FakeSmtp
 ) -> None:
     """A second copy of the event while the first is still sending: not taken for a crash's leftovers."""
     team = await make_team(db, engineers=2)
