@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping
 
 import asyncpg
@@ -12,6 +13,8 @@ from flowpilot_shared.outbox.partitions import DEFAULT_LOCK_KEY
 
 # How soon a standby notices that the active relay is gone.
 STANDBY_POLL_SECONDS = 0.5
+# How often the active relay looks whether its connection closed without telling (see `until_closed`).
+CLOSED_CHECK_SECONDS = 1.0
 SERVER_SETTINGS = {
     # Plan each pass for the table as it is now: a generic plan made while the outbox was small (a
     # seq scan) was kept as it grew when no ANALYZE came to invalidate it (autovacuum off or
@@ -58,10 +61,17 @@ async def _acquire_active_lock(conn: asyncpg.Connection, lock_key: int) -> None:
 
 
 async def until_closed(conn: asyncpg.Connection) -> None:
-    """Wait until the connection terminates (server restart, network loss)."""
+    """Wait until the connection terminates (server restart, network loss).
+
+    asyncpg calls termination listeners only when it was not closing the connection already, and a
+    PostgreSQL restart under load was seen to leave an active relay on a closed connection for good
+    (every pass "connection is closed", no standby taking over): so look at the connection too.
+    """
     lost = asyncio.Event()
     conn.add_termination_listener(lambda *_: lost.set())
-    await lost.wait()
+    while not conn.is_closed():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(lost.wait(), timeout=CLOSED_CHECK_SECONDS)
 
 
 async def listen(conn: asyncpg.Connection, callbacks: Mapping[str, Callable[[], None]]) -> None:
