@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from flowpilot_shared.broker.topology import ALL_QUEUES, HANDOFF_API_TIMELINE
+from flowpilot_shared.broker.topology import ALL_QUEUES
 from flowpilot_shared.db import Database, database_unavailable
 from flowpilot_shared.models import Documentation, Notification, User
 from flowpilot_shared.models.notifications import Delivery
@@ -30,10 +30,6 @@ from tests.harness.waiting import wait_until
 
 PICKUP = re.compile(r"/pilot/([0-9a-f-]{36})\?pickup=true")
 KINDS = ("bell", "email", "slack", "documentation", "psa_note")
-
-# Queues whose consumers make the effects counted here (the timeline projection makes none, and a
-# scenario that runs without handoff-api leaves its queue unconsumed).
-EFFECT_QUEUES = tuple(spec for spec in ALL_QUEUES if spec != HANDOFF_API_TIMELINE)
 
 
 @dataclass
@@ -189,7 +185,7 @@ async def settled(
         # A late duplicate would come from a message still queued or unacked: count once all are drained.
         async def drained() -> bool:
             depths = await asyncio.to_thread(queue_depths, infra)
-            return not any(depths.get(spec.name) for spec in EFFECT_QUEUES)
+            return not any(depths.get(spec.name) for spec in ALL_QUEUES)
 
         await wait_until(drained, timeout=60, interval=0.5, message="consumer queues drained")
     report = await account(db, fakes, escalations, recipient_emails)

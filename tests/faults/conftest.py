@@ -47,7 +47,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture
 async def handoff_relay(core_settings: CoreSettings) -> AsyncIterator[None]:
-    """handoff-api's outbox relay alone, for a scenario that runs no handoff-api process (whose
-    timeline projection would consume what the scenario counts) but commits escalations."""
+    """handoff-api's outbox relay alone, for a scenario that runs no handoff-api process but
+    commits escalations."""
     async with running_relays(core_settings, "handoff-api"):
         yield

@@ -24,7 +24,7 @@ WRITERS = {
         "handoff.released",
         "session.resolved",
     },
-    "notifier": {"notification.created", "delivery.recorded"},
+    "notifier": {"notification.created"},
     "docgen": {"documentation.generated"},
     "psa-sync": {"psa.note_pushed", "psa.push_failed"},
 }

@@ -6,7 +6,16 @@ import uuid
 
 from aio_pika.abc import AbstractRobustConnection
 
-from flowpilot_shared.broker.topology import UNCONSUMED_EVENT_TYPES, UNROUTED_QUEUE, Wake, wake_for
+from flowpilot_shared.broker.topology import (
+    EVENTS_EXCHANGE,
+    RETIRED_QUEUES,
+    UNCONSUMED_EVENT_TYPES,
+    UNROUTED_QUEUE,
+    Wake,
+    declare_exchanges,
+    retire_queues,
+    wake_for,
+)
 from tests.harness.broker import capture, publish_raw
 from tests.harness.waiting import wait_until
 
@@ -22,7 +31,7 @@ async def _take_unrouted(connection: AbstractRobustConnection, seen: set[str]) -
 
 async def test_only_misrouted_events_reach_the_unrouted_queue(amqp) -> None:
     """An event type nobody in FlowPilot consumes is dropped quietly; an unknown type is kept."""
-    assert set(UNCONSUMED_EVENT_TYPES) == {"handoff.parked", "session.resolved"}
+    assert set(UNCONSUMED_EVENT_TYPES) == {"handoff.parked", "session.resolved", "psa.note_pushed"}
     known = {key: f"known-{key}-{uuid.uuid4().hex}" for key in UNCONSUMED_EVENT_TYPES}
     for key, message_id in known.items():
         await publish_raw(amqp, key, b"{}", message_id=message_id)
@@ -53,7 +62,7 @@ async def test_a_queue_bound_to_an_unconsumed_type_still_receives_it(amqp) -> No
 
 def test_a_commit_wakes_the_relay_as_soon_as_its_events_are_watched():
     # Watched live (the queue, the bell): within 5 ms; awaited by a consumer: a shared wake-up;
-    # only the timeline projection (which lingers anyway) or nobody: the relay's next pass.
+    # nobody (published for whoever binds later): the relay's next pass.
     assert {t: wake_for(t) for t in ("handoff.escalated", "handoff.claimed", "notification.created")} == {
         "handoff.escalated": Wake.SOON,
         "handoff.claimed": Wake.SOON,
@@ -61,4 +70,35 @@ def test_a_commit_wakes_the_relay_as_soon_as_its_events_are_watched():
     }
     assert wake_for("documentation.generated") == Wake.SHORTLY
     assert wake_for("psa.push_failed") == Wake.SHORTLY
-    assert {wake_for(t) for t in ("delivery.recorded", "psa.note_pushed", "handoff.parked")} == {Wake.NONE}
+    assert {wake_for(t) for t in ("psa.note_pushed", "handoff.parked")} == {Wake.NONE}
+
+
+async def test_a_retired_queue_left_by_an_older_release_stops_filling(amqp) -> None:
+    """An upgraded broker still has handoff-api.timeline, bound as before: declaring the topology
+    unbinds it, keeps what it holds for an operator, and is a no-op once it is gone."""
+    [(name, routing_keys)] = RETIRED_QUEUES.items()
+    channel = await amqp.channel()
+    await declare_exchanges(channel)
+    old = await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
+    for routing_key in routing_keys:
+        await old.bind(EVENTS_EXCHANGE, routing_key=routing_key)
+    try:
+        await publish_raw(amqp, "documentation.generated", b"{}", message_id=f"before-{uuid.uuid4().hex}")
+        await wait_until(lambda: _depth(amqp, name, 1), message="the old queue receives what it was bound to")
+        await retire_queues(amqp)
+        await retire_queues(amqp)  # idempotent
+        for routing_key in routing_keys:
+            await publish_raw(amqp, routing_key, b"{}", message_id=f"after-{uuid.uuid4().hex}")
+        # Published after, confirmed, and routed elsewhere or dropped: the old queue still holds one.
+        assert await _depth(amqp, name, 1)
+    finally:
+        await old.delete(if_unused=False, if_empty=False)
+        await channel.close()
+    await retire_queues(amqp)  # the queue is gone: nothing to do, no error
+
+
+async def _depth(connection: AbstractRobustConnection, name: str, expected: int) -> bool:
+    channel = await connection.channel()
+    queue = await channel.declare_queue(name, passive=True)
+    await channel.close()
+    return queue.declaration_result.message_count == expected

@@ -28,7 +28,6 @@ PIPELINE_SPANS = {
     "publish documentation.generated",
     "process psa-sync.documentation",
     "publish psa.note_pushed",
-    "process handoff-api.timeline",
     "smtp sendmail",
     "anthropic messages.create",
 }

@@ -13,11 +13,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Field, TypeAdapter, model_validator
 
 from flowpilot_shared.contracts import Contract, UserRef
-from flowpilot_shared.lifecycle_contracts import (
-    DeliveryRecordedData,
-    HandoffReescalatedData,
-    HandoffReleasedData,
-)
+from flowpilot_shared.lifecycle_contracts import HandoffReescalatedData, HandoffReleasedData
 
 EVENTS_EXCHANGE = "flowpilot.events"
 # Stream-only events (a bell row for one user) go to their own exchange, not the domain one.
@@ -237,11 +233,6 @@ class HandoffReleased(Envelope):
     data: HandoffReleasedData
 
 
-class DeliveryRecorded(Envelope):
-    type: Literal["delivery.recorded"] = "delivery.recorded"
-    data: DeliveryRecordedData
-
-
 class NotificationCreated(Envelope):
     type: Literal["notification.created"] = "notification.created"
     data: NotificationCreatedData
@@ -257,7 +248,6 @@ DomainEvent = (
     | PsaPushFailed
     | HandoffReescalated
     | HandoffReleased
-    | DeliveryRecorded
 )
 AnyEvent = DomainEvent | NotificationCreated
 

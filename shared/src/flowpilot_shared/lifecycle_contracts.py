@@ -1,5 +1,5 @@
 """Payloads of the escalation lifecycle's events (DESIGN.md "Escalation lifecycle"): re-escalation
-rounds, releases, and the notifier's delivery outcomes that feed handoff-api's timeline.
+rounds and releases.
 
 The envelopes (event types) are in `events.py` beside every other event.
 """
@@ -49,23 +49,3 @@ class HandoffReleasedData(Contract):
     reason: str
     urgency: Literal["normal", "high"] = "normal"
     escalated_at: datetime
-
-
-class DeliveryOutcome(Contract):
-    """Where one recipient's message of an event ended on a channel (a final ledger status)."""
-
-    recipient: str
-    status: Literal["sent", "failed", "skipped"]
-    error: str | None = None
-    attempts: int = 0
-    at: datetime
-
-
-class DeliveryRecordedData(Contract):
-    """Every recipient of one event on one channel reached a final status (one event for all of them)."""
-
-    source_event_id: uuid.UUID
-    source_event_type: str
-    handoff_id: uuid.UUID | None = None
-    channel: str
-    outcomes: list[DeliveryOutcome]

@@ -17,6 +17,7 @@ from prometheus_client import Gauge
 
 from flowpilot_shared import telemetry
 from flowpilot_shared.broker.publisher import connect
+from flowpilot_shared.broker.topology import retire_queues
 from flowpilot_shared.closing import close_quietly
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
@@ -87,6 +88,7 @@ class ServiceRuntime:
         while True:
             try:
                 self.connection = await connect(self.settings.amqp_url, self.name)
+                await self._retire_queues(self.connection)
                 for consumer in self.consumers:
                     await consumer.start(self.connection)
                 if self.consumers:
@@ -100,6 +102,13 @@ class ServiceRuntime:
                     self.connection = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def _retire_queues(self, connection: AbstractRobustConnection) -> None:
+        """Stop routing to queues nobody reads any more; a failure here never holds up consuming."""
+        try:
+            await retire_queues(connection)
+        except Exception as exc:
+            log.warning("could not unbind retired queues", service=self.name, error=str(exc))
 
     async def _watch_depths(self, connection: AbstractRobustConnection) -> None:
         """Publish queue and dead-letter queue depths as gauges, so dead letters are visible in metrics."""

@@ -1,45 +1,23 @@
-"""Rounds, final notices and releases on email, Slack and Teams, exactly once each; delivery.recorded."""
+"""Rounds, final notices and releases on email, Slack and Teams, exactly once each."""
 
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import AsyncIterator
 
-import pytest
 from aio_pika.abc import AbstractRobustConnection
-from prometheus_client import REGISTRY
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import HandoffEscalated
-from flowpilot_shared.outbox.relay import OutboxRelay
 from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
-from tests.harness.broker import Captured, capture, publish_event
+from tests.harness.broker import publish_event
 from tests.harness.factories import Team, make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import Chat, all_final, configure_chat
+from tests.notifier.channels.conftest import Chat, all_final, configure_chat, consumer_count
 from tests.notifier.conftest import claimed_event
 from tests.notifier.lifecycle_events import released_event, round_event, with_urgency
-from tests.shared.outbox_checks import running
-
-
-@pytest.fixture
-async def relay(db: Database, channel_settings: NotifierSettings, channel_consumers) -> AsyncIterator[None]:
-    """The notifier's outbox relay, publishing the delivery.recorded events the channels commit."""
-    async with running(OutboxRelay(db=db, settings=channel_settings, name="notifier")):
-        yield
-
-
-def _announced(captured: Captured, event_id: uuid.UUID) -> dict[str, dict]:
-    """The delivery.recorded events reporting on `event_id`, by channel."""
-    return {
-        b["data"]["channel"]: b["data"]
-        for b in captured.bodies("delivery.recorded")
-        if b["data"]["source_event_id"] == str(event_id)
-    }
 
 
 async def _posted_escalation(
@@ -59,9 +37,8 @@ async def _posted_escalation(
 
 
 async def test_a_round_reaches_everyone_again_naming_the_round_once_per_round(
-    db, amqp, channel_settings, relay, smtp: FakeSmtp, slack: FakeSlack, teams: FakeTeams
+    db, amqp, channel_settings, channel_consumers, smtp: FakeSmtp, slack: FakeSlack, teams: FakeTeams
 ) -> None:
-    captured = await capture(amqp, "delivery.recorded")
     team, chat, escalation = await _posted_escalation(db, amqp, channel_settings, slack, teams)
     [original] = slack.in_channel(chat.channel_id)
     # The escalation itself says how urgent it is.
@@ -96,19 +73,6 @@ async def test_a_round_reaches_everyone_again_naming_the_round_once_per_round(
     assert len([m for m in smtp.messages if "reminder 1 of 3" in m.subject]) == len(everyone)
     assert len([m for m in slack.in_channel(chat.channel_id) if m.thread_ts]) == 2
     assert len(teams.cards()) == 3
-
-    # Each channel announced each event's outcomes once, every recipient in one event.
-    async def announced() -> dict | None:
-        found = {e.id: _announced(captured, e.id) for e in (escalation, first, second)}
-        return found if all(len(f) == 3 for f in found.values()) else None
-
-    found = await wait_until(announced, timeout=20, message="delivery.recorded of every channel")
-    email = found[first.id]["email"]
-    assert sorted(o["recipient"] for o in email["outcomes"]) == sorted(p.email.lower() for p in everyone)
-    assert {o["status"] for o in email["outcomes"]} == {"sent"}
-    assert email["handoff_id"] == str(escalation.data.handoff_id)
-    assert email["source_event_type"] == "handoff.reescalated"
-    assert [o["status"] for o in found[first.id]["slack"]["outcomes"]] == ["sent"]
 
 
 async def test_the_final_notice_is_a_bell_and_an_email_to_owners_and_admins_only(
@@ -150,22 +114,9 @@ async def test_a_release_edits_the_slack_message_back_to_the_queue(
     assert f"{claimer.name} released this: back in the queue" in teams.cards()[-1]["body"][0]["text"]
 
 
-def _carried(carrier: str) -> float:
-    """delivery.recorded events written so far by this process with `carrier` (all channels)."""
-    return sum(
-        REGISTRY.get_sample_value(
-            "flowpilot_notifier_delivery_announcements_total", {"channel": channel, "carrier": carrier}
-        )
-        or 0.0
-        for channel in ("email", "slack", "teams")
-    )
-
-
-async def test_skipped_rows_are_announced_but_an_unconfigured_channel_is_not(
-    db, amqp, channel_settings, relay, smtp: FakeSmtp
+async def test_skipped_rows_are_on_the_ledger_and_a_redelivery_sends_nothing(
+    db, amqp, channel_settings, channel_consumers, smtp: FakeSmtp
 ) -> None:
-    captured = await capture(amqp, "delivery.recorded")
-    before = {carrier: _carried(carrier) for carrier in ("outcome", "rows", "alone")}
     team = await make_team(db, engineers=2)  # neither Slack nor Teams configured
     escalation = await make_escalation(db, team, escalator=team.users[1])
     recipients = [r.id for r in escalation.data.recipients]
@@ -179,22 +130,27 @@ async def test_skipped_rows_are_announced_but_an_unconfigured_channel_is_not(
     await wait_until(
         lambda: all_final(db, escalation.id, 1, "teams"), timeout=20, message="teams's skipped row"
     )
-    found = await wait_until(
-        lambda: _announced(captured, escalation.id) or None, timeout=20, message="the email announcement"
+    await wait_until(
+        lambda: all_final(db, escalation.id, len(recipients), "email"), timeout=20, message="email's rows"
     )
-    assert sorted(o["recipient"] for o in found["email"]["outcomes"]) == sorted(
-        u.email.lower() for u in team.users if u.id in recipients
-    )
-    assert {o["status"] for o in found["email"]["outcomes"]} == {"skipped"}
-    # Carried by the statement that wrote the skipped rows (no commit of its own). Slack and Teams are
-    # not set up for this account: their rows are on the ledger, and nothing is announced for them.
-    after = {carrier: _carried(carrier) - before[carrier] for carrier in before}
-    assert after == {"outcome": 0, "rows": 1, "alone": 0}
-    assert set(_announced(captured, escalation.id)) == {"email"}
+    async with db.driver() as conn:
+        rows = await conn.fetch(
+            "SELECT channel, recipient, status, last_error FROM deliveries WHERE event_id = $1", escalation.id
+        )
+    emailed = sorted(r["recipient"] for r in rows if r["channel"] == "email")
+    assert emailed == sorted(u.email.lower() for u in team.users if u.id in recipients)
+    assert {r["status"] for r in rows} == {"skipped"}
+    chat = {r["channel"]: r["last_error"] for r in rows if r["channel"] != "email"}
+    assert chat == {"slack": "Slack is not configured", "teams": "Teams is not configured"}
 
-    # A redelivery finds everything settled: the email channel announces the ledger as it stands, alone.
+    # A redelivery finds every row there: nothing is sent, and no row is added.
+    before = consumer_count("notifier.email", "duplicate")
     await publish_event(amqp, escalation)
     await wait_until(
-        lambda: _carried("alone") - before["alone"] == 1, message="the redelivery's announcement"
+        lambda: consumer_count("notifier.email", "duplicate") > before, timeout=20, message="the redelivery"
     )
+    async with db.driver() as conn:
+        assert await conn.fetchval(
+            "SELECT count(*) FROM deliveries WHERE event_id = $1", escalation.id
+        ) == len(rows)
     assert len(smtp.messages) == 0  # nothing sent, twice or once

@@ -7,7 +7,6 @@ import asyncio
 from fastapi import APIRouter, FastAPI
 
 from flowpilot_shared.closing import cancel_quietly
-from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.passwords import PasswordWork
 from flowpilot_shared.service import ServiceRuntime, broker_detail, database_readiness, service_lifespan
@@ -29,7 +28,6 @@ from handoff_api.sessions.views import router as sessions_router
 from handoff_api.settings import ApiSettings
 from handoff_api.slack.calls import SlackCalls
 from handoff_api.slack.views import router as slack_router
-from handoff_api.timeline.projection import timeline_consumer
 from handoff_api.timeline.views import router as timeline_router
 from handoff_api.users.views import router as users_router
 
@@ -61,15 +59,12 @@ def api_router() -> APIRouter:
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
-    """Build the app; the lifespan opens the database, runs the outbox relay, the re-escalation
-    timer loop and the timeline projection's consumer."""
+    """Build the app; the lifespan opens the database, runs the outbox relay and the re-escalation
+    timer loop."""
     settings = settings or ApiSettings()
     slack_calls = SlackCalls(settings)
     timers: ReescalationTimers | None = None
     past_last_round: asyncio.Task[None] | None = None
-
-    def consumers(runtime: ServiceRuntime) -> list[Consumer]:
-        return [timeline_consumer(runtime, settings)]
 
     async def on_start(runtime: ServiceRuntime) -> None:
         nonlocal timers, past_last_round
@@ -88,7 +83,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=service_lifespan(
             name="handoff-api",
             settings=settings,
-            consumers=consumers,
             with_relay=True,
             on_start=on_start,
             on_stop=on_stop,

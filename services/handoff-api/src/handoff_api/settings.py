@@ -64,11 +64,3 @@ class ApiSettings(CoreSettings):
         description="longest the idle timer loop sleeps between two looks at the due times",
     )
     timer_batch_size: int = Field(default=100, ge=1, description="due timers fired in one transaction")
-    timeline_linger_seconds: float = Field(
-        default=0.2,
-        ge=0,
-        description="how long a timeline projection message waits for others to share its commit",
-    )
-    timeline_prefetch: int = Field(
-        default=128, ge=1, description="timeline projection messages in flight (lingering ones included)"
-    )

@@ -16,20 +16,18 @@ from enum import IntEnum
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, AbstractQueue
 
 from flowpilot_shared.events import (
     DOMAIN_EVENT_TYPES,
     EVENTS_EXCHANGE,
     STREAM_EXCHANGE,
-    DeliveryRecorded,
     DocumentationGenerated,
     HandoffClaimed,
     HandoffEscalated,
     HandoffReescalated,
     HandoffReleased,
     NotificationCreated,
-    PsaNotePushed,
     PsaPushFailed,
     event_types,
 )
@@ -63,11 +61,6 @@ NOTIFIER_CHAT = QueueSpec("notifier.chat", event_types(*_ESCALATION_STORY))
 NOTIFIER_TEAMS = QueueSpec("notifier.teams", event_types(*_ESCALATION_STORY))
 DOCGEN_ESCALATIONS = QueueSpec("docgen.escalations", event_types(HandoffEscalated))
 PSA_SYNC_DOCUMENTATION = QueueSpec("psa-sync.documentation", event_types(DocumentationGenerated))
-# handoff-api's timeline projection: what other services did about its sessions (no table reads).
-HANDOFF_API_TIMELINE = QueueSpec(
-    "handoff-api.timeline",
-    event_types(DeliveryRecorded, DocumentationGenerated, PsaNotePushed, PsaPushFailed),
-)
 
 ALL_QUEUES: tuple[QueueSpec, ...] = (
     NOTIFIER_BELL,
@@ -76,8 +69,20 @@ ALL_QUEUES: tuple[QueueSpec, ...] = (
     NOTIFIER_TEAMS,
     DOCGEN_ESCALATIONS,
     PSA_SYNC_DOCUMENTATION,
-    HANDOFF_API_TIMELINE,
 )
+
+# Queues no consumer reads any more, with the routing keys they were bound to. Declaring the topology
+# unbinds them (`retire_queues`), so an upgraded broker stops filling them; what they hold is left
+# for an operator to look at and delete (docs/operations.md). handoff-api's timeline projection was
+# one: the timeline now reads the deliveries, documentation and PSA pushes where they are written.
+RETIRED_QUEUES: dict[str, tuple[str, ...]] = {
+    "handoff-api.timeline": (
+        "delivery.recorded",
+        "documentation.generated",
+        "psa.note_pushed",
+        "psa.push_failed",
+    ),
+}
 
 # Event types every notifier replica's private stream queue receives.
 STREAM_EVENT_TYPES: tuple[str, ...] = event_types(*_ESCALATION_STORY, DocumentationGenerated)
@@ -92,17 +97,6 @@ def awaited(event_type: str) -> bool:
     """Whether a FlowPilot consumer (a queue, or the live stream for bell pushes) waits for events of
     this type; a commit of only unawaited ones lets the relay publish them on its next pass."""
     return event_type not in UNCONSUMED_EVENT_TYPES
-
-
-# Awaited only by handoff-api's timeline projection, which lingers to batch its messages anyway: a
-# commit of these leaves them to the relay's next pass (within milliseconds under load, a poll
-# interval when idle) instead of paying a wake-up transaction of its own.
-PROJECTION_ONLY_EVENT_TYPES: tuple[str, ...] = tuple(
-    t
-    for t in HANDOFF_API_TIMELINE.bindings
-    if t not in STREAM_EVENT_TYPES
-    and not any(t in spec.bindings for spec in ALL_QUEUES if spec is not HANDOFF_API_TIMELINE)
-)
 
 
 # What people watch as it happens (the live queue, the bell): their wake-up goes out within 5 ms.
@@ -121,7 +115,7 @@ def wake_for(event_type: str) -> Wake:
     """How soon committing an event of this type wakes the active relay."""
     if event_type in WATCHED_LIVE_EVENT_TYPES:
         return Wake.SOON
-    if awaited(event_type) and event_type not in PROJECTION_ONLY_EVENT_TYPES:
+    if awaited(event_type):
         return Wake.SHORTLY
     return Wake.NONE
 
@@ -184,3 +178,17 @@ async def declare_queue(channel: AbstractChannel, spec: QueueSpec, delivery_limi
     for routing_key in spec.bindings:
         await queue.bind(events, routing_key=routing_key)
     return queue
+
+
+async def retire_queues(connection: AbstractConnection) -> None:
+    """Unbind every retired queue that exists (idempotent; each check on a channel of its own, since
+    RabbitMQ closes a channel that names a missing queue)."""
+    for name, routing_keys in RETIRED_QUEUES.items():
+        channel = await connection.channel()
+        try:
+            queue = await channel.declare_queue(name, passive=True)
+        except aio_pika.exceptions.ChannelNotFoundEntity:
+            continue  # never declared on this broker, or deleted since
+        for routing_key in routing_keys:
+            await queue.unbind(EVENTS_EXCHANGE, routing_key=routing_key)
+        await channel.close()

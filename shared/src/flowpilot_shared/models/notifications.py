@@ -45,6 +45,15 @@ class DeliveryChannel(StrEnum):
     teams = "teams"
 
 
+# A chat channel the account has not set up still gets a ledger row (the deliveries API shows it):
+# `skipped`, no recipient, this reason. The session's timeline leaves those rows out.
+NO_RECIPIENT = "-"
+NOT_CONFIGURED = {
+    DeliveryChannel.slack.value: "Slack is not configured",
+    DeliveryChannel.teams.value: "Teams is not configured",
+}
+
+
 class DeliveryStatus(StrEnum):
     """Where one external message stands (invariant 3); `pending` = claimed, call in flight."""
 

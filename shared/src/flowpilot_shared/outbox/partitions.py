@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flowpilot_shared.events import (
-    DeliveryRecorded,
     DocumentationGenerated,
     NotificationCreated,
     PsaNotePushed,
@@ -60,7 +59,7 @@ class Partition:
 
 
 _NAMED = (
-    Partition("notifier", event_types(NotificationCreated, DeliveryRecorded), lock_offset=1),
+    Partition("notifier", event_types(NotificationCreated), lock_offset=1),
     Partition("docgen", event_types(DocumentationGenerated), lock_offset=2),
     Partition("psa-sync", event_types(PsaNotePushed, PsaPushFailed), lock_offset=3),
 )

@@ -1,4 +1,5 @@
-"""A session's timeline, oldest first: its steps and handoffs (their own tables) and its timeline rows."""
+"""A session's timeline, oldest first: its steps, handoffs and timeline rows (handoff-api's own tables),
+and what the other services recorded about it (`reported`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flowpilot_shared.models import Handoff, HandoffIntent, SessionStep, TimelineEntry, User
 from flowpilot_shared.web.auth import Caller
 from handoff_api.sessions.service import get_session
+from handoff_api.timeline.reported import reported_rows
 from handoff_api.timeline.schemas import Actor, TimelineItem
 
 # A session's story is bounded in practice (steps, a few handoffs, their rounds and deliveries).
@@ -70,6 +72,9 @@ async def timeline(*, session: AsyncSession, caller: Caller, session_id: uuid.UU
     ).scalars()
     rows: list[tuple[Any, ...]] = [_step(s) for s in steps]
     rows += [(e.at, e.kind, e.actor_id, e.summary, e.data) for e in entries]
+    rows += await reported_rows(
+        session, account_id=caller.account_id, session_id=row.id, limit=TIMELINE_LIMIT
+    )
     people_ids = {r[2] for r in rows if r[2]} | {h.from_user_id for h in handoffs}
     people_ids |= {h.target_user_id for h in handoffs if h.target_user_id}
     people = await session.execute(

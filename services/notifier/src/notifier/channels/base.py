@@ -28,9 +28,6 @@ from flowpilot_shared.security.crypto import SecretBox
 from notifier.channels.ledger import Connect
 from notifier.settings import NotifierSettings
 
-# Recipient recorded on a `skipped` row when the account has no integration of the channel.
-NO_RECIPIENT = "-"
-
 
 @dataclass(frozen=True)
 class Target:

@@ -11,13 +11,12 @@ from collections.abc import Mapping
 from flowpilot_shared.consumer import ALREADY_DONE, Consumer, Deliver
 from flowpilot_shared.db import Database
 from flowpilot_shared.errors import PermanentError
-from flowpilot_shared.events import AnyEvent, DeliveryRecorded
+from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.notifications import DeliveryStatus
 from flowpilot_shared.service import ServiceRuntime
 from flowpilot_shared.unit_of_work import DriverUnitOfWork
 from notifier.channels import ledger
-from notifier.channels.announce import Announcement
-from notifier.channels.base import NO_RECIPIENT, Channel, Target
+from notifier.channels.base import Channel, Target
 from notifier.channels.sending import Delivery, LedgerAccess, send_to_recipient
 from notifier.settings import NotifierSettings
 
@@ -57,37 +56,28 @@ def send_to_all(channel: Channel, db: Database, access: LedgerAccess) -> Deliver
             await ledger.reopen_failed(access.connect, event.id, channel.name.value)
         await channel.before_targets(event, db.driver)
 
-        async def claim(
-            uow: DriverUnitOfWork,
-        ) -> tuple[list[Target], Announcement, DeliveryRecorded | None, dict[str, uuid.UUID]]:
+        async def claim(uow: DriverUnitOfWork) -> tuple[list[Target], dict[str, uuid.UUID]]:
             conn = uow.conn
             targets = await channel.targets(event, conn)
-            unconfigured = bool(targets) and all(t.recipient == NO_RECIPIENT for t in targets)
-            announcement = Announcement(event, channel.name.value, targets, unconfigured=unconfigured)
-            # Every target's ledger row in one statement, before any call (with the announcement
-            # when every target is skipped).
-            all_skipped = announcement.all_skipped()
+            # Every target's ledger row in one statement, before any call.
             created = await ledger.insert_rows(
                 ledger.reuse(conn),
                 event=event,
                 channel=channel.name.value,
                 rows=[(t.recipient, t.skip_reason) for t in targets],
-                announce=all_skipped,
             )
-            return targets, announcement, all_skipped, created
+            return targets, created
 
         # Reading the targets and writing their ledger rows is one transaction, shared with what
         # else of the process arrives at the moment (the other channels' claims, the bell): the
         # reads are no commits of their own, and every row is committed before any call.
-        targets, announcement, all_skipped, created = await access.claims.run(claim)
-        if all_skipped is not None and created:
-            announcement.carried("rows")
+        targets, created = await access.claims.run(claim)
         deadline = time.monotonic() + channel.settings.channel_deadline_seconds
         calls = asyncio.Semaphore(channel.settings.channel_send_concurrency)
         results = await asyncio.gather(
             *(
                 send_to_recipient(
-                    Delivery(channel, event, t, access, announcement),
+                    Delivery(channel, event, t, access),
                     deadline=deadline,
                     created=created,
                     calls=calls,
@@ -100,10 +90,6 @@ def send_to_all(channel: Channel, db: Database, access: LedgerAccess) -> Deliver
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        if targets and not announcement.written:
-            # A redelivery that found sends settled by an earlier processing: announce the ledger.
-            async with db.driver() as conn:
-                await announcement.write_from_ledger(conn)
         failed = [t.recipient for t, r in zip(targets, results, strict=True) if r == DeliveryStatus.failed]
         if failed:
             # Recorded on the ledger; dead-lettering the event makes it visible and replayable.

@@ -25,7 +25,6 @@ from flowpilot_shared.db import database_unavailable
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
 from flowpilot_shared.unit_of_work import OrmUnitOfWork
-from notifier.channels.announce import returning_with_events, with_events
 
 CRASHED_IN_FLIGHT = "outcome unknown after crash; not resent to avoid a duplicate"
 ERROR_LIMIT = 1000
@@ -96,14 +95,12 @@ async def insert_rows(
     event: AnyEvent,
     channel: str,
     rows: Sequence[tuple[str, str | None]],
-    announce: AnyEvent | None = None,
 ) -> dict[str, uuid.UUID]:
     """Insert the ledger rows of `rows` (recipient, skip reason or None) in one statement.
 
     A recipient to send to gets a `pending` row with its first attempt in flight (the call may start
     at once, one commit in all); a skipped one a visible `skipped` row with the reason. Returns the
     ids of the rows this call created, by recipient: the others already existed (a redelivery).
-    `announce` (every row skipped) goes into the outbox in the same statement if a row was created.
     """
     if not rows:
         return {}
@@ -121,11 +118,8 @@ async def insert_rows(
         [0 if skip else 1 for skip in skipped],
         [None if reason is None else reason[:ERROR_LIMIT] for _, reason in rows],
     )
-    announced = [announce] if announce is not None else []
     async with connect() as conn:
-        created = await conn.fetch(
-            *returning_with_events(INSERT_ROWS, args, announced, columns="id, recipient")
-        )
+        created = await conn.fetch(INSERT_ROWS, *args)
     return {row["recipient"]: row["id"] for row in created}
 
 
@@ -202,11 +196,8 @@ def outcome(
     )
 
 
-async def record_outcomes(
-    connect: Connect, outcomes: Sequence[Outcome], events: Sequence[AnyEvent] = ()
-) -> None:
-    """Record what calls did: `sent` (with the channel's id), `retrying` or `failed` (with why);
-    `events` (the announcements of the last outcomes) go into the outbox in the same statement."""
+async def record_outcomes(connect: Connect, outcomes: Sequence[Outcome]) -> None:
+    """Record what calls did: `sent` (with the channel's id), `retrying` or `failed` (with why)."""
     columns = [list(column) for column in zip(*outcomes, strict=True)]
     # The calls have been made: losing their outcome to a database blip would leave the rows
     # `pending`, and the redelivery would then record sent messages as failed. Wait for the database.
@@ -215,7 +206,7 @@ async def record_outcomes(
     while True:
         try:
             async with connect() as conn:
-                await conn.execute(*with_events(RECORD_OUTCOMES, columns, events))
+                await conn.execute(RECORD_OUTCOMES, *columns)
             return
         except Exception as exc:
             if not database_unavailable(exc) or time.monotonic() + delay > deadline:
@@ -256,29 +247,25 @@ class OutcomeWriter:
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
         self._turn = asyncio.Lock()
-        self._waiting: list[tuple[Outcome, AnyEvent | None, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[Outcome, asyncio.Future[None]]] = []
 
-    async def record(self, done: Outcome, *, announce: AnyEvent | None = None) -> None:
-        """Record `done` (with whatever else is waiting, and `announce` in the outbox); returns once committed."""
+    async def record(self, done: Outcome) -> None:
+        """Record `done` (with whatever else is waiting); returns once committed."""
         committed = asyncio.get_running_loop().create_future()
-        self._waiting.append((done, announce, committed))
+        self._waiting.append((done, committed))
         await asyncio.sleep(OUTCOME_LINGER_SECONDS)
         # Each waiting caller takes a turn and each turn writes whatever waits: none is left behind.
         async with self._turn:
             batch, self._waiting = self._waiting, []
             if batch:
                 try:
-                    await record_outcomes(
-                        self._connect,
-                        [item for item, _, _ in batch],
-                        [e for _, e, _ in batch if e is not None],
-                    )
+                    await record_outcomes(self._connect, [item for item, _ in batch])
                 except Exception as exc:
-                    for _, _, future in batch:
+                    for _, future in batch:
                         if not future.done():
                             future.set_exception(exc)
                 else:
-                    for _, _, future in batch:
+                    for _, future in batch:
                         if not future.done():
                             future.set_result(None)
         await committed

@@ -23,7 +23,6 @@ from flowpilot_shared.models.notifications import DeliveryStatus
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.unit_of_work import CommitGroup, OrmUnitOfWork
 from notifier.channels import ledger
-from notifier.channels.announce import Announcement
 from notifier.channels.base import Channel, Sent, Target, describe_event
 from notifier.channels.metrics import DELIVERIES, SEND_SECONDS
 
@@ -36,9 +35,6 @@ class LedgerAccess:
     (with whatever else of the process arrives together: one transaction, `CommitGroup`) or the
     outcome writer (outcomes of calls that finish together share a statement). One for all of a
     process' channels.
-
-    The `delivery.recorded` they write wakes no relay: only the timeline projection waits for it
-    (`topology.PROJECTION_ONLY_EVENT_TYPES`), and the relay's next pass takes it.
     """
 
     new_uow: ledger.UowFactory
@@ -55,16 +51,6 @@ class LedgerAccess:
             claims=commits or CommitGroup(db),
             outcomes=ledger.OutcomeWriter(db.driver),
         )
-
-    async def record_final(
-        self, outcome: ledger.Outcome, *, recipient: str, attempts: int, announcement: Announcement | None
-    ) -> None:
-        """Record a final outcome, with the event's `delivery.recorded` if it was the last one awaited."""
-        _, status, error, _ = outcome
-        announce = announcement.final(recipient, status, error, attempts) if announcement else None
-        await self.outcomes.record(outcome, announce=announce)
-        if announce is not None and announcement is not None:
-            announcement.carried("outcome")
 
 
 @dataclass
@@ -84,7 +70,6 @@ class Delivery:
     event: AnyEvent
     target: Target
     access: LedgerAccess
-    announcement: Announcement | None
 
     @property
     def channel_name(self) -> str:
@@ -116,22 +101,15 @@ class Delivery:
     async def record_sent(self, delivery_id: uuid.UUID, sent: Sent, attempts: int) -> DeliveryStatus:
         """The call went through: the row says `sent`, with the message's id at the other end."""
         outcome = ledger.outcome(delivery_id, status=DeliveryStatus.sent, external_id=sent.external_id)
-        await self.access.record_final(
-            outcome, recipient=self.target.recipient, attempts=attempts, announcement=self.announcement
-        )
+        await self.access.outcomes.record(outcome)
         DELIVERIES.labels(self.channel_name, DeliveryStatus.sent.value).inc()
         return DeliveryStatus.sent
 
     async def record_failure(self, delivery_id: uuid.UUID, failure: Failure, attempts: int) -> DeliveryStatus:
-        """The row says `failed` (final, announced) or `retrying` (the next delivery carries on)."""
+        """The row says `failed` (final) or `retrying` (the next delivery carries on)."""
         status = DeliveryStatus.failed if failure.permanent else DeliveryStatus.retrying
         outcome = ledger.outcome(delivery_id, status=status, error=failure.error)
-        if failure.permanent:
-            await self.access.record_final(
-                outcome, recipient=self.target.recipient, attempts=attempts, announcement=self.announcement
-            )
-        else:
-            await self.access.outcomes.record(outcome)
+        await self.access.outcomes.record(outcome)
         DELIVERIES.labels(self.channel_name, status.value).inc()
         log.warning(
             "channel send failed",

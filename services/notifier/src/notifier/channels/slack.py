@@ -24,10 +24,14 @@ from flowpilot_shared.events import (
     event_type,
 )
 from flowpilot_shared.models.integrations import IntegrationKind
-from flowpilot_shared.models.notifications import DeliveryChannel, DeliveryStatus
+from flowpilot_shared.models.notifications import (
+    NO_RECIPIENT,
+    NOT_CONFIGURED,
+    DeliveryChannel,
+    DeliveryStatus,
+)
 from flowpilot_shared.retry import parse_retry_after
 from notifier.channels.base import (
-    NO_RECIPIENT,
     Channel,
     Connect,
     Sent,
@@ -92,7 +96,7 @@ class SlackChannel(Channel):
             return []  # the owners' final notice is a bell row and an email, not a channel post
         integration = await self.chat_integration(event, conn, IntegrationKind.slack)
         if integration is None:
-            return [Target(recipient=NO_RECIPIENT, skip_reason="Slack is not configured")]
+            return [Target(recipient=NO_RECIPIENT, skip_reason=NOT_CONFIGURED[self.name.value])]
         channel_id = str(integration.config.get("channel_id") or "")
         token = str(integration.secrets.get("bot_token") or "")
         if not channel_id or not token:

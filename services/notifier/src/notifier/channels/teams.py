@@ -18,12 +18,11 @@ from flowpilot_shared.events import (
     HandoffReleased,
 )
 from flowpilot_shared.models.integrations import IntegrationKind
-from flowpilot_shared.models.notifications import DeliveryChannel
+from flowpilot_shared.models.notifications import NO_RECIPIENT, NOT_CONFIGURED, DeliveryChannel
 from flowpilot_shared.retry import parse_retry_after
 from flowpilot_shared.security.markup import markdown_text as md
 from flowpilot_shared.security.urls import guarded_client, refusal
 from notifier.channels.base import (
-    NO_RECIPIENT,
     Channel,
     Sent,
     Target,
@@ -131,7 +130,7 @@ class TeamsChannel(Channel):
         integration = await self.chat_integration(event, conn, IntegrationKind.teams)
         url = str(integration.secrets.get("webhook_url") or "") if integration is not None else ""
         if not url:
-            return [Target(recipient=NO_RECIPIENT, skip_reason="Teams is not configured")]
+            return [Target(recipient=NO_RECIPIENT, skip_reason=NOT_CONFIGURED[self.name.value])]
         return [Target(recipient=WEBHOOK_RECIPIENT, params={"url": url})]
 
     async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
