@@ -1,4 +1,4 @@
-"""The escalation lifecycle's costs: the timer loop while idle, and the timeline projection's commits.
+"""The escalation lifecycle's costs: the timer loop while idle, and the timeline.
 
 Timer overhead: 1,000 open escalations are seeded (their timers due in an hour), then handoff-api's CPU
 per second of idle time is measured twice, with the timer loop off (the baseline) and on, each in a
@@ -7,9 +7,9 @@ one per-wake query are reported beside it.
 
 The escalation's write statement (the hot path) is timed with and without the timer it now starts.
 
-Projection cost: a short fixed-rate pipeline step, with PostgreSQL's commits per escalation, and of
-those, the timeline projection's own (transactions that wrote its inbox rows, counted by xmin) and the
-notifier's `delivery.recorded` events written in a statement of their own (its /metrics).
+Timeline cost: the timeline reads what the other services wrote where they wrote it, so it adds no
+write to an escalation; a short fixed-rate pipeline step gives PostgreSQL's commits per escalation,
+then the timelines of its last escalations are read one at a time (latency, handoff-api CPU per read).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from handoff_api.reescalation.sql import NEXT_WAKE
 
 OPEN_ESCALATIONS = 1000
 SETTLE_SECONDS = 10.0
-PROJECTION = "handoff-api.timeline"
+# The timeline step: how many of its last escalations have their timeline read, one at a time.
+TIMELINE_READS = 200
 OPEN_UP = """
 WITH s AS (
   UPDATE ai_sessions SET status = 'escalated', escalation_reason = 'Bench: waiting' WHERE id = ANY($1::uuid[])
@@ -50,8 +51,8 @@ WITH s AS (
 INSERT INTO escalation_timers (session_id, handoff_id, account_id, due_at, last_at)
 SELECT session_id, id, account_id, now() + interval '1 hour', now() FROM h
 """
-PROJECTION_WORK = f"""
-SELECT count(*) AS events, count(DISTINCT xmin::text) AS commits FROM inbox WHERE consumer = '{PROJECTION}'
+RECENT_ESCALATIONS = """
+SELECT session_id, account_id FROM handoffs WHERE intent = 'escalate' ORDER BY created_at DESC LIMIT $1
 """
 
 
@@ -139,35 +140,45 @@ async def timer_overhead(stack: Stack, *, seconds: float) -> dict[str, Any]:
     }
 
 
-async def _projection_work(stack: Stack) -> dict[str, float]:
-    conn = await asyncpg.connect(stack.dsn)
-    try:
-        row = await conn.fetchrow(PROJECTION_WORK)
-    finally:
-        await conn.close()
-    notifier = stack.services["notifier"].port
-    alone = await _metric(notifier, "flowpilot_notifier_delivery_announcements_total", {"carrier": "alone"})
-    return {"events": float(row["events"]), "commits": float(row["commits"]), "announced_alone": alone}
-
-
-async def projection_cost(
+async def timeline_cost(
     stack: Stack, api: HttpPool, teams: Sequence[Team], *, rate: int, seconds: float
 ) -> dict[str, Any]:
-    """A fixed-rate pipeline step: commits per escalation in all, and the timeline's share of them."""
-    before = await _projection_work(stack)
+    """A fixed-rate pipeline step (the timeline writes nothing of its own: its commits per escalation
+    are the pipeline's), then the timelines of its last escalations read one at a time, as a senior
+    opening them would: latency and handoff-api's CPU per read."""
     row = await sustained(stack, api, teams, rate=rate, seconds=seconds, db_counters=True)
-    after = await _projection_work(stack)
-    done = max(row["api"]["ok"], 1)
-    per = {key: round((after[key] - before[key]) / done, 2) for key in before}
+    conn = await asyncpg.connect(stack.dsn)
+    try:
+        recent = await conn.fetch(RECENT_ESCALATIONS, TIMELINE_READS)
+    finally:
+        await conn.close()
+    tokens = {team.account_id: team.owner_token for team in teams}
+    latencies, entries = [], []
+    cpu_before = stack.cpu_snapshot()["handoff-api"]
+    for escalation in recent:
+        started = time.perf_counter()
+        response = await api.request(
+            "GET",
+            f"/api/v1/ai-sessions/{escalation['session_id']}/timeline",
+            headers={"Authorization": f"Bearer {tokens[escalation['account_id']]}"},
+        )
+        latencies.append((time.perf_counter() - started) * 1000)
+        if response.status != 200:
+            raise RuntimeError(f"timeline read answered {response.status}")
+        entries.append(len(response.json()))
+    cpu = stack.cpu_snapshot()["handoff-api"] - cpu_before
+    latencies.sort()
     return {
         "rate": rate,
         "seconds": seconds,
         "escalations": row["api"]["ok"],
         "drained": row["drained"],
         "postgres_commits_per_escalation": row.get("db_per_escalation", {}).get("commits"),
-        "projection_events_per_escalation": per["events"],
-        "projection_commits_per_escalation": per["commits"],
-        "notifier_extra_commits_per_escalation": per["announced_alone"],
+        "reads": len(latencies),
+        "read_ms_median": round(statistics.median(latencies), 2),
+        "read_ms_p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
+        "handoff_api_cpu_ms_per_read": round(cpu * 1000 / max(len(latencies), 1), 2),
+        "entries_per_timeline_median": statistics.median(entries),
         "measured_at": datetime.now(UTC).isoformat(),
     }
 

@@ -174,13 +174,14 @@ def render(r: dict[str, Any]) -> str:
             target,
             ok if target else None,
         )
-    proj = r.get("projection")
-    if proj:
+    timeline = r.get("timeline")
+    if timeline:
         row(
-            f"timeline projection at {proj['rate']}/s: PostgreSQL commits per escalation (all / projection's / "
-            "notifier's extra)",
-            f"{proj['postgres_commits_per_escalation']} / {proj['projection_commits_per_escalation']} "
-            f"({proj['projection_events_per_escalation']} events) / {proj['notifier_extra_commits_per_escalation']}",
+            f"timeline at {timeline['rate']}/s: PostgreSQL commits per escalation (the timeline writes none); "
+            f"reading one ({timeline['reads']}, median {timeline['entries_per_timeline_median']} entries): "
+            "p50 / p99, handoff-api CPU",
+            f"{timeline['postgres_commits_per_escalation']}; {timeline['read_ms_median']} / "
+            f"{timeline['read_ms_p99']} ms, {timeline['handoff_api_cpu_ms_per_read']} ms",
         )
     timers = r.get("timers")
     if timers:

@@ -34,11 +34,11 @@ PHASES_OFF = set(os.environ.get("BENCH_SKIP", "").split(","))
 API_RATES = tuple(int(r) for r in os.environ.get("BENCH_API_RATES", "50,100,200").split(","))
 API_WORKERS = int(os.environ.get("BENCH_API_WORKERS", "2"))
 PHASES = set(
-    os.environ.get("BENCH_PHASES", "raw,api,pipeline,scale,projection,timers,console,slack").split(",")
+    os.environ.get("BENCH_PHASES", "raw,api,pipeline,scale,timeline,timers,console,slack").split(",")
 )
-# The escalation lifecycle's steps: idle window of each timer measurement, the projection step's rate.
+# The escalation lifecycle's steps: idle window of each timer measurement, the timeline step's rate.
 TIMER_IDLE_SECONDS = 60.0
-PROJECTION_RATE = 20
+TIMELINE_RATE = 20
 
 
 def machine() -> dict[str, Any]:
@@ -198,12 +198,12 @@ async def main() -> dict[str, Any]:
         if "scale" in PHASES:
             print("scale ...", flush=True)
             results["scale"] = await scale.run(stack, pool, scale=SCALE)
-        if "projection" in PHASES:
-            print("timeline projection: commits per escalation ...", flush=True)
-            results["projection"] = await lifecycle.projection_cost(
-                stack, pool, pipe_teams, rate=PROJECTION_RATE, seconds=15 * SCALE
+        if "timeline" in PHASES:
+            print("timeline: a pipeline step, then its timelines read ...", flush=True)
+            results["timeline"] = await lifecycle.timeline_cost(
+                stack, pool, pipe_teams, rate=TIMELINE_RATE, seconds=15 * SCALE
             )
-            print(f"  {results['projection']}", flush=True)
+            print(f"  {results['timeline']}", flush=True)
         results["rss_after_mb"] = {name: round(rss_mb(stack.pid(name)), 1) for name in SERVICES}
         await pool.close()
         if "timers" in PHASES:

@@ -78,6 +78,15 @@ async def test_deliveries_documentation_and_psa_notes_are_read_where_they_are_wr
             (uuid.uuid4(), "halopsa", "pending", None, None),
         ):
             await conn.execute(PUSH, account, sid, handoff_id, documented, provider, status, note, error)
+        # A copy the old projection wrote (a replica of the release before, during a rolling update).
+        await conn.execute(
+            "INSERT INTO timeline_entries (id, entry_key, account_id, session_id, at, kind, summary, data) "
+            "VALUES (gen_random_uuid(), $1, $2, $3, now(), 'delivery', 'Email to old@example.com: sent', $4)",
+            f"delivery:{source}:email:old@example.com",
+            account,
+            sid,
+            '{"recipient": "old@example.com"}',
+        )
 
     items = (await api.get(f"{API}/ai-sessions/{sid}/timeline", headers=junior.headers)).json()
     assert [i["at"] for i in items] == sorted(i["at"] for i in items)

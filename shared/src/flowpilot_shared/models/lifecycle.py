@@ -66,9 +66,9 @@ class EscalationTimer(Base):
 class TimelineEntry(Base):
     """One thing that happened to a session, for its timeline (steps and handoffs are read from theirs).
 
-    handoff-api writes its own (claims, releases, rounds) with the change they record; the timeline
-    projection writes what other services announced (deliveries, documentation, PSA notes), keyed by
-    `entry_key` so a redelivered event updates its row instead of adding one.
+    handoff-api writes these (claims, releases, rounds) with the change they record, each under a
+    unique `entry_key`. What other services did (deliveries, documentation, PSA notes) is read from
+    their own tables.
     """
 
     __tablename__ = "timeline_entries"

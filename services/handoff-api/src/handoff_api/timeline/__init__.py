@@ -1,1 +1,1 @@
-"""A session's timeline: its own rows plus a projection of what other services announced."""
+"""A session's timeline: its own rows plus what other services recorded, read where they wrote it."""

@@ -91,6 +91,11 @@ async def upsert_entries(conn: asyncpg.Connection, entries: Sequence[Entry]) -> 
     )
 
 
+# The kinds of row handoff-api writes to `timeline_entries`. Rows of other kinds there were the old
+# projection's copies of what other services recorded (migration 0010 removes them; a replica of the
+# release before still writing them during a rolling update must not show them twice).
+OWN_KINDS = ("claim", "release", "round")
+
 # What a person can do to a handoff that the timeline shows, and how it says so.
 ACT_SUMMARIES = {
     "claim": "Picked up by {actor}",

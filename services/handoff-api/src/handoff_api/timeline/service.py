@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flowpilot_shared.models import Handoff, HandoffIntent, SessionStep, TimelineEntry, User
 from flowpilot_shared.web.auth import Caller
 from handoff_api.sessions.service import get_session
+from handoff_api.timeline.entries import OWN_KINDS
 from handoff_api.timeline.reported import reported_rows
 from handoff_api.timeline.schemas import Actor, TimelineItem
 
@@ -65,7 +66,11 @@ async def timeline(*, session: AsyncSession, caller: Caller, session_id: uuid.UU
     entries = (
         await session.execute(
             select(TimelineEntry)
-            .where(TimelineEntry.session_id == row.id, TimelineEntry.account_id == caller.account_id)
+            .where(
+                TimelineEntry.session_id == row.id,
+                TimelineEntry.account_id == caller.account_id,
+                TimelineEntry.kind.in_(OWN_KINDS),
+            )
             .order_by(TimelineEntry.at)
             .limit(TIMELINE_LIMIT)
         )
