@@ -19,13 +19,12 @@ import asyncpg
 from flowpilot_shared.broker.topology import QueueSpec
 from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated, HandoffReescalated
-from flowpilot_shared.models.accounts import ENGINEER_OR_ADMIN
 from flowpilot_shared.models.notifications import DeliveryChannel
 from flowpilot_shared.telemetry import external_call
 from notifier.channels.base import Channel, Sent, Target
 from notifier.channels.render import render_email
 from notifier.channels.smtp_pool import SmtpPool
-from notifier.preferences.rules import DEFAULTS, email_skip_reason, is_urgent, load_preferences
+from notifier.preferences.rules import eligible_preferences, email_skip_reason, is_urgent
 from notifier.settings import NotifierSettings
 
 # Readable bodies on the wire (quoted-printable rather than base64), any script allowed.
@@ -34,12 +33,6 @@ UTF8_QP.body_encoding = QP
 # Rendered bodies of the last events (every recipient of an escalation gets the same text).
 RENDERED_EVENTS = 64
 CRLF = "\r\n"
-# Recipients who may still receive an escalation: active, not deleted, engineer or admin.
-STILL_ELIGIBLE = """
-SELECT id FROM users
-WHERE id = ANY($1::uuid[]) AND account_id = $2 AND is_active AND deleted_at IS NULL AND role = ANY($3::text[])
-"""
-ELIGIBLE_ROLES = sorted(role.value for role in ENGINEER_OR_ADMIN)
 
 
 def _one_line(value: str) -> str:
@@ -110,12 +103,11 @@ class EmailChannel(Channel):
         is whoever turned email off or is in their quiet hours (unless the handoff is urgent)."""
         if not isinstance(event, HandoffEscalated | HandoffReescalated):
             return []
-        ids = [r.id for r in event.data.recipients]
-        still_eligible = {
-            row["id"] for row in await conn.fetch(STILL_ELIGIBLE, ids, event.account_id, ELIGIBLE_ROLES)
-        }
-        # Read now, not carried by the event: a change applies to the very next email.
-        preferences = await load_preferences(conn, still_eligible)
+        # Read now, not carried by the event: a deactivation or a preference changed applies to the
+        # very next email.
+        preferences = await eligible_preferences(
+            conn, account_id=event.account_id, user_ids=[r.id for r in event.data.recipients]
+        )
         now, urgent = datetime.now(UTC), is_urgent(event)
         targets: list[Target] = []
         seen: set[str] = set()
@@ -124,10 +116,10 @@ class EmailChannel(Channel):
             if address in seen:
                 continue
             seen.add(address)
-            if person.id not in still_eligible:
+            if person.id not in preferences:
                 targets.append(Target(recipient=address, skip_reason="recipient no longer active"))
             else:
-                prefs = preferences.get(person.id, DEFAULTS)
+                prefs = preferences[person.id]
                 reason = email_skip_reason(prefs, now=now, urgent=urgent)
                 targets.append(Target(recipient=address, params={"name": person.name}, skip_reason=reason))
         return targets

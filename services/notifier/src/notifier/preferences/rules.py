@@ -25,9 +25,13 @@ from flowpilot_shared.models.preferences import DEFAULT_TIMEZONE
 QUIET_HOURS = "quiet_hours"
 PREFERENCE = "preference"
 
-LOAD_PREFERENCES = """
-SELECT user_id, timezone, quiet_start, quiet_end, email, chat_mentions
-FROM notification_preferences WHERE user_id = ANY($1::uuid[])
+# Recipients an escalation's email may still go to (active seniors of the account), each with the
+# preferences they saved (NULLs: never saved, the defaults apply).
+ELIGIBLE_WITH_PREFERENCES = """
+SELECT u.id, p.user_id IS NOT NULL AS saved, p.timezone, p.quiet_start, p.quiet_end, p.email, p.chat_mentions
+FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
+WHERE u.id = ANY($1::uuid[]) AND u.account_id = $2 AND u.is_active AND u.deleted_at IS NULL
+  AND u.role = ANY($3::text[])
 """
 # Recipients a chat message may mention: still active seniors of the account with mentions on
 # (a person who never set preferences has them on), with their quiet hours.
@@ -102,22 +106,25 @@ def email_skip_reason(prefs: Preferences, *, now: datetime, urgent: bool) -> str
     return None
 
 
-async def load_preferences(
-    conn: asyncpg.Connection, user_ids: Iterable[uuid.UUID]
+async def eligible_preferences(
+    conn: asyncpg.Connection, *, account_id: uuid.UUID, user_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, Preferences]:
-    """The stored preferences of these people (one statement); those absent have the defaults."""
+    """Those of these people who may still be sent an escalation (active seniors of the account),
+    each with their preferences (the defaults if never saved): one statement."""
     ids = list(set(user_ids))
     if not ids:
         return {}
-    rows = await conn.fetch(LOAD_PREFERENCES, ids)
+    rows = await conn.fetch(ELIGIBLE_WITH_PREFERENCES, ids, account_id, SENIOR_ROLES)
     return {
-        row["user_id"]: Preferences(
+        row["id"]: Preferences(
             timezone=row["timezone"],
             quiet_start=row["quiet_start"],
             quiet_end=row["quiet_end"],
             email=row["email"],
             chat_mentions=row["chat_mentions"],
         )
+        if row["saved"]
+        else DEFAULTS
         for row in rows
     }
 

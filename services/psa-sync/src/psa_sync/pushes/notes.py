@@ -12,7 +12,7 @@ import asyncpg
 import structlog
 
 from psa_sync.providers import PsaNoteGone, PsaProvider
-from psa_sync.pushes.sql import EARLIER_NOTE_SQL, UNSETTLED_MARKERS_SQL
+from psa_sync.pushes.sql import EARLIER_PUSHES_SQL
 
 log = structlog.get_logger(__name__)
 
@@ -71,13 +71,11 @@ async def earlier_pushes(
     markers of other versions' pushes still pending after an attempt."""
     if handoff_id is None:
         return Earlier()
-    args = (account_id, handoff_id, documentation_id, provider, ticket)
-    row = await conn.fetchrow(EARLIER_NOTE_SQL, *args)
-    if row is not None:
-        return Earlier(note=EarlierNote(note_id=row["external_note_id"], version=row["version"]))
-    return Earlier(
-        unsettled_markers=tuple(r["marker"] for r in await conn.fetch(UNSETTLED_MARKERS_SQL, *args))
-    )
+    rows = await conn.fetch(EARLIER_PUSHES_SQL, account_id, handoff_id, documentation_id, provider, ticket)
+    for row in rows:
+        if row["kind"] == "note":
+            return Earlier(note=EarlierNote(note_id=row["value"], version=row["version"]))
+    return Earlier(unsettled_markers=tuple(r["value"] for r in rows))
 
 
 async def place_note(

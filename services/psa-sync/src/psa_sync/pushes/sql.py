@@ -44,22 +44,21 @@ RETURNING id, documentation_id, handoff_id, provider, ticket_id, attempts
 # Held until the transaction ends: two deliveries of one documentation, or two versions of one
 # escalation's documentation (keyed by the handoff), never push at once.
 PUSH_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
-# The note another version of the same escalation's documentation is on (the newest version's):
-# a regenerated documentation updates it. $1 account, $2 handoff, $3 this documentation, $4 provider,
-# $5 ticket.
-EARLIER_NOTE_SQL = """
-SELECT p.external_note_id, d.version
-FROM psa_pushes AS p JOIN documentation AS d ON d.id = p.documentation_id
-WHERE p.account_id = $1 AND p.handoff_id = $2 AND p.documentation_id <> $3 AND p.status = 'pushed'
-  AND p.provider = $4 AND p.ticket_id = $5 AND p.external_note_id IS NOT NULL
-ORDER BY d.version DESC LIMIT 1
-"""
-# Markers of other versions' pushes of the same escalation that are still pending after an attempt:
-# an attempt that timed out or crashed may have created its note, which a version finding no earlier
-# note updates instead of adding a second one. Same parameters as EARLIER_NOTE_SQL.
-UNSETTLED_MARKERS_SQL = """
-SELECT marker FROM psa_pushes
-WHERE account_id = $1 AND handoff_id = $2 AND documentation_id <> $3 AND status = 'pending'
-  AND attempts > 0 AND provider = $4 AND ticket_id = $5
-ORDER BY created_at DESC LIMIT 3
+# What other versions of the same escalation's documentation left on the ticket, in one round trip:
+# the note the newest pushed one is on (a regenerated documentation updates it), and the markers of
+# pushes still pending after an attempt (one that timed out or crashed may have created its note,
+# which a version finding no earlier note updates instead of adding a second one).
+# $1 account, $2 handoff, $3 this documentation, $4 provider, $5 ticket.
+EARLIER_PUSHES_SQL = """
+(SELECT 'note' AS kind, p.external_note_id AS value, d.version
+ FROM psa_pushes AS p JOIN documentation AS d ON d.id = p.documentation_id
+ WHERE p.account_id = $1 AND p.handoff_id = $2 AND p.documentation_id <> $3 AND p.status = 'pushed'
+   AND p.provider = $4 AND p.ticket_id = $5 AND p.external_note_id IS NOT NULL
+ ORDER BY d.version DESC LIMIT 1)
+UNION ALL
+(SELECT 'marker', marker, NULL
+ FROM psa_pushes
+ WHERE account_id = $1 AND handoff_id = $2 AND documentation_id <> $3 AND status = 'pending'
+   AND attempts > 0 AND provider = $4 AND ticket_id = $5
+ ORDER BY created_at DESC LIMIT 3)
 """
