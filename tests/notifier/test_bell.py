@@ -132,13 +132,20 @@ async def test_handler_twice_inserts_once_and_stages_one_stream_event(db):
     async with db.sessions() as session:
         stream_events = (
             await session.execute(
-                select(OutboxEvent.user_id).where(
+                select(OutboxEvent.payload).where(
                     OutboxEvent.routing_key == "notification.created",
-                    OutboxEvent.payload["data"]["notification_id"].astext == str(rows[0].id),
+                    OutboxEvent.payload["data"]["rows"].contains([{"notification_id": str(rows[0].id)}]),
                 )
             )
         ).all()
-    assert [e.user_id for e in stream_events] == [team.owner.id]
+    [pushed] = [e.payload["data"]["rows"] for e in stream_events]
+    assert pushed == [
+        {
+            "notification_id": str(rows[0].id),
+            "user_id": str(team.owner.id),
+            "created_at": pushed[0]["created_at"],
+        }
+    ]
 
 
 async def test_claim_tells_the_escalator_who_picked_it_up(notifier, http, db, token_for):

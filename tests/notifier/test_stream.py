@@ -12,6 +12,7 @@ from tests.harness.factories import commit_events, documentation_event, make_esc
 from tests.harness.sse import open_stream
 from tests.harness.waiting import wait_until
 from tests.notifier.conftest import (
+    bell_rows,
     claimed_event,
     serve_notifier,
 )
@@ -134,6 +135,55 @@ async def _published(db, event_ids) -> bool:
         rows = await session.execute(select(OutboxEvent.published_at).where(OutboxEvent.id.in_(event_ids)))
         values = [r.published_at for r in rows]
     return len(values) == len(event_ids) and all(values)
+
+
+async def test_one_bell_push_per_escalation_each_recipient_sees_only_their_own_row(
+    notifier, http, db, token_for
+):
+    team = await make_team(db, engineers=2)  # the owner and two engineers
+    escalator = team.users[1]
+    url = notifier.url(STREAM)
+    async with (
+        open_stream(http, url, headers=token_for(team.owner)) as owners,
+        open_stream(http, url, headers=token_for(team.users[2])) as seniors,
+    ):
+        await owners.wait_event("ready")
+        await seniors.wait_event("ready")
+        escalated = await make_escalation(db, team, escalator=escalator)
+        await commit_events(db, escalated)
+        # The escalation went out before the bell push it caused: resuming from it replays the push.
+        cursor = (await owners.wait_event("handoff_created")).id
+        pushed = {
+            person.id: (await stream.wait_event("notification")).json()
+            for person, stream in ((team.owner, owners), (team.users[2], seniors))
+        }
+    rows = {row.user_id: row for row in await bell_rows(db, escalated.id)}
+    assert set(rows) == {team.owner.id, team.users[2].id}
+    for user_id, data in pushed.items():
+        assert data["id"] == data["notification_id"] == str(rows[user_id].id)
+        assert data["event_id"] and data["session_id"] == str(escalated.session_id)
+    # Each stream got its own row once, and nobody else's.
+    for stream in (owners, seniors):
+        assert len([e for e in stream.events if e.event == "notification"]) == 1
+    async with db.sessions() as session:
+        pushes = (
+            await session.execute(
+                select(OutboxEvent.payload).where(
+                    OutboxEvent.routing_key == "notification.created",
+                    OutboxEvent.session_id == escalated.session_id,
+                )
+            )
+        ).all()
+    assert [len(p.payload["data"]["rows"]) for p in pushes] == [2]  # one push for both rows
+
+    # A resume replays the owner's own row from that one push, not the other senior's.
+    await wait_until(
+        lambda: _published(db, [uuid.UUID(pushed[team.owner.id]["event_id"])]), message="published"
+    )
+    async with open_stream(http, url, headers={**token_for(team.owner), "Last-Event-ID": cursor}) as resumed:
+        await resumed.wait_event("notification")
+    replayed = [e.json()["id"] for e in resumed.events if e.event == "notification"]
+    assert replayed == [str(rows[team.owner.id].id)]
 
 
 async def test_malformed_or_expired_last_event_id_gets_reset(notifier, http, db, token_for):

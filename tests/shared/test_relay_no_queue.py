@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from flowpilot_shared.events import (
+    CreatedNotification,
     HandoffEscalated,
     HandoffParked,
     HandoffParkedData,
@@ -24,24 +25,26 @@ from tests.harness.waiting import wait_until
 from tests.shared.outbox_checks import all_marked, published, running
 
 
-def _bell_for(escalated: HandoffEscalated) -> tuple[NotificationCreated, uuid.UUID]:
-    """A stream-only bell push for the escalation's first recipient (and that user's id)."""
+def _bell_for(escalated: HandoffEscalated) -> tuple[NotificationCreated, None]:
+    """A stream-only bell push for the escalation's first recipient."""
     recipient = escalated.data.recipients[0]
     bell = NotificationCreated(
         account_id=escalated.account_id,
         session_id=escalated.session_id,
         data=NotificationCreatedData(
-            notification_id=uuid.uuid4(),
-            user_id=recipient.id,
             type="handoff_escalated",
             title="escalated to you",
             body="",
             link=None,
             handoff_id=escalated.data.handoff_id,
-            created_at=escalated.occurred_at,
+            rows=[
+                CreatedNotification(
+                    notification_id=uuid.uuid4(), user_id=recipient.id, created_at=escalated.occurred_at
+                )
+            ],
         ),
     )
-    return bell, recipient.id
+    return bell, None
 
 
 def _park_for(escalated: HandoffEscalated) -> tuple[HandoffParked, None]:

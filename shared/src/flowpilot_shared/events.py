@@ -165,17 +165,34 @@ class PsaPushFailedData(Contract):
     escalator: UserRef | None = None
 
 
-class NotificationCreatedData(Contract):
-    """A bell row was created for one user (stream-only event on STREAM_EXCHANGE)."""
+class CreatedNotification(Contract):
+    """One user's bell row of a `notification.created`."""
 
     notification_id: uuid.UUID
     user_id: uuid.UUID
+    created_at: datetime
+
+
+class NotificationCreatedData(Contract):
+    """The bell rows one source event created, one per user, alike but for their ids (a stream-only
+    event on STREAM_EXCHANGE: one per source event, not one per recipient, so an escalation to many
+    seniors is one outbox row, one publish and one delivery to each stream replica)."""
+
     type: str
     title: str
     body: str
     link: str | None
     handoff_id: uuid.UUID | None
-    created_at: datetime
+    rows: list[CreatedNotification]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_row_of_old(cls, data: Any) -> Any:
+        """An event written before `rows` (one per user, still in the retained log) as one row."""
+        if isinstance(data, dict) and "rows" not in data and "user_id" in data:
+            keys = ("notification_id", "user_id", "created_at")
+            return {**data, "rows": [{k: data.get(k) for k in keys}]}
+        return data
 
 
 class Envelope(Contract):

@@ -14,6 +14,7 @@ from flowpilot_shared.consumer import Consumer, HandlerContext
 from flowpilot_shared.durations import humanize_wait
 from flowpilot_shared.events import (
     AnyEvent,
+    CreatedNotification,
     HandoffClaimed,
     HandoffEscalated,
     HandoffReescalated,
@@ -195,25 +196,29 @@ async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
         event.session_id,
         row.handoff_id,
     )
-    for created in sorted(inserted, key=lambda r: r["user_id"]):
-        BELL_ROWS.labels(row.type).inc()
-        ctx.uow.add_event(
-            NotificationCreated(
-                account_id=event.account_id,
-                session_id=event.session_id,
-                data=NotificationCreatedData(
-                    notification_id=created["id"],
-                    user_id=created["user_id"],
-                    type=row.type,
-                    title=row.title,
-                    body=row.body,
-                    link=row.link,
-                    handoff_id=row.handoff_id,
-                    created_at=created["created_at"],
-                ),
+    if not inserted:
+        return
+    BELL_ROWS.labels(row.type).inc(len(inserted))
+    # One stream event for every row of the source event: each stream shows its own user's.
+    ctx.uow.add_event(
+        NotificationCreated(
+            account_id=event.account_id,
+            session_id=event.session_id,
+            data=NotificationCreatedData(
+                type=row.type,
+                title=row.title,
+                body=row.body,
+                link=row.link,
+                handoff_id=row.handoff_id,
+                rows=[
+                    CreatedNotification(
+                        notification_id=r["id"], user_id=r["user_id"], created_at=r["created_at"]
+                    )
+                    for r in sorted(inserted, key=lambda r: r["user_id"])
+                ],
             ),
-            user_id=created["user_id"],
         )
+    )
 
 
 def bell_consumer(runtime: ServiceRuntime) -> Consumer:

@@ -112,34 +112,50 @@ def _data(event: AnyEvent) -> tuple[str, dict[str, Any]] | None:
             "escalated_at": x.escalated_at.isoformat(),
             "released_at": x.released_at.isoformat(),
         }
-    if isinstance(event, NotificationCreated):
-        n = event.data
-        return "notification", base | {
-            "id": str(n.notification_id),
-            "notification_id": str(n.notification_id),
-            "type": n.type,
-            "title": n.title,
-            "body": n.body,
-            "link": n.link,
-            "created_at": n.created_at.isoformat(),
-            "read_at": None,
-        }
     return None
 
 
-def to_stream_event(body: dict[str, Any] | bytes | str, *, position: str | None) -> StreamEvent | None:
-    """The SSE form of an event body, or None for types the stream does not show."""
+def _bell_pushes(event: NotificationCreated, position: str | None) -> list[StreamEvent]:
+    """A `notification` event for each user with a bell row, that user's eyes only."""
+    n = event.data
+    base = {
+        "event_id": str(event.id),
+        "session_id": str(event.session_id) if event.session_id else None,
+        "occurred_at": event.occurred_at.isoformat(),
+        "handoff_id": str(n.handoff_id) if n.handoff_id else None,
+        "type": n.type,
+        "title": n.title,
+        "body": n.body,
+        "link": n.link,
+        "read_at": None,
+    }
+    return [
+        StreamEvent(
+            id=position,
+            event="notification",
+            data=base
+            | {
+                "id": str(row.notification_id),
+                "notification_id": str(row.notification_id),
+                "created_at": row.created_at.isoformat(),
+            },
+            account_id=event.account_id,
+            event_id=str(event.id),
+            user_id=row.user_id,
+        )
+        for row in n.rows
+    ]
+
+
+def to_stream_events(body: dict[str, Any] | bytes | str, *, position: str | None) -> list[StreamEvent]:
+    """The SSE form of an event body (one per user for bell rows), none for types the stream does not show."""
     event = parse_event(body if isinstance(body, bytes | str) else json.dumps(body))
+    if isinstance(event, NotificationCreated):
+        return _bell_pushes(event, position)
     shaped = _data(event)
     if shaped is None:
-        return None
+        return []
     name, data = shaped
-    user_id = event.data.user_id if isinstance(event, NotificationCreated) else None
-    return StreamEvent(
-        id=position,
-        event=name,
-        data=data,
-        account_id=event.account_id,
-        event_id=str(event.id),
-        user_id=user_id,
-    )
+    return [
+        StreamEvent(id=position, event=name, data=data, account_id=event.account_id, event_id=str(event.id))
+    ]

@@ -25,7 +25,7 @@ from prometheus_client import Counter, Gauge
 from flowpilot_shared.broker.topology import STREAM_EVENT_TYPES, declare_exchanges
 from flowpilot_shared.events import EVENTS_EXCHANGE, STREAM_EXCHANGE
 from flowpilot_shared.service import ServiceRuntime
-from notifier.stream.events import StreamEvent, to_stream_event
+from notifier.stream.events import StreamEvent, to_stream_events
 
 log = structlog.get_logger(__name__)
 
@@ -263,13 +263,14 @@ class StreamHub:
         try:
             position = (message.headers or {}).get("x-position")
             # The body straight to the validator: parsing it first would only be dumped again.
-            event = to_stream_event(message.body, position=str(position) if position else None)
+            events = to_stream_events(message.body, position=str(position) if position else None)
         except Exception as exc:
             log.warning("stream hub skipped a message", error=str(exc), message_id=message.message_id)
             return
-        if event is None or self._seen(event.event_id):
+        if not events or self._seen(events[0].event_id):
             return
-        self.dispatch(event)
+        for event in events:
+            self.dispatch(event)
 
     def _seen(self, event_id: str) -> bool:
         if event_id in self._recent:

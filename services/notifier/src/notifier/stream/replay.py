@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.events import NotificationCreated, event_type
 from flowpilot_shared.models.messaging import OutboxEvent
-from notifier.stream.events import STREAM_ROUTING_KEYS, StreamEvent, to_stream_event
+from notifier.stream.events import STREAM_ROUTING_KEYS, StreamEvent, to_stream_events
 
 _POSITION = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
 # Both parts are PostgreSQL bigints: a larger number cannot name a row (and cannot be sent as one).
@@ -62,11 +62,14 @@ def format_position(txid: int, seq: int) -> str:
 
 
 def _visible(account_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
+    """The account's shared events and the bell pushes holding a row of this user (one row per
+    user and push before pushes held them all: those name the user in `user_id`)."""
+    holds_a_row = OutboxEvent.payload["data"]["rows"].contains([{"user_id": str(user_id)}])
     return and_(
         OutboxEvent.account_id == account_id,
         or_(
             OutboxEvent.routing_key.in_(SHARED_KEYS),
-            and_(OutboxEvent.routing_key == BELL_PUSH, OutboxEvent.user_id == user_id),
+            and_(OutboxEvent.routing_key == BELL_PUSH, or_(OutboxEvent.user_id == user_id, holds_a_row)),
         ),
     )
 
@@ -130,9 +133,10 @@ async def plan_replay(
     ).all()
     if len(rows) > limit:
         return ReplayPlan(reset_reason="too_many_missed_events")
-    events = []
-    for row in rows:
-        event = to_stream_event(row.payload, position=format_position(row.txid, row.seq))
-        if event is not None:
-            events.append(event)
+    events = [
+        event
+        for row in rows
+        for event in to_stream_events(row.payload, position=format_position(row.txid, row.seq))
+        if event.user_id in (None, user_id)
+    ]
     return ReplayPlan(events=events, head=last_event_id)
