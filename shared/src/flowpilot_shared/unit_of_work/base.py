@@ -7,7 +7,6 @@ connection, for the hot paths: the handoff and every consumer's inbox transactio
 - begin a transaction on `async with` and roll back whatever was not committed when the block ends;
 - stage events with `add_event` and write them to the outbox in the same transaction, at `commit`;
 - record "consumer X processed event Y" with `claim_inbox` (the inbox), False for a duplicate;
-- gather rows with `defer` for one write at commit (every handler of a batched transaction in one);
 - give the driver-level connection inside the transaction with `connection()`, so one store function
   serves either;
 - after a commit that wrote an event some FlowPilot consumer waits for, wake the active outbox relay.
@@ -17,9 +16,8 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import asyncpg
 import structlog
@@ -29,10 +27,6 @@ from flowpilot_shared.events import AnyEvent, event_exchange
 from flowpilot_shared.telemetry import outbox_context
 
 log = structlog.get_logger(__name__)
-
-Row = TypeVar("Row")
-# Writes a transaction's deferred rows (of one kind) on its connection, in one go.
-DeferredWrite = Callable[[asyncpg.Connection, list[Any]], Awaitable[None]]
 
 # The outbox INSERT's head; `outbox_sql` builds on the same prefix. The relays are told after
 # commit (`outbox.wake`), never by a NOTIFY inside the transaction.
@@ -113,11 +107,9 @@ class UnitOfWork(ABC):
         self._events = StagedEvents()
         # How soon this transaction's outbox rows (written outside `add_event`) need the relay.
         self._wake_relay = Wake.NONE
-        self._deferred: dict[DeferredWrite, list[Any]] = {}
 
     async def __aenter__(self) -> Self:
         self._events.clear()
-        self._deferred.clear()
         self._wake_relay = Wake.NONE
         await self._begin()
         return self
@@ -140,29 +132,23 @@ class UnitOfWork(ABC):
             await self._discard()
         finally:
             self._events.clear()
-            self._deferred.clear()
             await self._release(exc_type, exc, tb)
 
     def add_event(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> None:
         """Stage an event: written to the outbox in this transaction, published after commit."""
         self._events.add(event, user_id=user_id)
 
-    def defer(
-        self, write: Callable[[asyncpg.Connection, list[Row]], Awaitable[None]], rows: Iterable[Row]
-    ) -> None:
-        """Have `write` write `rows` at commit, with every other row deferred to it in this transaction:
-        one statement for a batch's handlers (a projection's rows) instead of one each. Only for
-        writes nothing in the transaction reads back before it commits."""
-        self._deferred.setdefault(write, []).extend(rows)
+    def outbox_args(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> tuple[Any, ...]:
+        """The values of `outbox_sql`'s parameters for `event`, for a statement of this transaction
+        that writes its outbox row itself (one round trip less than `add_event`); the commit wakes
+        the relay for it as for a staged one."""
+        self._wake_relay = max(self._wake_relay, wake_for(event.type))
+        return tuple(outbox_params(event, user_id=user_id).values())
 
     async def commit(self) -> None:
-        """Write the deferred rows and the staged events, commit, then wake the active relay if someone
-        waits for them (the others go out on its next pass)."""
+        """Write the staged events, commit, then wake the active relay if someone waits for them (the
+        others go out on its next pass)."""
         wake = max(self._wake_relay, self._events.wake)
-        deferred, self._deferred = self._deferred, {}
-        for write, rows in deferred.items():
-            if rows:
-                await write(await self.connection(), rows)
         if self._events:
             await self._events.write(await self.connection())
         await self._commit()
@@ -173,7 +159,6 @@ class UnitOfWork(ABC):
     async def rollback(self) -> None:
         """Abandon everything written and staged in this transaction."""
         self._events.clear()
-        self._deferred.clear()
         await self._abandon()
 
     async def claim_inbox(self, consumer: str, event_id: uuid.UUID) -> bool:

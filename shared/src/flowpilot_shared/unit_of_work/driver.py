@@ -20,7 +20,6 @@ from typing import Any
 
 import asyncpg
 
-from flowpilot_shared.broker.topology import wake_for
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import AnyEvent
 from flowpilot_shared.unit_of_work.base import OUTBOX_INSERT, OUTBOX_INSERT_PREFIX, UnitOfWork, outbox_params
@@ -72,11 +71,6 @@ class DriverUnitOfWork(UnitOfWork):
     async def connection(self) -> asyncpg.Connection:
         """The connection, inside the transaction."""
         return self.conn
-
-    def outbox_args(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> tuple[Any, ...]:
-        """`outbox_args` of `event`, noting that this transaction writes its outbox row."""
-        self._wake_relay = max(self._wake_relay, wake_for(event.type))
-        return outbox_args(event, user_id=user_id)
 
     def add_event(self, event: AnyEvent, *, user_id: uuid.UUID | None = None) -> None:
         """Stage an event, written to the outbox at commit (in a transaction, not `single_statement`)."""

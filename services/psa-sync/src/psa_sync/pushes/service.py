@@ -48,15 +48,16 @@ class Claim:
     attempt: int
     # A previous attempt may have reached the PSA (crash, timeout): look for its note first.
     ambiguous: bool
+    provider: str | None
+    ticket: str
 
-
-def _push_ids(row: asyncpg.Record) -> dict[str, uuid.UUID | None]:
-    """What identifies a settled push in the event announcing its outcome."""
-    return {
-        "push_id": row["id"],
-        "documentation_id": row["documentation_id"],
-        "handoff_id": row["handoff_id"],
-    }
+    def ids(self, event: DocumentationGenerated) -> dict[str, uuid.UUID | None]:
+        """What identifies the push in the event announcing its outcome."""
+        return {
+            "push_id": self.push_id,
+            "documentation_id": event.data.documentation_id,
+            "handoff_id": event.data.handoff_id,
+        }
 
 
 def _push_row(
@@ -208,7 +209,14 @@ class PushService:
             log.info("psa push already settled", documentation_id=str(data.documentation_id))
             return None
         attempts = int(row["attempts"])
-        return Claim(push_id=row["id"], marker=row["marker"], attempt=attempts, ambiguous=attempts > 1)
+        return Claim(
+            push_id=row["id"],
+            marker=row["marker"],
+            attempt=attempts,
+            ambiguous=attempts > 1,
+            provider=provider,
+            ticket=ticket,
+        )
 
     async def _record_retrying(self, ctx: HandlerContext, claim: Claim, error: str) -> None:
         # Its own transaction: the inbox transaction is rolled back for the retry.
@@ -238,29 +246,31 @@ class PushService:
         ctx: HandlerContext,
         claim: Claim,
         status: PsaPushStatus,
+        announce: PsaNotePushed | PsaPushFailed,
         *,
         error: str | None,
         note_id: str | None = None,
     ) -> asyncpg.Record:
-        """Give the claimed push row its final status, error and note, in the inbox transaction."""
+        """Give the claimed push row its final status, error and note, and write the event announcing
+        it, in one statement of the inbox transaction."""
         conn = await ctx.uow.connection()
-        row = await conn.fetchrow(SETTLE_SQL, claim.push_id, status.value, error, note_id)
+        row = await conn.fetchrow(
+            SETTLE_SQL, claim.push_id, status.value, error, note_id, *ctx.uow.outbox_args(announce)
+        )
         assert row is not None, "the push row was claimed before the call"
         return row
 
     async def _record_pushed(
         self, ctx: HandlerContext, event: DocumentationGenerated, claim: Claim, note_id: str
     ) -> None:
-        row = await self._settle(ctx, claim, PsaPushStatus.pushed, error=None, note_id=note_id)
         pushed = PsaNotePushedData(
-            **_push_ids(row),
-            provider=row["provider"] or "",
-            ticket_id=row["ticket_id"] or "",
+            **claim.ids(event),
+            provider=claim.provider or "",
+            ticket_id=claim.ticket,
             external_note_id=note_id,
         )
-        ctx.uow.add_event(
-            PsaNotePushed(account_id=event.account_id, session_id=event.session_id, data=pushed)
-        )
+        announce = PsaNotePushed(account_id=event.account_id, session_id=event.session_id, data=pushed)
+        row = await self._settle(ctx, claim, PsaPushStatus.pushed, announce, error=None, note_id=note_id)
         PUSHES.labels(row["provider"] or "unknown", "pushed").inc()
         log.info(
             "psa note pushed", push_id=str(row["id"]), provider=row["provider"], attempts=row["attempts"]
@@ -269,17 +279,15 @@ class PushService:
     async def _record_failed(
         self, ctx: HandlerContext, event: DocumentationGenerated, claim: Claim, error: str
     ) -> None:
-        row = await self._settle(ctx, claim, PsaPushStatus.failed, error=error)
         failed = PsaPushFailedData(
-            **_push_ids(row),
-            provider=row["provider"],
-            ticket_id=row["ticket_id"],
+            **claim.ids(event),
+            provider=claim.provider,
+            ticket_id=claim.ticket,
             error=error,
             session_title=event.data.session_title,
             escalator=event.data.escalator,
         )
-        ctx.uow.add_event(
-            PsaPushFailed(account_id=event.account_id, session_id=event.session_id, data=failed)
-        )
+        announce = PsaPushFailed(account_id=event.account_id, session_id=event.session_id, data=failed)
+        row = await self._settle(ctx, claim, PsaPushStatus.failed, announce, error=error)
         PUSHES.labels(row["provider"] or "unknown", "failed").inc()
         log.warning("psa push failed", push_id=str(row["id"]), provider=row["provider"], error=error)

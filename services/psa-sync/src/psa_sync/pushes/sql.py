@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flowpilot_shared.unit_of_work import outbox_sql
+
 PUSH_COLUMNS = (
     "id",
     "account_id",
@@ -34,12 +36,18 @@ VALUES ({", ".join(f"${i}" for i in range(1, len(PUSH_COLUMNS) + 1))})
 ON CONFLICT (documentation_id) DO NOTHING
 RETURNING id
 """
-# A push's outcome, written in the inbox transaction with the event that announces it.
-SETTLE_SQL = """
-UPDATE psa_pushes
-SET status = $2, last_error = $3, external_note_id = coalesce($4, external_note_id), updated_at = now()
-WHERE id = $1
-RETURNING id, documentation_id, handoff_id, provider, ticket_id, attempts
+# A push's outcome and the event that announces it ($5 on: its outbox row), one statement of the
+# inbox transaction.
+SETTLE_SQL = f"""
+WITH s AS (
+  UPDATE psa_pushes
+  SET status = $2, last_error = $3, external_note_id = coalesce($4, external_note_id), updated_at = now()
+  WHERE id = $1
+  RETURNING id, documentation_id, handoff_id, provider, ticket_id, attempts
+), o AS (
+  {outbox_sql(5, only_with="s")}
+)
+SELECT * FROM s
 """
 # Held until the transaction ends: two deliveries of one documentation, or two versions of one
 # escalation's documentation (keyed by the handoff), never push at once.
