@@ -27,7 +27,7 @@ from benchmarks.maintenance import AutovacuumStandIn, vacuum_analyze
 from benchmarks.procstats import raise_fd_limit, rss_mb
 from benchmarks.report import render
 from benchmarks.seed import configure_integrations, seed_teams
-from benchmarks.stack import JWT_SECRET, SERVICES, Stack
+from benchmarks.stack import JWT_SECRET, SERVICES, Stack, api_worker_env
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 PHASES_OFF = set(os.environ.get("BENCH_SKIP", "").split(","))
@@ -139,15 +139,8 @@ async def main() -> dict[str, Any]:
         # BENCH_API_WORKERS worker processes, as a deployment on this box would.
         results["idle_rss_mb"] = {"handoff-api": round(rss_mb(stack.pid("handoff-api")), 1)}
         results["api_workers"] = API_WORKERS
-        api_env: dict[str, str] = {}
-        if API_WORKERS > 1:
-            # Each worker has its own pool: together they keep to the per-service 15 connections.
-            per_worker = max(15 // API_WORKERS, 2)
-            api_env = {
-                "FLOWPILOT_API_WORKERS": str(API_WORKERS),
-                "FLOWPILOT_DB_POOL_SIZE": str(per_worker * 2 // 3),
-                "FLOWPILOT_DB_MAX_OVERFLOW": str(per_worker - per_worker * 2 // 3),
-            }
+        api_env = api_worker_env(API_WORKERS)
+        if api_env:
             stack.restart("handoff-api", extra_env=api_env)
         pool = HttpPool("127.0.0.1", stack.services["handoff-api"].port, size=256)
         await configure_integrations(pool, pipe_teams, psa_port=stack.fake_ports["psa"])

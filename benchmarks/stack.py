@@ -241,6 +241,19 @@ class Stack:
         )
 
 
+def api_worker_env(workers: int) -> dict[str, str]:
+    """handoff-api's settings for `workers` worker processes (none for one): each worker has its own
+    pool, and together they keep to the per-service 15 connections."""
+    if workers <= 1:
+        return {}
+    per_worker = max(15 // workers, 2)
+    return {
+        "FLOWPILOT_API_WORKERS": str(workers),
+        "FLOWPILOT_DB_POOL_SIZE": str(per_worker * 2 // 3),
+        "FLOWPILOT_DB_MAX_OVERFLOW": str(per_worker - per_worker * 2 // 3),
+    }
+
+
 def _ctl(*args: str, attempts: int = 5) -> None:
     for attempt in range(attempts):
         done = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=60)
