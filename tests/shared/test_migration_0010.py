@@ -24,7 +24,7 @@ OUTBOX = (
 )
 
 
-async def _run(url: str) -> None:
+async def _seed(url: str) -> None:
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     account, junior, session = (uuid.uuid4() for _ in range(3))
     conn = await asyncpg.connect(dsn)
@@ -59,7 +59,7 @@ async def _run(url: str) -> None:
 
 async def _seed_and_upgrade(url: str) -> tuple[list[str], list[tuple[str, bool]]]:
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    await _run(url)
+    await _seed(url)
     await asyncio.to_thread(command.upgrade, alembic_config(url), "0010")
     conn = await asyncpg.connect(dsn)
     try:
