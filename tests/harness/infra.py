@@ -7,10 +7,12 @@ when neither is set and a Docker engine answers, testcontainers starts both inst
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -77,6 +79,19 @@ async def drop_database(admin_url: str, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@contextlib.contextmanager
+def scratch_database(infra: Infra, suffix: str) -> Iterator[str]:
+    """An empty database of its own beside the test database (its URL), dropped afterwards: for
+    tests that migrate step by step."""
+    name = f"{make_url(infra.database_url).database}_{suffix}"
+    url = make_url(infra.database_url).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_create_database(infra.admin_database_url, name, None))
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_database(infra.admin_database_url, name))
 
 
 def rabbitmqctl(ctl: list[str], *args: str) -> None:

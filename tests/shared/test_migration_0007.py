@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy.engine import make_url
 
 from flowpilot_shared.migrations.cli import alembic_config
-from tests.harness.infra import Infra, drop_database
+from tests.harness.infra import Infra, scratch_database
 
 # (statement, which of the test's ids it takes as $1, $2, ...)
 SEED = [
@@ -68,21 +68,6 @@ async def _run(url: str) -> None:
 
 
 def test_waiting_escalations_get_a_timer_and_claims_a_timeline_row(infra: Infra) -> None:
-    name = f"{make_url(infra.database_url).database}_m0007"
-    url = make_url(infra.database_url).set(database=name).render_as_string(hide_password=False)
-    admin = infra.admin_database_url
-    asyncio.run(_create(admin, name))
-    try:
+    with scratch_database(infra, "m0007") as url:
         command.upgrade(alembic_config(url), "0006")
         asyncio.run(_run(url))
-    finally:
-        asyncio.run(drop_database(admin, name))
-
-
-async def _create(admin: str, name: str) -> None:
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()

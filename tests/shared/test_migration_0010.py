@@ -11,8 +11,7 @@ from alembic import command
 from sqlalchemy.engine import make_url
 
 from flowpilot_shared.migrations.cli import alembic_config
-from tests.harness.infra import Infra, drop_database
-from tests.shared.test_migration_0007 import _create
+from tests.harness.infra import Infra, scratch_database
 
 ENTRY = (
     "INSERT INTO timeline_entries (id, entry_key, account_id, session_id, at, kind, summary, data) "
@@ -76,15 +75,9 @@ async def _seed_and_upgrade(url: str) -> tuple[list[str], list[tuple[str, bool]]
 
 
 def test_projected_rows_go_and_own_rows_stay(infra: Infra) -> None:
-    name = f"{make_url(infra.database_url).database}_m0010"
-    url = make_url(infra.database_url).set(database=name).render_as_string(hide_password=False)
-    admin = infra.admin_database_url
-    asyncio.run(_create(admin, name))
-    try:
+    with scratch_database(infra, "m0010") as url:
         command.upgrade(alembic_config(url), "0009")
         kinds, outbox = asyncio.run(_seed_and_upgrade(url))
-    finally:
-        asyncio.run(drop_database(admin, name))
     assert kinds == ["claim", "round"]
     # The unpublished delivery.recorded is gone; a published one stays for the retention sweep.
     assert outbox == [("delivery.recorded", True)]

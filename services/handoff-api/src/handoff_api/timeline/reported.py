@@ -12,12 +12,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flowpilot_shared.models import Delivery, Documentation, PsaPush, PsaPushStatus
 from flowpilot_shared.models.notifications import NO_RECIPIENT, NOT_CONFIGURED, DeliveryStatus
 
+# The other services' tables the timeline reads (each has the account and the session).
+Reported = Delivery | Documentation | PsaPush
 # (at, kind, actor, summary, data): the timeline's row shape (`service.timeline`).
 Row = tuple[datetime, str, uuid.UUID | None, str, dict[str, Any]]
 CHANNEL_NAMES = {"email": "Email", "slack": "Slack", "teams": "Teams"}
@@ -84,29 +86,14 @@ async def reported_rows(
     session: AsyncSession, *, account_id: uuid.UUID, session_id: uuid.UUID, limit: int
 ) -> list[Row]:
     """The session's settled deliveries, its documentation versions and its settled PSA notes."""
-    deliveries = await session.scalars(
-        select(Delivery)
-        .where(
-            Delivery.account_id == account_id,
-            Delivery.session_id == session_id,
-            Delivery.status.in_(SETTLED),
-        )
-        .limit(limit)
-    )
-    documentation = await session.scalars(
-        select(Documentation)
-        .where(Documentation.account_id == account_id, Documentation.session_id == session_id)
-        .limit(limit)
-    )
-    pushes = await session.scalars(
-        select(PsaPush)
-        .where(
-            PsaPush.account_id == account_id,
-            PsaPush.session_id == session_id,
-            PsaPush.status.in_(SETTLED_PUSHES),
-        )
-        .limit(limit)
-    )
+
+    async def of_session(model: type[Reported], *more: ColumnElement[bool]) -> list[Any]:
+        query = select(model).where(model.account_id == account_id, model.session_id == session_id, *more)
+        return list(await session.scalars(query.limit(limit)))
+
+    deliveries = await of_session(Delivery, Delivery.status.in_(SETTLED))
+    documentation = await of_session(Documentation)
+    pushes = await of_session(PsaPush, PsaPush.status.in_(SETTLED_PUSHES))
     rows = [_delivery(d) for d in deliveries if not _unconfigured(d)]
     rows += [_documentation(d) for d in documentation]
     rows += [_psa_note(p) for p in pushes]
