@@ -34,10 +34,25 @@ class LoadedIntegration:
         return f"LoadedIntegration(kind={self.kind!r}, provider={self.provider!r}, config={self.config!r})"
 
 
-# The config as JSON text: decoded here, whatever codecs the connection has.
-LOAD_INTEGRATION = """
-SELECT provider, config::text AS config, secret_ciphertext FROM integrations WHERE account_id = $1 AND kind = $2
-"""
+# The columns an integration is decoded from (`loaded_integration`), the config as JSON text: decoded
+# here, whatever codecs the connection has. A statement of a service's own may select them beside
+# other things (psa-sync takes its push lock in the same round trip).
+INTEGRATION_COLUMNS = "provider, config::text AS config, secret_ciphertext"
+LOAD_INTEGRATION = f"SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE account_id = $1 AND kind = $2"
+
+
+def loaded_integration(
+    row: asyncpg.Record | None, *, kind: IntegrationKind, box: SecretBox
+) -> LoadedIntegration | None:
+    """The integration in `row` (its `INTEGRATION_COLUMNS`), decrypted; None when it holds none."""
+    if row is None or row["secret_ciphertext"] is None:
+        return None
+    return LoadedIntegration(
+        kind=kind,
+        provider=row["provider"],
+        config=json.loads(row["config"]),
+        secrets=box.open(row["secret_ciphertext"]),
+    )
 
 
 async def load_integration(
@@ -46,17 +61,10 @@ async def load_integration(
     """The account's integration of `kind`, decrypted, or None when not configured.
 
     On a driver-level connection (`Database.driver`, or `driver_connection` of a session's
-    transaction): it runs for every escalation on each chat channel and in psa-sync.
+    transaction): it runs for every escalation on each chat channel.
     """
     row = await conn.fetchrow(LOAD_INTEGRATION, account_id, kind.value)
-    if row is None:
-        return None
-    return LoadedIntegration(
-        kind=kind,
-        provider=row["provider"],
-        config=json.loads(row["config"]),
-        secrets=box.open(row["secret_ciphertext"]),
-    )
+    return loaded_integration(row, kind=kind, box=box)
 
 
 async def save_integration(

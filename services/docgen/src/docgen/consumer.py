@@ -1,9 +1,11 @@
 """The `handoff.escalated` consumer: generate outside any transaction, then write once.
 
-The model call can take tens of seconds, so it runs in the runtime's `prepare` step, before the inbox
-transaction opens (no pooled connection idles in a transaction meanwhile). The handler then writes the
-package, the documentation and the event in one short transaction. A concurrent replica that wins the
-race surfaces as a duplicate key inside a savepoint: no second documentation, no second event.
+The model call can take tens of seconds, so it runs before anything is written (no pooled connection
+idles in a transaction meanwhile). Then one statement writes the package, the documentation and the
+event, and PostgreSQL commits it as a whole. The documentation row is the consumer's tracking record,
+as a ledger row is a channel's: its key (handoff, version) lets one writer through, so a redelivery or
+a concurrent replica writes nothing and says so. An inbox row beside it would guard nothing and cost
+a transaction block (BEGIN, the inbox row, COMMIT: three round trips) for every escalation.
 """
 
 from __future__ import annotations
@@ -19,27 +21,25 @@ from docgen.metrics import DUPLICATES, GENERATIONS
 from docgen.settings import DocgenSettings
 from docgen.store import is_documented, store_generation
 from flowpilot_shared.broker.topology import DOCGEN_ESCALATIONS
-from flowpilot_shared.consumer import ALREADY_DONE, Consumer, HandlerContext
+from flowpilot_shared.consumer import ALREADY_DONE, Consumer
 from flowpilot_shared.db import Database
 from flowpilot_shared.errors import PermanentError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated
 from flowpilot_shared.service import ServiceRuntime
+from flowpilot_shared.unit_of_work import DriverUnitOfWork
 
 CONSUMER_NAME = "docgen.escalations"
 
 
 def escalations_consumer(runtime: ServiceRuntime, settings: DocgenSettings, generator: Generator) -> Consumer:
-    """The `handoff.escalated` consumer: `Documenter.generate` before the inbox transaction, `store` in it."""
+    """The `handoff.escalated` consumer: `Documenter.document` for each event (no inbox row)."""
     documenter = Documenter(db=runtime.db, generator=generator)
     return Consumer(
         name=CONSUMER_NAME,
         spec=DOCGEN_ESCALATIONS,
-        prepare=documenter.generate,
-        handler=documenter.store,
+        deliver=documenter.document,
         db=runtime.db,
         settings=settings,
-        # The model call is the prepare step, outside the transaction: storing is database work.
-        batch_limit=settings.consumer_batch_limit,
         closes=(generator,),
     )
 
@@ -51,7 +51,7 @@ class Documenter:
         self._db = db
         self._generator = generator
 
-    async def generate(self, event: AnyEvent, facts: Mapping[str, object]) -> Any:
+    async def generate(self, event: AnyEvent) -> Any:
         """Outside any transaction: skip a documented handoff, else generate (AI or template).
 
         The check spares a redelivery its model call; the template costs less than the query, and
@@ -67,12 +67,20 @@ class Documenter:
         doc = DocInput.from_event(event)
         return doc, await self._generator.generate(doc)
 
-    async def store(self, event: AnyEvent, ctx: HandlerContext) -> object:
-        """Inside the inbox transaction: write version 1 unless a concurrent replica already did."""
-        doc, generation = ctx.prepared
-        assert isinstance(doc, DocInput) and isinstance(generation, Generation)
+    async def document(self, event: AnyEvent, facts: Mapping[str, object]) -> object:
+        """Generate, then write version 1 in one statement unless a redelivery or a replica already did."""
+        generated = await self.generate(event)
+        if generated is ALREADY_DONE:
+            return ALREADY_DONE
+        doc, generation = generated
+        return await self.store(doc, generation)
+
+    async def store(self, doc: DocInput, generation: Generation) -> object:
+        """Write version 1 (package, documentation, event) as one statement, committed by itself."""
         try:
-            stored = await store_generation(ctx.uow, doc, generation, version=1)
+            async with DriverUnitOfWork(self._db, single_statement=True) as uow:
+                stored = await store_generation(uow, doc, generation, version=1)
+                await uow.commit()
         except asyncpg.IntegrityConstraintViolationError as exc:  # say the session is gone
             raise PermanentError(f"cannot store documentation: {exc}") from exc
         if stored is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-import asyncpg
 import structlog
 from prometheus_client import Counter
 
@@ -31,16 +30,20 @@ log = structlog.get_logger(__name__)
 
 BELL_ROWS = Counter("flowpilot_notifier_bell_notifications_total", "Bell rows created", ["type"])
 CONSUMER_NAME = "notifier.bell"
-ACTIVE_USERS = """
-SELECT id, role FROM users WHERE id = ANY($1::uuid[]) AND account_id = $2 AND is_active AND deleted_at IS NULL
-"""
-# Every recipient's row in one statement, however many (arrays, not a parameter per value).
+# Every recipient's row in one statement, however many (arrays, not a parameter per value), and only
+# for recipients still active in the event's account (and, $11, of the roles in $12): the event lists
+# who was eligible at commit time; someone deactivated (or made a viewer) since gets no row.
 INSERT_BELL_ROWS = """
 INSERT INTO notifications (id, user_id, account_id, event_id, type, title, body, link, session_id, handoff_id)
-SELECT r.id, r.user_id, $3, $4, $5, $6, $7, $8, $9, $10 FROM unnest($1::uuid[], $2::uuid[]) AS r(id, user_id)
+SELECT r.id, r.user_id, $3, $4, $5, $6, $7, $8, $9, $10
+FROM unnest($1::uuid[], $2::uuid[]) AS r(id, user_id)
+JOIN users AS u ON u.id = r.user_id
+WHERE u.account_id = $3 AND u.is_active AND u.deleted_at IS NULL AND (NOT $11 OR u.role = ANY($12::text[]))
+ORDER BY r.user_id
 ON CONFLICT (event_id, user_id, type) DO NOTHING
 RETURNING id, user_id, created_at
 """
+SENIOR_ROLES = sorted(str(role) for role in ENGINEER_OR_ADMIN)
 
 
 BellEvent = HandoffEscalated | HandoffClaimed | HandoffReescalated | HandoffReleased | PsaPushFailed
@@ -155,34 +158,19 @@ def _lifecycle_rows(event: HandoffReescalated | HandoffReleased) -> tuple[list[U
     return [r for r in d.recipients if r.id != d.escalator.id], row
 
 
-async def _active_recipients(
-    conn: asyncpg.Connection, event: AnyEvent, refs: list[UserRef]
-) -> list[uuid.UUID]:
-    """Recipients still active in the event's account; escalations only reach engineers or admins.
-
-    The event lists who was eligible at commit time; someone deactivated (or made a viewer) since
-    must not get a row.
-    """
-    if not refs:
-        return []
-    rows = await conn.fetch(ACTIVE_USERS, list({r.id for r in refs}), event.account_id)
-    seniors_only = isinstance(event, HandoffEscalated | HandoffReescalated)
-    return [r["id"] for r in rows if r["role"] in ENGINEER_OR_ADMIN or not seniors_only]
-
-
 async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
     """Insert one bell row per eligible recipient (once per event) and stage its stream event."""
     planned = rows_for(event)
     if planned is None:
         return
     refs, row = planned
-    # Plain statements in the consumer's transaction: this runs for every event on the bell queue.
-    conn = await ctx.uow.connection()
-    user_ids = sorted(await _active_recipients(conn, event, refs))
+    user_ids = sorted({r.id for r in refs})
     if not user_ids:
         return
-    # A row that already exists (a redelivery that slipped past the inbox) is not returned: no
-    # second stream event.
+    # One plain statement in the consumer's transaction: this runs for every event on the bell queue.
+    # A row that already exists (a redelivery that slipped past the inbox) is not returned: no second
+    # stream event.
+    conn = await ctx.uow.connection()
     inserted = await conn.fetch(
         INSERT_BELL_ROWS,
         [uuid.uuid4() for _ in user_ids],
@@ -195,6 +183,9 @@ async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
         row.link,
         event.session_id,
         row.handoff_id,
+        # Escalations and their rounds reach engineers or admins only.
+        isinstance(event, HandoffEscalated | HandoffReescalated),
+        SENIOR_ROLES,
     )
     if not inserted:
         return

@@ -21,7 +21,7 @@ from flowpilot_shared.events import (
     PsaPushFailed,
     PsaPushFailedData,
 )
-from flowpilot_shared.integrations import LoadedIntegration, load_integration
+from flowpilot_shared.integrations import LoadedIntegration, loaded_integration
 from flowpilot_shared.models import IntegrationKind, PsaPush, PsaPushStatus
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.security.crypto import SecretBox
@@ -29,7 +29,13 @@ from flowpilot_shared.security.urls import guarded_client
 from flowpilot_shared.service import ServiceRuntime
 from psa_sync.providers import PROVIDERS, PsaProvider, TokenCache
 from psa_sync.pushes.notes import NOTE_TEXT_LIMIT, compose_note, earlier_pushes, note_marker, place_note
-from psa_sync.pushes.sql import CLAIM_SQL, PUSH_COLUMNS, PUSH_LOCK_SQL, RECORD_NO_PSA_SQL, SETTLE_SQL
+from psa_sync.pushes.sql import (
+    CLAIM_SQL,
+    INTEGRATION_AND_LOCK_SQL,
+    PUSH_COLUMNS,
+    RECORD_NO_PSA_SQL,
+    SETTLE_SQL,
+)
 from psa_sync.settings import PsaSyncSettings
 
 log = structlog.get_logger(__name__)
@@ -124,19 +130,19 @@ class PushService:
             raise PermanentError(f"psa-sync cannot handle {event.type} without a session")
         data = event.data
         conn = await ctx.uow.connection()
-        integration = await load_integration(
-            conn,
-            account_id=event.account_id,
-            kind=IntegrationKind.psa,
-            box=self._box,
+        row = await conn.fetchrow(
+            INTEGRATION_AND_LOCK_SQL,
+            event.account_id,
+            IntegrationKind.psa.value,
+            str(data.handoff_id or data.documentation_id),
         )
+        integration = loaded_integration(row, kind=IntegrationKind.psa, box=self._box)
         ticket = (data.psa_ticket_id or "").strip() or None
         provider_name = integration.provider if integration else None
         if integration is None or ticket is None:
             await self._record_no_psa(ctx, event, provider_name, ticket)
             return
-        locked = await conn.fetchval(PUSH_LOCK_SQL, str(data.handoff_id or data.documentation_id))
-        if not locked:
+        if not row["locked"]:
             raise TransientError("another worker is pushing this documentation", retry_after=1.0)
         claim = await self._claim(ctx, event, provider_name, ticket)
         if claim is None:

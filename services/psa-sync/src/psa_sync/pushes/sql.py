@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flowpilot_shared.integrations import INTEGRATION_COLUMNS
 from flowpilot_shared.unit_of_work import outbox_sql
 
 PUSH_COLUMNS = (
@@ -49,9 +50,14 @@ WITH s AS (
 )
 SELECT * FROM s
 """
-# Held until the transaction ends: two deliveries of one documentation, or two versions of one
-# escalation's documentation (keyed by the handoff), never push at once.
-PUSH_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
+# The account's PSA integration (`INTEGRATION_COLUMNS`, all null when it has none) and the push lock,
+# in one round trip: $1 account, $2 kind, $3 the lock's key. The lock is held until the transaction
+# ends: two deliveries of one documentation, or two versions of one escalation's documentation (keyed
+# by the handoff), never push at once.
+INTEGRATION_AND_LOCK_SQL = f"""
+SELECT pg_try_advisory_xact_lock(hashtextextended($3, 0)) AS locked, {INTEGRATION_COLUMNS}
+FROM (SELECT) AS one LEFT JOIN integrations ON account_id = $1 AND kind = $2
+"""
 # What other versions of the same escalation's documentation left on the ticket, in one round trip:
 # the note the newest pushed one is on (a regenerated documentation updates it), and the markers of
 # pushes still pending after an attempt (one that timed out or crashed may have created its note,
