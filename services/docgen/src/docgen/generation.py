@@ -84,7 +84,8 @@ class Generator:
 
     def _fallback(self, doc: DocInput, reason: str, *, cause: str) -> Generation:
         FALLBACKS.labels(cause).inc()
-        # No key is a configuration choice, not a fault: do not warn on every escalation.
-        emit = log.info if cause == "no_api_key" else log.warning
+        # No key is a configuration choice, not a fault: no line for every escalation (the fallback
+        # counter and the documentation's `fallback_reason` say it), a warning for a model that failed.
+        emit = log.debug if cause == "no_api_key" else log.warning
         emit("docgen template fallback", handoff_id=str(doc.handoff_id), reason=reason)
         return template_generation(doc, fallback_reason=reason)

@@ -23,6 +23,8 @@ _ENV = Environment(
     undefined=StrictUndefined,
     keep_trailing_newline=True,
     trim_blocks=False,
+    # The templates ship with the package: no stat of the file before every render.
+    auto_reload=False,
 )
 NO_OUTCOME = "No outcome recorded"
 _MAX_SUMMARY = 600

@@ -5,7 +5,6 @@ from flowpilot_shared.consumer.contract import (
     Deliver,
     Handler,
     HandlerContext,
-    Prepare,
 )
 from flowpilot_shared.consumer.runtime import Consumer
 
@@ -15,5 +14,4 @@ __all__ = [
     "Deliver",
     "Handler",
     "HandlerContext",
-    "Prepare",
 ]

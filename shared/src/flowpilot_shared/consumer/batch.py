@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
@@ -39,11 +38,10 @@ TURNS = 2
 
 @dataclass
 class ReadyMessage:
-    """A parsed, prepared message waiting for its inbox transaction."""
+    """A parsed message waiting for its inbox transaction."""
 
     event: AnyEvent
     message: AbstractIncomingMessage
-    prepared: Any
     facts: dict[str, object]
     attempt: int
     # The outcome ("processed" / "duplicate"), None if its batch failed (handle it on its own), or

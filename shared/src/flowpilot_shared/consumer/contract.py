@@ -17,7 +17,7 @@ from flowpilot_shared.unit_of_work import DriverUnitOfWork, OrmUnitOfWork
 
 
 class _AlreadyDone:
-    """Marker a `prepare` step returns when the event's effect already exists."""
+    """Marker a handler or deliver step returns when the event's effect already existed."""
 
 
 ALREADY_DONE: Any = _AlreadyDone()
@@ -34,7 +34,6 @@ class HandlerContext:
     consumer: str
     attempt: int
     redelivered: bool = False
-    prepared: Any = None
     # Delivery facts a handler may act on, e.g. {"replayed": True} for an operator's DLQ replay.
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -46,11 +45,8 @@ class HandlerContext:
 # The steps a consumer runs for each message (see `consumer.runtime`):
 # `handler`: the effects, inside the inbox transaction (its tracking record commits with them).
 Handler = Callable[[AnyEvent, HandlerContext], Awaitable[object]]
-# `prepare`: work done before the inbox transaction opens (slow calls must not hold a pooled
-# connection): it gets the event and the delivery facts (`HandlerContext.extra`); what it returns is
-# `prepared`.
-Prepare = Callable[[AnyEvent, Mapping[str, object]], Awaitable[Any]]
-# `deliver`: external effects (email, chat) that record themselves on their own ledger, a row per
-# recipient claimed before each call, so no inbox row is written; returns ALREADY_DONE when every
-# effect already existed.
-Deliver = Prepare
+# `deliver`: work whose own rows are its tracking records (a channel's ledger row per recipient,
+# claimed before each call; docgen's documentation row), so no inbox row is written; it gets the event
+# and the delivery facts (`HandlerContext.extra`) and returns ALREADY_DONE when every effect already
+# existed.
+Deliver = Callable[[AnyEvent, Mapping[str, object]], Awaitable[object]]

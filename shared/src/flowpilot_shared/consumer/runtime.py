@@ -5,13 +5,12 @@ to `consumer_max_attempts`; then, or at once for poison and `PermanentError`, th
 published to the queue's dead-letter queue with the reason in headers and acked. A crash loop
 is caught by the quorum queue's own `x-delivery-limit`.
 
-Slow work that needs no transaction (a model call) goes in an optional `prepare` step that runs
-before the inbox transaction opens; its result reaches the handler as `ctx.prepared`, and it may
-return `ALREADY_DONE` to record the event as handled without running the handler. A handler that finds
-its effect already made (by a concurrent replica) returns `ALREADY_DONE` too, so metrics say so.
-A consumer whose effects are external calls that record themselves (channel sends through their
-ledger) has a `deliver` step instead of a handler: its ledger rows are its tracking records, and the
-runtime writes none of its own (the step returns `ALREADY_DONE` when it found everything already done).
+A handler that finds its effect already made (by a concurrent replica) returns `ALREADY_DONE`, so
+metrics say so. A consumer whose own rows are its tracking records (channel sends through their
+ledger, docgen's documentation) has a `deliver` step instead of a handler: the runtime writes no inbox
+row and opens no transaction for it (the step returns `ALREADY_DONE` when it found everything already
+done). Slow work (a model call) belongs there, before anything is written, never inside a handler's
+inbox transaction.
 
 Every consumer is this class, built with keyword arguments beside its handler (a `consumer(...)`
 function in the handler's module); services list theirs in their app's consumer factory.
@@ -73,7 +72,6 @@ class Consumer:
         db: Database,
         settings: CoreSettings,
         handler: contract.Handler | None = None,
-        prepare: contract.Prepare | None = None,
         deliver: contract.Deliver | None = None,
         max_attempts: int | None = None,
         prefetch: int | None = None,
@@ -85,12 +83,9 @@ class Consumer:
     ) -> None:
         if (handler is None) == (deliver is None):
             raise ValueError(f"consumer {name}: give it a handler or a deliver step, not both or neither")
-        if deliver is not None and prepare is not None:
-            raise ValueError(f"consumer {name}: a deliver step has no prepare step")
         self.name = name
         self.spec = spec
         self._handler = handler
-        self._prepare = prepare
         self._deliver = deliver
         self._db = db
         self._settings = settings
@@ -249,8 +244,7 @@ class Consumer:
             # message telling nothing more, and it would not guard anything.
             delivered = await self._deliver(event, facts)
             return "duplicate" if delivered is contract.ALREADY_DONE else "processed"
-        prepared = await self._prepare(event, facts) if self._prepare is not None else None
-        ready = ReadyMessage(event=event, message=message, prepared=prepared, facts=facts, attempt=attempt)
+        ready = ReadyMessage(event=event, message=message, facts=facts, attempt=attempt)
         if self._batcher is not None and attempt == 1:
             outcome = await self._batcher.handle(ready)
             if outcome is not None:
@@ -265,15 +259,12 @@ class Consumer:
 
     async def _apply(self, uow: DriverUnitOfWork, ready: ReadyMessage) -> str:
         """Run the handler in `uow` for a message whose inbox row it has just claimed."""
-        if ready.prepared is contract.ALREADY_DONE:
-            return "duplicate"
         context = contract.HandlerContext(
             uow=uow,
             db=self._db,
             consumer=self.name,
             attempt=ready.attempt,
             redelivered=bool(ready.message.redelivered),
-            prepared=ready.prepared,
             extra=ready.facts,
         )
         assert self._handler is not None

@@ -30,6 +30,8 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the package: no stat of the file before every render.
+        auto_reload=False,
     )
     env.filters["utc"] = _utc
     return env

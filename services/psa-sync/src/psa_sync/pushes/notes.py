@@ -12,7 +12,6 @@ import asyncpg
 import structlog
 
 from psa_sync.providers import PsaNoteGone, PsaProvider
-from psa_sync.pushes.sql import EARLIER_PUSHES_SQL
 
 log = structlog.get_logger(__name__)
 
@@ -58,24 +57,12 @@ class Earlier:
     unsettled_markers: tuple[str, ...] = ()
 
 
-async def earlier_pushes(
-    conn: asyncpg.Connection,
-    *,
-    account_id: uuid.UUID,
-    handoff_id: uuid.UUID | None,
-    documentation_id: uuid.UUID,
-    provider: str,
-    ticket: str,
-) -> Earlier:
-    """The note another version of this escalation's documentation was pushed to (its newest), or the
-    markers of other versions' pushes still pending after an attempt."""
-    if handoff_id is None:
-        return Earlier()
-    rows = await conn.fetch(EARLIER_PUSHES_SQL, account_id, handoff_id, documentation_id, provider, ticket)
-    for row in rows:
-        if row["kind"] == "note":
-            return Earlier(note=EarlierNote(note_id=row["value"], version=row["version"]))
-    return Earlier(unsettled_markers=tuple(r["value"] for r in rows))
+def earlier_from(row: asyncpg.Record) -> Earlier:
+    """What the claim read of other versions' pushes (`CLAIM_SQL`): their newest note, else the markers
+    of their pushes still pending after an attempt."""
+    if row["earlier_note"] is not None:
+        return Earlier(note=EarlierNote(note_id=row["earlier_note"], version=row["earlier_version"]))
+    return Earlier(unsettled_markers=tuple(row["unsettled_markers"]))
 
 
 async def place_note(

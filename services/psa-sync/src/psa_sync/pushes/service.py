@@ -28,7 +28,14 @@ from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.urls import guarded_client
 from flowpilot_shared.service import ServiceRuntime
 from psa_sync.providers import PROVIDERS, PsaProvider, TokenCache
-from psa_sync.pushes.notes import NOTE_TEXT_LIMIT, compose_note, earlier_pushes, note_marker, place_note
+from psa_sync.pushes.notes import (
+    NOTE_TEXT_LIMIT,
+    Earlier,
+    compose_note,
+    earlier_from,
+    note_marker,
+    place_note,
+)
 from psa_sync.pushes.sql import (
     CLAIM_SQL,
     INTEGRATION_AND_LOCK_SQL,
@@ -56,6 +63,8 @@ class Claim:
     ambiguous: bool
     provider: str | None
     ticket: str
+    # What other versions of the escalation's documentation left on the ticket.
+    earlier: Earlier
 
     def ids(self, event: DocumentationGenerated) -> dict[str, uuid.UUID | None]:
         """What identifies the push in the event announcing its outcome."""
@@ -147,14 +156,6 @@ class PushService:
         claim = await self._claim(ctx, event, provider_name, ticket)
         if claim is None:
             return
-        earlier = await earlier_pushes(
-            conn,
-            account_id=event.account_id,
-            handoff_id=data.handoff_id,
-            documentation_id=data.documentation_id,
-            provider=provider_name or "",
-            ticket=ticket,
-        )
         try:
             provider = self._provider(integration)
             note_id = await place_note(
@@ -163,7 +164,7 @@ class PushService:
                 data.content_markdown,
                 marker=claim.marker,
                 version=data.version,
-                earlier=earlier,
+                earlier=claim.earlier,
                 ambiguous=claim.ambiguous,
             )
         except TransientError as exc:
@@ -203,7 +204,8 @@ class PushService:
     async def _claim(
         self, ctx: HandlerContext, event: DocumentationGenerated, provider: str | None, ticket: str
     ) -> Claim | None:
-        """Create or advance the push row, committed before the PSA is called (`CLAIM_SQL`).
+        """Create or advance the push row, committed before the PSA is called, and read what other
+        versions of the documentation left on the ticket (`CLAIM_SQL`).
 
         One driver-level statement without a transaction block: one round trip, little CPU.
         """
@@ -222,6 +224,7 @@ class PushService:
             ambiguous=attempts > 1,
             provider=provider,
             ticket=ticket,
+            earlier=earlier_from(row),
         )
 
     async def _record_retrying(self, ctx: HandlerContext, claim: Claim, error: str) -> None:

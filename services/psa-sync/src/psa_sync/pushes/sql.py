@@ -19,15 +19,37 @@ PUSH_COLUMNS = (
     "attempts",
 )
 # A new row starts at attempt 1; a `pending` row (an earlier attempt failed or its outcome is
-# unknown) moves to its next attempt; a settled row is left alone (nothing returned).
+# unknown) moves to its next attempt; a settled row is left alone (nothing returned). The same round
+# trip reads what other versions of the same escalation's documentation left on the ticket: the note
+# the newest pushed one is on (a regenerated documentation updates it), and the markers of pushes
+# still pending after an attempt (one that timed out or crashed may have created its note, which a
+# version finding no earlier note updates instead of adding a second one). It runs while the push
+# lock is held, so its snapshot already shows what the lock's previous holder committed.
+# Parameters: PUSH_COLUMNS in order ($2 account, $4 handoff, $5 documentation, $7 provider, $8 ticket).
 CLAIM_SQL = f"""
-INSERT INTO psa_pushes ({", ".join(PUSH_COLUMNS)})
-VALUES ({", ".join(f"${i}" for i in range(1, len(PUSH_COLUMNS) + 1))})
-ON CONFLICT (documentation_id) DO UPDATE
-SET attempts = psa_pushes.attempts + 1, provider = excluded.provider, ticket_id = excluded.ticket_id,
-    updated_at = now()
-WHERE psa_pushes.status = 'pending'
-RETURNING id, marker, attempts
+WITH c AS (
+  INSERT INTO psa_pushes ({", ".join(PUSH_COLUMNS)})
+  VALUES ({", ".join(f"${i}" for i in range(1, len(PUSH_COLUMNS) + 1))})
+  ON CONFLICT (documentation_id) DO UPDATE
+  SET attempts = psa_pushes.attempts + 1, provider = excluded.provider, ticket_id = excluded.ticket_id,
+      updated_at = now()
+  WHERE psa_pushes.status = 'pending'
+  RETURNING id, marker, attempts
+)
+SELECT c.id, c.marker, c.attempts, n.external_note_id AS earlier_note, n.version AS earlier_version,
+  ARRAY(
+    SELECT marker FROM psa_pushes
+    WHERE account_id = $2 AND handoff_id = $4 AND documentation_id <> $5 AND status = 'pending'
+      AND attempts > 0 AND provider = $7 AND ticket_id = $8
+    ORDER BY created_at DESC LIMIT 3
+  ) AS unsettled_markers
+FROM c LEFT JOIN LATERAL (
+  SELECT p.external_note_id, d.version
+  FROM psa_pushes AS p JOIN documentation AS d ON d.id = p.documentation_id
+  WHERE p.account_id = $2 AND p.handoff_id = $4 AND p.documentation_id <> $5 AND p.status = 'pushed'
+    AND p.provider = $7 AND p.ticket_id = $8 AND p.external_note_id IS NOT NULL
+  ORDER BY d.version DESC LIMIT 1
+) AS n ON true
 """
 # A documentation with nothing to push (no PSA integration or no ticket) gets one visible row saying so;
 # its id is returned only when this call made it.
@@ -57,22 +79,4 @@ SELECT * FROM s
 INTEGRATION_AND_LOCK_SQL = f"""
 SELECT pg_try_advisory_xact_lock(hashtextextended($3, 0)) AS locked, {INTEGRATION_COLUMNS}
 FROM (SELECT) AS one LEFT JOIN integrations ON account_id = $1 AND kind = $2
-"""
-# What other versions of the same escalation's documentation left on the ticket, in one round trip:
-# the note the newest pushed one is on (a regenerated documentation updates it), and the markers of
-# pushes still pending after an attempt (one that timed out or crashed may have created its note,
-# which a version finding no earlier note updates instead of adding a second one).
-# $1 account, $2 handoff, $3 this documentation, $4 provider, $5 ticket.
-EARLIER_PUSHES_SQL = """
-(SELECT 'note' AS kind, p.external_note_id AS value, d.version
- FROM psa_pushes AS p JOIN documentation AS d ON d.id = p.documentation_id
- WHERE p.account_id = $1 AND p.handoff_id = $2 AND p.documentation_id <> $3 AND p.status = 'pushed'
-   AND p.provider = $4 AND p.ticket_id = $5 AND p.external_note_id IS NOT NULL
- ORDER BY d.version DESC LIMIT 1)
-UNION ALL
-(SELECT 'marker', marker, NULL
- FROM psa_pushes
- WHERE account_id = $1 AND handoff_id = $2 AND documentation_id <> $3 AND status = 'pending'
-   AND attempts > 0 AND provider = $4 AND ticket_id = $5
- ORDER BY created_at DESC LIMIT 3)
 """
