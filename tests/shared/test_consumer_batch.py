@@ -6,8 +6,10 @@ import asyncio
 import uuid
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from flowpilot_shared.broker.topology import QueueSpec
-from flowpilot_shared.consumer import HandlerContext
+from flowpilot_shared.consumer import ALREADY_DONE, HandlerContext
 from flowpilot_shared.errors import PermanentError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated
 from tests.harness.broker import dead_letters, publish_event
@@ -106,3 +108,44 @@ async def _all_delivered(amqp, spec: QueueSpec) -> bool:
 async def _when_all(rows: Any, count: int) -> dict[uuid.UUID, str] | None:
     found = await rows
     return found if len(found) == count else None
+
+
+async def test_without_an_inbox_the_handlers_own_rows_make_a_copy_a_no_op(
+    amqp, db, core_settings, queue_spec
+):
+    """`inbox=False` (the bell, psa-sync): no inbox row; each delivery runs the handler in a transaction
+    and a copy finds the handler's own unique row (here: a row of another consumer name) already there."""
+    own = f"own-{queue_spec.name}"
+    outcomes: dict[uuid.UUID, list[object]] = {}
+
+    async def record_once(event: AnyEvent, ctx: HandlerContext) -> object:
+        conn = await ctx.uow.connection()
+        made = await conn.fetchval(
+            "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING true",
+            own,
+            event.id,
+        )
+        outcome = None if made else ALREADY_DONE
+        outcomes.setdefault(event.id, []).append(outcome)
+        return outcome
+
+    events = await _events(db, 3)
+    consumer = await start_consumer(
+        amqp, db, core_settings, queue_spec, record_once, batch_limit=16, inbox=False
+    )
+    try:
+        for event in events:
+            await publish_event(amqp, event)
+        await wait_until(lambda: len(outcomes) == 3, message="every event handled")
+        await publish_event(amqp, events[0])  # a copy, after the first one committed
+        await wait_until(lambda: len(outcomes[events[0].id]) == 2, message="the copy handled")
+    finally:
+        await consumer.stop()
+    ids = [e.id for e in events]
+    assert await inbox_transactions(db, queue_spec.name, ids) == {}
+    assert set(await inbox_transactions(db, own, ids)) == set(ids)
+    assert outcomes[events[0].id] == [None, ALREADY_DONE]
+    duplicates = REGISTRY.get_sample_value(
+        "flowpilot_consumer_messages_total", {"consumer": queue_spec.name, "outcome": "duplicate"}
+    )
+    assert duplicates == 1

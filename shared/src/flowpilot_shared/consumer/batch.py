@@ -68,6 +68,7 @@ class InboxBatcher:
         apply: Apply,
         linger: float = 0.0,
         group: CommitGroup | None = None,
+        inbox: bool = True,
     ) -> None:
         self._consumer = consumer
         self._db = db
@@ -81,6 +82,8 @@ class InboxBatcher:
         self._waiting: list[ReadyMessage] = []
         # The process' shared transactions, when its other consumers' work may share this commit.
         self._group = group
+        # False: the handler's own rows are its tracking records (`Consumer(inbox=False)`).
+        self._inbox = inbox
 
     async def handle(self, ready: ReadyMessage) -> str | None:
         """The message's outcome once its batch committed; None if a batch of several failed."""
@@ -148,7 +151,8 @@ class InboxBatcher:
     async def _apply_all(self, uow: DriverUnitOfWork, batch: Sequence[ReadyMessage]) -> list[str | None]:
         """Every message's inbox row and handler in `uow`; their outcomes (the caller commits)."""
         outcomes: list[str | None] = []
-        unclaimed = await uow.claim_inbox_many(self._consumer, [r.event.id for r in batch])
+        ids = [r.event.id for r in batch]
+        unclaimed = await uow.claim_inbox_many(self._consumer, ids) if self._inbox else set(ids)
         for ready in batch:
             if ready.event.id in unclaimed:
                 unclaimed.discard(ready.event.id)  # a second copy in one batch is a duplicate

@@ -80,6 +80,7 @@ class Consumer:
         stopping: asyncio.Event | None = None,
         closes: Sequence[Closable] = (),
         commit_group: CommitGroup | None = None,
+        inbox: bool = True,
     ) -> None:
         if (handler is None) == (deliver is None):
             raise ValueError(f"consumer {name}: give it a handler or a deliver step, not both or neither")
@@ -103,6 +104,10 @@ class Consumer:
         self._batcher: InboxBatcher | None = None
         # The process' shared transactions, for a batched handler whose commit others may share.
         self._commit_group = commit_group
+        # False: the handler's own rows, unique per event, say whether it was handled (its effects
+        # written with ON CONFLICT DO NOTHING, ALREADY_DONE when they existed): an inbox row beside
+        # them would guard nothing and cost a statement per message. The transaction stays.
+        self._inbox = inbox
         # Set by stop(): a message waiting out a retry backoff gives up its wait and is left
         # unacked, so the closing channel returns it to the queue (another replica, or this one
         # restarted, takes it up) instead of the shutdown waiting out the backoff.
@@ -122,6 +127,7 @@ class Consumer:
                 apply=self._apply,
                 linger=self._batch_linger,
                 group=self._commit_group,
+                inbox=self._inbox,
             )
         channel = await connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=self._prefetch)
@@ -251,7 +257,7 @@ class Consumer:
                 return outcome
             # Its batch failed as a whole: on its own, it either succeeds or shows its own fault.
         async with self._slots(), DriverUnitOfWork(self._db) as uow:
-            if not await uow.claim_inbox(self.name, event.id):
+            if self._inbox and not await uow.claim_inbox(self.name, event.id):
                 return "duplicate"
             outcome = await self._apply(uow, ready)
             await uow.commit()

@@ -9,7 +9,7 @@ import structlog
 from prometheus_client import Counter
 
 from flowpilot_shared.broker.topology import NOTIFIER_BELL
-from flowpilot_shared.consumer import Consumer, HandlerContext
+from flowpilot_shared.consumer import ALREADY_DONE, Consumer, HandlerContext
 from flowpilot_shared.durations import humanize_wait
 from flowpilot_shared.events import (
     AnyEvent,
@@ -158,18 +158,18 @@ def _lifecycle_rows(event: HandoffReescalated | HandoffReleased) -> tuple[list[U
     return [r for r in d.recipients if r.id != d.escalator.id], row
 
 
-async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
-    """Insert one bell row per eligible recipient (once per event) and stage its stream event."""
+async def handle(event: AnyEvent, ctx: HandlerContext) -> object:
+    """Insert one bell row per eligible recipient (once per event) and stage its stream event;
+    ALREADY_DONE when an earlier delivery made the rows."""
     planned = rows_for(event)
     if planned is None:
-        return
+        return None
     refs, row = planned
     user_ids = sorted({r.id for r in refs})
     if not user_ids:
-        return
+        return None
     # One plain statement in the consumer's transaction: this runs for every event on the bell queue.
-    # A row that already exists (a redelivery that slipped past the inbox) is not returned: no second
-    # stream event.
+    # A row that already exists (a redelivery) is not returned: no second stream event.
     conn = await ctx.uow.connection()
     inserted = await conn.fetch(
         INSERT_BELL_ROWS,
@@ -188,7 +188,7 @@ async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
         SENIOR_ROLES,
     )
     if not inserted:
-        return
+        return ALREADY_DONE
     BELL_ROWS.labels(row.type).inc(len(inserted))
     # One stream event for every row of the source event: each stream shows its own user's.
     ctx.uow.add_event(
@@ -210,10 +210,11 @@ async def handle(event: AnyEvent, ctx: HandlerContext) -> None:
             ),
         )
     )
+    return None
 
 
 def bell_consumer(runtime: ServiceRuntime) -> Consumer:
-    """The bell consumer on its own quorum queue."""
+    """The bell consumer on its own quorum queue (no inbox row: see `handle`)."""
     return Consumer(
         name=CONSUMER_NAME,
         spec=NOTIFIER_BELL,
@@ -223,4 +224,6 @@ def bell_consumer(runtime: ServiceRuntime) -> Consumer:
         batch_limit=runtime.settings.consumer_batch_limit,  # database work only: batches are safe
         # The bell's transaction shares its commit with the channels' ledger claims of the moment.
         commit_group=runtime.commits,
+        # A bell row is unique per (event, recipient, type): the rows are the tracking records.
+        inbox=False,
     )

@@ -11,7 +11,7 @@ import structlog
 from prometheus_client import Counter
 
 from flowpilot_shared.broker.topology import PSA_SYNC_DOCUMENTATION
-from flowpilot_shared.consumer import Consumer, HandlerContext
+from flowpilot_shared.consumer import ALREADY_DONE, Consumer, HandlerContext
 from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import (
     AnyEvent,
@@ -96,13 +96,18 @@ def _push_row(
 
 
 def pushes_consumer(runtime: ServiceRuntime, pushes: PushService) -> Consumer:
-    """The `documentation.generated` consumer: `pushes.handle` in the inbox transaction."""
+    """The `documentation.generated` consumer: `pushes.handle` in a transaction of its own.
+
+    The push row (one per documentation, claimed before the call, settled after) is the tracking
+    record: a redelivery finds it settled, so no inbox row is written beside it.
+    """
     return Consumer(
         name="psa-sync",
         spec=PSA_SYNC_DOCUMENTATION,
         handler=pushes.handle,
         db=runtime.db,
         settings=pushes.settings,
+        inbox=False,
         # The handler decides when a push has failed; the runtime only keeps slack for crashes.
         max_attempts=pushes.settings.psa_max_attempts + 2,
         closes=(pushes,),
@@ -133,8 +138,8 @@ class PushService:
             await self._client.aclose()
             self._client = None
 
-    async def handle(self, event: AnyEvent, ctx: HandlerContext) -> None:
-        """Consumer handler for `documentation.generated`."""
+    async def handle(self, event: AnyEvent, ctx: HandlerContext) -> object:
+        """Consumer handler for `documentation.generated`; ALREADY_DONE when its push was settled."""
         if not isinstance(event, DocumentationGenerated) or event.session_id is None:
             raise PermanentError(f"psa-sync cannot handle {event.type} without a session")
         data = event.data
@@ -149,13 +154,12 @@ class PushService:
         ticket = (data.psa_ticket_id or "").strip() or None
         provider_name = integration.provider if integration else None
         if integration is None or ticket is None:
-            await self._record_no_psa(ctx, event, provider_name, ticket)
-            return
+            return await self._record_no_psa(ctx, event, provider_name, ticket)
         if not row["locked"]:
             raise TransientError("another worker is pushing this documentation", retry_after=1.0)
         claim = await self._claim(ctx, event, provider_name, ticket)
         if claim is None:
-            return
+            return ALREADY_DONE
         try:
             provider = self._provider(integration)
             note_id = await place_note(
@@ -170,14 +174,15 @@ class PushService:
         except TransientError as exc:
             if claim.attempt >= self.settings.psa_max_attempts:
                 await self._record_failed(ctx, event, claim, f"gave up after {claim.attempt} attempts: {exc}")
-                return
+                return None
             await self._record_retrying(ctx, claim, str(exc))
             PUSHES.labels(provider_name or "unknown", "retrying").inc()
             raise TransientError(str(exc), retry_after=self._delay(claim.attempt, exc.retry_after)) from None
         except PermanentError as exc:
             await self._record_failed(ctx, event, claim, str(exc))
-            return
+            return None
         await self._record_pushed(ctx, event, claim, note_id)
+        return None
 
     def _provider(self, integration: LoadedIntegration) -> PsaProvider:
         cls = PROVIDERS.get(integration.provider or "")
@@ -240,15 +245,16 @@ class PushService:
 
     async def _record_no_psa(
         self, ctx: HandlerContext, event: DocumentationGenerated, provider: str | None, ticket: str | None
-    ) -> None:
+    ) -> object:
+        """The push row saying there was nothing to push; ALREADY_DONE when an earlier delivery made it."""
         data = event.data
         values = _push_row(event, provider, ticket, PsaPushStatus.no_psa, attempts=0)
         conn = await ctx.uow.connection()
-        if await conn.fetchval(RECORD_NO_PSA_SQL, *(values[column] for column in PUSH_COLUMNS)):
-            PUSHES.labels(provider or "none", "no_psa").inc()
-            log.info(
-                "no psa push", documentation_id=str(data.documentation_id), has_ticket=ticket is not None
-            )
+        if not await conn.fetchval(RECORD_NO_PSA_SQL, *(values[column] for column in PUSH_COLUMNS)):
+            return ALREADY_DONE
+        PUSHES.labels(provider or "none", "no_psa").inc()
+        log.info("no psa push", documentation_id=str(data.documentation_id), has_ticket=ticket is not None)
+        return None
 
     @staticmethod
     async def _settle(
