@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Hashable
 from types import TracebackType
 from typing import Any
 
@@ -55,8 +56,12 @@ class DriverUnitOfWork(UnitOfWork):
         self._transaction: asyncpg.transaction.Transaction | None = None
         self._stack = contextlib.AsyncExitStack()
         self.conn: asyncpg.Connection
+        # What the units of work sharing this transaction (`CommitGroup`) read for each other: one
+        # reads what all of them need, the others find it here (gone with the transaction).
+        self.memo: dict[Hashable, Any] = {}
 
     async def _begin(self) -> None:
+        self.memo = {}
         self.conn = await self._stack.enter_async_context(self._db.driver())
         if self._single_statement:
             return

@@ -23,8 +23,8 @@ from flowpilot_shared.events import (
     PsaPushFailed,
     UserRef,
 )
-from flowpilot_shared.models import ENGINEER_OR_ADMIN
 from flowpilot_shared.service import ServiceRuntime
+from notifier.preferences.rules import SENIOR_ROLES
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +43,6 @@ ORDER BY r.user_id
 ON CONFLICT (event_id, user_id, type) DO NOTHING
 RETURNING id, user_id, created_at
 """
-SENIOR_ROLES = sorted(str(role) for role in ENGINEER_OR_ADMIN)
 
 
 BellEvent = HandoffEscalated | HandoffClaimed | HandoffReescalated | HandoffReleased | PsaPushFailed

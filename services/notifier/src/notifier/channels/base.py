@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-import asyncpg
-
 from flowpilot_shared.broker.topology import QueueSpec
 from flowpilot_shared.durations import humanize
 from flowpilot_shared.events import (
@@ -21,11 +19,13 @@ from flowpilot_shared.events import (
     HandoffReescalated,
     HandoffReleased,
 )
-from flowpilot_shared.integrations import LoadedIntegration, load_integration
+from flowpilot_shared.integrations import LoadedIntegration
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import DeliveryChannel
 from flowpilot_shared.security.crypto import SecretBox
+from flowpilot_shared.unit_of_work import DriverUnitOfWork
 from notifier.channels.ledger import Connect
+from notifier.channels.reads import chat_integration
 from notifier.settings import NotifierSettings
 
 
@@ -75,13 +75,13 @@ class Channel(ABC):
             await asyncio.sleep(0)  # the cancellation lands here, before anything else is started
 
     async def chat_integration(
-        self, event: AnyEvent, conn: asyncpg.Connection, kind: IntegrationKind
+        self, event: AnyEvent, uow: DriverUnitOfWork, kind: IntegrationKind
     ) -> LoadedIntegration | None:
         """The account's chat integration of `kind` for an escalation, claim, round or release (None
         otherwise or unset)."""
         if not isinstance(event, HandoffEscalated | HandoffClaimed | HandoffReescalated | HandoffReleased):
             return None
-        return await load_integration(conn, account_id=event.account_id, kind=kind, box=self._box)
+        return await chat_integration(uow, account_id=event.account_id, kind=kind, box=self._box)
 
     async def close(self) -> None:  # noqa: B027 - optional hook, most channels hold nothing open
         """Release what the channel keeps open between messages (nothing by default)."""
@@ -94,8 +94,9 @@ class Channel(ABC):
         """
 
     @abstractmethod
-    async def targets(self, event: AnyEvent, conn: asyncpg.Connection) -> list[Target]:
-        """Whom this event goes to on this channel (read on a driver-level connection, no transaction)."""
+    async def targets(self, event: AnyEvent, uow: DriverUnitOfWork) -> list[Target]:
+        """Whom this event goes to on this channel, read in the claim's transaction (`uow.conn`; what
+        other claims of it read too through `channels.reads`)."""
 
     @abstractmethod
     async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:

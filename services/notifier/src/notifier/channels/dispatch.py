@@ -57,11 +57,10 @@ def send_to_all(channel: Channel, db: Database, access: LedgerAccess) -> Deliver
         await channel.before_targets(event, db.driver)
 
         async def claim(uow: DriverUnitOfWork) -> tuple[list[Target], dict[str, uuid.UUID]]:
-            conn = uow.conn
-            targets = await channel.targets(event, conn)
+            targets = await channel.targets(event, uow)
             # Every target's ledger row in one statement, before any call.
             created = await ledger.insert_rows(
-                ledger.reuse(conn),
+                ledger.reuse(uow.conn),
                 event=event,
                 channel=channel.name.value,
                 rows=[(t.recipient, t.skip_reason) for t in targets],

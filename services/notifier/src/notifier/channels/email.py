@@ -14,17 +14,18 @@ from email.policy import compat32
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 import aiosmtplib
-import asyncpg
 
 from flowpilot_shared.broker.topology import QueueSpec
 from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import AnyEvent, HandoffEscalated, HandoffReescalated
 from flowpilot_shared.models.notifications import DeliveryChannel
 from flowpilot_shared.telemetry import external_call
+from flowpilot_shared.unit_of_work import DriverUnitOfWork
 from notifier.channels.base import Channel, Sent, Target
+from notifier.channels.reads import recipients_still_eligible
 from notifier.channels.render import render_email
 from notifier.channels.smtp_pool import SmtpPool
-from notifier.preferences.rules import eligible_preferences, email_skip_reason, is_urgent
+from notifier.preferences.rules import email_skip_reason, is_urgent
 from notifier.settings import NotifierSettings
 
 # Readable bodies on the wire (quoted-printable rather than base64), any script allowed.
@@ -98,15 +99,15 @@ class EmailChannel(Channel):
         """Quit the pooled SMTP sessions."""
         await self._pool.close()
 
-    async def targets(self, event: AnyEvent, conn: asyncpg.Connection) -> list[Target]:
+    async def targets(self, event: AnyEvent, uow: DriverUnitOfWork) -> list[Target]:
         """One target per recipient; people deactivated (or demoted) since the event are skipped, and so
         is whoever turned email off or is in their quiet hours (unless the handoff is urgent)."""
         if not isinstance(event, HandoffEscalated | HandoffReescalated):
             return []
         # Read now, not carried by the event: a deactivation or a preference changed applies to the
         # very next email.
-        preferences = await eligible_preferences(
-            conn, account_id=event.account_id, user_ids=[r.id for r in event.data.recipients]
+        seniors = await recipients_still_eligible(
+            uow, account_id=event.account_id, user_ids=[r.id for r in event.data.recipients]
         )
         now, urgent = datetime.now(UTC), is_urgent(event)
         targets: list[Target] = []
@@ -116,11 +117,10 @@ class EmailChannel(Channel):
             if address in seen:
                 continue
             seen.add(address)
-            if person.id not in preferences:
+            if person.id not in seniors:
                 targets.append(Target(recipient=address, skip_reason="recipient no longer active"))
             else:
-                prefs = preferences[person.id]
-                reason = email_skip_reason(prefs, now=now, urgent=urgent)
+                reason = email_skip_reason(seniors[person.id].preferences, now=now, urgent=urgent)
                 targets.append(Target(recipient=address, params={"name": person.name}, skip_reason=reason))
         return targets
 

@@ -23,6 +23,7 @@ from flowpilot_shared.events import (
     HandoffReleased,
     event_type,
 )
+from flowpilot_shared.integrations import load_integration
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import (
     NO_RECIPIENT,
@@ -31,6 +32,7 @@ from flowpilot_shared.models.notifications import (
     DeliveryStatus,
 )
 from flowpilot_shared.retry import parse_retry_after
+from flowpilot_shared.unit_of_work import DriverUnitOfWork
 from notifier.channels.base import (
     Channel,
     Connect,
@@ -38,6 +40,7 @@ from notifier.channels.base import (
     Target,
     pickup_link,
 )
+from notifier.channels.reads import recipients_still_eligible
 from notifier.channels.slack_messages import (
     claimed_message,
     escalation_message,
@@ -88,13 +91,13 @@ class SlackChannel(Channel):
 
     name = DeliveryChannel.slack
 
-    async def targets(self, event: AnyEvent, conn: asyncpg.Connection) -> list[Target]:
+    async def targets(self, event: AnyEvent, uow: DriverUnitOfWork) -> list[Target]:
         """The account's channel, or a `skipped` record when Slack is not configured."""
         if not isinstance(event, SlackEvent):
             return []
         if isinstance(event, HandoffReescalated) and event.data.final:
             return []  # the owners' final notice is a bell row and an email, not a channel post
-        integration = await self.chat_integration(event, conn, IntegrationKind.slack)
+        integration = await self.chat_integration(event, uow, IntegrationKind.slack)
         if integration is None:
             return [Target(recipient=NO_RECIPIENT, skip_reason=NOT_CONFIGURED[self.name.value])]
         channel_id = str(integration.config.get("channel_id") or "")
@@ -107,17 +110,19 @@ class SlackChannel(Channel):
             "interactive": bool(integration.secrets.get("signing_secret")),
         }
         if isinstance(event, HandoffEscalated | HandoffReescalated):
-            people = [r.id for r in event.data.recipients if r.id != event.data.escalator.id]
-            params["mention_emails"] = await mentionable_emails(
-                conn,
-                account_id=event.account_id,
-                user_ids=people,
+            # Read for every recipient, as the email's claim reads them: one read serves both.
+            seniors = await recipients_still_eligible(
+                uow, account_id=event.account_id, user_ids=[r.id for r in event.data.recipients]
+            )
+            params["mention_emails"] = mentionable_emails(
+                seniors,
+                user_ids=[r.id for r in event.data.recipients if r.id != event.data.escalator.id],
                 now=datetime.now(UTC),
                 urgent=is_urgent(event),
             )
         if isinstance(event, FollowUp):
             # `before_targets` waited (without a connection) while the escalation was being posted.
-            original = await conn.fetchrow(
+            original = await uow.conn.fetchrow(
                 ESCALATION_MESSAGE, event.account_id, event.data.handoff_id, ESCALATED
             )
             if original is not None and original["status"] == DeliveryStatus.sent and original["external_id"]:
@@ -133,7 +138,10 @@ class SlackChannel(Channel):
         """A follow-up waits (bounded) while the escalation's message is being posted; `targets` reads it."""
         if isinstance(event, FollowUp):
             async with connect() as conn:
-                if await self.chat_integration(event, conn, IntegrationKind.slack) is None:
+                slack = await load_integration(
+                    conn, account_id=event.account_id, kind=IntegrationKind.slack, box=self._box
+                )
+                if slack is None:
                     return
             await self._escalation_message(connect, event)
 

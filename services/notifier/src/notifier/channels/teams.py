@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import asyncpg
 import httpx
 
 from flowpilot_shared.durations import humanize_wait
@@ -22,6 +21,7 @@ from flowpilot_shared.models.notifications import NO_RECIPIENT, NOT_CONFIGURED, 
 from flowpilot_shared.retry import parse_retry_after
 from flowpilot_shared.security.markup import markdown_text as md
 from flowpilot_shared.security.urls import guarded_client, refusal
+from flowpilot_shared.unit_of_work import DriverUnitOfWork
 from notifier.channels.base import (
     Channel,
     Sent,
@@ -121,13 +121,13 @@ class TeamsChannel(Channel):
 
     name = DeliveryChannel.teams
 
-    async def targets(self, event: AnyEvent, conn: asyncpg.Connection) -> list[Target]:
+    async def targets(self, event: AnyEvent, uow: DriverUnitOfWork) -> list[Target]:
         """The account's webhook, or a `skipped` record when Teams is not configured."""
         if not isinstance(event, HandoffEscalated | HandoffClaimed | HandoffReescalated | HandoffReleased):
             return []
         if isinstance(event, HandoffReescalated) and event.data.final:
             return []  # the owners' final notice is a bell row and an email, not a channel post
-        integration = await self.chat_integration(event, conn, IntegrationKind.teams)
+        integration = await self.chat_integration(event, uow, IntegrationKind.teams)
         url = str(integration.secrets.get("webhook_url") or "") if integration is not None else ""
         if not url:
             return [Target(recipient=NO_RECIPIENT, skip_reason=NOT_CONFIGURED[self.name.value])]

@@ -9,7 +9,7 @@ the person's clock.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 from functools import lru_cache
@@ -25,22 +25,14 @@ from flowpilot_shared.models.preferences import DEFAULT_TIMEZONE
 QUIET_HOURS = "quiet_hours"
 PREFERENCE = "preference"
 
-# Recipients an escalation's email may still go to (active seniors of the account), each with the
-# preferences they saved (NULLs: never saved, the defaults apply).
-ELIGIBLE_WITH_PREFERENCES = """
-SELECT u.id, p.user_id IS NOT NULL AS saved, p.timezone, p.quiet_start, p.quiet_end, p.email, p.chat_mentions
+# Those of an event's recipients a message may still go to (active seniors of the account), each with
+# their address and the preferences they saved (NULLs: never saved, the defaults apply).
+ELIGIBLE_SENIORS = """
+SELECT u.id, u.email AS address, p.user_id IS NOT NULL AS saved, p.timezone, p.quiet_start, p.quiet_end,
+       p.email, p.chat_mentions
 FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
 WHERE u.id = ANY($1::uuid[]) AND u.account_id = $2 AND u.is_active AND u.deleted_at IS NULL
   AND u.role = ANY($3::text[])
-"""
-# Recipients a chat message may mention: still active seniors of the account with mentions on
-# (a person who never set preferences has them on), with their quiet hours.
-MENTIONABLE = """
-SELECT u.email, p.timezone, p.quiet_start, p.quiet_end
-FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
-WHERE u.id = ANY($1::uuid[]) AND u.account_id = $2 AND u.is_active AND u.deleted_at IS NULL
-  AND u.role = ANY($3::text[]) AND coalesce(p.chat_mentions, true)
-ORDER BY u.email
 """
 SENIOR_ROLES = sorted(role.value for role in ENGINEER_OR_ADMIN)
 
@@ -106,54 +98,49 @@ def email_skip_reason(prefs: Preferences, *, now: datetime, urgent: bool) -> str
     return None
 
 
-async def eligible_preferences(
+@dataclass(frozen=True)
+class Senior:
+    """A recipient a message may still go to: their address and preferences."""
+
+    address: str
+    preferences: Preferences
+
+
+async def eligible_seniors(
     conn: asyncpg.Connection, *, account_id: uuid.UUID, user_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, Preferences]:
+) -> dict[uuid.UUID, Senior]:
     """Those of these people who may still be sent an escalation (active seniors of the account),
     each with their preferences (the defaults if never saved): one statement."""
     ids = list(set(user_ids))
     if not ids:
         return {}
-    rows = await conn.fetch(ELIGIBLE_WITH_PREFERENCES, ids, account_id, SENIOR_ROLES)
+    rows = await conn.fetch(ELIGIBLE_SENIORS, ids, account_id, SENIOR_ROLES)
     return {
-        row["id"]: Preferences(
-            timezone=row["timezone"],
-            quiet_start=row["quiet_start"],
-            quiet_end=row["quiet_end"],
-            email=row["email"],
-            chat_mentions=row["chat_mentions"],
+        row["id"]: Senior(
+            address=row["address"],
+            preferences=Preferences(
+                timezone=row["timezone"],
+                quiet_start=row["quiet_start"],
+                quiet_end=row["quiet_end"],
+                email=row["email"],
+                chat_mentions=row["chat_mentions"],
+            )
+            if row["saved"]
+            else DEFAULTS,
         )
-        if row["saved"]
-        else DEFAULTS
         for row in rows
     }
 
 
-async def mentionable_emails(
-    conn: asyncpg.Connection,
-    *,
-    account_id: uuid.UUID,
-    user_ids: Iterable[uuid.UUID],
-    now: datetime,
-    urgent: bool,
+def mentionable_emails(
+    seniors: Mapping[uuid.UUID, Senior], *, user_ids: Iterable[uuid.UUID], now: datetime, urgent: bool
 ) -> list[str]:
-    """Emails of these people whom a chat message may mention: active seniors with mentions on and,
+    """Emails of these people whom a chat message may mention: eligible seniors with mentions on and,
     unless the handoff is urgent, outside their quiet hours (a mention pings their phone; the
     message itself is still posted to the channel)."""
-    ids = list(set(user_ids))
-    if not ids:
-        return []
-    rows = await conn.fetch(MENTIONABLE, ids, account_id, SENIOR_ROLES)
-    return [
-        row["email"]
-        for row in rows
-        if urgent
-        or not in_quiet_hours(
-            Preferences(
-                timezone=row["timezone"] or DEFAULT_TIMEZONE,
-                quiet_start=row["quiet_start"],
-                quiet_end=row["quiet_end"],
-            ),
-            now,
-        )
-    ]
+    people = [seniors[i] for i in set(user_ids) if i in seniors]
+    return sorted(
+        senior.address
+        for senior in people
+        if senior.preferences.chat_mentions and (urgent or not in_quiet_hours(senior.preferences, now))
+    )
