@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-
 import asyncpg
 import httpx
 import structlog
@@ -28,14 +25,8 @@ from flowpilot_shared.security.crypto import SecretBox
 from flowpilot_shared.security.urls import guarded_client
 from flowpilot_shared.service import ServiceRuntime
 from psa_sync.providers import PROVIDERS, PsaProvider, TokenCache
-from psa_sync.pushes.notes import (
-    NOTE_TEXT_LIMIT,
-    Earlier,
-    compose_note,
-    earlier_from,
-    note_marker,
-    place_note,
-)
+from psa_sync.pushes.notes import NOTE_TEXT_LIMIT, compose_note, earlier_from, note_marker, place_note
+from psa_sync.pushes.rows import Claim, push_row
 from psa_sync.pushes.sql import (
     CLAIM_SQL,
     INTEGRATION_AND_LOCK_SQL,
@@ -50,49 +41,6 @@ log = structlog.get_logger(__name__)
 PUSHES = Counter("flowpilot_psa_pushes_total", "PSA pushes by provider and outcome", ["provider", "outcome"])
 # The note text lives in notes.py; named here too for the callers that compose one.
 __all__ = ["NOTE_TEXT_LIMIT", "Claim", "PushService", "compose_note", "note_marker"]
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The push row as claimed for one attempt."""
-
-    push_id: uuid.UUID
-    marker: str
-    attempt: int
-    # A previous attempt may have reached the PSA (crash, timeout): look for its note first.
-    ambiguous: bool
-    provider: str | None
-    ticket: str
-    # What other versions of the escalation's documentation left on the ticket.
-    earlier: Earlier
-
-    def ids(self, event: DocumentationGenerated) -> dict[str, uuid.UUID | None]:
-        """What identifies the push in the event announcing its outcome."""
-        return {
-            "push_id": self.push_id,
-            "documentation_id": event.data.documentation_id,
-            "handoff_id": event.data.handoff_id,
-        }
-
-
-def _push_row(
-    event: DocumentationGenerated, provider: str | None, ticket: str | None, status: str, *, attempts: int
-) -> dict[str, object]:
-    """Column values of the one push row a documentation gets."""
-    data = event.data
-    return {
-        "id": uuid.uuid4(),
-        "account_id": event.account_id,
-        "session_id": event.session_id,
-        "handoff_id": data.handoff_id,
-        "documentation_id": data.documentation_id,
-        "event_id": event.id,
-        "provider": provider,
-        "ticket_id": ticket,
-        "status": status,
-        "marker": note_marker(data.documentation_id),
-        "attempts": attempts,
-    }
 
 
 def pushes_consumer(runtime: ServiceRuntime, pushes: PushService) -> Consumer:
@@ -215,7 +163,7 @@ class PushService:
         One driver-level statement without a transaction block: one round trip, little CPU.
         """
         data = event.data
-        values = _push_row(event, provider, ticket, PsaPushStatus.pending, attempts=1)
+        values = push_row(event, provider, ticket, PsaPushStatus.pending, attempts=1)
         async with ctx.db.driver() as conn:
             row = await conn.fetchrow(CLAIM_SQL, *(values[column] for column in PUSH_COLUMNS))
         if row is None:
@@ -248,7 +196,7 @@ class PushService:
     ) -> object:
         """The push row saying there was nothing to push; ALREADY_DONE when an earlier delivery made it."""
         data = event.data
-        values = _push_row(event, provider, ticket, PsaPushStatus.no_psa, attempts=0)
+        values = push_row(event, provider, ticket, PsaPushStatus.no_psa, attempts=0)
         conn = await ctx.uow.connection()
         if not await conn.fetchval(RECORD_NO_PSA_SQL, *(values[column] for column in PUSH_COLUMNS)):
             return ALREADY_DONE
