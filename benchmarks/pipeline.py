@@ -78,7 +78,7 @@ async def sustained(
     """
     grace = max(DRAIN_SHARE * seconds, MIN_DRAIN_GRACE)
     db_before = await dbwork.counters(stack.dsn) if db_counters else None
-    before, box_before = stack.cpu_snapshot(), box_busy_seconds()
+    before, box_before, kernel_before = stack.cpu_snapshot(), box_busy_seconds(), stack.system_cpu_snapshot()
     load = await run_handoffs(api, teams, rate=rate, seconds=seconds)
     drain = await wait_drained(stack, [h for _, h, _ in load.handoffs], timeout=grace)
     row: dict[str, Any] = {
@@ -99,6 +99,12 @@ async def sustained(
     row["cpu_ms_per_escalation"] = {
         name: round((after[name] - before[name]) * 1000 / done, 2) for name in before
     }
+    # How much of our services' CPU was the kernel's (system calls: sockets, mostly).
+    kernel = stack.system_cpu_snapshot()
+    ours = sum(after[name] - before[name] for name in kernel)
+    row["services_system_cpu_share"] = round(
+        sum(kernel[name] - kernel_before[name] for name in kernel) / ours if ours else 0.0, 3
+    )
     # The whole machine, for the share nothing above accounts for (kernel threads, other tenants).
     row["box_cpu_ms_per_escalation"] = round((box_after - box_before) * 1000 / done, 2)
     if db_before is not None:

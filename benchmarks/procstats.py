@@ -47,15 +47,16 @@ def rss_mb(pid: int) -> float:
     return total
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process and its children have used so far (all their threads)."""
+def cpu_seconds(pid: int, *, system_only: bool = False) -> float:
+    """User + system CPU time a process and its children have used so far (all their threads); with
+    `system_only`, the part spent in the kernel (system calls) alone."""
     total = 0
     for member in _tree(pid):
         try:
             fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
+        total += (0 if system_only else int(fields[11])) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
 

@@ -128,6 +128,11 @@ def render(r: dict[str, Any]) -> str:
                 + ")",
                 ", ".join(f"{name} {ms}" for name, ms in cpu.items()),
             )
+            if "services_system_cpu_share" in final:
+                row(
+                    "… of our services' CPU, spent in the kernel (system calls)",
+                    f"{final['services_system_cpu_share']:.0%}",
+                )
         cost = r.get("per_escalation")
         if cost:
             row(
@@ -154,6 +159,24 @@ def render(r: dict[str, Any]) -> str:
                 f"{db['commits']:.1f} commits, {db['wal_flushes']:.1f} WAL flushes "
                 f"({db['wal_bytes'] / 1024:.1f} KB), {db['rows_inserted']:.1f} rows inserted "
                 f"({db['outbox_rows']:.1f} outbox events), {db['rows_updated']:.1f} updated",
+            )
+    units = r.get("units")
+    if units:
+        us = units["client_cpu_us"]
+        row(
+            "client CPU per operation, one at a time (µs): statement / commit / transaction / publish+confirm / "
+            "delivery+ack / email / PSA note (httpx) / Slack post / event parse",
+            f"{us['postgres_statement']} / {us['postgres_commit']} / {us['postgres_transaction']} / "
+            f"{us['amqp_publish_confirmed']} / "
+            f"{us['amqp_delivery_acked']} / {us['smtp_email']} / {us['psa_note_httpx']} / {us['slack_post']} / "
+            f"{us['event_parse']}",
+        )
+        model = units.get("model")
+        if model:
+            row(
+                "… those operations of one pipeline escalation, priced (ms of our services' CPU)",
+                ", ".join(f"{kind} {ms}" for kind, ms in model["ms_per_escalation"].items())
+                + f": {model['operations_ms']} of {model['services_cpu_ms']}",
             )
     sc = r.get("scale", {})
     for rec in sc.get("recipients", []):

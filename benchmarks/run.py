@@ -20,7 +20,7 @@ from typing import Any
 
 import uvloop
 
-from benchmarks import api, console_queue, lifecycle, pipeline, raw, scale, slack_clicks, tracing
+from benchmarks import api, console_queue, lifecycle, pipeline, raw, scale, slack_clicks, tracing, units
 from benchmarks import results as history
 from benchmarks.http import HttpPool
 from benchmarks.maintenance import AutovacuumStandIn, vacuum_analyze
@@ -34,7 +34,7 @@ PHASES_OFF = set(os.environ.get("BENCH_SKIP", "").split(","))
 API_RATES = tuple(int(r) for r in os.environ.get("BENCH_API_RATES", "50,100,200").split(","))
 API_WORKERS = int(os.environ.get("BENCH_API_WORKERS", "2"))
 PHASES = set(
-    os.environ.get("BENCH_PHASES", "raw,api,pipeline,scale,timeline,timers,console,slack").split(",")
+    os.environ.get("BENCH_PHASES", "raw,api,pipeline,units,scale,timeline,timers,console,slack").split(",")
 )
 # The escalation lifecycle's steps: idle window of each timer measurement, the timeline step's rate.
 TIMER_IDLE_SECONDS = 60.0
@@ -188,6 +188,10 @@ async def main() -> dict[str, Any]:
                 results.setdefault("tracing_on", {})["pipeline"] = await tracing.pipeline_traced(
                     stack, pool, pipe_teams, rate=rate, api_env=api_env
                 )
+        if "units" in PHASES:
+            print("the I/O operations of an escalation, one kind at a time ...", flush=True)
+            results["units"] = await units.run(stack, results.get("pipeline"))
+            print(f"  {results['units']}", flush=True)
         if "scale" in PHASES:
             print("scale ...", flush=True)
             results["scale"] = await scale.run(stack, pool, scale=SCALE)

@@ -184,6 +184,10 @@ class Stack:
         snapshot["benchmark"] = own_cpu_seconds()
         return snapshot
 
+    def system_cpu_snapshot(self) -> dict[str, float]:
+        """Kernel CPU seconds so far of each service (the system calls' share of `cpu_snapshot`)."""
+        return {name: cpu_seconds(self.pid(name), system_only=True) for name in self.services}
+
     def pid(self, name: str) -> int:
         """The pid of a running service."""
         proc = self.services[name].process
