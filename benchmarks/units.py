@@ -195,11 +195,12 @@ async def _slack(port: int) -> float:
 async def measure(*, dsn: str, amqp_url: str, fake_ports: dict[str, int]) -> dict[str, float]:
     """Client CPU microseconds per operation of each kind (and the email's size in bytes)."""
     event = escalation_event()
+    body = event.model_dump_json().encode()
     documentation = "# Escalation package\n\n" + "Rebuilt the Outlook profile; still prompts.\n" * 40
     costs = {
-        "event_parse": await _per_operation(lambda: _parse(event), count=5 * OPERATIONS),
+        "event_parse": await _per_operation(lambda: _parse(body), count=5 * OPERATIONS),
         **await _postgres(dsn),
-        **await _rabbitmq(amqp_url, event.model_dump_json().encode()),
+        **await _rabbitmq(amqp_url, body),
         **await _smtp(fake_ports["smtp"], event),
         "psa_note_httpx": await _psa(fake_ports["psa"], documentation),
         "slack_post": await _slack(fake_ports["slack"]),
@@ -207,8 +208,8 @@ async def measure(*, dsn: str, amqp_url: str, fake_ports: dict[str, int]) -> dic
     return costs
 
 
-async def _parse(event: HandoffEscalated) -> None:
-    parse_event(event.model_dump_json())
+async def _parse(body: bytes) -> None:
+    parse_event(body)
 
 
 def model(units: dict[str, float], final: dict[str, Any]) -> dict[str, Any]:
