@@ -27,7 +27,7 @@ from tests.fakes.psa_wire import CREDENTIALS, ROOTS
 from tests.fakes.slack import TOKEN_PREFIX
 
 from benchmarks.stack import SERVICES, Stack
-from flowpilot_shared.broker.topology import ALL_QUEUES
+from flowpilot_shared.broker.topology import ALL_QUEUES, NOTIFIER_EMAIL
 from flowpilot_shared.events import HandoffEscalated, parse_event
 from flowpilot_shared.security.urls import guarded_client
 from notifier.channels.base import Target
@@ -138,12 +138,13 @@ async def _rabbitmq(amqp_url: str, body: bytes) -> dict[str, float]:
 
         consuming = await connection.channel()
         await consuming.set_qos(prefetch_count=1)
+        delivering = await consuming.get_queue(QUEUE)
         started = time.process_time()
-        tag = await (await consuming.get_queue(QUEUE)).consume(take)
+        tag = await delivering.consume(take)
         for _ in range(WARM_UP + OPERATIONS):
             await asyncio.wait_for(taken.get(), timeout=30)
         delivered = round(1e6 * (time.process_time() - started) / (WARM_UP + OPERATIONS), 1)
-        await (await consuming.get_queue(QUEUE)).cancel(tag)
+        await delivering.cancel(tag)
         await queue.delete(if_unused=False, if_empty=False)
         return {"amqp_publish_confirmed": published, "amqp_delivery_acked": delivered}
     finally:
@@ -152,7 +153,7 @@ async def _rabbitmq(amqp_url: str, body: bytes) -> dict[str, float]:
 
 async def _smtp(port: int, event: HandoffEscalated) -> dict[str, float]:
     settings = NotifierSettings(smtp_host="127.0.0.1", smtp_port=port)
-    email = EmailChannel(settings, next(spec for spec in ALL_QUEUES if spec.name == "notifier.email"))
+    email = EmailChannel(settings, NOTIFIER_EMAIL)
     person = event.data.recipients[0]
     _, message = email.build_message(
         event, Target(recipient=person.email, params={"name": person.name}), uuid.uuid4()
