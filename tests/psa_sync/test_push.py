@@ -6,6 +6,7 @@ import base64
 
 import httpx
 import pytest
+from multidict import CIMultiDict
 from prometheus_client.parser import text_string_to_metric_families
 
 from flowpilot_shared.db import Database
@@ -16,7 +17,9 @@ from tests.harness.waiting import wait_until
 from tests.psa_sync.conftest import documentation_event, make_scenario, push_row, settled_row
 
 
-def _auth_ok(fake: FakePsa, provider: str, headers: dict[str, str]) -> None:
+def _auth_ok(fake: FakePsa, provider: str, sent: dict[str, str]) -> None:
+    # Header names are case-insensitive (RFC 9110): the client may send `clientId` as `clientid`.
+    headers = CIMultiDict(sent)
     creds = fake.credentials(provider)
     if provider == "connectwise":
         raw = f"{creds['company_id']}+{creds['public_key']}:{creds['private_key']}"
