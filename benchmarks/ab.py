@@ -47,12 +47,19 @@ def _cost_run(tree: Path, out: Path) -> dict[str, Any]:
     return run
 
 
-def _summary(runs: list[dict[str, Any]]) -> dict[str, float]:
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     services = [r["per_escalation"]["services_cpu_ms"] for r in runs]
     ratios = [r["per_escalation"]["services_cpu_ms"] / r["per_escalation"]["fakes_cpu_ms"] for r in runs]
+    # Each process's own median too: a change to one service shows there when the others' drift
+    # hides it in the total.
+    processes = runs[0]["cpu_ms_per_escalation"].keys()
     return {
         "services_cpu_ms_median": statistics.median(services),
         "services_per_fakes_median": statistics.median(ratios),
+        "cpu_ms_median": {
+            name: round(statistics.median(r["cpu_ms_per_escalation"][name] for r in runs), 2)
+            for name in processes
+        },
     }
 
 
@@ -86,7 +93,8 @@ def main(revs: list[str]) -> dict[str, Any]:
     for label, summary in result.items():
         print(
             f"{label}: median services {summary['services_cpu_ms_median']} ms, "
-            f"median services/fakes {summary['services_per_fakes_median']:.2f}"
+            f"median services/fakes {summary['services_per_fakes_median']:.2f}; "
+            f"median per process (ms) {summary['cpu_ms_median']}"
         )
     return result
 

@@ -120,6 +120,22 @@ class TeamsChannel(Channel):
     """One card per escalation and one per claim, to the account's webhook."""
 
     name = DeliveryChannel.teams
+    _client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        """The process's guarded client: posts to a webhook host reuse its open connections."""
+        if self._client is None:
+            self._client = guarded_client(
+                allow_loopback=self.settings.allow_loopback_integrations,
+                timeout=self.settings.teams_timeout_seconds,
+            )
+        return self._client
+
+    async def close(self) -> None:
+        """Close the pooled connections to the webhook hosts."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     async def targets(self, event: AnyEvent, uow: DriverUnitOfWork) -> list[Target]:
         """The account's webhook, or a `skipped` record when Teams is not configured."""
@@ -146,11 +162,7 @@ class TeamsChannel(Channel):
         else:
             raise PermanentError(f"Teams does not handle {event.type}")
         try:
-            async with guarded_client(
-                allow_loopback=self.settings.allow_loopback_integrations,
-                timeout=self.settings.teams_timeout_seconds,
-            ) as client:
-                response = await client.post(target.params["url"], json=envelope(card))
+            response = await self._http().post(target.params["url"], json=envelope(card))
         except httpx.HTTPError as exc:
             if (refused := refusal(exc)) is not None:
                 raise PermanentError(f"Teams webhook refused: {refused}") from exc
