@@ -97,7 +97,13 @@ async def test_email_link_signed_out_signs_in_lands_on_pickup_and_claims(
     await page.get_by_label("What happened").fill("Reset the Entra ID token binding for the mailbox")
     await page.get_by_role("button", name="Add step").click()
     await expect(region(page, "Steps")).to_contain_text("Reset the Entra ID token binding for the mailbox")
-    await page.get_by_role("button", name="Resolve").click()
+    # The click's own request first: a failure then says whether the resolve was sent and answered.
+    async with page.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith("/resolve")
+    ) as sent:
+        await page.get_by_role("button", name="Resolve").click()
+    answer = await sent.value
+    assert answer.status == 200, await answer.text()
     await expect(page.locator(".crumbs .badge")).to_have_text("Resolved")
     session = await ok(await gw.get(f"{API}/ai-sessions/{sid}", headers=sam.headers))
     assert session["status"] == "resolved" and session["steps"][-1]["author_id"] == str(sam.id)
