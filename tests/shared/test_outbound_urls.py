@@ -83,6 +83,31 @@ async def test_a_rebinding_dns_answer_cannot_reach_inside(monkeypatch):
     assert internal.connections == 0
 
 
+async def test_a_name_with_any_inside_address_is_refused_when_connecting(monkeypatch):
+    internal = ConnectionCounter()
+    port = await internal.start()
+    real = socket.getaddrinfo
+
+    def mixed(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # One public answer beside an inside one: the connection must not pick the public one and go.
+        if host in ("mixed.example", b"mixed.example"):
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("1.1.1.1", port)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+            ]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", mixed)
+    try:
+        async with guarded_client(allow_loopback=False, timeout=2) as client:
+            with pytest.raises(httpx.ConnectError) as caught:
+                await client.post(f"https://mixed.example:{port}/hook", json={})
+    finally:
+        await internal.stop()
+    assert "127.0.0.1 is not a public address" in str(refusal(caught.value))
+    assert internal.connections == 0
+
+
 async def test_plain_http_only_to_loopback_and_the_name_is_kept(monkeypatch):
     seen: list[str] = []
 
