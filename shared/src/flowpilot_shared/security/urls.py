@@ -243,3 +243,25 @@ def guarded_client(
         trust_env=False,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
     )
+
+
+class SharedGuardedClient:
+    """A process's guarded client for its calls to integrations: made on first use (inside the event
+    loop), shared so calls to one host reuse their connections, closed once on shutdown."""
+
+    def __init__(self, *, allow_loopback: bool, timeout: float) -> None:
+        self._allow_loopback = allow_loopback
+        self._timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    def get(self) -> httpx.AsyncClient:
+        """The client, made now if this is the first call (or the first since `aclose`)."""
+        if self._client is None:
+            self._client = guarded_client(allow_loopback=self._allow_loopback, timeout=self._timeout)
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the pool, if one was made."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from flowpilot_shared.broker.topology import QueueSpec
 from flowpilot_shared.durations import humanize_wait
 from flowpilot_shared.errors import PermanentError, TransientError
 from flowpilot_shared.events import (
@@ -20,7 +21,7 @@ from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import NO_RECIPIENT, NOT_CONFIGURED, DeliveryChannel
 from flowpilot_shared.retry import parse_retry_after
 from flowpilot_shared.security.markup import markdown_text as md
-from flowpilot_shared.security.urls import guarded_client, refusal
+from flowpilot_shared.security.urls import SharedGuardedClient, refusal
 from flowpilot_shared.unit_of_work import DriverUnitOfWork
 from notifier.channels.base import (
     Channel,
@@ -30,6 +31,7 @@ from notifier.channels.base import (
     steps_duration,
 )
 from notifier.channels.render import urgency_label, urgency_marker
+from notifier.settings import NotifierSettings
 
 WEBHOOK_RECIPIENT = "webhook"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -120,22 +122,16 @@ class TeamsChannel(Channel):
     """One card per escalation and one per claim, to the account's webhook."""
 
     name = DeliveryChannel.teams
-    _client: httpx.AsyncClient | None = None
 
-    def _http(self) -> httpx.AsyncClient:
-        """The process's guarded client: posts to a webhook host reuse its open connections."""
-        if self._client is None:
-            self._client = guarded_client(
-                allow_loopback=self.settings.allow_loopback_integrations,
-                timeout=self.settings.teams_timeout_seconds,
-            )
-        return self._client
+    def __init__(self, settings: NotifierSettings, spec: QueueSpec) -> None:
+        super().__init__(settings, spec)
+        self._http = SharedGuardedClient(
+            allow_loopback=settings.allow_loopback_integrations, timeout=settings.teams_timeout_seconds
+        )
 
     async def close(self) -> None:
         """Close the pooled connections to the webhook hosts."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._http.aclose()
 
     async def targets(self, event: AnyEvent, uow: DriverUnitOfWork) -> list[Target]:
         """The account's webhook, or a `skipped` record when Teams is not configured."""
@@ -162,7 +158,7 @@ class TeamsChannel(Channel):
         else:
             raise PermanentError(f"Teams does not handle {event.type}")
         try:
-            response = await self._http().post(target.params["url"], json=envelope(card))
+            response = await self._http.get().post(target.params["url"], json=envelope(card))
         except httpx.HTTPError as exc:
             if (refused := refusal(exc)) is not None:
                 raise PermanentError(f"Teams webhook refused: {refused}") from exc

@@ -22,7 +22,7 @@ from flowpilot_shared.integrations import LoadedIntegration, loaded_integration
 from flowpilot_shared.models import IntegrationKind, PsaPush, PsaPushStatus
 from flowpilot_shared.retry import backoff_seconds
 from flowpilot_shared.security.crypto import SecretBox
-from flowpilot_shared.security.urls import guarded_client
+from flowpilot_shared.security.urls import SharedGuardedClient
 from flowpilot_shared.service import ServiceRuntime
 from psa_sync.providers import PROVIDERS, PsaProvider, TokenCache
 from psa_sync.pushes.notes import NOTE_TEXT_LIMIT, compose_note, earlier_from, note_marker, place_note
@@ -69,22 +69,17 @@ class PushService:
         self.settings = settings
         self._box = SecretBox(settings.secret_key)
         self.tokens = TokenCache(margin_seconds=settings.psa_token_margin_seconds)
-        self._client: httpx.AsyncClient | None = None
+        self._http = SharedGuardedClient(
+            allow_loopback=settings.allow_loopback_integrations, timeout=settings.psa_timeout_seconds
+        )
 
     def client(self) -> httpx.AsyncClient:
         """The process's guarded HTTP client for PSA calls (created on first use)."""
-        if self._client is None:
-            self._client = guarded_client(
-                allow_loopback=self.settings.allow_loopback_integrations,
-                timeout=self.settings.psa_timeout_seconds,
-            )
-        return self._client
+        return self._http.get()
 
     async def close(self) -> None:
         """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._http.aclose()
 
     async def handle(self, event: AnyEvent, ctx: HandlerContext) -> object:
         """Consumer handler for `documentation.generated`; ALREADY_DONE when its push was settled."""
