@@ -16,6 +16,8 @@ from benchmarks.stack import Stack
 COUNTS = {
     "bell": "SELECT count(*) FROM notifications WHERE handoff_id = ANY($1::uuid[])",
     "email": "SELECT count(*) FROM deliveries WHERE channel = 'email' AND status = 'sent' AND handoff_id = ANY($1::uuid[])",
+    # SMTP messages: an escalation's recipients share one (the ledger rows name its Message-ID).
+    "email_messages": "SELECT count(DISTINCT external_id) FROM deliveries WHERE channel = 'email' AND status = 'sent' AND handoff_id = ANY($1::uuid[])",
     "slack": "SELECT count(*) FROM deliveries WHERE channel = 'slack' AND status = 'sent' AND handoff_id = ANY($1::uuid[])",
     "documentation": "SELECT count(*) FROM documentation WHERE handoff_id = ANY($1::uuid[])",
     "psa_note": "SELECT count(*) FROM psa_pushes WHERE status = 'pushed' AND handoff_id = ANY($1::uuid[])",

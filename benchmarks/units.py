@@ -156,17 +156,26 @@ async def _smtp(port: int, event: HandoffEscalated) -> dict[str, float]:
     email = EmailChannel(settings, NOTIFIER_EMAIL)
     person = event.data.recipients[0]
     _, message = email.build_message(
-        event, Target(recipient=person.email, params={"name": person.name}), uuid.uuid4()
+        event, [Target(recipient=person.email, params={"name": person.name})], uuid.uuid4()
     )
+    others = [f"{n}.{person.email}" for n in range(2)]
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, local_hostname="bench.local")
     await client.connect()
     try:
         sendmail = await _per_operation(
             lambda: client.sendmail("flowpilot@localhost", [person.email], message)
         )
+        # An escalation's recipients share one message: what each one beyond the first adds.
+        to_three = await _per_operation(
+            lambda: client.sendmail("flowpilot@localhost", [person.email, *others], message)
+        )
     finally:
         await client.quit()
-    return {"smtp_email": sendmail, "email_bytes": float(len(message))}
+    return {
+        "smtp_email": sendmail,
+        "smtp_extra_recipient": round((to_three - sendmail) / len(others), 1),
+        "email_bytes": float(len(message)),
+    }
 
 
 async def _psa(port: int, markdown: str) -> float:
@@ -230,7 +239,8 @@ def model(units: dict[str, float], final: dict[str, Any]) -> dict[str, Any]:
         ),
         "amqp_publish_confirmed": final["db_per_escalation"]["outbox_rows"],
         "postgres_commit": final["db_per_escalation"]["commits"],
-        "smtp_email": effects["email"] / escalations,
+        "smtp_email": effects["email_messages"] / escalations,
+        "smtp_extra_recipient": (effects["email"] - effects["email_messages"]) / escalations,
         "slack_post": effects["slack"] / escalations,
         "psa_note_httpx": effects["psa_note"] / escalations,
     }

@@ -59,7 +59,7 @@ class _Handler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
-        reply = self.sink.rejected_recipients.get(address.lower())
+        reply = self.sink.refusal(address)
         if reply is not None:
             return reply
         envelope.rcpt_tos.append(address)
@@ -97,6 +97,7 @@ class FakeSmtp:
         self.port = port or free_port()
         self.messages: list[CaughtMail] = []
         self.rejected_recipients: dict[str, str] = {}
+        self._refusals_left: dict[str, int] = {}
         self.attempts = 0
         self.fail_remaining = 0
         self.fail_reply = "451 4.3.0 Try again later"
@@ -130,9 +131,31 @@ class FakeSmtp:
             self.fail_remaining = count
             self.fail_reply = reply
 
-    def reject_recipient(self, address: str, reply: str = "550 5.1.1 No such user") -> None:
-        """Refuse RCPT TO for one address."""
-        self.rejected_recipients[address.lower()] = reply
+    def reject_recipient(
+        self, address: str, reply: str = "550 5.1.1 No such user", *, times: int | None = None
+    ) -> None:
+        """Refuse RCPT TO for one address (the next `times` times only, if given)."""
+        with self.lock:
+            self.rejected_recipients[address.lower()] = reply
+            if times is not None:
+                self._refusals_left[address.lower()] = times
+
+    def refusal(self, address: str) -> str | None:
+        """The reply refusing `address` now, if it is refused (counting down a limited refusal)."""
+        key = address.lower()
+        with self.lock:
+            reply = self.rejected_recipients.get(key)
+            if key in self._refusals_left:
+                self._refusals_left[key] -= 1
+                if self._refusals_left[key] <= 0:
+                    del self._refusals_left[key], self.rejected_recipients[key]
+            return reply
+
+    def received(self) -> list[str]:
+        """Every recipient's copy, as the recipient's address, sorted: what the mailboxes got (a
+        message to three recipients counts three times)."""
+        with self.lock:
+            return sorted(r.lower() for m in self.messages for r in m.rcpt_tos)
 
     def to(self, address: str) -> list[CaughtMail]:
         """Messages received for one address."""

@@ -55,8 +55,14 @@ async def test_escalation_reaches_three_seniors_one_slack_one_teams(
     # escalator, nor anyone of another account.
     assert (viewer.role, deactivated.is_active) == ("viewer", False)
     expected = {team.owner.email.lower(), engineer_1.email.lower(), engineer_2.email.lower()}
-    assert {r for m in smtp.messages for r in m.rcpt_tos} == expected
-    assert len(smtp.messages) == 3
+    # One message carries them all (each an envelope recipient, all named in To), each exactly once.
+    assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == sorted(expected)
+    assert len(smtp.messages) == 1
+    (message,) = smtp.messages
+    assert all(u.email.lower() in message.to.lower() for u in (team.owner, engineer_1, engineer_2))
+    rows = await deliveries(db, event.id, "email")
+    assert {r.recipient: r.status for r in rows} == dict.fromkeys(expected, "sent")
+    assert {r.external_id for r in rows} == {message.headers["Message-ID"]}
     nobody_else = [u for u in [*team.users, *other.users] if u.email.lower() not in expected]
     for user in nobody_else:
         assert smtp.to(user.email) == []
@@ -208,7 +214,7 @@ async def test_republished_event_sends_nothing_twice(
         return all(consumer_count(f"notifier.{n}", "duplicate") >= before[n] + 2 for n in before)
 
     await wait_until(both_seen_as_duplicates, timeout=15, message="duplicates acknowledged")
-    assert len(smtp.messages) == 2
+    assert len(smtp.received()) == 2
     assert len(slack.posts()) == 1
     assert len(teams.cards()) == 1
     assert all(r.attempts == 1 and r.status == "sent" for r in await deliveries(db, event.id))
@@ -223,7 +229,7 @@ async def test_copies_arriving_together_send_once_and_record_it_as_sent(
     smtp.delay_seconds = 1.0  # the first copy's send is in flight when the second copy arrives
     await publish_event(amqp, event)
     await publish_event(amqp, event)
-    await wait_until(lambda: len(smtp.messages) == 2, timeout=15, message="both emails sent")
+    await wait_until(lambda: len(smtp.received()) == 2, timeout=15, message="both emails sent")
     await wait_until(lambda: all_final(db, event.id, 2, "email"), timeout=15, message="email rows final")
     rows = await deliveries(db, event.id, "email")
     assert [(r.status, r.attempts, r.last_error) for r in rows] == [("sent", 1, None)] * 2
@@ -240,8 +246,8 @@ async def test_emails_reuse_smtp_sessions(
     for event in events:
         await publish_event(amqp, event)
         await wait_until(lambda e=event: all_final(db, e.id, 5), timeout=15, message="deliveries final")
-    # Three recipients per escalation, twelve emails: no more sessions than sent at once.
-    assert len(smtp.messages) == 12
+    # Three recipients per escalation, twelve emails in four messages: no more sessions than sent at once.
+    assert len(smtp.received()) == 12 and len(smtp.messages) == 4
     rows = [r for e in events for r in await deliveries(db, e.id, "email")]
     assert len(rows) == 12 and all(r.status == "sent" and r.attempts == 1 for r in rows)
     assert len({m.peer for m in smtp.messages}) <= 3

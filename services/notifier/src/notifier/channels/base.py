@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -53,6 +54,8 @@ class Channel(ABC):
     """One external channel: resolves an event's targets, then sends one message per target."""
 
     name: ClassVar[DeliveryChannel]
+    # One call can carry the first attempt of several targets (`send_together`).
+    sends_together: ClassVar[bool] = False
 
     def __init__(self, settings: NotifierSettings, spec: QueueSpec) -> None:
         self.settings = settings
@@ -101,6 +104,13 @@ class Channel(ABC):
     @abstractmethod
     async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
         """Send one message; raise `TransientError` or `PermanentError` on failure."""
+
+    async def send_together(
+        self, event: AnyEvent, targets: Sequence[Target], *, delivery_ids: Sequence[uuid.UUID]
+    ) -> dict[str, Sent | Exception]:
+        """The first attempt of several targets in one call (channels with `sends_together`): what
+        each got, by recipient, a failure as the exception `send` would have raised."""
+        raise NotImplementedError(f"{self.name.value} sends one message per target")
 
 
 def pickup_link(settings: NotifierSettings, session_id: uuid.UUID | None) -> str:

@@ -16,8 +16,8 @@ from flowpilot_shared.models.notifications import DeliveryStatus
 from flowpilot_shared.service import ServiceRuntime
 from flowpilot_shared.unit_of_work import DriverUnitOfWork
 from notifier.channels import ledger
-from notifier.channels.base import Channel, Target
-from notifier.channels.sending import Delivery, LedgerAccess, send_to_recipient
+from notifier.channels.base import Channel, Sent, Target
+from notifier.channels.sending import Delivery, Failure, LedgerAccess, attempt_together, send_to_recipient
 from notifier.settings import NotifierSettings
 
 
@@ -73,6 +73,7 @@ def send_to_all(channel: Channel, db: Database, access: LedgerAccess) -> Deliver
         targets, created = await access.claims.run(claim)
         deadline = time.monotonic() + channel.settings.channel_deadline_seconds
         calls = asyncio.Semaphore(channel.settings.channel_send_concurrency)
+        firsts = await _first_attempts_together(channel, event, targets, created, calls)
         results = await asyncio.gather(
             *(
                 send_to_recipient(
@@ -80,6 +81,7 @@ def send_to_all(channel: Channel, db: Database, access: LedgerAccess) -> Deliver
                     deadline=deadline,
                     created=created,
                     calls=calls,
+                    first=firsts.get(t.recipient),
                 )
                 for t in targets
             ),
@@ -98,3 +100,23 @@ def send_to_all(channel: Channel, db: Database, access: LedgerAccess) -> Deliver
         return None
 
     return send_all
+
+
+async def _first_attempts_together(
+    channel: Channel,
+    event: AnyEvent,
+    targets: list[Target],
+    created: Mapping[str, uuid.UUID],
+    calls: asyncio.Semaphore,
+) -> dict[str, Sent | Failure]:
+    """On a channel that can (email), the first attempt of every target whose row was just created
+    goes out in one call; each row's outcome and any retries stay its own. Rows found existing (a
+    redelivery) are judged one by one as before."""
+    fresh = {
+        t.recipient: (t, created[t.recipient])
+        for t in targets
+        if t.skip_reason is None and t.recipient in created
+    }
+    if not channel.sends_together or len(fresh) < 2:
+        return {}
+    return await attempt_together(channel, event, fresh, calls)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.charset import QP, Charset
@@ -87,6 +88,7 @@ class EmailChannel(Channel):
     """The escalation email to each recipient named by the event."""
 
     name = DeliveryChannel.email
+    sends_together = True
 
     def __init__(self, settings: NotifierSettings, spec: QueueSpec) -> None:
         super().__init__(settings, spec)
@@ -133,18 +135,24 @@ class EmailChannel(Channel):
         return encoded
 
     def build_message(
-        self, event: HandoffEscalated | HandoffReescalated, target: Target, delivery_id: uuid.UUID
+        self,
+        event: HandoffEscalated | HandoffReescalated,
+        targets: Sequence[Target],
+        delivery_id: uuid.UUID,
     ) -> tuple[str, bytes]:
-        """Message-ID and wire bytes of one recipient's message; the Message-ID is stable per ledger
-        row (the same across retries).
+        """Message-ID and wire bytes of the message to `targets` (one recipient, or every recipient
+        of a fan-out sent together, each named in `To`).
 
-        Only the recipient's own headers are written per message: the subject and the MIME body
+        Only the recipients' headers are written per message: the subject and the MIME body
         (text + HTML) are encoded once per escalation, since flattening a message through the
         `email` package was the largest part of sending one.
         """
         encoded = self._encoded(event)
         message_id = make_msgid(idstring=delivery_id.hex, domain="flowpilot")
-        to = formataddr((_one_line(str(target.params.get("name", ""))), target.recipient), charset="utf-8")
+        to = ", ".join(
+            formataddr((_one_line(str(t.params.get("name", ""))), t.recipient), charset="utf-8")
+            for t in targets
+        )
         head = (
             f"{self._from_line}{encoded.subject_line}{_header_line('To', to)}"
             f"Date: {formatdate(usegmt=True)}{CRLF}Message-ID: {message_id}{CRLF}X-FlowPilot-Event-ID: {event.id}{CRLF}"
@@ -153,16 +161,45 @@ class EmailChannel(Channel):
 
     async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
         """Send over a pooled SMTP session (STARTTLS and auth as configured, once per session)."""
+        results = await self.send_together(event, [target], delivery_ids=[delivery_id])
+        result = results[target.recipient]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def send_together(
+        self, event: AnyEvent, targets: Sequence[Target], *, delivery_ids: Sequence[uuid.UUID]
+    ) -> dict[str, Sent | Exception]:
+        """One SMTP transaction for every recipient (one envelope recipient each, all named in `To`):
+        half the round trips of a message each. A recipient the server refuses fails alone (4xx
+        transient, 5xx final); what fails the transaction fails every recipient."""
         if not isinstance(event, HandoffEscalated | HandoffReescalated):
             raise PermanentError(f"email does not handle {event.type}")
-        message_id, message = self.build_message(event, target, delivery_id)
+        message_id, message = self.build_message(event, targets, delivery_ids[0])
+        recipients = [t.recipient for t in targets]
         try:
             with external_call(
                 "smtp sendmail",
                 {"server.address": self.settings.smtp_host, "server.port": self.settings.smtp_port},
             ):
                 async with self._pool.client() as client:
-                    await client.sendmail(self._sender, [target.recipient], message)
+                    refused, _ = await client.sendmail(self._sender, recipients, message)
+        except aiosmtplib.SMTPRecipientsRefused as exc:  # every recipient refused
+            refused = {r.recipient: aiosmtplib.SMTPResponse(r.code, r.message) for r in exc.recipients}
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise classify_smtp_error(exc) from exc
-        return Sent(external_id=message_id)
+            error = classify_smtp_error(exc)
+            return dict.fromkeys(recipients, error)
+        sent = Sent(external_id=message_id)
+        return {
+            address: sent if address not in refused else _refused(address, refused[address])
+            for address in recipients
+        }
+
+
+def _refused(address: str, response: aiosmtplib.SMTPResponse) -> Exception:
+    """One recipient the server refused, classified as if it had been the message's only one."""
+    return classify_smtp_error(
+        aiosmtplib.SMTPRecipientsRefused(
+            [aiosmtplib.SMTPRecipientRefused(response.code, response.message, address)]
+        )
+    )

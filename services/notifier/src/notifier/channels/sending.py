@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -78,25 +78,11 @@ class Delivery:
 
     async def attempt(self, delivery_id: uuid.UUID, calls: asyncio.Semaphore | None) -> Sent | Failure:
         """One send under the channel's attempt timeout; what went wrong, classified."""
-        settings = self.channel.settings
         try:
-            # Only the call itself takes a slot: a recipient waiting out its backoff blocks nobody.
-            async with (
-                calls or contextlib.nullcontext(),
-                asyncio.timeout(settings.channel_attempt_timeout_seconds),
-            ):
+            async with _call_slot(self.channel, calls):
                 return await self.channel.send(self.event, self.target, delivery_id=delivery_id)
-        except TransientError as exc:
-            return Failure(str(exc), retry_after=exc.retry_after)
-        except PermanentError as exc:
-            return Failure(str(exc), permanent=True)
-        except TimeoutError:
-            return Failure(f"timed out after {settings.channel_attempt_timeout_seconds:g}s")
-        except Exception as exc:  # a bug or an unforeseen client error: record it, do not loop on it
-            log.exception(
-                "channel send crashed", channel=self.channel_name, event_ref=describe_event(self.event)
-            )
-            return Failure(f"{type(exc).__name__}: {exc}", permanent=True)
+        except Exception as exc:
+            return classify(self.channel, self.event, exc)
 
     async def record_sent(self, delivery_id: uuid.UUID, sent: Sent, attempts: int) -> DeliveryStatus:
         """The call went through: the row says `sent`, with the message's id at the other end."""
@@ -122,6 +108,59 @@ class Delivery:
         return status
 
 
+@contextlib.asynccontextmanager
+async def _call_slot(channel: Channel, calls: asyncio.Semaphore | None) -> AsyncIterator[None]:
+    # Only the call itself takes a slot: a recipient waiting out its backoff blocks nobody.
+    async with (
+        calls or contextlib.nullcontext(),
+        asyncio.timeout(channel.settings.channel_attempt_timeout_seconds),
+    ):
+        yield
+
+
+def classify(channel: Channel, event: AnyEvent, exc: BaseException) -> Failure:
+    """What a failed call means for its ledger row: try again, or not."""
+    if isinstance(exc, TransientError):
+        return Failure(str(exc), retry_after=exc.retry_after)
+    if isinstance(exc, PermanentError):
+        return Failure(str(exc), permanent=True)
+    if isinstance(exc, TimeoutError):
+        return Failure(f"timed out after {channel.settings.channel_attempt_timeout_seconds:g}s")
+    # A bug or an unforeseen client error: record it, do not loop on it.
+    log.error(
+        "channel send crashed",
+        channel=channel.name.value,
+        event_ref=describe_event(event),
+        exc_info=exc,
+    )
+    return Failure(f"{type(exc).__name__}: {exc}", permanent=True)
+
+
+async def attempt_together(
+    channel: Channel,
+    event: AnyEvent,
+    claimed: Mapping[str, tuple[Target, uuid.UUID]],
+    calls: asyncio.Semaphore | None,
+) -> dict[str, Sent | Failure]:
+    """The first attempt of every freshly claimed target in one call (`Channel.send_together`), each
+    recipient's result classified as its own attempt's would be."""
+    await channel.yield_if_stopping()
+    started = time.monotonic()
+    targets = [target for target, _ in claimed.values()]
+    results: dict[str, Sent | Failure]
+    try:
+        async with _call_slot(channel, calls):
+            answers = await channel.send_together(
+                event, targets, delivery_ids=[delivery_id for _, delivery_id in claimed.values()]
+            )
+        results = {r: a if isinstance(a, Sent) else classify(channel, event, a) for r, a in answers.items()}
+    except Exception as exc:
+        results = dict.fromkeys(claimed, classify(channel, event, exc))
+    outcome = "sent" if all(isinstance(r, Sent) for r in results.values()) else "error"
+    SEND_SECONDS.labels(channel.name.value, outcome).observe(time.monotonic() - started)
+    return results
+
+
 def give_up_when_spent(
     failure: Failure, *, attempts: int, delay: float, deadline: float, max_attempts: int
 ) -> Failure:
@@ -143,9 +182,11 @@ async def send_to_recipient(
     deadline: float,
     created: Mapping[str, uuid.UUID],
     calls: asyncio.Semaphore | None = None,
+    first: Sent | Failure | None = None,
 ) -> DeliveryStatus | None:
     """Send through the ledger with bounded retries; the final status, None if another processing of
-    the event owns the row. `created`: the ledger rows just inserted for the event's targets."""
+    the event owns the row. `created`: the ledger rows just inserted for the event's targets;
+    `first`: the result of the row's first attempt, already made together with other targets'."""
     channel, target = delivery.channel, delivery.target
     if target.skip_reason is not None:
         if target.recipient in created:
@@ -171,12 +212,15 @@ async def send_to_recipient(
                 return None  # another processing of this event owns the row now
             attempts = began
         in_flight = False
-        started = time.monotonic()
-        result = await delivery.attempt(claim.delivery_id, calls)
+        if first is not None:
+            result, first = first, None  # timed with the call that carried it
+        else:
+            started = time.monotonic()
+            result = await delivery.attempt(claim.delivery_id, calls)
+            outcome = "sent" if isinstance(result, Sent) else "error"
+            SEND_SECONDS.labels(delivery.channel_name, outcome).observe(time.monotonic() - started)
         if isinstance(result, Sent):
-            SEND_SECONDS.labels(delivery.channel_name, "sent").observe(time.monotonic() - started)
             return await delivery.record_sent(claim.delivery_id, result, attempts)
-        SEND_SECONDS.labels(delivery.channel_name, "error").observe(time.monotonic() - started)
         delay = backoff_seconds(
             attempts,
             settings.channel_retry_base_seconds,
