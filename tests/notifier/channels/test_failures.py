@@ -94,6 +94,25 @@ async def test_smtp_down_then_back_sends_each_email_once_without_delaying_slack(
     assert slack.posts(chat.channel_id)[0].received_at < back_at  # Slack never waited for SMTP
 
 
+async def test_a_shared_message_refused_as_a_whole_is_sent_again_to_each_alone(
+    db: Database, amqp: AbstractRobustConnection, smtp: FakeSmtp
+) -> None:
+    """The recipients' shared message gets a 4xx at DATA: nobody got it, so each is tried again on
+    their own record, and each ends up with exactly one email."""
+    team = await make_team(db, engineers=2)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    smtp.fail_next(1, "451 4.3.0 Try again later")
+    await publish_event(amqp, event)
+
+    await settled_as(db, event.id, "email", ["sent", "sent"], timeout=20, message="both sent on retry")
+    expected = sorted(u.email.lower() for u in team.users if u != team.users[1])
+    assert smtp.received() == expected
+    assert [m.rcpt_tos for m in sorted(smtp.messages, key=lambda m: m.rcpt_tos)] == [[e] for e in expected]
+    rows = await deliveries(db, event.id, "email")
+    assert all(r.attempts == 2 and "451" in (r.last_error or "") for r in rows)
+    assert len({r.external_id for r in rows}) == 2  # each the Message-ID of their own message
+
+
 async def test_smtp_4xx_is_retried_and_5xx_fails_at_once(
     db: Database,
     amqp: AbstractRobustConnection,

@@ -51,7 +51,8 @@ class Sent:
 
 
 class Channel(ABC):
-    """One external channel: resolves an event's targets, then sends one message per target."""
+    """One external channel: resolves an event's targets, then sends one message per target (or one
+    carrying several, with `sends_together`)."""
 
     name: ClassVar[DeliveryChannel]
     # One call can carry the first attempt of several targets (`send_together`).

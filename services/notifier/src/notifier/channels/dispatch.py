@@ -42,7 +42,8 @@ def channel_consumer(
 
 
 def send_to_all(channel: Channel, db: Database, access: LedgerAccess) -> Deliver:
-    """The channel consumer's deliver step: send `event` to every target of `channel`, each on its own.
+    """The channel consumer's deliver step: send `event` to every target of `channel`, each on its own
+    record (the first attempts in one call where the channel can carry several).
 
     The ledger rows are the consumer's tracking records (no inbox row): each
     step commits on its own, briefly, so a slow SMTP server or chat API never keeps a pooled

@@ -1,4 +1,7 @@
-"""Email with aiosmtplib: one multipart (text + HTML) message per recipient of an escalation."""
+"""Email with aiosmtplib: one multipart (text + HTML) message to the recipients of an escalation.
+
+Its recipients share the message (one SMTP transaction, each named in `To`): a message each cost
+twice the round trips and as many heads. A retry goes to its one recipient alone."""
 
 from __future__ import annotations
 
