@@ -165,11 +165,11 @@ def render(r: dict[str, Any]) -> str:
         us = units["client_cpu_us"]
         row(
             "client CPU per operation, one at a time (µs): statement / commit / transaction / publish+confirm / "
-            "delivery+ack / email / PSA note (httpx) / Slack post / event parse",
+            "delivery+ack / email (its extra recipients, each) / PSA note (httpx) / Slack post / event parse",
             f"{us['postgres_statement']} / {us['postgres_commit']} / {us['postgres_transaction']} / "
             f"{us['amqp_publish_confirmed']} / "
-            f"{us['amqp_delivery_acked']} / {us['smtp_email']} / {us['psa_note_httpx']} / {us['slack_post']} / "
-            f"{us['event_parse']}",
+            f"{us['amqp_delivery_acked']} / {us['smtp_email']} ({us.get('smtp_extra_recipient', '-')}) / "
+            f"{us['psa_note_httpx']} / {us['slack_post']} / {us['event_parse']}",
         )
         model = units.get("model")
         if model:
