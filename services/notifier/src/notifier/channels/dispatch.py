@@ -113,11 +113,13 @@ async def _first_attempts_together(
     """On a channel that can (email), the first attempt of every target whose row was just created
     goes out in one call; each row's outcome and any retries stay its own. Rows found existing (a
     redelivery) are judged one by one as before."""
+    if not channel.sends_together:
+        return {}
     fresh = {
         t.recipient: (t, created[t.recipient])
         for t in targets
         if t.skip_reason is None and t.recipient in created
     }
-    if not channel.sends_together or len(fresh) < 2:
+    if len(fresh) < 2:
         return {}
     return await attempt_together(channel, event, fresh, calls)
