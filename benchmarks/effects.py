@@ -16,8 +16,9 @@ from benchmarks.stack import Stack
 COUNTS = {
     "bell": "SELECT count(*) FROM notifications WHERE handoff_id = ANY($1::uuid[])",
     "email": "SELECT count(*) FROM deliveries WHERE channel = 'email' AND status = 'sent' AND handoff_id = ANY($1::uuid[])",
-    # SMTP messages: an escalation's recipients share one (the ledger rows name its Message-ID).
-    "email_messages": "SELECT count(DISTINCT external_id) FROM deliveries WHERE channel = 'email' AND status = 'sent' AND handoff_id = ANY($1::uuid[])",
+    # SMTP messages that carried them: the first attempt's, shared by an escalation's recipients (one
+    # Message-ID per event), and each retry's, sent to its one recipient alone.
+    "email_messages": "SELECT count(DISTINCT external_id) FILTER (WHERE attempts = 1) + count(*) FILTER (WHERE attempts > 1) FROM deliveries WHERE channel = 'email' AND status = 'sent' AND handoff_id = ANY($1::uuid[])",
     "slack": "SELECT count(*) FROM deliveries WHERE channel = 'slack' AND status = 'sent' AND handoff_id = ANY($1::uuid[])",
     "documentation": "SELECT count(*) FROM documentation WHERE handoff_id = ANY($1::uuid[])",
     "psa_note": "SELECT count(*) FROM psa_pushes WHERE status = 'pushed' AND handoff_id = ANY($1::uuid[])",

@@ -155,9 +155,7 @@ async def _smtp(port: int, event: HandoffEscalated) -> dict[str, float]:
     settings = NotifierSettings(smtp_host="127.0.0.1", smtp_port=port)
     email = EmailChannel(settings, NOTIFIER_EMAIL)
     person = event.data.recipients[0]
-    _, message = email.build_message(
-        event, [Target(recipient=person.email, params={"name": person.name})], uuid.uuid4()
-    )
+    _, message = email.build_message(event, [Target(recipient=person.email, params={"name": person.name})])
     others = [f"{n}.{person.email}" for n in range(2)]
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, local_hostname="bench.local")
     await client.connect()

@@ -94,9 +94,10 @@ class ThreadedApp:
             self.stop()
 
 
-async def slow_down(holder: object) -> None:
-    """Wait `holder.delay_seconds` (0: at once), ending early when the delay is set back to 0."""
+async def slow_down(holder: object, attribute: str = "delay_seconds") -> None:
+    """Wait `holder.delay_seconds` (or another `attribute`; 0: at once), ending early when it is set
+    back to 0."""
     waited = 0.0
-    while waited < getattr(holder, "delay_seconds", 0.0):
+    while waited < getattr(holder, attribute, 0.0):
         await asyncio.sleep(0.05)
         waited += 0.05

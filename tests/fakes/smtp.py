@@ -83,6 +83,7 @@ class _Handler:
         mail.peer = str(session.peer)
         with self.sink.lock:
             self.sink.messages.append(mail)
+        await slow_down(self.sink, "answer_delay_seconds")
         return "250 Message accepted for delivery"
 
 
@@ -103,6 +104,8 @@ class FakeSmtp:
         self.fail_reply = "451 4.3.0 Try again later"
         # Seconds DATA takes to answer (a slow server); setting it back to 0 releases waiting sessions.
         self.delay_seconds = 0.0
+        # Seconds the answer to DATA takes once the message is kept: taken, but the client may not know.
+        self.answer_delay_seconds = 0.0
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 

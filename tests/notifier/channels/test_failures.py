@@ -110,7 +110,32 @@ async def test_a_shared_message_refused_as_a_whole_is_sent_again_to_each_alone(
     assert [m.rcpt_tos for m in sorted(smtp.messages, key=lambda m: m.rcpt_tos)] == [[e] for e in expected]
     rows = await deliveries(db, event.id, "email")
     assert all(r.attempts == 2 and "451" in (r.last_error or "") for r in rows)
-    assert len({r.external_id for r in rows}) == 2  # each the Message-ID of their own message
+    # Each retry is the same message as the one refused: one Message-ID, the event's.
+    assert {r.external_id for r in rows} == {m.headers["Message-ID"] for m in smtp.messages}
+    assert len({r.external_id for r in rows}) == 1
+
+
+async def test_a_resend_after_a_timeout_the_server_had_accepted_is_the_same_message(
+    db: Database, amqp: AbstractRobustConnection, smtp: FakeSmtp
+) -> None:
+    """The server answers DATA only after our timeout: the message was in fact taken, and the retry
+    sends it again. Both copies carry one Message-ID, so the recipient's mail client shows it once."""
+    team = await make_team(db, engineers=1)
+    event = await make_escalation(db, team, escalator=team.users[0])
+    smtp.answer_delay_seconds = 60.0
+    await publish_event(amqp, event)
+
+    async def timed_out() -> bool:
+        return any("Timeout" in (r.last_error or "") for r in await deliveries(db, event.id, "email"))
+
+    await wait_until(timed_out, timeout=20, message="the first attempt timed out")
+    smtp.answer_delay_seconds = 0.0
+    await settled_as(db, event.id, "email", ["sent"], timeout=20, message="sent on retry")
+    [recipient] = event.data.recipients
+    address = recipient.email.lower()
+    assert len(smtp.to(address)) == 2
+    [row] = await deliveries(db, event.id, "email")
+    assert {m.headers["Message-ID"] for m in smtp.to(address)} == {row.external_id}
 
 
 async def test_smtp_4xx_is_retried_and_5xx_fails_at_once(

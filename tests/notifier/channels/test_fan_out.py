@@ -130,7 +130,10 @@ async def test_email_carries_any_script_intact(
     assert mail.headers["X-FlowPilot-Event-ID"] == str(event.id)
     await wait_until(lambda: all_final(db, event.id, 1, "email"), timeout=15, message="the email recorded")
     [row] = await deliveries(db, event.id, "email")
-    assert row.external_id == mail.headers["Message-ID"] and row.id.hex in row.external_id
+    # One Message-ID per event (a resend is the same message), in the sender's domain.
+    domain = parseaddr(channel_settings.smtp_from)[1].rpartition("@")[2]
+    assert row.external_id == mail.headers["Message-ID"] == f"<escalation.{event.data.handoff_id}@{domain}>"
+    assert "In-Reply-To" not in mail.headers
 
 
 async def test_targeted_escalation_emails_only_the_target(

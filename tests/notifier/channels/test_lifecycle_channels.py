@@ -61,6 +61,12 @@ async def test_a_round_reaches_everyone_again_naming_the_round_once_per_round(
     assert {m.subject for m in reminders} == {subject}
     link = f"{channel_settings.public_url}/pilot/{escalation.session_id}?pickup=true"
     assert link in reminders[0].text and "Urgency:      High" in reminders[0].text
+    # Mail clients thread the reminder under the escalation email it is about.
+    [escalation_email] = {m.headers["Message-ID"] for m in smtp.messages if "Escalation: " in m.subject}
+    assert {(m.headers["In-Reply-To"], m.headers["References"]) for m in reminders} == {
+        (escalation_email, escalation_email)
+    }
+    assert escalation_email not in {m.headers["Message-ID"] for m in reminders}
     [reply] = [m for m in slack.in_channel(chat.channel_id) if m.thread_ts]
     assert reply.thread_ts == original.ts and reply.reply_broadcast
     assert "reminder 1 of 3" in reply.text and link in json.dumps(reply.blocks)

@@ -1,7 +1,8 @@
 """Email with aiosmtplib: one multipart (text + HTML) message to the recipients of an escalation.
 
 Its recipients share the message (one SMTP transaction, each named in `To`): a message each cost
-twice the round trips and as many heads. A retry goes to its one recipient alone."""
+twice the round trips and as many heads. A retry goes to its one recipient alone, as the same message
+(one Message-ID per event), and a reminder threads under the escalation it is about."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, parseaddr
 
 import aiosmtplib
 
@@ -59,6 +60,23 @@ class EncodedEscalation:
     mime: bytes
 
 
+def thread_headers(event: HandoffEscalated | HandoffReescalated, domain: str) -> tuple[str, str]:
+    """The email's Message-ID, and its header lines (Message-ID; a reminder's In-Reply-To and References).
+
+    One Message-ID per event, not per send: a retry after a timeout the server had in fact accepted
+    arrives as the same message, which mail clients show once. A reminder names the escalation's
+    email as its parent, so it is threaded under the escalation it is about.
+    """
+    escalation = f"<escalation.{event.data.handoff_id}@{domain}>"
+    if isinstance(event, HandoffEscalated):
+        return escalation, f"Message-ID: {escalation}{CRLF}"
+    reminder = f"<reminder.{event.id}@{domain}>"
+    return (
+        reminder,
+        f"Message-ID: {reminder}{CRLF}In-Reply-To: {escalation}{CRLF}References: {escalation}{CRLF}",
+    )
+
+
 def encode_escalation(subject: str, text: str, html: str) -> EncodedEscalation:
     """Encode the rendered subject and bodies once: quoted-printable, readable on the wire."""
     body = MIMEMultipart("alternative")
@@ -98,6 +116,8 @@ class EmailChannel(Channel):
         self._pool = SmtpPool(settings, size=settings.smtp_pool_size)
         self._rendered: OrderedDict[uuid.UUID, EncodedEscalation] = OrderedDict()
         name, self._sender = parseaddr(settings.smtp_from)
+        # Message-IDs are in the sender's domain, as RFC 5322 advises (unique: they name the event).
+        self._id_domain = self._sender.rpartition("@")[2] or "flowpilot.invalid"
         self._from_line = _header_line("From", formataddr((name, self._sender), charset="utf-8"))
 
     async def close(self) -> None:
@@ -141,7 +161,6 @@ class EmailChannel(Channel):
         self,
         event: HandoffEscalated | HandoffReescalated,
         targets: Sequence[Target],
-        delivery_id: uuid.UUID,
     ) -> tuple[str, bytes]:
         """Message-ID and wire bytes of the message to `targets` (one recipient, or every recipient
         of a fan-out sent together, each named in `To`).
@@ -151,14 +170,14 @@ class EmailChannel(Channel):
         `email` package was the largest part of sending one.
         """
         encoded = self._encoded(event)
-        message_id = make_msgid(idstring=delivery_id.hex, domain="flowpilot")
+        message_id, thread = thread_headers(event, self._id_domain)
         to = ", ".join(
             formataddr((_one_line(str(t.params.get("name", ""))), t.recipient), charset="utf-8")
             for t in targets
         )
         head = (
             f"{self._from_line}{encoded.subject_line}{_header_line('To', to)}"
-            f"Date: {formatdate(usegmt=True)}{CRLF}Message-ID: {message_id}{CRLF}X-FlowPilot-Event-ID: {event.id}{CRLF}"
+            f"Date: {formatdate(usegmt=True)}{CRLF}{thread}X-FlowPilot-Event-ID: {event.id}{CRLF}"
         )
         return message_id, head.encode("ascii") + encoded.mime
 
@@ -178,7 +197,7 @@ class EmailChannel(Channel):
         transient, 5xx final); what fails the transaction fails every recipient."""
         if not isinstance(event, HandoffEscalated | HandoffReescalated):
             raise PermanentError(f"email does not handle {event.type}")
-        message_id, message = self.build_message(event, targets, delivery_ids[0])
+        message_id, message = self.build_message(event, targets)
         recipients = [t.recipient for t in targets]
         try:
             with external_call(
