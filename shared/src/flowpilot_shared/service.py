@@ -35,6 +35,11 @@ BROKER_CONNECTED = Gauge(
     "flowpilot_broker_connected", "1 while the process has an open broker connection", ["service"]
 )
 DEPTH_INTERVAL_SECONDS = 15.0
+# How long an idle keep-alive connection is kept: longer than the gateway's upstream keepalive_timeout
+# (60 s, deploy/gateway), so the gateway always closes an idle connection first. With uvicorn's own
+# 5 s, a request the gateway sends into a connection the service is just closing fails, and nginx does
+# not retry a POST elsewhere: the caller gets a 502 for a handoff that was never made.
+HTTP_KEEP_ALIVE_SECONDS = 75
 # First-generation threshold once started (CPython default 700; see settle_garbage_collector).
 GC_GEN0_THRESHOLD = 20_000
 
@@ -237,6 +242,7 @@ def serve(app: FastAPI | str, *, port: int, settings: CoreSettings, workers: int
         port=port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        timeout_keep_alive=HTTP_KEEP_ALIVE_SECONDS,
         workers=workers if workers > 1 else None,
         factory=isinstance(app, str),
     )
