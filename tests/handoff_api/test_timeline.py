@@ -138,6 +138,9 @@ async def test_another_tenant_gets_404_and_bad_ids_422(api):
     session = await create_session(api, junior.token)
     response = await api.get(f"{API}/ai-sessions/{session['id']}/timeline", headers=stranger.owner.headers)
     assert response.status_code == 404
+    # Its own account sees it: nothing has happened to it yet.
+    own = await api.get(f"{API}/ai-sessions/{session['id']}/timeline", headers=junior.headers)
+    assert own.status_code == 200 and own.json() == []
     missing = await api.get(f"{API}/ai-sessions/{uuid.uuid4()}/timeline", headers=junior.headers)
     assert missing.status_code == 404
     bad = await api.get(f"{API}/ai-sessions/not-a-uuid/timeline", headers=junior.headers)

@@ -2,99 +2,72 @@
 
 Deliveries (the notifier's ledger), documentation (docgen) and PSA notes (psa-sync) are rows those
 services commit with the work itself. Reading them at request time costs a timeline read three
-indexed queries; projecting them into handoff-api's own table cost every escalation an event per
-channel, a queue delivery per event and a write per delivery, for a page opened now and then.
+branches of its statement (`sql.TIMELINE_SQL`); projecting them into handoff-api's own table cost every
+escalation an event per channel, a queue delivery per event and a write per delivery, for a page
+opened now and then.
+
+Each function here turns one source's fields (`f`, as the statement selects them) into the entry's
+summary and data; None leaves the row off the timeline.
 """
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from flowpilot_shared.models import Delivery, Documentation, PsaPush, PsaPushStatus
+from flowpilot_shared.models import PsaPushStatus
 from flowpilot_shared.models.notifications import NO_RECIPIENT, NOT_CONFIGURED, DeliveryStatus
 
-# The other services' tables the timeline reads (each has the account and the session).
-Reported = Delivery | Documentation | PsaPush
-# (at, kind, actor, summary, data): the timeline's row shape (`service.timeline`).
-Row = tuple[datetime, str, uuid.UUID | None, str, dict[str, Any]]
+# (summary, data) of one timeline entry.
+Shown = tuple[str, dict[str, Any]]
 CHANNEL_NAMES = {"email": "Email", "slack": "Slack", "teams": "Teams"}
 # Where a delivery stands once nothing more will happen to it (a send in flight shows when it ends).
-SETTLED = (DeliveryStatus.sent.value, DeliveryStatus.failed.value, DeliveryStatus.skipped.value)
-SETTLED_PUSHES = (PsaPushStatus.pushed.value, PsaPushStatus.failed.value)
+SETTLED = [DeliveryStatus.sent.value, DeliveryStatus.failed.value, DeliveryStatus.skipped.value]
+SETTLED_PUSHES = [PsaPushStatus.pushed.value, PsaPushStatus.failed.value]
 
 
-def _unconfigured(row: Delivery) -> bool:
+def _unconfigured(f: dict[str, Any]) -> bool:
     """A chat channel the account has not set up: nothing to tell the session's story."""
     return (
-        row.recipient == NO_RECIPIENT
-        and row.status == DeliveryStatus.skipped.value
-        and row.last_error == NOT_CONFIGURED.get(row.channel)
+        f["recipient"] == NO_RECIPIENT
+        and f["status"] == DeliveryStatus.skipped.value
+        and f["last_error"] == NOT_CONFIGURED.get(f["channel"])
     )
 
 
-def _delivery(row: Delivery) -> Row:
-    channel = CHANNEL_NAMES.get(row.channel, row.channel)
-    to = "" if row.recipient == NO_RECIPIENT else f" to {row.recipient}"
-    why = f" ({row.last_error})" if row.last_error and row.status != DeliveryStatus.sent.value else ""
+def delivery(f: dict[str, Any]) -> Shown | None:
+    """An email, Slack or Teams send, settled (the account's unconfigured chat channels left off)."""
+    if _unconfigured(f):
+        return None
+    sent = f["status"] == DeliveryStatus.sent.value
+    channel = CHANNEL_NAMES.get(f["channel"], f["channel"])
+    to = "" if f["recipient"] == NO_RECIPIENT else f" to {f['recipient']}"
+    why = f" ({f['last_error']})" if f["last_error"] and not sent else ""
     data = {
-        "channel": row.channel,
-        "recipient": row.recipient,
-        "status": row.status,
-        "error": row.last_error if row.status != DeliveryStatus.sent.value else None,
-        "attempts": row.attempts,
-        "event_id": str(row.event_id),
-        "event_type": row.event_type,
+        "channel": f["channel"],
+        "recipient": f["recipient"],
+        "status": f["status"],
+        "error": None if sent else f["last_error"],
+        "attempts": f["attempts"],
+        "event_id": f["event_id"],
+        "event_type": f["event_type"],
     }
-    return row.updated_at, "delivery", None, f"{channel}{to}: {row.status}{why}", data
+    return f"{channel}{to}: {f['status']}{why}", data
 
 
-def _documentation(row: Documentation) -> Row:
-    by = f"AI ({row.model})" if row.generated_by == "ai" and row.model else row.generated_by
-    data = {
-        "documentation_id": str(row.id),
-        "version": row.version,
-        "generated_by": row.generated_by,
-        "model": row.model,
-    }
-    return row.created_at, "documentation", None, f"Documentation v{row.version} written by {by}", data
+def documentation(f: dict[str, Any]) -> Shown:
+    """A version of the session's documentation, and who wrote it."""
+    by = f"AI ({f['model']})" if f["generated_by"] == "ai" and f["model"] else f["generated_by"]
+    return f"Documentation v{f['version']} written by {by}", f
 
 
-def _psa_note(row: PsaPush) -> Row:
-    ticket = f"{row.provider or 'PSA'} ticket {row.ticket_id}" if row.ticket_id else "the PSA ticket"
+def psa_note(f: dict[str, Any]) -> Shown:
+    """The documentation's note on the PSA ticket, added or not (and why)."""
+    ticket = f"{f['provider'] or 'PSA'} ticket {f['ticket_id']}" if f["ticket_id"] else "the PSA ticket"
     data: dict[str, Any] = {
-        "push_id": str(row.id),
-        "documentation_id": str(row.documentation_id),
-        "provider": row.provider,
-        "ticket_id": row.ticket_id,
-        "status": row.status,
+        key: f[key] for key in ("documentation_id", "provider", "ticket_id", "status", "push_id")
     }
-    if row.status == PsaPushStatus.pushed.value:
-        summary = f"Note added to {ticket}"
-        data["external_note_id"] = row.external_note_id
-    else:
-        summary = f"Note not added to {ticket}: {row.last_error}"
-        data["error"] = row.last_error
-    return row.updated_at, "psa_note", None, summary, data
-
-
-async def reported_rows(
-    session: AsyncSession, *, account_id: uuid.UUID, session_id: uuid.UUID, limit: int
-) -> list[Row]:
-    """The session's settled deliveries, its documentation versions and its settled PSA notes."""
-
-    async def of_session(model: type[Reported], *more: ColumnElement[bool]) -> list[Any]:
-        query = select(model).where(model.account_id == account_id, model.session_id == session_id, *more)
-        return list(await session.scalars(query.limit(limit)))
-
-    deliveries = await of_session(Delivery, Delivery.status.in_(SETTLED))
-    documentation = await of_session(Documentation)
-    pushes = await of_session(PsaPush, PsaPush.status.in_(SETTLED_PUSHES))
-    rows = [_delivery(d) for d in deliveries if not _unconfigured(d)]
-    rows += [_documentation(d) for d in documentation]
-    rows += [_psa_note(p) for p in pushes]
-    return rows
+    if f["status"] == PsaPushStatus.pushed.value:
+        data["external_note_id"] = f["external_note_id"]
+        return f"Note added to {ticket}", data
+    data["error"] = f["last_error"]
+    return f"Note not added to {ticket}: {f['last_error']}", data

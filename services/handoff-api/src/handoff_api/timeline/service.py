@@ -1,20 +1,20 @@
 """A session's timeline, oldest first: its steps, handoffs and timeline rows (handoff-api's own tables),
-and what the other services recorded about it (`reported`)."""
+and what the other services recorded about it (`reported`), read in one statement (`sql`)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from flowpilot_shared.models import Handoff, HandoffIntent, SessionStep, TimelineEntry, User
+from flowpilot_shared.db import Database
 from flowpilot_shared.web.auth import Caller
-from handoff_api.sessions.service import get_session
+from handoff_api.errors import NotFound
+from handoff_api.sessions.service import SESSION_NOT_FOUND
+from handoff_api.timeline import reported
 from handoff_api.timeline.entries import OWN_KINDS
-from handoff_api.timeline.reported import reported_rows
 from handoff_api.timeline.schemas import Actor, TimelineItem
+from handoff_api.timeline.sql import TIMELINE_SQL
 
 # A session's story is bounded in practice (steps, a few handoffs, their rounds and deliveries).
 TIMELINE_LIMIT = 5000
@@ -27,74 +27,59 @@ def _clip(text: str) -> str:
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
 
-def _step(step: SessionStep) -> tuple[Any, ...]:
-    summary = _clip(f"{step.kind.replace('_', ' ').capitalize()}: {step.content}")
-    data = {"step_id": str(step.id), "kind": step.kind, "content": step.content}
-    return step.created_at, "step", step.author_id, summary, data
+def _step(f: dict[str, Any]) -> reported.Shown:
+    return f"{f['kind'].replace('_', ' ').capitalize()}: {f['content']}", f
 
 
-def _handoff(handoff: Handoff, names: dict[uuid.UUID, str]) -> tuple[Any, ...]:
-    escalate = handoff.intent == HandoffIntent.escalate
-    target = names.get(handoff.target_user_id) if handoff.target_user_id else None
+def _handoff(f: dict[str, Any]) -> reported.Shown:
+    escalate = f.pop("intent") == "escalate"
+    target = f.pop("target")
     verb = ("Escalated" + (f" to {target}" if target else "")) if escalate else "Parked"
-    high = " (high urgency)" if escalate and handoff.urgency == "high" else ""
-    data = {
-        "handoff_id": str(handoff.id),
-        "reason": handoff.reason,
-        "urgency": handoff.urgency,
-        "target_user_id": str(handoff.target_user_id) if handoff.target_user_id else None,
-    }
-    kind = "escalation" if escalate else "park"
-    return handoff.created_at, kind, handoff.from_user_id, _clip(f"{verb}{high}: {handoff.reason}"), data
+    high = " (high urgency)" if escalate and f["urgency"] == "high" else ""
+    return f"{verb}{high}: {f['reason']}", f
 
 
-async def timeline(*, session: AsyncSession, caller: Caller, session_id: uuid.UUID) -> list[TimelineItem]:
+def _own_entry(f: dict[str, Any]) -> reported.Shown:
+    """A claim, release or round: handoff-api wrote its summary and data with the change."""
+    return f["summary"], f["data"]
+
+
+SHOWN: dict[str, Callable[[dict[str, Any]], reported.Shown | None]] = {
+    "step": _step,
+    "escalation": _handoff,
+    "park": _handoff,
+    "delivery": reported.delivery,
+    "documentation": reported.documentation,
+    "psa_note": reported.psa_note,
+}
+
+
+async def timeline(*, db: Database, caller: Caller, session_id: uuid.UUID) -> list[TimelineItem]:
     """Everything that happened to a session of the caller's account, oldest first (404 otherwise)."""
-    row = await get_session(session, caller=caller, session_id=session_id)
-    steps = (
-        await session.execute(
-            select(SessionStep).where(SessionStep.session_id == row.id).limit(TIMELINE_LIMIT)
+    async with db.driver() as conn:
+        rows = await conn.fetch(
+            TIMELINE_SQL,
+            session_id,
+            caller.account_id,
+            list(OWN_KINDS),
+            TIMELINE_LIMIT,
+            reported.SETTLED,
+            reported.SETTLED_PUSHES,
         )
-    ).scalars()
-    handoffs = list(
-        (
-            await session.execute(
-                select(Handoff).where(Handoff.session_id == row.id, Handoff.account_id == caller.account_id)
-            )
-        ).scalars()
+    if not rows:
+        raise NotFound(SESSION_NOT_FOUND)
+    story = sorted(
+        (r for r in rows if r["kind"] is not None), key=lambda r: (r["at"], KIND_ORDER.get(r["kind"], 5))
     )
-    entries = (
-        await session.execute(
-            select(TimelineEntry)
-            .where(
-                TimelineEntry.session_id == row.id,
-                TimelineEntry.account_id == caller.account_id,
-                TimelineEntry.kind.in_(OWN_KINDS),
-            )
-            .order_by(TimelineEntry.at)
-            .limit(TIMELINE_LIMIT)
+    items: list[TimelineItem] = []
+    # `f` is a dict already: the pool's connections decode jsonb (SQLAlchemy's asyncpg dialect).
+    for row in story[:TIMELINE_LIMIT]:
+        shown = SHOWN.get(row["kind"], _own_entry)(row["f"])
+        if shown is None:
+            continue
+        summary, data = shown
+        actor = Actor(id=row["actor"], name=row["actor_name"]) if row["actor_name"] is not None else None
+        items.append(
+            TimelineItem(at=row["at"], kind=row["kind"], actor=actor, summary=_clip(summary), data=data)
         )
-    ).scalars()
-    rows: list[tuple[Any, ...]] = [_step(s) for s in steps]
-    rows += [(e.at, e.kind, e.actor_id, e.summary, e.data) for e in entries]
-    rows += await reported_rows(
-        session, account_id=caller.account_id, session_id=row.id, limit=TIMELINE_LIMIT
-    )
-    people_ids = {r[2] for r in rows if r[2]} | {h.from_user_id for h in handoffs}
-    people_ids |= {h.target_user_id for h in handoffs if h.target_user_id}
-    people = await session.execute(
-        select(User.id, User.name).where(User.id.in_(people_ids), User.account_id == caller.account_id)
-    )
-    names: dict[uuid.UUID, str] = {p.id: p.name for p in people}
-    rows += [_handoff(h, names) for h in handoffs]
-    rows.sort(key=lambda r: (r[0], KIND_ORDER.get(r[1], 5)))
-    return [
-        TimelineItem(
-            at=at,
-            kind=kind,
-            actor=Actor(id=actor, name=names[actor]) if actor in names else None,
-            summary=summary,
-            data=data,
-        )
-        for at, kind, actor, summary, data in rows[:TIMELINE_LIMIT]
-    ]
+    return items
