@@ -168,6 +168,7 @@ async def timeline_cost(
         entries.append(len(response.json()))
     cpu = stack.cpu_snapshot()["handoff-api"] - cpu_before
     latencies.sort()
+    queue = await _queue_reads(stack, api, [tokens[e["account_id"]] for e in recent])
     return {
         "rate": rate,
         "seconds": seconds,
@@ -179,7 +180,33 @@ async def timeline_cost(
         "read_ms_p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
         "handoff_api_cpu_ms_per_read": round(cpu * 1000 / max(len(latencies), 1), 2),
         "entries_per_timeline_median": statistics.median(entries),
+        "queue": queue,
         "measured_at": datetime.now(UTC).isoformat(),
+    }
+
+
+async def _queue_reads(stack: Stack, api: HttpPool, tokens: Sequence[str]) -> dict[str, Any]:
+    """The shared queue read once per token, one at a time, as every senior's console does on each
+    stream event: latency, handoff-api CPU per read, and how long the queues were."""
+    latencies, lengths = [], []
+    cpu_before = stack.cpu_snapshot()["handoff-api"]
+    for token in tokens:
+        started = time.perf_counter()
+        response = await api.request(
+            "GET", "/api/v1/ai-sessions/queue", headers={"Authorization": f"Bearer {token}"}
+        )
+        latencies.append((time.perf_counter() - started) * 1000)
+        if response.status != 200:
+            raise RuntimeError(f"queue read answered {response.status}")
+        lengths.append(len(response.json()))
+    cpu = stack.cpu_snapshot()["handoff-api"] - cpu_before
+    latencies.sort()
+    return {
+        "reads": len(latencies),
+        "read_ms_median": round(statistics.median(latencies), 2),
+        "read_ms_p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
+        "handoff_api_cpu_ms_per_read": round(cpu * 1000 / max(len(latencies), 1), 2),
+        "items_per_queue_median": statistics.median(lengths),
     }
 
 

@@ -206,6 +206,13 @@ def render(r: dict[str, Any]) -> str:
             f"{timeline['postgres_commits_per_escalation']}; {timeline['read_ms_median']} / "
             f"{timeline['read_ms_p99']} ms, {timeline['handoff_api_cpu_ms_per_read']} ms",
         )
+        queue = timeline.get("queue")
+        if queue:
+            row(
+                f"the shared queue read after it ({queue['reads']}, median {queue['items_per_queue_median']} "
+                "items; every senior's console reads it on each live event): p50 / p99, handoff-api CPU",
+                f"{queue['read_ms_median']} / {queue['read_ms_p99']} ms, {queue['handoff_api_cpu_ms_per_read']} ms",
+            )
     timers = r.get("timers")
     if timers:
         off, on = timers["loop_off"], timers["loop_on"]

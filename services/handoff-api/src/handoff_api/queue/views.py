@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from flowpilot_shared.web.auth import EngineerOrAdmin
-from handoff_api.deps import Uow, account_rate_limit
+from handoff_api.deps import Db, Uow, account_rate_limit
 from handoff_api.queue import service
 from handoff_api.queue.schemas import QueueCount, QueueItem
 
@@ -13,9 +13,9 @@ router = APIRouter(prefix="/ai-sessions", tags=["queue"], dependencies=[Depends(
 
 
 @router.get("/queue", response_model=list[QueueItem])
-async def queue(caller: EngineerOrAdmin, uow: Uow) -> list[QueueItem]:
+async def queue(caller: EngineerOrAdmin, db: Db) -> list[QueueItem]:
     """Unclaimed escalations of the account, oldest first."""
-    return await service.queue(session=uow.session, caller=caller)
+    return await service.queue(db=db, caller=caller)
 
 
 @router.get("/queue/count", response_model=QueueCount)
