@@ -1,6 +1,7 @@
 """A local Slack for slack-sdk to talk to, and Slack's side of interactivity.
 
-Web API: `chat.postMessage`, `chat.update`, `auth.test`, `users.info`, `users.lookupByEmail`.
+Web API: `chat.postMessage` (with message metadata), `chat.update`, `conversations.history`,
+`auth.test`, `users.info`, `users.lookupByEmail`.
 Interactivity: `click(...)` builds the signed `block_actions` request Slack posts to an app's
 request URL when someone presses a button, and the `response_url` it names is served here
 (`replies(...)` are the messages posted to it, e.g. ephemeral answers).
@@ -40,6 +41,7 @@ class SlackMessage:
     # Set on a thread reply: the ts of the message it answers (`reply_broadcast` also shows it in the channel).
     thread_ts: str | None = None
     reply_broadcast: bool = False
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass
@@ -70,9 +72,13 @@ class FakeSlack(SlackInteractivity):
         self.calls: list[SlackCall] = []
         self.messages: dict[tuple[str, str], SlackMessage] = {}
         self.invalid_tokens = set(invalid_tokens or ())
+        # Tokens of apps installed without `channels:history`.
+        self.no_history_tokens: set[str] = set()
         self.unknown_channels: set[str] = set()
         # Seconds chat.postMessage takes to answer; setting it back to 0 releases waiting calls.
         self.delay_seconds = 0.0
+        # Seconds chat.postMessage answers after posting: the message stands, the client may not know.
+        self.answer_delay_seconds = 0.0
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self._seq = 0
@@ -80,6 +86,7 @@ class FakeSlack(SlackInteractivity):
         app.router.add_post("/api/chat.postMessage", self._post_message)
         app.router.add_post("/api/chat.update", self._update)
         app.router.add_post("/api/auth.test", self._auth_test)
+        app.router.add_route("*", "/api/conversations.history", self._history)
         self._add_interactivity(app)
         app.router.add_get("/_fake/messages", self._dump)
         self.server = ThreadedApp(app, port)
@@ -193,9 +200,11 @@ class FakeSlack(SlackInteractivity):
             list(call.body.get("blocks") or []),
             thread_ts=thread_ts,
             reply_broadcast=str(call.body.get("reply_broadcast", "")).lower() in ("1", "true"),
+            metadata=call.body.get("metadata"),
         )
         with self._lock:
             self.messages[(channel, ts)] = message
+        await slow_down(self, "answer_delay_seconds")
         return web.json_response(
             {"ok": True, "channel": channel, "ts": ts, "message": {"text": message.text}}
         )
@@ -213,6 +222,27 @@ class FakeSlack(SlackInteractivity):
             message.blocks = list(call.body.get("blocks") or message.blocks)
             message.updates.append(call.body)
         return web.json_response({"ok": True, "channel": channel, "ts": ts, "text": message.text})
+
+    async def _history(self, request: web.Request) -> web.Response:
+        """The channel's messages (and replies sent to it too), newest first, after `oldest`."""
+        with self._lock:
+            self.calls.append(
+                SlackCall("conversations.history", None, dict(request.query), received_at=time.time())
+            )
+        auth = request.headers.get("Authorization", "")
+        if not auth[7:].startswith(TOKEN_PREFIX) or auth[7:] in self.invalid_tokens:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        if auth[7:] in self.no_history_tokens:
+            return web.json_response({"ok": False, "error": "missing_scope", "needed": "channels:history"})
+        channel, oldest = request.query.get("channel", ""), float(request.query.get("oldest") or 0)
+        metadata = request.query.get("include_all_metadata") in ("1", "true")
+        shown = [
+            {"type": "message", "ts": m.ts, "text": m.text, **({"metadata": m.metadata} if metadata else {})}
+            for m in self.in_channel(channel)
+            if float(m.ts) > oldest and (m.thread_ts is None or m.reply_broadcast)
+        ]
+        shown.sort(key=lambda m: float(m["ts"]), reverse=True)
+        return web.json_response({"ok": True, "messages": shown, "has_more": False})
 
     async def _auth_test(self, request: web.Request) -> web.Response:
         auth = request.headers.get("Authorization", "")

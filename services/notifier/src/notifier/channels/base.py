@@ -103,8 +103,11 @@ class Channel(ABC):
         other claims of it read too through `channels.reads`)."""
 
     @abstractmethod
-    async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
-        """Send one message; raise `TransientError` or `PermanentError` on failure."""
+    async def send(
+        self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID, attempt: int = 1
+    ) -> Sent:
+        """Send one message; raise `TransientError` or `PermanentError` on failure. `attempt` > 1:
+        an earlier attempt's outcome was not known to be a refusal (it may have got through)."""
 
     async def send_together(
         self, event: AnyEvent, targets: Sequence[Target], *, delivery_ids: Sequence[uuid.UUID]

@@ -181,7 +181,9 @@ class EmailChannel(Channel):
         )
         return message_id, head.encode("ascii") + encoded.mime
 
-    async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
+    async def send(
+        self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID, attempt: int = 1
+    ) -> Sent:
         """Send over a pooled SMTP session (STARTTLS and auth as configured, once per session)."""
         results = await self.send_together(event, [target], delivery_ids=[delivery_id])
         result = results[target.recipient]

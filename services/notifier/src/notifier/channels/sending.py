@@ -76,11 +76,15 @@ class Delivery:
         """The channel's ledger name (`email`, `slack`, `teams`)."""
         return self.channel.name.value
 
-    async def attempt(self, delivery_id: uuid.UUID, calls: asyncio.Semaphore | None) -> Sent | Failure:
-        """One send under the channel's attempt timeout; what went wrong, classified."""
+    async def attempt(
+        self, delivery_id: uuid.UUID, calls: asyncio.Semaphore | None, *, number: int
+    ) -> Sent | Failure:
+        """Send attempt `number` under the channel's attempt timeout; what went wrong, classified."""
         try:
             async with _call_slot(self.channel, calls):
-                return await self.channel.send(self.event, self.target, delivery_id=delivery_id)
+                return await self.channel.send(
+                    self.event, self.target, delivery_id=delivery_id, attempt=number
+                )
         except Exception as exc:
             return classify(self.channel, self.event, exc)
 
@@ -216,7 +220,7 @@ async def send_to_recipient(
             result, first = first, None  # timed with the call that carried it
         else:
             started = time.monotonic()
-            result = await delivery.attempt(claim.delivery_id, calls)
+            result = await delivery.attempt(claim.delivery_id, calls, number=attempts)
             outcome = "sent" if isinstance(result, Sent) else "error"
             SEND_SECONDS.labels(delivery.channel_name, outcome).observe(time.monotonic() - started)
         if isinstance(result, Sent):

@@ -47,6 +47,7 @@ from notifier.channels.slack_messages import (
     released_message,
     round_message,
 )
+from notifier.channels.slack_posts import earlier_post, post_metadata
 from notifier.channels.slack_users import SlackUserDirectory
 from notifier.preferences.rules import is_urgent, mentionable_emails
 
@@ -200,14 +201,20 @@ class SlackChannel(Channel):
         client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))
         return client
 
-    async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
+    async def send(
+        self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID, attempt: int = 1
+    ) -> Sent:
         """`chat.postMessage` for an escalation (a thread reply sent to the channel too for a round),
-        `chat.update` of that message for a claim or a release."""
+        `chat.update` of that message for a claim or a release. A retried post first looks for the
+        message an earlier attempt may have left (`slack_posts`)."""
         params = target.params
         client = self.client(params["token"])
         interactive = bool(params.get("interactive"))
         try:
             if isinstance(event, HandoffEscalated | HandoffReescalated):
+                earlier = await earlier_post(client, params["channel"], event) if attempt > 1 else None
+                if earlier is not None:
+                    return Sent(external_id=f"{params['channel']}:{earlier}")
                 mentions = await self.directory.user_ids(
                     client, params["token"], params.get("mention_emails", ())
                 )
@@ -219,7 +226,12 @@ class SlackChannel(Channel):
                     text, blocks = round_message(event, link, interactive=interactive, mentions=mentions)
                     thread = {"thread_ts": params["ts"], "reply_broadcast": True} if "ts" in params else {}
                 response = await client.chat_postMessage(
-                    channel=params["channel"], text=text, blocks=blocks, unfurl_links=False, **thread
+                    channel=params["channel"],
+                    text=text,
+                    blocks=blocks,
+                    unfurl_links=False,
+                    metadata=post_metadata(event),
+                    **thread,
                 )
             elif isinstance(event, HandoffClaimed | HandoffReleased):
                 if isinstance(event, HandoffClaimed):

@@ -145,7 +145,9 @@ class TeamsChannel(Channel):
             return [Target(recipient=NO_RECIPIENT, skip_reason=NOT_CONFIGURED[self.name.value])]
         return [Target(recipient=WEBHOOK_RECIPIENT, params={"url": url})]
 
-    async def send(self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID) -> Sent:
+    async def send(
+        self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID, attempt: int = 1
+    ) -> Sent:
         """POST the card; 429 and 5xx are transient, other 4xx and refused URLs are final."""
         if isinstance(event, HandoffEscalated):
             card = escalation_card(event, pickup_link(self.settings, event.session_id))
