@@ -153,52 +153,41 @@ async def timeline_cost(
     finally:
         await conn.close()
     tokens = {team.account_id: team.owner_token for team in teams}
-    latencies, entries = [], []
-    cpu_before = stack.cpu_snapshot()["handoff-api"]
-    for escalation in recent:
-        started = time.perf_counter()
-        response = await api.request(
-            "GET",
-            f"/api/v1/ai-sessions/{escalation['session_id']}/timeline",
-            headers={"Authorization": f"Bearer {tokens[escalation['account_id']]}"},
-        )
-        latencies.append((time.perf_counter() - started) * 1000)
-        if response.status != 200:
-            raise RuntimeError(f"timeline read answered {response.status}")
-        entries.append(len(response.json()))
-    cpu = stack.cpu_snapshot()["handoff-api"] - cpu_before
-    latencies.sort()
-    queue = await _queue_reads(stack, api, [tokens[e["account_id"]] for e in recent])
+    timeline = await _reads(
+        stack,
+        api,
+        [(f"/api/v1/ai-sessions/{e['session_id']}/timeline", tokens[e["account_id"]]) for e in recent],
+    )
+    # As every senior's console does on each stream event.
+    queue = await _reads(stack, api, [("/api/v1/ai-sessions/queue", tokens[e["account_id"]]) for e in recent])
     return {
         "rate": rate,
         "seconds": seconds,
         "escalations": row["api"]["ok"],
         "drained": row["drained"],
         "postgres_commits_per_escalation": row.get("db_per_escalation", {}).get("commits"),
-        "reads": len(latencies),
-        "read_ms_median": round(statistics.median(latencies), 2),
-        "read_ms_p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
-        "handoff_api_cpu_ms_per_read": round(cpu * 1000 / max(len(latencies), 1), 2),
-        "entries_per_timeline_median": statistics.median(entries),
-        "queue": queue,
+        **{k: v for k, v in timeline.items() if k != "items_median"},
+        "entries_per_timeline_median": timeline["items_median"],
+        "queue": {
+            **{k: v for k, v in queue.items() if k != "items_median"},
+            "items_per_queue_median": queue["items_median"],
+        },
         "measured_at": datetime.now(UTC).isoformat(),
     }
 
 
-async def _queue_reads(stack: Stack, api: HttpPool, tokens: Sequence[str]) -> dict[str, Any]:
-    """The shared queue read once per token, one at a time, as every senior's console does on each
-    stream event: latency, handoff-api CPU per read, and how long the queues were."""
-    latencies, lengths = [], []
+async def _reads(stack: Stack, api: HttpPool, reads: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """GET each (path, bearer token) one at a time: latency, handoff-api CPU per read, and the
+    median number of items the answers listed."""
+    latencies, items = [], []
     cpu_before = stack.cpu_snapshot()["handoff-api"]
-    for token in tokens:
+    for path, token in reads:
         started = time.perf_counter()
-        response = await api.request(
-            "GET", "/api/v1/ai-sessions/queue", headers={"Authorization": f"Bearer {token}"}
-        )
+        response = await api.request("GET", path, headers={"Authorization": f"Bearer {token}"})
         latencies.append((time.perf_counter() - started) * 1000)
         if response.status != 200:
-            raise RuntimeError(f"queue read answered {response.status}")
-        lengths.append(len(response.json()))
+            raise RuntimeError(f"{path} answered {response.status}")
+        items.append(len(response.json()))
     cpu = stack.cpu_snapshot()["handoff-api"] - cpu_before
     latencies.sort()
     return {
@@ -206,7 +195,7 @@ async def _queue_reads(stack: Stack, api: HttpPool, tokens: Sequence[str]) -> di
         "read_ms_median": round(statistics.median(latencies), 2),
         "read_ms_p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
         "handoff_api_cpu_ms_per_read": round(cpu * 1000 / max(len(latencies), 1), 2),
-        "items_per_queue_median": statistics.median(lengths),
+        "items_median": statistics.median(items),
     }
 
 

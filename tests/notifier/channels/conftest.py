@@ -34,7 +34,7 @@ from tests.fakes.slack import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.teams import FakeTeams
 from tests.harness.broker import purge_queues
-from tests.harness.factories import Team, set_integration
+from tests.harness.factories import Team, make_team, set_integration
 
 
 @pytest.fixture
@@ -122,6 +122,15 @@ async def configure_chat(
             db, settings, team, IntegrationKind.teams, config={}, secrets={"webhook_url": teams.webhook_url}
         )
     return chat
+
+
+@pytest.fixture
+async def team_on_slack(
+    db: Database, channel_settings: NotifierSettings, slack: FakeSlack
+) -> tuple[Team, Chat]:
+    """An owner and one engineer whose account posts to the fake Slack."""
+    team = await make_team(db, engineers=1)
+    return team, await configure_chat(db, channel_settings, team, slack=slack)
 
 
 def delivery_of(event: HandoffEscalated, **fields: Any) -> Delivery:

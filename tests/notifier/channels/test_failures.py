@@ -51,15 +51,6 @@ async def escalated(db: Database, amqp: AbstractRobustConnection, team: Team) ->
     return event
 
 
-@pytest.fixture
-async def team_on_slack(
-    db: Database, channel_settings: NotifierSettings, slack: FakeSlack
-) -> tuple[Team, Chat]:
-    """An owner and one engineer whose account posts to the fake Slack."""
-    team = await make_team(db, engineers=1)
-    return team, await configure_chat(db, channel_settings, team, slack=slack)
-
-
 async def test_smtp_down_then_back_sends_each_email_once_without_delaying_slack(
     db: Database,
     amqp: AbstractRobustConnection,

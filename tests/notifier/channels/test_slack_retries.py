@@ -7,22 +7,13 @@ from aio_pika.abc import AbstractRobustConnection
 
 from flowpilot_shared.db import Database
 from notifier.channels.slack_posts import POST_EVENT_TYPE
-from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.harness.broker import publish_event
-from tests.harness.factories import Team, make_escalation, make_team
+from tests.harness.factories import Team, make_escalation
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import Chat, configure_chat, deliveries
+from tests.notifier.channels.conftest import Chat, deliveries
 
 pytestmark = pytest.mark.usefixtures("channel_consumers")
-
-
-@pytest.fixture
-async def team_on_slack(
-    db: Database, channel_settings: NotifierSettings, slack: FakeSlack
-) -> tuple[Team, Chat]:
-    team = await make_team(db, engineers=1)
-    return team, await configure_chat(db, channel_settings, team, slack=slack)
 
 
 async def _posted_after_a_lost_answer(
