@@ -182,6 +182,28 @@ async def test_api_errors_are_shown_in_words(console: Console, fakes: Fakes, gw:
     await expect(page.get_by_role("alert")).to_contain_text("Title: String should have at least 1 character")
 
 
+async def test_a_click_is_never_held_back_by_the_browsers_offline_guess(
+    console: Console, fakes: Fakes, gw: httpx.AsyncClient
+):
+    team = await make_team(gw, fakes, slack=False, psa=False)
+    session = await create_session(gw, team.junior.token, title=unique("Printer offline"))
+    await escalate(gw, team.junior.token, str(session["id"]))
+    page = await console.signed_in(team.seniors[0], f"/pilot/{session['id']}?pickup=true")
+    pick_up = page.get_by_role("button", name="Pick up")
+
+    # Really offline: the click is answered in words at once, and can be made again.
+    await page.context.set_offline(True)
+    await pick_up.click()
+    await expect(page.get_by_role("alert")).to_contain_text("FlowPilot could not be reached")
+    await expect(pick_up).to_be_enabled()
+    await page.context.set_offline(False)
+
+    # The browser only says it is offline (a spurious "offline" event): the click still goes through.
+    await page.evaluate("window.dispatchEvent(new Event('offline'))")
+    await pick_up.click()
+    await expect(page.get_by_text(re.compile(r"Picked up by\s+you"))).to_be_visible()
+
+
 async def test_expired_token_goes_to_sign_in_and_back(console: Console, fakes: Fakes, gw: httpx.AsyncClient):
     team = await make_team(gw, fakes, slack=False, psa=False)
     sam = team.seniors[0]

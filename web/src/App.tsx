@@ -23,7 +23,12 @@ const AnalyticsPage = lazy(() => import("./analytics/AnalyticsPage"));
 
 const queryClient = new QueryClient({
   defaultOptions: {
+    // The browser's online flag is a guess (a spurious "offline" event happens), and by default
+    // TanStack holds every read and every click while it says offline: a button then does nothing,
+    // in silence. The request itself tells whether FlowPilot can be reached, and says so in words.
+    mutations: { networkMode: "always" },
     queries: {
+      networkMode: "always",
       staleTime: 5_000,
       // Refusals (4xx) are answers, not glitches: retry only outages and network errors.
       retry: (count, error) => count < 2 && !(error instanceof ApiError && error.status >= 400 && error.status < 500),
