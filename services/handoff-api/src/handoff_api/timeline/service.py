@@ -73,10 +73,12 @@ async def timeline(*, db: Database, caller: Caller, session_id: uuid.UUID) -> li
     )
     items: list[TimelineItem] = []
     # `f` is a dict already: the pool's connections decode jsonb (SQLAlchemy's asyncpg dialect).
-    for row in story[:TIMELINE_LIMIT]:
+    for row in story:
         shown = SHOWN.get(row["kind"], _own_entry)(row["f"])
         if shown is None:
             continue
+        if len(items) == TIMELINE_LIMIT:
+            break
         summary, data = shown
         actor = Actor(id=row["actor"], name=row["actor_name"]) if row["actor_name"] is not None else None
         items.append(

@@ -106,8 +106,9 @@ class Channel(ABC):
     async def send(
         self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID, attempt: int = 1
     ) -> Sent:
-        """Send one message; raise `TransientError` or `PermanentError` on failure. `attempt` > 1:
-        an earlier attempt's outcome was not known to be a refusal (it may have got through)."""
+        """Send one message; raise `TransientError` or `PermanentError` on failure. `attempt`: the
+        ledger's count; above 1 an earlier attempt failed in a way that may have got through (a
+        timeout, a dropped connection), so a channel that can look first does."""
 
     async def send_together(
         self, event: AnyEvent, targets: Sequence[Target], *, delivery_ids: Sequence[uuid.UUID]
