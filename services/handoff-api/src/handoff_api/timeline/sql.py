@@ -2,7 +2,8 @@
 (with the actor's name) and the fields its summary is written from.
 
 One round trip and only the columns shown: through the ORM the read took seven statements and loaded
-whole rows (documentation with its full text) into objects, about 12 ms of CPU per read.
+whole rows (documentation with its full text) into objects (`make bench`'s `timeline` step prices a
+read).
 
 $1 session, $2 the caller's account, $3 handoff-api's own timeline kinds, $4 the limit per source,
 $5 settled delivery statuses, $6 settled PSA push statuses. No row at all: no such session in the
