@@ -146,7 +146,9 @@ async def test_notifier_kill_9_mid_stream(system: System, fakes: Fakes, gw: http
         assert await bell(gw, team.viewer, sid) == []
 
     # Emails and Slack: wait until every delivery is final, then count what the fakes received.
-    await wait_until(lambda: _settled(gw, team, sids), timeout=45, message="deliveries settled")
+    # A Slack post cut off by the kill is looked for once the call has surely ended (the notifier's
+    # attempt timeout, 45 s), then recorded or posted.
+    await wait_until(lambda: _settled(gw, team, sids), timeout=120, message="deliveries settled")
     crashed = []
     for session, sid in zip(sessions, sids, strict=True):
         rows = await _deliveries(gw, team, sid)
@@ -154,12 +156,13 @@ async def test_notifier_kill_9_mid_stream(system: System, fakes: Fakes, gw: http
         crashed.extend(lost)
         for person in team.recipients:
             mails = [m for m in fakes.smtp.to(person.email) if session["title"] in m.subject]
-            # A send cut off by kill -9 mid-call is recorded, never repeated (it may have gone out).
+            # An email cut off by kill -9 mid-call is recorded, never repeated (it may have gone out).
             expected = {0, 1} if ("email", person.email) in lost else {1}
             assert len(mails) in expected, (person.email, session["title"], len(mails))
+        # A Slack post cut off is found in the channel or posted: exactly one, always.
+        assert not any(ch == "slack" for ch, _ in lost), rows
         posts = [c for c in fakes.slack.posts(team.channel) if f"/pilot/{sid}?" in json.dumps(c.body)]
-        expected = {0, 1} if any(ch == "slack" for ch, _ in lost) else {1}
-        assert len(posts) in expected, (sid, len(posts))
+        assert len(posts) == 1, (sid, len(posts))
     assert notifier.starts == 2
     if crashed:
         print(f"sends cut off by the kill (recorded as failed, not repeated): {crashed}")

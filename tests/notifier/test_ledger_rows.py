@@ -9,6 +9,7 @@ from sqlalchemy import select
 from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
 from flowpilot_shared.unit_of_work import OrmUnitOfWork
 from notifier.channels import ledger
+from notifier.channels.outcome_writer import OutcomeWriter
 from tests.harness.factories import make_escalation, make_team
 
 
@@ -73,7 +74,7 @@ async def test_outcomes_finishing_together_share_a_statement_and_each_is_kept(db
     created = await ledger.insert_rows(
         db.driver, event=event, channel="email", rows=[(r, None) for r in recipients]
     )
-    writer = ledger.OutcomeWriter(db.driver)
+    writer = OutcomeWriter(db.driver)
     outcomes = [
         ledger.outcome(created[recipients[0]], status=DeliveryStatus.sent, external_id="<m0@x>"),
         ledger.outcome(created[recipients[1]], status=DeliveryStatus.sent, external_id="<m1@x>"),

@@ -1,17 +1,25 @@
-"""A Slack post retried after an attempt whose answer was lost: found in the channel, not posted twice."""
+"""A Slack post retried after an attempt whose answer was lost, or cut off by a crash: found in the
+channel, not posted twice; posted when it is not there; left alone when the channel cannot tell."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from aio_pika.abc import AbstractRobustConnection
+from sqlalchemy import func, update
 
 from flowpilot_shared.db import Database
+from flowpilot_shared.events import HandoffEscalated
+from flowpilot_shared.models.notifications import Delivery
+from notifier.channels.ledger import CRASHED_IN_FLIGHT
 from notifier.channels.slack_posts import POST_EVENT_TYPE
+from notifier.settings import NotifierSettings
 from tests.fakes.slack import FakeSlack
 from tests.harness.broker import publish_event
 from tests.harness.factories import Team, make_escalation
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import Chat, deliveries
+from tests.notifier.channels.conftest import Chat, deliveries, delivery_of
 
 pytestmark = pytest.mark.usefixtures("channel_consumers")
 
@@ -62,3 +70,91 @@ async def test_without_the_history_scope_a_retry_posts_again(
     [row] = await deliveries(db, event.id, "slack")
     assert row.external_id == f"{chat.channel_id}:{second.ts}"
     assert len(slack.of("conversations.history")) == 1
+
+
+async def _status_is(db: Database, event: HandoffEscalated, status: str) -> None:
+    async def reached() -> bool:
+        return [r.status for r in await deliveries(db, event.id, "slack")] == [status]
+
+    await wait_until(reached, timeout=30, message=f"the Slack delivery recorded as {status}")
+
+
+async def _cut_off(db: Database, event: HandoffEscalated, *, still_for: timedelta) -> None:
+    """The row as a process leaves it that died mid-post `still_for` ago: `pending`, no message id."""
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.event_id == event.id, Delivery.channel == "slack")
+            .values(status="pending", external_id=None, updated_at=func.now() - still_for)
+        )
+
+
+async def test_a_post_cut_off_by_a_crash_after_slack_took_it_is_found_not_posted_again(
+    db: Database, amqp: AbstractRobustConnection, slack: FakeSlack, team_on_slack: tuple[Team, Chat]
+) -> None:
+    team, chat = team_on_slack
+    event = await make_escalation(db, team, escalator=team.users[1])
+    await publish_event(amqp, event)
+    await _status_is(db, event, "sent")
+    await _cut_off(db, event, still_for=timedelta(hours=1))
+    await publish_event(amqp, event)  # the crashed consumer's message, redelivered
+    await _status_is(db, event, "sent")
+    [message] = slack.in_channel(chat.channel_id)
+    [row] = await deliveries(db, event.id, "slack")
+    assert row.external_id == f"{chat.channel_id}:{message.ts}" and row.attempts == 1
+    assert len(slack.of("conversations.history")) == 1
+
+
+@pytest.mark.parametrize("history", ["readable", "without-scope"])
+async def test_a_post_cut_off_by_a_crash_before_slack_took_it_is_posted_only_when_the_channel_says_so(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    slack: FakeSlack,
+    team_on_slack: tuple[Team, Chat],
+    history: str,
+) -> None:
+    team, chat = team_on_slack
+    if history == "without-scope":
+        slack.no_history_tokens.add(chat.bot_token)
+    event = await make_escalation(db, team, escalator=team.users[1])
+    async with db.sessions() as session, session.begin():
+        session.add(
+            delivery_of(event, channel="slack", recipient=chat.channel_id, status="pending", attempts=1)
+        )
+    await _cut_off(db, event, still_for=timedelta(hours=1))
+    await publish_event(amqp, event)
+    if history == "readable":
+        await _status_is(db, event, "sent")
+        [message] = slack.in_channel(chat.channel_id)
+        [row] = await deliveries(db, event.id, "slack")
+        assert row.external_id == f"{chat.channel_id}:{message.ts}" and row.attempts == 2
+    else:
+        # It may have gone out, and nothing can tell: on record, never risked twice.
+        await _status_is(db, event, "failed")
+        [row] = await deliveries(db, event.id, "slack")
+        assert row.last_error == CRASHED_IN_FLIGHT and row.attempts == 1
+        assert slack.in_channel(chat.channel_id) == []
+
+
+async def test_a_post_possibly_still_in_flight_elsewhere_is_judged_only_after_the_attempt_timeout(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    slack: FakeSlack,
+    team_on_slack: tuple[Team, Chat],
+    channel_settings: NotifierSettings,
+) -> None:
+    """A duplicate delivery meets a row another replica may be posting for right now: it waits until
+    that call must have ended before it looks (a look too early would post a second message)."""
+    team, chat = team_on_slack
+    event = await make_escalation(db, team, escalator=team.users[1])
+    async with db.sessions() as session, session.begin():
+        session.add(
+            delivery_of(event, channel="slack", recipient=chat.channel_id, status="pending", attempts=1)
+        )
+    timeout = channel_settings.channel_attempt_timeout_seconds
+    await _cut_off(db, event, still_for=timedelta(seconds=timeout - 3))
+    [before] = await deliveries(db, event.id, "slack")
+    await publish_event(amqp, event)
+    await _status_is(db, event, "sent")
+    [post] = slack.of("chat.postMessage")
+    assert post.received_at >= before.updated_at.timestamp() + timeout

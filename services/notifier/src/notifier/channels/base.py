@@ -57,6 +57,8 @@ class Channel(ABC):
     name: ClassVar[DeliveryChannel]
     # One call can carry the first attempt of several targets (`send_together`).
     sends_together: ClassVar[bool] = False
+    # After a crash cut a call off, the channel can tell whether it got through (`find_cut_off_send`).
+    finds_cut_off_sends: ClassVar[bool] = False
 
     def __init__(self, settings: NotifierSettings, spec: QueueSpec) -> None:
         self.settings = settings
@@ -109,6 +111,12 @@ class Channel(ABC):
         """Send one message; raise `TransientError` or `PermanentError` on failure. `attempt`: the
         ledger's count; above 1 an earlier attempt failed in a way that may have got through (a
         timeout, a dropped connection), so a channel that can look first does."""
+
+    async def find_cut_off_send(self, event: AnyEvent, target: Target) -> Sent | None:
+        """For a channel with `finds_cut_off_sends`: what a call cut off by a crash left at the other
+        end, None when sending again cannot repeat a message (it left none, or repeating is
+        harmless). Raises when it cannot tell."""
+        raise NotImplementedError(f"{self.name.value} cannot tell whether a cut-off call got through")
 
     async def send_together(
         self, event: AnyEvent, targets: Sequence[Target], *, delivery_ids: Sequence[uuid.UUID]

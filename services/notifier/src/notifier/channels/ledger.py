@@ -19,7 +19,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import asyncpg
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from flowpilot_shared.db import database_unavailable
 from flowpilot_shared.events import AnyEvent
@@ -73,6 +73,16 @@ class Claim:
     attempts: int
     # A fresh row is claimed with its first attempt already marked in flight (one commit, not two).
     in_flight: bool = False
+    # A crash cut the row's last call off: whether it got through is found out before sending again.
+    cut_off: bool = False
+
+
+@dataclass(frozen=True)
+class StillInFlight:
+    """A `pending` row whose call may still be running in another processing of the event (a
+    duplicate delivery): judge it again after `seconds`, once that call must have ended."""
+
+    seconds: float
 
 
 def reuse(conn: asyncpg.Connection) -> Connect:
@@ -131,14 +141,17 @@ async def claim(
     recipient: str,
     connect: Connect,
     created: Mapping[str, uuid.UUID] | None = None,
-) -> Claim | None:
+    cut_off_after: float | None = None,
+) -> Claim | StillInFlight | None:
     """Claim the row before any call; None when this (event, channel, recipient) must not be sent now.
 
     `created` holds the rows `insert_rows` just made for the event (inserted here when not given): a
-    new row is claimed with attempt 1 in flight. A row left `pending` by a crashed attempt may or may
-    not have gone out: it is marked `failed` rather than resent. A `retrying` row carries on where it
-    stopped (its next attempt not begun). Judging an existing row (a redelivery, rare) takes a
-    locking read and a write, in a transaction from `new_uow`.
+    new row is claimed with attempt 1 in flight. A `retrying` row carries on where it stopped (its
+    next attempt not begun). A row left `pending` by a crashed attempt may or may not have gone out:
+    on a channel that can find out (`cut_off_after`: how long a call can run, at most), it is claimed
+    `cut_off` once it has been still that long, and `StillInFlight` before; on any other it is
+    marked `failed` rather than resent. Judging an existing row (a redelivery, rare) takes a locking
+    read and a write, in a transaction from `new_uow`.
     """
     if created is None:
         created = await insert_rows(connect, event=event, channel=channel, rows=[(recipient, None)])
@@ -146,23 +159,28 @@ async def claim(
     if new_id is not None:
         return Claim(delivery_id=new_id, attempts=1, in_flight=True)
     async with new_uow() as uow:
-        existing = (
+        existing, still_seconds = (
             await uow.session.execute(
-                select(Delivery)
+                select(Delivery, func.extract("epoch", func.now() - Delivery.updated_at))
                 .where(
                     Delivery.event_id == event.id,
                     Delivery.channel == channel,
                     Delivery.recipient == recipient,
                 )
-                .with_for_update()
+                .with_for_update(of=Delivery)
             )
-        ).scalar_one()
+        ).one()
         if existing.status == DeliveryStatus.retrying:
             return Claim(delivery_id=existing.id, attempts=existing.attempts)
-        if existing.status == DeliveryStatus.pending:
-            existing.status = DeliveryStatus.failed
-            existing.last_error = CRASHED_IN_FLIGHT
-            await uow.commit()
+        if existing.status != DeliveryStatus.pending:
+            return None
+        if cut_off_after is not None:
+            if float(still_seconds) < cut_off_after:
+                return StillInFlight(seconds=cut_off_after - float(still_seconds))
+            return Claim(delivery_id=existing.id, attempts=existing.attempts, cut_off=True)
+        existing.status = DeliveryStatus.failed
+        existing.last_error = CRASHED_IN_FLIGHT
+        await uow.commit()
         return None
 
 
@@ -227,48 +245,6 @@ async def record_outcome(
     await record_outcomes(
         connect, [outcome(delivery_id, status=status, error=error, external_id=external_id)]
     )
-
-
-# How long a call's outcome waits for the outcomes of the calls made beside it (the call is made and
-# its row says so already; only the settle waits).
-OUTCOME_LINGER_SECONDS = 0.01
-
-
-class OutcomeWriter:
-    """Records the outcomes of a channel's calls, those that finish together in one statement.
-
-    An escalation's emails are sent concurrently and their outcomes often arrive together: one
-    statement records them (and, one writer serving every channel of the process, the chat post's
-    with them). Each outcome waits OUTCOME_LINGER_SECONDS for company; one statement is in flight at
-    a time, and those arriving meanwhile go in the next. Each caller returns once its own outcome is
-    committed, as with `record_outcome`.
-    """
-
-    def __init__(self, connect: Connect) -> None:
-        self._connect = connect
-        self._turn = asyncio.Lock()
-        self._waiting: list[tuple[Outcome, asyncio.Future[None]]] = []
-
-    async def record(self, done: Outcome) -> None:
-        """Record `done` (with whatever else is waiting); returns once committed."""
-        committed = asyncio.get_running_loop().create_future()
-        self._waiting.append((done, committed))
-        await asyncio.sleep(OUTCOME_LINGER_SECONDS)
-        # Each waiting caller takes a turn and each turn writes whatever waits: none is left behind.
-        async with self._turn:
-            batch, self._waiting = self._waiting, []
-            if batch:
-                try:
-                    await record_outcomes(self._connect, [item for item, _ in batch])
-                except Exception as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                else:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_result(None)
-        await committed
 
 
 async def reopen_failed(connect: Connect, event_id: uuid.UUID, channel: str) -> int:

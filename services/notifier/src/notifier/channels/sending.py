@@ -25,6 +25,7 @@ from flowpilot_shared.unit_of_work import CommitGroup, OrmUnitOfWork
 from notifier.channels import ledger
 from notifier.channels.base import Channel, Sent, Target, describe_event
 from notifier.channels.metrics import DELIVERIES, SEND_SECONDS
+from notifier.channels.outcome_writer import OutcomeWriter
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +41,7 @@ class LedgerAccess:
     new_uow: ledger.UowFactory
     connect: ledger.Connect
     claims: CommitGroup
-    outcomes: ledger.OutcomeWriter
+    outcomes: OutcomeWriter
 
     @classmethod
     def of(cls, db: Database, commits: CommitGroup | None = None) -> LedgerAccess:
@@ -49,7 +50,7 @@ class LedgerAccess:
             new_uow=lambda: OrmUnitOfWork(db.sessions),
             connect=db.driver,
             claims=commits or CommitGroup(db),
-            outcomes=ledger.OutcomeWriter(db.driver),
+            outcomes=OutcomeWriter(db.driver),
         )
 
 
@@ -87,6 +88,21 @@ class Delivery:
                 )
         except Exception as exc:
             return classify(self.channel, self.event, exc)
+
+    async def find_cut_off(self, calls: asyncio.Semaphore | None) -> Sent | Failure | None:
+        """What the call a crash cut off left (`Channel.find_cut_off_send`); a final failure when the
+        channel cannot tell, since sending again might repeat the message."""
+        try:
+            async with _call_slot(self.channel, calls):
+                return await self.channel.find_cut_off_send(self.event, self.target)
+        except Exception as exc:
+            log.warning(
+                "cut-off send not resent: cannot tell whether it got through",
+                channel=self.channel_name,
+                event_ref=describe_event(self.event),
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return Failure(ledger.CRASHED_IN_FLIGHT, permanent=True)
 
     async def record_sent(self, delivery_id: uuid.UUID, sent: Sent, attempts: int) -> DeliveryStatus:
         """The call went through: the row says `sent`, with the message's id at the other end."""
@@ -196,19 +212,17 @@ async def send_to_recipient(
         if target.recipient in created:
             DELIVERIES.labels(delivery.channel_name, DeliveryStatus.skipped.value).inc()
         return DeliveryStatus.skipped
-    await channel.yield_if_stopping()
-    claim = await ledger.claim(
-        delivery.access.new_uow,
-        event=delivery.event,
-        channel=delivery.channel_name,
-        recipient=target.recipient,
-        connect=delivery.access.connect,
-        created=created,
-    )
+    claim = await _claim(delivery, created)
     if claim is None:
         return None
     settings = channel.settings
     attempts, in_flight = claim.attempts, claim.in_flight
+    if claim.cut_off:
+        found = await delivery.find_cut_off(calls)
+        if isinstance(found, Sent):
+            return await delivery.record_sent(claim.delivery_id, found, attempts)
+        if isinstance(found, Failure):
+            return await delivery.record_failure(claim.delivery_id, found, attempts)
     while True:
         if not in_flight:
             began = await ledger.begin_attempt(delivery.access.connect, claim.delivery_id, after=attempts)
@@ -242,3 +256,24 @@ async def send_to_recipient(
             return DeliveryStatus.failed
         # The row stays `retrying`: after a shutdown the next delivery of the message carries on.
         await channel.pause(delay)
+
+
+async def _claim(delivery: Delivery, created: Mapping[str, uuid.UUID]) -> ledger.Claim | None:
+    """The row's claim (`ledger.claim`); a row whose call may still be running elsewhere is judged
+    again once that call must have ended."""
+    channel = delivery.channel
+    cut_off_after = channel.settings.channel_attempt_timeout_seconds if channel.finds_cut_off_sends else None
+    while True:
+        await channel.yield_if_stopping()
+        claim = await ledger.claim(
+            delivery.access.new_uow,
+            event=delivery.event,
+            channel=delivery.channel_name,
+            recipient=delivery.target.recipient,
+            connect=delivery.access.connect,
+            created=created,
+            cut_off_after=cut_off_after,
+        )
+        if not isinstance(claim, ledger.StillInFlight):
+            return claim
+        await channel.pause(claim.seconds)

@@ -47,7 +47,7 @@ from notifier.channels.slack_messages import (
     released_message,
     round_message,
 )
-from notifier.channels.slack_posts import earlier_post, post_metadata
+from notifier.channels.slack_posts import earlier_post, post_metadata, posted_message
 from notifier.channels.slack_users import SlackUserDirectory
 from notifier.preferences.rules import is_urgent, mentionable_emails
 
@@ -91,6 +91,7 @@ class SlackChannel(Channel):
     """One message per escalation in the account's channel; its follow-ups edit it or reply to it."""
 
     name = DeliveryChannel.slack
+    finds_cut_off_sends = True
 
     async def targets(self, event: AnyEvent, uow: DriverUnitOfWork) -> list[Target]:
         """The account's channel, or a `skipped` record when Slack is not configured."""
@@ -200,6 +201,15 @@ class SlackChannel(Channel):
         )
         client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))
         return client
+
+    async def find_cut_off_send(self, event: AnyEvent, target: Target) -> Sent | None:
+        """A post cut off by a crash is looked for in the channel's history (the client's error
+        when it cannot be read); an edit is simply made again (making it twice changes nothing)."""
+        if not isinstance(event, HandoffEscalated | HandoffReescalated):
+            return None
+        channel = target.params["channel"]
+        ts = await posted_message(self.client(target.params["token"]), channel, event)
+        return None if ts is None else Sent(external_id=f"{channel}:{ts}")
 
     async def send(
         self, event: AnyEvent, target: Target, *, delivery_id: uuid.UUID, attempt: int = 1

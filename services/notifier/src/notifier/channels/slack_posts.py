@@ -5,7 +5,8 @@ drops, after Slack took the message, a plain retry posts it again, and the chann
 escalation twice (a claim then updates only one of them). Each post carries its event's id in the
 message's metadata; a retry reads the channel's recent history (`conversations.history`: scope
 `channels:history`, `groups:history` for a private channel) and records the message it finds instead
-of posting. Without the scope, or when the read fails, the retry posts as before.
+of posting. Without the scope, or when the read fails, the retry posts as before. A post cut off by
+a crash is resent only once the history shows it did not get through (`posted_message`).
 """
 
 from __future__ import annotations
@@ -34,15 +35,22 @@ def post_metadata(event: AnyEvent) -> dict[str, Any]:
 
 
 async def earlier_post(client: AsyncWebClient, channel: str, event: AnyEvent) -> str | None:
-    """The ts of this event's message already in `channel`, if an earlier attempt left one."""
-    oldest = event.occurred_at.timestamp() - LOOK_BACK_SECONDS
+    """The ts of this event's message already in `channel`, if an earlier attempt left one (None
+    too when the history cannot be read)."""
     try:
-        response = await client.conversations_history(
-            channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=HISTORY_LIMIT
-        )
+        return await posted_message(client, channel, event)
     except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
         log.warning("slack history not readable; posting again", channel=channel, error=str(exc))
         return None
+
+
+async def posted_message(client: AsyncWebClient, channel: str, event: AnyEvent) -> str | None:
+    """The ts of this event's message in `channel`, None when there is none; the client's error
+    when the history cannot be read."""
+    oldest = event.occurred_at.timestamp() - LOOK_BACK_SECONDS
+    response = await client.conversations_history(
+        channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=HISTORY_LIMIT
+    )
     wanted = str(event.id)
     for message in response.get("messages") or []:
         metadata = message.get("metadata") or {}
