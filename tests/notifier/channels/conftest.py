@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from flowpilot_shared.broker.topology import (
     NOTIFIER_CHAT,
@@ -22,7 +23,7 @@ from flowpilot_shared.broker.topology import (
 )
 from flowpilot_shared.consumer import Consumer
 from flowpilot_shared.db import Database
-from flowpilot_shared.events import AnyEvent, HandoffEscalated
+from flowpilot_shared.events import AnyEvent, HandoffClaimed, HandoffEscalated
 from flowpilot_shared.models.integrations import IntegrationKind
 from flowpilot_shared.models.notifications import Delivery, DeliveryStatus
 from flowpilot_shared.service import ServiceRuntime
@@ -133,8 +134,8 @@ async def team_on_slack(
     return team, await configure_chat(db, channel_settings, team, slack=slack)
 
 
-def delivery_of(event: HandoffEscalated, **fields: Any) -> Delivery:
-    """A ledger row of the escalation (its account, session, handoff and event filled in)."""
+def delivery_of(event: HandoffEscalated | HandoffClaimed, **fields: Any) -> Delivery:
+    """A ledger row of the event (its account, session, handoff and event filled in)."""
     of_event = {
         "account_id": event.account_id,
         "session_id": event.session_id,
@@ -158,6 +159,17 @@ async def all_final(db: Database, event_id: uuid.UUID, expected: int, channel: s
     """Whether the event has `expected` ledger rows (on `channel`), each sent, failed or skipped."""
     rows = await deliveries(db, event_id, channel)
     return len(rows) == expected and all(r.status in FINAL for r in rows)
+
+
+async def cut_off(db: Database, event: AnyEvent, *, still_for: timedelta) -> None:
+    """The event's Slack row as a process leaves it that died mid-call `still_for` ago: `pending`, no
+    message id."""
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.event_id == event.id, Delivery.channel == "slack")
+            .values(status="pending", external_id=None, updated_at=func.now() - still_for)
+        )
 
 
 def slack_status_is(db: Database, event: AnyEvent, status: str) -> Callable[[], Awaitable[bool]]:

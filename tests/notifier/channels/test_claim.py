@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
@@ -13,7 +15,14 @@ from tests.fakes.teams import FakeTeams
 from tests.harness.broker import publish_event
 from tests.harness.factories import make_escalation, make_team
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import Chat, configure_chat, deliveries, slack_status_is
+from tests.notifier.channels.conftest import (
+    Chat,
+    configure_chat,
+    cut_off,
+    deliveries,
+    delivery_of,
+    slack_status_is,
+)
 from tests.notifier.conftest import claimed_event
 
 # Every test here runs with the channel consumers started (the fixture starts and stops them).
@@ -92,3 +101,30 @@ async def test_claim_without_a_posted_message_is_recorded_as_skipped(
 
     await wait_until(slack_status_is(db, claim, "skipped"), timeout=10, message="claim recorded as skipped")
     assert slack.of("chat.update") == []
+
+
+async def test_a_claim_edit_cut_off_by_a_crash_is_made_again_without_looking(
+    db: Database,
+    amqp: AbstractRobustConnection,
+    channel_settings: NotifierSettings,
+    slack: FakeSlack,
+) -> None:
+    """An edit made twice changes nothing, so one a crash cut off is simply made again (no history
+    read needed: it goes through even for an app without `channels:history`)."""
+    chat, escalation, claim = await slack_escalation_and_claim(db, channel_settings, slack)
+    slack.no_history_tokens.add(chat.bot_token)
+    await publish_event(amqp, escalation)
+    await wait_until(slack_status_is(db, escalation, "sent"), timeout=15, message="escalation posted")
+    async with db.sessions() as session, session.begin():
+        session.add(
+            delivery_of(claim, channel="slack", recipient=chat.channel_id, status="pending", attempts=1)
+        )
+    await cut_off(db, claim, still_for=timedelta(hours=1))
+    await publish_event(amqp, claim)
+
+    await wait_until(slack_status_is(db, claim, "sent"), timeout=15, message="the edit made again")
+    (message,) = slack.in_channel(chat.channel_id)
+    (edit,) = slack.of("chat.update")
+    assert edit.body["ts"] == message.ts and claim.data.claimer.name in edit.body["text"]
+    (row,) = await deliveries(db, claim.id, "slack")
+    assert row.attempts == 2 and slack.of("conversations.history") == []

@@ -7,11 +7,9 @@ from datetime import timedelta
 
 import pytest
 from aio_pika.abc import AbstractRobustConnection
-from sqlalchemy import func, update
 
 from flowpilot_shared.db import Database
 from flowpilot_shared.events import HandoffEscalated
-from flowpilot_shared.models.notifications import Delivery
 from notifier.channels.ledger import CRASHED_IN_FLIGHT
 from notifier.channels.slack_posts import POST_EVENT_TYPE
 from notifier.settings import NotifierSettings
@@ -19,7 +17,7 @@ from tests.fakes.slack import FakeSlack
 from tests.harness.broker import publish_event
 from tests.harness.factories import Team, make_escalation
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import Chat, deliveries, delivery_of
+from tests.notifier.channels.conftest import Chat, cut_off, deliveries, delivery_of
 
 pytestmark = pytest.mark.usefixtures("channel_consumers")
 
@@ -79,16 +77,6 @@ async def _status_is(db: Database, event: HandoffEscalated, status: str) -> None
     await wait_until(reached, timeout=30, message=f"the Slack delivery recorded as {status}")
 
 
-async def _cut_off(db: Database, event: HandoffEscalated, *, still_for: timedelta) -> None:
-    """The row as a process leaves it that died mid-post `still_for` ago: `pending`, no message id."""
-    async with db.sessions() as session, session.begin():
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.event_id == event.id, Delivery.channel == "slack")
-            .values(status="pending", external_id=None, updated_at=func.now() - still_for)
-        )
-
-
 async def test_a_post_cut_off_by_a_crash_after_slack_took_it_is_found_not_posted_again(
     db: Database, amqp: AbstractRobustConnection, slack: FakeSlack, team_on_slack: tuple[Team, Chat]
 ) -> None:
@@ -96,7 +84,7 @@ async def test_a_post_cut_off_by_a_crash_after_slack_took_it_is_found_not_posted
     event = await make_escalation(db, team, escalator=team.users[1])
     await publish_event(amqp, event)
     await _status_is(db, event, "sent")
-    await _cut_off(db, event, still_for=timedelta(hours=1))
+    await cut_off(db, event, still_for=timedelta(hours=1))
     await publish_event(amqp, event)  # the crashed consumer's message, redelivered
     await _status_is(db, event, "sent")
     [message] = slack.in_channel(chat.channel_id)
@@ -121,7 +109,7 @@ async def test_a_post_cut_off_by_a_crash_before_slack_took_it_is_posted_only_whe
         session.add(
             delivery_of(event, channel="slack", recipient=chat.channel_id, status="pending", attempts=1)
         )
-    await _cut_off(db, event, still_for=timedelta(hours=1))
+    await cut_off(db, event, still_for=timedelta(hours=1))
     await publish_event(amqp, event)
     if history == "readable":
         await _status_is(db, event, "sent")
@@ -152,7 +140,7 @@ async def test_a_post_possibly_still_in_flight_elsewhere_is_judged_only_after_th
             delivery_of(event, channel="slack", recipient=chat.channel_id, status="pending", attempts=1)
         )
     timeout = channel_settings.channel_attempt_timeout_seconds
-    await _cut_off(db, event, still_for=timedelta(seconds=timeout - 3))
+    await cut_off(db, event, still_for=timedelta(seconds=timeout - 3))
     [before] = await deliveries(db, event.id, "slack")
     await publish_event(amqp, event)
     await _status_is(db, event, "sent")
