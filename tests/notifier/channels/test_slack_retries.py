@@ -17,7 +17,7 @@ from tests.fakes.slack import FakeSlack
 from tests.harness.broker import publish_event
 from tests.harness.factories import Team, make_escalation
 from tests.harness.waiting import wait_until
-from tests.notifier.channels.conftest import Chat, cut_off, deliveries, delivery_of
+from tests.notifier.channels.conftest import Chat, consumer_count, cut_off, deliveries, delivery_of
 
 pytestmark = pytest.mark.usefixtures("channel_consumers")
 
@@ -110,6 +110,8 @@ async def test_a_post_cut_off_by_a_crash_before_slack_took_it_is_posted_only_whe
             delivery_of(event, channel="slack", recipient=chat.channel_id, status="pending", attempts=1)
         )
     await cut_off(db, event, still_for=timedelta(hours=1))
+    dead_before = consumer_count("notifier.slack", "dead_lettered")
+    done_before = consumer_count("notifier.slack", "duplicate")
     await publish_event(amqp, event)
     if history == "readable":
         await _status_is(db, event, "sent")
@@ -122,6 +124,13 @@ async def test_a_post_cut_off_by_a_crash_before_slack_took_it_is_posted_only_whe
         [row] = await deliveries(db, event.id, "slack")
         assert row.last_error == CRASHED_IN_FLIGHT and row.attempts == 1
         assert slack.in_channel(chat.channel_id) == []
+        # Taken as a crash's leftover, not dead-lettered: a replay would not resend it either.
+        await wait_until(
+            lambda: consumer_count("notifier.slack", "duplicate") > done_before,
+            timeout=15,
+            message="the redelivery acknowledged",
+        )
+        assert consumer_count("notifier.slack", "dead_lettered") == dead_before
 
 
 async def test_a_post_possibly_still_in_flight_elsewhere_is_judged_only_after_the_attempt_timeout(

@@ -222,7 +222,9 @@ async def send_to_recipient(
         if isinstance(found, Sent):
             return await delivery.record_sent(claim.delivery_id, found, attempts)
         if isinstance(found, Failure):
-            return await delivery.record_failure(claim.delivery_id, found, attempts)
+            # As any channel's crash leftover: on record, not dead-lettered (a replay never resends it).
+            await delivery.record_failure(claim.delivery_id, found, attempts)
+            return None
     while True:
         if not in_flight:
             began = await ledger.begin_attempt(delivery.access.connect, claim.delivery_id, after=attempts)
