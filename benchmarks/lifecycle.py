@@ -31,7 +31,7 @@ from benchmarks.http import HttpPool
 from benchmarks.pipeline import sustained
 from benchmarks.procstats import cpu_seconds
 from benchmarks.seed import Team, seed_teams
-from benchmarks.stack import JWT_SECRET, Stack
+from benchmarks.stack import JWT_SECRET, STREAM_REPLICA, Stack
 from handoff_api.handoffs.sql import write_escalate_sql
 from handoff_api.reescalation.sql import NEXT_WAKE
 
@@ -160,6 +160,19 @@ async def timeline_cost(
     )
     # As every senior's console does on each stream event.
     queue = await _reads(stack, api, [("/api/v1/ai-sessions/queue", tokens[e["account_id"]]) for e in recent])
+    # As every senior's bell badge does on each of their bell rows (a recipient's own count), from the
+    # replica that serves the consoles.
+    seniors = {team.account_id: team.senior_tokens[0] for team in teams}
+    notifier = HttpPool("127.0.0.1", stack.services[STREAM_REPLICA].port, size=4)
+    try:
+        bell = await _reads(
+            stack,
+            notifier,
+            [("/api/v1/notifications/unread-count", seniors[e["account_id"]]) for e in recent],
+            service=STREAM_REPLICA,
+        )
+    finally:
+        await notifier.close()
     return {
         "rate": rate,
         "seconds": seconds,
@@ -172,15 +185,18 @@ async def timeline_cost(
             **{k: v for k, v in queue.items() if k != "items_median"},
             "items_per_queue_median": queue["items_median"],
         },
+        "bell_unread_count": {k: v for k, v in bell.items() if k != "items_median"},
         "measured_at": datetime.now(UTC).isoformat(),
     }
 
 
-async def _reads(stack: Stack, api: HttpPool, reads: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """GET each (path, bearer token) one at a time: latency, handoff-api CPU per read, and the
-    median number of items the answers listed."""
+async def _reads(
+    stack: Stack, api: HttpPool, reads: Sequence[tuple[str, str]], *, service: str = "handoff-api"
+) -> dict[str, Any]:
+    """GET each (path, bearer token) from `service` one at a time: latency, the service's CPU per read,
+    and the median number of items the answers listed."""
     latencies, items = [], []
-    cpu_before = stack.cpu_snapshot()["handoff-api"]
+    cpu_before = stack.cpu_snapshot()[service]
     for path, token in reads:
         started = time.perf_counter()
         response = await api.request("GET", path, headers={"Authorization": f"Bearer {token}"})
@@ -188,13 +204,13 @@ async def _reads(stack: Stack, api: HttpPool, reads: Sequence[tuple[str, str]]) 
         if response.status != 200:
             raise RuntimeError(f"{path} answered {response.status}")
         items.append(len(response.json()))
-    cpu = stack.cpu_snapshot()["handoff-api"] - cpu_before
+    cpu = stack.cpu_snapshot()[service] - cpu_before
     latencies.sort()
     return {
         "reads": len(latencies),
         "read_ms_median": round(statistics.median(latencies), 2),
         "read_ms_p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
-        "handoff_api_cpu_ms_per_read": round(cpu * 1000 / max(len(latencies), 1), 2),
+        f"{service.replace('-', '_')}_cpu_ms_per_read": round(cpu * 1000 / max(len(latencies), 1), 2),
         "items_median": statistics.median(items),
     }
 

@@ -213,6 +213,13 @@ def render(r: dict[str, Any]) -> str:
                 "items; every senior's console reads it on each live event): p50 / p99, handoff-api CPU",
                 f"{queue['read_ms_median']} / {queue['read_ms_p99']} ms, {queue['handoff_api_cpu_ms_per_read']} ms",
             )
+        bell = timeline.get("bell_unread_count")
+        if bell:
+            row(
+                f"a senior's bell badge read ({bell['reads']}; every open console reads it on each of its "
+                "bell rows): p50 / p99, notifier CPU",
+                f"{bell['read_ms_median']} / {bell['read_ms_p99']} ms, {bell['notifier_stream_cpu_ms_per_read']} ms",
+            )
     timers = r.get("timers")
     if timers:
         off, on = timers["loop_off"], timers["loop_on"]

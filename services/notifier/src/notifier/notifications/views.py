@@ -62,20 +62,18 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> NotificationList:
     """The caller's notifications, newest first, with the unread count."""
-    async with _uow(request) as uow:
-        rows = await service.list_notifications(
-            uow.session, account_id=caller.account_id, user_id=caller.id, unread_only=unread_only, limit=limit
+    async with request.app.state.db.driver() as conn:
+        rows, count = await service.list_notifications(
+            conn, account_id=caller.account_id, user_id=caller.id, unread_only=unread_only, limit=limit
         )
-        count = await service.unread_count(uow.session, account_id=caller.account_id, user_id=caller.id)
-        # Serialise inside the unit of work: leaving it rolls back, which expires loaded rows.
-        return NotificationList(items=[NotificationOut.model_validate(r) for r in rows], unread_count=count)
+    return NotificationList(items=[NotificationOut.model_validate(dict(r)) for r in rows], unread_count=count)
 
 
 @router.get("/unread-count", response_model=UnreadCount)
 async def unread_count(request: Request, caller: CurrentCaller) -> UnreadCount:
     """How many of the caller's notifications are unread."""
-    async with _uow(request) as uow:
-        count = await service.unread_count(uow.session, account_id=caller.account_id, user_id=caller.id)
+    async with request.app.state.db.driver() as conn:
+        count = await service.unread_count(conn, account_id=caller.account_id, user_id=caller.id)
     return UnreadCount(count=count)
 
 
