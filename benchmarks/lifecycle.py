@@ -160,6 +160,9 @@ async def timeline_cost(
     )
     # As every senior's console does on each stream event.
     queue = await _reads(stack, api, [("/api/v1/ai-sessions/queue", tokens[e["account_id"]]) for e in recent])
+    badge = await _reads(
+        stack, api, [("/api/v1/ai-sessions/queue/count", tokens[e["account_id"]]) for e in recent]
+    )
     # As every senior's bell badge does on each of their bell rows (a recipient's own count), from the
     # replica that serves the consoles.
     seniors = {team.account_id: team.senior_tokens[0] for team in teams}
@@ -185,6 +188,7 @@ async def timeline_cost(
             **{k: v for k, v in queue.items() if k != "items_median"},
             "items_per_queue_median": queue["items_median"],
         },
+        "queue_count": {k: v for k, v in badge.items() if k != "items_median"},
         "bell_unread_count": {k: v for k, v in bell.items() if k != "items_median"},
         "measured_at": datetime.now(UTC).isoformat(),
     }

@@ -213,6 +213,12 @@ def render(r: dict[str, Any]) -> str:
                 "items; every senior's console reads it on each live event): p50 / p99, handoff-api CPU",
                 f"{queue['read_ms_median']} / {queue['read_ms_p99']} ms, {queue['handoff_api_cpu_ms_per_read']} ms",
             )
+        badge = timeline.get("queue_count")
+        if badge:
+            row(
+                f"the queue's sidebar badge read ({badge['reads']}; read with the queue): p50 / p99, handoff-api CPU",
+                f"{badge['read_ms_median']} / {badge['read_ms_p99']} ms, {badge['handoff_api_cpu_ms_per_read']} ms",
+            )
         bell = timeline.get("bell_unread_count")
         if bell:
             row(

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import asyncpg
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from flowpilot_shared.db import Database
-from flowpilot_shared.models import AWAITING_PICKUP, AiSession, SessionStatus, Urgency
+from flowpilot_shared.models import AWAITING_PICKUP, SessionStatus, Urgency
 from flowpilot_shared.models.lifecycle import DEFAULT_MAX_ROUNDS
 from flowpilot_shared.web.auth import Caller
 from handoff_api.queue.schemas import Escalator, QueueCount, QueueItem, Reminders
-from handoff_api.queue.sql import QUEUE_SQL
+from handoff_api.queue.sql import QUEUE_COUNT_SQL, QUEUE_SQL
 
 QUEUE_LIMIT = 500
 _AWAITING = [str(s) for s in AWAITING_PICKUP]
-
-
-def _awaiting(caller: Caller) -> tuple[ColumnElement[bool], ...]:
-    return (AiSession.account_id == caller.account_id, AiSession.status.in_(_AWAITING))
 
 
 def _reminders(row: asyncpg.Record) -> Reminders | None:
@@ -62,7 +55,8 @@ async def queue(*, db: Database, caller: Caller) -> list[QueueItem]:
     return items
 
 
-async def count(*, session: AsyncSession, caller: Caller) -> QueueCount:
+async def count(*, db: Database, caller: Caller) -> QueueCount:
     """How many sessions await pickup (same filter as the queue)."""
-    total = await session.scalar(select(func.count()).select_from(AiSession).where(*_awaiting(caller)))
-    return QueueCount(count=int(total or 0))
+    async with db.driver() as conn:
+        total = await conn.fetchval(QUEUE_COUNT_SQL, caller.account_id, _AWAITING)
+    return QueueCount(count=int(total))

@@ -33,3 +33,6 @@ LEFT JOIN LATERAL (
   ORDER BY at DESC LIMIT 1
 ) r ON true
 """
+
+# The sidebar badge, read by every senior's console on each live event as the queue is.
+QUEUE_COUNT_SQL = "SELECT count(*) FROM ai_sessions WHERE account_id = $1 AND status = ANY($2::text[])"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from flowpilot_shared.web.auth import EngineerOrAdmin
-from handoff_api.deps import Db, Uow, account_rate_limit
+from handoff_api.deps import Db, account_rate_limit
 from handoff_api.queue import service
 from handoff_api.queue.schemas import QueueCount, QueueItem
 
@@ -19,6 +19,6 @@ async def queue(caller: EngineerOrAdmin, db: Db) -> list[QueueItem]:
 
 
 @router.get("/queue/count", response_model=QueueCount)
-async def queue_count(caller: EngineerOrAdmin, uow: Uow) -> QueueCount:
+async def queue_count(caller: EngineerOrAdmin, db: Db) -> QueueCount:
     """The number of unclaimed escalations."""
-    return await service.count(session=uow.session, caller=caller)
+    return await service.count(db=db, caller=caller)
