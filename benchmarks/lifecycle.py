@@ -163,6 +163,10 @@ async def timeline_cost(
     badge = await _reads(
         stack, api, [("/api/v1/ai-sessions/queue/count", tokens[e["account_id"]]) for e in recent]
     )
+    # As the Sessions page does on each handoff event of its account (its page size, web/src/api).
+    sessions = await _reads(
+        stack, api, [("/api/v1/ai-sessions?mine=false&limit=100", tokens[e["account_id"]]) for e in recent]
+    )
     # As every senior's bell badge does on each of their bell rows (a recipient's own count), from the
     # replica that serves the consoles.
     seniors = {team.account_id: team.senior_tokens[0] for team in teams}
@@ -189,6 +193,7 @@ async def timeline_cost(
             "items_per_queue_median": queue["items_median"],
         },
         "queue_count": {k: v for k, v in badge.items() if k != "items_median"},
+        "sessions_list": sessions,
         "bell_unread_count": {k: v for k, v in bell.items() if k != "items_median"},
         "measured_at": datetime.now(UTC).isoformat(),
     }

@@ -219,6 +219,13 @@ def render(r: dict[str, Any]) -> str:
                 f"the queue's sidebar badge read ({badge['reads']}; read with the queue): p50 / p99, handoff-api CPU",
                 f"{badge['read_ms_median']} / {badge['read_ms_p99']} ms, {badge['handoff_api_cpu_ms_per_read']} ms",
             )
+        listing = timeline.get("sessions_list")
+        if listing:
+            row(
+                f"a Sessions page read ({listing['reads']}, median {listing['items_median']} sessions; read on each "
+                "handoff event of the account): p50 / p99, handoff-api CPU",
+                f"{listing['read_ms_median']} / {listing['read_ms_p99']} ms, {listing['handoff_api_cpu_ms_per_read']} ms",
+            )
         bell = timeline.get("bell_unread_count")
         if bell:
             row(

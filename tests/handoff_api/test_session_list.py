@@ -33,6 +33,12 @@ async def test_lists_the_accounts_sessions_filtered_by_owner_and_status(api):
     assert [(s["title"], s["status"]) for s in escalated.json()] == [("First", "escalated")]
     limited = await api.get(f"{API}/ai-sessions", params={"limit": 1}, headers=senior.headers)
     assert len(limited.json()) == 1
+    both = await api.get(
+        f"{API}/ai-sessions",
+        params={"mine": "true", "status": ["active"], "limit": 5},
+        headers=junior.headers,
+    )
+    assert [s["title"] for s in both.json()] == ["Second"]
 
 
 async def test_bad_filters_are_422_naming_the_parameter(api):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flowpilot_shared.db import Database
 from flowpilot_shared.events import (
     SessionResolved,
     SessionResolvedData,
@@ -37,17 +38,36 @@ async def get_session(
     return row
 
 
+# The session lists (a junior's sessions, "mine"), read again in every open console on each handoff
+# event of the account: one self-committing statement selecting only what a row shows, its filters
+# written out (not `$n IS NULL OR ...`) so that each shape gets a plan of its own.
+_LIST_COLUMNS = "id, owner_id, title, client_name, psa_ticket_id, status, created_at, updated_at"
+
+
+def _list_sql(*, mine: bool, by_status: bool) -> str:
+    where = ["account_id = $1"]
+    if mine:
+        where.append(f"owner_id = ${len(where) + 1}")
+    if by_status:
+        where.append(f"status = ANY(${len(where) + 1}::text[])")
+    return (
+        f"SELECT {_LIST_COLUMNS} FROM ai_sessions WHERE {' AND '.join(where)} "
+        f"ORDER BY updated_at DESC, id LIMIT ${len(where) + 1}"
+    )
+
+
 async def list_sessions(
-    *, session: AsyncSession, caller: Caller, mine: bool, statuses: list[SessionStatus], limit: int
+    *, db: Database, caller: Caller, mine: bool, statuses: list[SessionStatus], limit: int
 ) -> list[SessionSummary]:
     """The caller's account's sessions (or only the caller's own), most recently changed first."""
-    query = select(AiSession).where(AiSession.account_id == caller.account_id)
+    args: list[object] = [caller.account_id]
     if mine:
-        query = query.where(AiSession.owner_id == caller.id)
+        args.append(caller.id)
     if statuses:
-        query = query.where(AiSession.status.in_([str(s) for s in statuses]))
-    rows = await session.execute(query.order_by(AiSession.updated_at.desc(), AiSession.id).limit(limit))
-    return [SessionSummary.model_validate(row) for row in rows.scalars()]
+        args.append([str(s) for s in statuses])
+    async with db.driver() as conn:
+        rows = await conn.fetch(_list_sql(mine=mine, by_status=bool(statuses)), *args, limit)
+    return [SessionSummary.model_validate(dict(row)) for row in rows]
 
 
 async def session_out(session: AsyncSession, row: AiSession) -> SessionOut:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from flowpilot_shared.models import SessionStatus
 from flowpilot_shared.web.auth import CurrentCaller, EngineerOrAdmin
-from handoff_api.deps import Settings, Uow, account_rate_limit
+from handoff_api.deps import Db, Settings, Uow, account_rate_limit
 from handoff_api.sessions import service
 from handoff_api.sessions.schemas import SessionCreate, SessionOut, SessionSummary, StepCreate, StepOut
 
@@ -25,7 +25,7 @@ async def create_session(body: SessionCreate, caller: EngineerOrAdmin, uow: Uow)
 @router.get("", response_model=list[SessionSummary])
 async def list_sessions(
     caller: CurrentCaller,
-    uow: Uow,
+    db: Db,
     mine: Annotated[bool, Query(description="only sessions the caller owns now")] = False,
     statuses: Annotated[
         list[SessionStatus] | None, Query(alias="status", description="any of these statuses")
@@ -33,9 +33,7 @@ async def list_sessions(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[SessionSummary]:
     """The account's sessions, most recently changed first."""
-    return await service.list_sessions(
-        session=uow.session, caller=caller, mine=mine, statuses=statuses or [], limit=limit
-    )
+    return await service.list_sessions(db=db, caller=caller, mine=mine, statuses=statuses or [], limit=limit)
 
 
 @router.get("/{session_id}", response_model=SessionOut)
