@@ -157,15 +157,24 @@ async def timeline_cost(
         stack,
         api,
         [(f"/api/v1/ai-sessions/{e['session_id']}/timeline", tokens[e["account_id"]]) for e in recent],
+        items="entries_per_timeline_median",
     )
     # As every senior's console does on each stream event.
-    queue = await _reads(stack, api, [("/api/v1/ai-sessions/queue", tokens[e["account_id"]]) for e in recent])
+    queue = await _reads(
+        stack,
+        api,
+        [("/api/v1/ai-sessions/queue", tokens[e["account_id"]]) for e in recent],
+        items="items_per_queue_median",
+    )
     badge = await _reads(
         stack, api, [("/api/v1/ai-sessions/queue/count", tokens[e["account_id"]]) for e in recent]
     )
     # As the Sessions page does on each handoff event of its account (its page size, web/src/api).
     sessions = await _reads(
-        stack, api, [("/api/v1/ai-sessions?mine=false&limit=100", tokens[e["account_id"]]) for e in recent]
+        stack,
+        api,
+        [("/api/v1/ai-sessions?mine=false&limit=100", tokens[e["account_id"]]) for e in recent],
+        items="items_median",
     )
     # As every senior's bell badge does on each of their bell rows (a recipient's own count), from the
     # replica that serves the consoles.
@@ -186,25 +195,26 @@ async def timeline_cost(
         "escalations": row["api"]["ok"],
         "drained": row["drained"],
         "postgres_commits_per_escalation": row.get("db_per_escalation", {}).get("commits"),
-        **{k: v for k, v in timeline.items() if k != "items_median"},
-        "entries_per_timeline_median": timeline["items_median"],
-        "queue": {
-            **{k: v for k, v in queue.items() if k != "items_median"},
-            "items_per_queue_median": queue["items_median"],
-        },
-        "queue_count": {k: v for k, v in badge.items() if k != "items_median"},
+        **timeline,
+        "queue": queue,
+        "queue_count": badge,
         "sessions_list": sessions,
-        "bell_unread_count": {k: v for k, v in bell.items() if k != "items_median"},
+        "bell_unread_count": bell,
         "measured_at": datetime.now(UTC).isoformat(),
     }
 
 
 async def _reads(
-    stack: Stack, api: HttpPool, reads: Sequence[tuple[str, str]], *, service: str = "handoff-api"
+    stack: Stack,
+    api: HttpPool,
+    reads: Sequence[tuple[str, str]],
+    *,
+    service: str = "handoff-api",
+    items: str | None = None,
 ) -> dict[str, Any]:
     """GET each (path, bearer token) from `service` one at a time: latency, the service's CPU per read,
-    and the median number of items the answers listed."""
-    latencies, items = [], []
+    and (under the key `items`, for answers that are lists) the median number of items listed."""
+    latencies, counts = [], []
     cpu_before = stack.cpu_snapshot()[service]
     for path, token in reads:
         started = time.perf_counter()
@@ -212,7 +222,7 @@ async def _reads(
         latencies.append((time.perf_counter() - started) * 1000)
         if response.status != 200:
             raise RuntimeError(f"{path} answered {response.status}")
-        items.append(len(response.json()))
+        counts.append(len(response.json()))
     cpu = stack.cpu_snapshot()[service] - cpu_before
     latencies.sort()
     return {
@@ -220,8 +230,7 @@ async def _reads(
         "read_ms_median": round(statistics.median(latencies), 2),
         "read_ms_p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
         f"{service.replace('-', '_')}_cpu_ms_per_read": round(cpu * 1000 / max(len(latencies), 1), 2),
-        "items_median": statistics.median(items),
-    }
+    } | ({items: statistics.median(counts)} if items else {})
 
 
 async def escalation_write_cost(stack: Stack, *, statements: int = 3000) -> dict[str, Any]:

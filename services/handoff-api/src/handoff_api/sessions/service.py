@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 
@@ -44,6 +45,7 @@ async def get_session(
 _LIST_COLUMNS = "id, owner_id, title, client_name, psa_ticket_id, status, created_at, updated_at"
 
 
+@functools.cache
 def _list_sql(*, mine: bool, by_status: bool) -> str:
     where = ["account_id = $1"]
     if mine:

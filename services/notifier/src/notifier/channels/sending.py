@@ -96,11 +96,9 @@ class Delivery:
             async with _call_slot(self.channel, calls):
                 return await self.channel.find_cut_off_send(self.event, self.target)
         except Exception as exc:
-            log.warning(
-                "cut-off send not resent: cannot tell whether it got through",
-                channel=self.channel_name,
-                event_ref=describe_event(self.event),
-                error=f"{type(exc).__name__}: {exc}",
+            # Why it cannot tell goes to the log here; the row keeps the reason people act on.
+            log.info(
+                "cut-off send not checkable", channel=self.channel_name, error=f"{type(exc).__name__}: {exc}"
             )
             return Failure(ledger.CRASHED_IN_FLIGHT, permanent=True)
 
