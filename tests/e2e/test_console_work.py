@@ -190,6 +190,8 @@ async def test_a_click_is_never_held_back_by_the_browsers_offline_guess(
     await escalate(gw, team.junior.token, str(session["id"]))
     page = await console.signed_in(team.seniors[0], f"/pilot/{session['id']}?pickup=true")
     pick_up = page.get_by_role("button", name="Pick up")
+    # The screen has read the session before the network goes: offline first, it would show no button.
+    await expect(pick_up).to_be_enabled()
 
     # Really offline: the click is answered in words at once, and can be made again.
     await page.context.set_offline(True)
